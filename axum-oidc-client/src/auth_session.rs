@@ -1,0 +1,138 @@
+//! [`AuthSession`]: the tokens of the signed-in user, as handed to handlers.
+
+use std::sync::Arc;
+
+use chrono::{DateTime, Local, TimeZone};
+use serde::{Deserialize, Serialize};
+
+use crate::config::OAuthConfiguration;
+use crate::id_token::IdTokenClaims;
+use crate::session::SessionRecord;
+use crate::token::AccessTokenResponse;
+
+/// Authenticated user session holding the OAuth 2.0 / OIDC tokens.
+///
+/// Used as an extractor it always carries an access token valid for at least the
+/// configured refresh margin: the layer refreshes it ahead of expiry, once for all
+/// concurrent requests of the session. Without a session the extractor rejects: a
+/// redirect to login for browser navigations, 401 for API calls.
+///
+/// ```
+/// use axum_oidc_client::auth_session::AuthSession;
+///
+/// async fn protected_route(session: AuthSession) -> String {
+///     format!("Token Type: {}\nExpires: {}\nScopes: {}", session.token_type, session.expires, session.scope)
+/// }
+/// ```
+///
+/// `Debug` never prints a token.
+#[derive(Clone, Serialize, Deserialize, PartialEq)]
+pub struct AuthSession {
+    /// OpenID Connect ID token (JWT) with the user's identity claims; empty in
+    /// OAuth2-only mode.
+    pub id_token: String,
+    /// OAuth 2.0 access token for API requests.
+    pub access_token: String,
+    /// Token type, `Bearer`.
+    pub token_type: String,
+    /// Refresh token; empty when the provider issued none.
+    pub refresh_token: String,
+    /// Space-separated granted scopes.
+    pub scope: String,
+    /// When the access token expires.
+    pub expires: DateTime<Local>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    claims: Option<Arc<IdTokenClaims>>,
+}
+
+impl std::fmt::Debug for AuthSession {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("AuthSession")
+            .field("id_token", &"[redacted]")
+            .field("access_token", &"[redacted]")
+            .field("token_type", &self.token_type)
+            .field("refresh_token", &"[redacted]")
+            .field("scope", &self.scope)
+            .field("expires", &self.expires)
+            .finish()
+    }
+}
+
+impl AuthSession {
+    /// Builds a session from a token response. `expires` is now plus `expires_in`, or
+    /// plus the configured token max age when the response has none. Claims are not
+    /// set: they exist only once the layer has verified an ID token.
+    pub fn new(response: &AccessTokenResponse, conf: &OAuthConfiguration) -> Self {
+        let now = conf.clock().now();
+        let lifetime = response
+            .expires_in
+            .map_or(conf.inner.token_max_age.as_secs() as i64, |s| {
+                s.min(i64::MAX as u64 / 2) as i64
+            });
+        Self {
+            id_token: response.id_token.clone().unwrap_or_default(),
+            access_token: response.access_token.clone(),
+            token_type: response.token_type.clone(),
+            refresh_token: response.refresh_token.clone().unwrap_or_default(),
+            scope: response
+                .scope
+                .clone()
+                .unwrap_or_else(|| conf.inner.scopes.join(" ")),
+            expires: local_time(now.saturating_add(lifetime)),
+            claims: None,
+        }
+    }
+
+    pub(crate) fn from_record(record: &SessionRecord) -> Self {
+        let t = &record.tokens;
+        Self {
+            id_token: t
+                .id_token
+                .as_ref()
+                .map(|v| v.secret().to_owned())
+                .unwrap_or_default(),
+            access_token: t.access_token.secret().to_owned(),
+            token_type: t.token_type.clone(),
+            refresh_token: t
+                .refresh_token
+                .as_ref()
+                .map(|v| v.secret().to_owned())
+                .unwrap_or_default(),
+            scope: t.scope.clone(),
+            expires: local_time(t.expires_at),
+            claims: Some(Arc::new(record.claims.clone())),
+        }
+    }
+
+    /// The verified identity claims (`sub`, `email`, ...), when the session came from
+    /// the layer.
+    pub fn claims(&self) -> Option<&IdTokenClaims> {
+        self.claims.as_deref()
+    }
+
+    /// The subject, when known.
+    pub fn sub(&self) -> Option<&str> {
+        self.claims().map(|c| c.sub.as_str())
+    }
+}
+
+pub(crate) fn local_time(unix: i64) -> DateTime<Local> {
+    Local
+        .timestamp_opt(unix, 0)
+        .single()
+        .unwrap_or_else(Local::now)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn debug_redacts_every_token() {
+        let record = crate::session::tests::record("alice", None);
+        let s = AuthSession::from_record(&record);
+        let d = format!("{s:?}");
+        assert!(!d.contains("at-secret") && !d.contains("rt-secret") && !d.contains("h.p.s"));
+        assert_eq!(s.sub(), Some("alice"));
+    }
+}

@@ -1,0 +1,248 @@
+//! Back-channel logout (OpenID Connect Back-Channel Logout 1.0): validation of the
+//! logout token (section 2.6) as a pure function, and what it asks to end.
+
+use std::time::Duration;
+
+use serde::Deserialize;
+
+use crate::id_token::Audiences;
+use crate::jose::{JoseError, SigningAlgorithm, UnverifiedJws};
+use crate::jwks::{JwksCache, SignatureError};
+
+/// The event a logout token must carry (section 2.4).
+pub const BACKCHANNEL_LOGOUT_EVENT: &str = "http://schemas.openid.net/event/backchannel-logout";
+
+/// Oldest `iat` accepted, beyond the leeway.
+pub const MAX_TOKEN_AGE: Duration = Duration::from_secs(300);
+
+/// Why a logout token was rejected. Every variant answers 400 except [`Self::Keys`].
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum LogoutTokenError {
+    /// Bad JWS: signature, `alg` (including `none`), `kid`, `crit`, or `typ`.
+    #[error("logout token signature rejected: {0}")]
+    Jose(#[from] JoseError),
+    /// Keys unavailable (a provider fault).
+    #[error("signing keys unavailable")]
+    Keys,
+    /// Claims malformed or missing (`iss`, `aud`, `iat`, `jti`).
+    #[error("malformed logout token claims")]
+    MalformedClaims,
+    /// `iss` is not the issuer.
+    #[error("wrong issuer")]
+    WrongIssuer,
+    /// `aud` does not contain the client id.
+    #[error("wrong audience")]
+    WrongAudience,
+    /// `iat` in the future or too old.
+    #[error("bad iat")]
+    BadIat,
+    /// `exp` has passed.
+    #[error("expired")]
+    Expired,
+    /// `events` lacks the back-channel logout event (or it is not an object).
+    #[error("missing back-channel logout event")]
+    MissingEvent,
+    /// A `nonce` is present (section 2.4 forbids it; this catches ID tokens).
+    #[error("nonce present")]
+    NoncePresent,
+    /// Neither `sid` nor `sub`.
+    #[error("neither sid nor sub")]
+    NoSubject,
+    /// This `jti` was already used.
+    #[error("replayed jti")]
+    Replayed,
+}
+
+#[derive(Debug, Deserialize)]
+struct LogoutClaims {
+    iss: String,
+    aud: Audiences,
+    iat: i64,
+    #[serde(default)]
+    exp: Option<i64>,
+    jti: String,
+    #[serde(default)]
+    events: Option<serde_json::Map<String, serde_json::Value>>,
+    #[serde(default)]
+    nonce: Option<serde_json::Value>,
+    #[serde(default)]
+    sid: Option<String>,
+    #[serde(default)]
+    sub: Option<String>,
+}
+
+/// What a valid logout token asks to end (section 2.7).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum LogoutTarget {
+    /// Every session of this provider session.
+    Sid(String),
+    /// Every session of this subject.
+    Sub(String),
+}
+
+/// A validated logout token.
+#[derive(Debug, Clone)]
+pub struct ValidLogoutToken {
+    /// Sessions to end.
+    pub target: LogoutTarget,
+    /// `jti`, to record against replay.
+    pub jti: String,
+}
+
+/// Applies the claim checks of section 2.6 steps 3-7 (the signature is step 2).
+pub fn validate_logout_claims(
+    payload: &[u8],
+    issuer: &str,
+    client_id: &str,
+    leeway: Duration,
+    now: i64,
+) -> Result<ValidLogoutToken, LogoutTokenError> {
+    let c: LogoutClaims =
+        serde_json::from_slice(payload).map_err(|_| LogoutTokenError::MalformedClaims)?;
+    let leeway = leeway.as_secs() as i64;
+    if c.iss != issuer {
+        return Err(LogoutTokenError::WrongIssuer);
+    }
+    if !c.aud.contains(client_id) {
+        return Err(LogoutTokenError::WrongAudience);
+    }
+    if c.iat > now + leeway || c.iat < now - MAX_TOKEN_AGE.as_secs() as i64 - leeway {
+        return Err(LogoutTokenError::BadIat);
+    }
+    if c.exp.is_some_and(|exp| now >= exp + leeway) {
+        return Err(LogoutTokenError::Expired);
+    }
+    let has_event = c
+        .events
+        .as_ref()
+        .and_then(|e| e.get(BACKCHANNEL_LOGOUT_EVENT))
+        .is_some_and(|v| v.is_object());
+    if !has_event {
+        return Err(LogoutTokenError::MissingEvent);
+    }
+    if c.nonce.is_some() {
+        return Err(LogoutTokenError::NoncePresent);
+    }
+    if c.jti.is_empty() {
+        return Err(LogoutTokenError::MalformedClaims);
+    }
+    let target = match (
+        c.sid.filter(|s| !s.is_empty()),
+        c.sub.filter(|s| !s.is_empty()),
+    ) {
+        (Some(sid), _) => LogoutTarget::Sid(sid),
+        (None, Some(sub)) => LogoutTarget::Sub(sub),
+        (None, None) => return Err(LogoutTokenError::NoSubject),
+    };
+    Ok(ValidLogoutToken { target, jti: c.jti })
+}
+
+/// Verifies a logout token: JWS with the provider's keys (same algorithms as ID tokens,
+/// never `none`), explicit `typ` when present, then the claims.
+pub async fn verify_logout_token(
+    token: &str,
+    keys: &JwksCache,
+    allowed: &[SigningAlgorithm],
+    issuer: &str,
+    client_id: &str,
+    leeway: Duration,
+    now: i64,
+) -> Result<ValidLogoutToken, LogoutTokenError> {
+    let jws = UnverifiedJws::parse(token, allowed)?;
+    // Section 2.4: the OP should type the token `logout+jwt`; a token typed as
+    // something else (an access token, say) is refused.
+    if let Some(typ) = jws.header.typ.as_deref() {
+        if !typ.eq_ignore_ascii_case("JWT") {
+            jws.require_typ("logout+jwt")?;
+        }
+    }
+    keys.verify(&jws).await.map_err(|e| match e {
+        SignatureError::Jose(j) => LogoutTokenError::Jose(j),
+        SignatureError::Keys(_) => LogoutTokenError::Keys,
+    })?;
+    validate_logout_claims(jws.payload(), issuer, client_id, leeway, now)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const NOW: i64 = 1_800_000_000;
+
+    fn claims() -> serde_json::Value {
+        serde_json::json!({
+            "iss": "https://op", "aud": "c", "iat": NOW, "exp": NOW + 120, "jti": "j1",
+            "sid": "s1", "sub": "alice", "events": { BACKCHANNEL_LOGOUT_EVENT: {} }
+        })
+    }
+
+    fn check(v: serde_json::Value) -> Result<ValidLogoutToken, LogoutTokenError> {
+        validate_logout_claims(
+            &serde_json::to_vec(&v).unwrap(),
+            "https://op",
+            "c",
+            Duration::from_secs(30),
+            NOW,
+        )
+    }
+
+    #[test]
+    fn accepts_sid_and_prefers_it() {
+        assert_eq!(
+            check(claims()).unwrap().target,
+            LogoutTarget::Sid("s1".into())
+        );
+        let mut c = claims();
+        c.as_object_mut().unwrap().remove("sid");
+        assert_eq!(check(c).unwrap().target, LogoutTarget::Sub("alice".into()));
+    }
+
+    #[test]
+    fn rejects_each_invalid_variant() {
+        let cases: Vec<(&str, Box<dyn Fn(&mut serde_json::Value)>)> = vec![
+            ("wrong iss", Box::new(|c| c["iss"] = "https://evil".into())),
+            ("wrong aud", Box::new(|c| c["aud"] = "other".into())),
+            ("future iat", Box::new(|c| c["iat"] = (NOW + 3600).into())),
+            ("old iat", Box::new(|c| c["iat"] = (NOW - 3600).into())),
+            ("expired", Box::new(|c| c["exp"] = (NOW - 3600).into())),
+            (
+                "no events",
+                Box::new(|c| {
+                    c.as_object_mut().unwrap().remove("events");
+                }),
+            ),
+            (
+                "wrong event",
+                Box::new(|c| c["events"] = serde_json::json!({"http://example/other": {}})),
+            ),
+            (
+                "event not object",
+                Box::new(|c| c["events"] = serde_json::json!({ BACKCHANNEL_LOGOUT_EVENT: "x" })),
+            ),
+            ("nonce", Box::new(|c| c["nonce"] = "n".into())),
+            (
+                "no sid no sub",
+                Box::new(|c| {
+                    let o = c.as_object_mut().unwrap();
+                    o.remove("sid");
+                    o.remove("sub");
+                }),
+            ),
+            (
+                "no jti",
+                Box::new(|c| {
+                    c.as_object_mut().unwrap().remove("jti");
+                }),
+            ),
+        ];
+        for (name, mutate) in cases {
+            let mut c = claims();
+            mutate(&mut c);
+            assert!(check(c).is_err(), "{name} must be rejected");
+        }
+        let mut c = claims();
+        c["nonce"] = "n".into();
+        assert!(matches!(check(c), Err(LogoutTokenError::NoncePresent)));
+    }
+}

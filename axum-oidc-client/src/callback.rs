@@ -1,0 +1,320 @@
+//! The redirect URI (OIDC Core 3.1.2.5-3.1.3.7): check the authorization response,
+//! exchange the code, verify the ID token, create the session.
+
+use std::time::Duration;
+
+use http::HeaderMap;
+use sha2::Digest as _;
+
+use crate::config::{IdentityMode, OAuthConfiguration};
+use crate::cookies::{LOGIN_COOKIE_MAX_AGE, LoginState, login_cookie_name, read_login_cookie};
+use crate::id_token::{Expectations, IdTokenClaims, IdTokenError, NonceCheck, verify_id_token};
+use crate::secret::{AccessTokenValue, IdTokenValue, RefreshTokenValue, constant_time_eq};
+use crate::session::{SessionRecord, TokenSet};
+use crate::token::{AccessTokenResponse, TokenError};
+use crate::userinfo::{UserInfoError, fetch_user_claims};
+
+/// Longest callback query accepted.
+pub const MAX_CALLBACK_QUERY: usize = 8 * 1024;
+
+/// The authorization response parameters (RFC 6749 4.1.2, RFC 9207).
+#[derive(Debug, Default, PartialEq, Eq)]
+pub struct CallbackQuery {
+    /// `code`.
+    pub code: Option<String>,
+    /// `state`.
+    pub state: Option<String>,
+    /// `iss` (RFC 9207).
+    pub iss: Option<String>,
+    /// `error` (RFC 6749 4.1.2.1).
+    pub error: Option<String>,
+}
+
+/// Why a callback was refused.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum CallbackError {
+    /// The query is malformed, too long, or repeats a parameter (RFC 6749 3.1).
+    #[error("malformed authorization response")]
+    MalformedQuery,
+    /// No `state` parameter.
+    #[error("missing state")]
+    MissingState,
+    /// No login cookie for this `state`: forged, from another browser, or expired.
+    #[error("state does not match this browser")]
+    StateMismatch,
+    /// The login took longer than the login cookie lives.
+    #[error("login expired")]
+    LoginExpired,
+    /// `iss` is missing although the provider advertises it (RFC 9207 2.4).
+    #[error("missing iss")]
+    MissingIss,
+    /// `iss` differs from the issuer (RFC 9207 2.4): a mix-up attack.
+    #[error("wrong iss")]
+    WrongIss,
+    /// The provider returned an error (RFC 6749 4.1.2.1).
+    #[error("provider returned error {0}")]
+    ProviderError(String),
+    /// No `code`.
+    #[error("missing code")]
+    MissingCode,
+    /// The token endpoint refused the code or failed.
+    #[error("code exchange failed")]
+    Token(#[source] TokenError),
+    /// No ID token in OpenID Connect mode (OIDC Core 3.1.3.3).
+    #[error("token response has no ID token")]
+    MissingIdToken,
+    /// The ID token failed validation.
+    #[error("ID token rejected")]
+    IdToken(#[source] IdTokenError),
+    /// The user endpoint or UserInfo failed or mismatched.
+    #[error("user info rejected")]
+    UserInfo(#[source] UserInfoError),
+    /// This authorization response was already used.
+    #[error("authorization response replayed")]
+    Replayed,
+}
+
+impl CallbackError {
+    /// Whether the fault lies with the provider (502) rather than the request (400).
+    pub fn is_provider_fault(&self) -> bool {
+        match self {
+            Self::Token(e) => e.is_provider_fault(),
+            Self::IdToken(e) => e.is_provider_fault(),
+            Self::UserInfo(e) => e.is_provider_fault(),
+            _ => false,
+        }
+    }
+}
+
+/// Parses the callback query, refusing duplicates and oversized input.
+pub fn parse_callback_query(raw: Option<&str>) -> Result<CallbackQuery, CallbackError> {
+    let raw = raw.unwrap_or_default();
+    if raw.len() > MAX_CALLBACK_QUERY {
+        return Err(CallbackError::MalformedQuery);
+    }
+    let mut q = CallbackQuery::default();
+    for (k, v) in url::form_urlencoded::parse(raw.as_bytes()) {
+        let slot = match k.as_ref() {
+            "code" => &mut q.code,
+            "state" => &mut q.state,
+            "iss" => &mut q.iss,
+            "error" => &mut q.error,
+            _ => continue,
+        };
+        if slot.replace(v.into_owned()).is_some() {
+            return Err(CallbackError::MalformedQuery);
+        }
+    }
+    Ok(q)
+}
+
+/// Checks the authorization response against the browser's login cookie
+/// (RFC 6749 10.12, RFC 9207 2.4, RFC 6749 4.1.2.1). Pure: no I/O.
+pub fn check_response(
+    config: &OAuthConfiguration,
+    query: &CallbackQuery,
+    headers: &HeaderMap,
+    now: i64,
+) -> Result<(LoginState, String), CallbackError> {
+    let c = &config.inner;
+    let state = query
+        .state
+        .as_deref()
+        .filter(|s| !s.is_empty())
+        .ok_or(CallbackError::MissingState)?;
+    let login = read_login_cookie(&c.cookie_key, &c.cookies, headers, state)
+        .ok_or(CallbackError::StateMismatch)?;
+    if !constant_time_eq(login.state.secret().as_bytes(), state.as_bytes()) {
+        return Err(CallbackError::StateMismatch);
+    }
+    if now > login.started_at + LOGIN_COOKIE_MAX_AGE {
+        return Err(CallbackError::LoginExpired);
+    }
+    match (&query.iss, &c.issuer) {
+        (Some(iss), Some(issuer)) if iss != issuer => return Err(CallbackError::WrongIss),
+        (None, Some(_)) if c.iss_parameter_required => return Err(CallbackError::MissingIss),
+        _ => {}
+    }
+    if let Some(error) = &query.error {
+        let code: String = error
+            .chars()
+            .filter(|ch| ch.is_ascii_alphanumeric() || *ch == '_')
+            .take(64)
+            .collect();
+        return Err(CallbackError::ProviderError(code));
+    }
+    let code = query
+        .code
+        .clone()
+        .filter(|c| !c.is_empty())
+        .ok_or(CallbackError::MissingCode)?;
+    Ok((login, code))
+}
+
+/// The cookie name of the login being completed, to delete it.
+pub fn login_cookie_for(config: &OAuthConfiguration, state: &str) -> String {
+    login_cookie_name(&config.inner.cookies, state)
+}
+
+/// The replay-cache entry of a consumed `state`.
+pub fn replay_marker(state: &str) -> String {
+    let h = sha2::Sha256::digest(state.as_bytes());
+    format!(
+        "state:{}",
+        base64::Engine::encode(&base64::engine::general_purpose::URL_SAFE_NO_PAD, h)
+    )
+}
+
+/// How long a consumed `state` is remembered.
+pub const REPLAY_TTL: Duration = Duration::from_secs(LOGIN_COOKIE_MAX_AGE as u64 + 60);
+
+/// Exchanges the code and establishes the identity; returns the new session record.
+pub async fn complete_login(
+    config: &OAuthConfiguration,
+    login: &LoginState,
+    code: &str,
+) -> Result<SessionRecord, CallbackError> {
+    let c = &config.inner;
+    let response = crate::token::exchange_code(config, code, &login.verifier)
+        .await
+        .map_err(CallbackError::Token)?;
+    let now = c.clock.now();
+    let claims = match &c.identity {
+        IdentityMode::OpenIdConnect => {
+            let id_token = response
+                .id_token
+                .as_deref()
+                .ok_or(CallbackError::MissingIdToken)?;
+            let claims =
+                verify_login_id_token(config, id_token, &response, login.nonce.secret(), now)
+                    .await?;
+            if c.fetch_userinfo {
+                crate::userinfo::merge_userinfo(config, claims, &response.access_token)
+                    .await
+                    .map_err(CallbackError::UserInfo)?
+            } else {
+                claims
+            }
+        }
+        IdentityMode::OAuth2Only { .. } => fetch_user_claims(config, &response.access_token, now)
+            .await
+            .map_err(CallbackError::UserInfo)?,
+    };
+    Ok(new_record(config, &response, claims, None, now))
+}
+
+async fn verify_login_id_token(
+    config: &OAuthConfiguration,
+    id_token: &str,
+    response: &AccessTokenResponse,
+    nonce: &str,
+    now: i64,
+) -> Result<IdTokenClaims, CallbackError> {
+    let c = &config.inner;
+    let (Some(jwks), Some(issuer)) = (&c.jwks, &c.issuer) else {
+        return Err(CallbackError::MissingIdToken);
+    };
+    let exp = Expectations {
+        issuer,
+        client_id: &c.client_id,
+        additional_audiences: &c.additional_audiences,
+        nonce: NonceCheck::Required(nonce),
+        leeway: c.leeway,
+        max_age: None,
+        subject: None,
+        now,
+    };
+    verify_id_token(
+        id_token,
+        jwks,
+        &c.algorithms,
+        &exp,
+        Some(&response.access_token),
+    )
+    .await
+    .map_err(CallbackError::IdToken)
+}
+
+/// Builds a record from a token response. `previous` carries over what a refresh
+/// response may omit (refresh token, ID token, creation time).
+pub(crate) fn new_record(
+    config: &OAuthConfiguration,
+    response: &AccessTokenResponse,
+    claims: IdTokenClaims,
+    previous: Option<&SessionRecord>,
+    now: i64,
+) -> SessionRecord {
+    let c = &config.inner;
+    // Expiry: expires_in, else the ID token's exp, else the configured token max age.
+    let expires_at = match response.expires_in {
+        Some(s) => now.saturating_add(s.min(10 * 365 * 86400) as i64),
+        None if response.id_token.is_some() && claims.exp > now => claims.exp,
+        None => now + c.token_max_age.as_secs() as i64,
+    };
+    let tokens = TokenSet {
+        access_token: AccessTokenValue::new(response.access_token.clone()),
+        token_type: response.token_type.clone(),
+        refresh_token: response
+            .refresh_token
+            .clone()
+            .map(RefreshTokenValue::new)
+            .or_else(|| previous.and_then(|p| p.tokens.refresh_token.clone())),
+        id_token: response
+            .id_token
+            .clone()
+            .map(IdTokenValue::new)
+            .or_else(|| previous.and_then(|p| p.tokens.id_token.clone())),
+        scope: response
+            .scope
+            .clone()
+            .or_else(|| previous.map(|p| p.tokens.scope.clone()))
+            .unwrap_or_else(|| c.scopes.join(" ")),
+        expires_at,
+    };
+    SessionRecord {
+        tokens,
+        claims,
+        created_at: previous.map_or(now, |p| p.created_at),
+        last_seen: now,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_a_normal_response() {
+        let q = parse_callback_query(Some("code=c1&state=s1&iss=https%3A%2F%2Fop")).unwrap();
+        assert_eq!(q.code.as_deref(), Some("c1"));
+        assert_eq!(q.iss.as_deref(), Some("https://op"));
+    }
+
+    #[test]
+    fn rejects_duplicate_parameters() {
+        assert!(matches!(
+            parse_callback_query(Some("state=a&state=b&code=c")),
+            Err(CallbackError::MalformedQuery)
+        ));
+        assert!(matches!(
+            parse_callback_query(Some("code=a&code=b")),
+            Err(CallbackError::MalformedQuery)
+        ));
+    }
+
+    #[test]
+    fn rejects_oversized_queries() {
+        let big = format!("code={}", "a".repeat(MAX_CALLBACK_QUERY));
+        assert!(matches!(
+            parse_callback_query(Some(&big)),
+            Err(CallbackError::MalformedQuery)
+        ));
+    }
+
+    #[test]
+    fn garbage_parses_to_nothing_useful() {
+        let q = parse_callback_query(Some("%%%&&&==&\u{0}")).unwrap();
+        assert_eq!(q, CallbackQuery::default());
+    }
+}

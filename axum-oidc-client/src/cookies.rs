@@ -1,0 +1,301 @@
+//! Cookie keys and the library's two cookies.
+//!
+//! - The session cookie holds only the random session id, signed (HMAC-SHA256) so forged
+//!   cookies are turned away without touching the store.
+//! - One login cookie per login attempt holds `state`, `nonce`, the PKCE verifier and
+//!   `next`, encrypted (AES-256-GCM). Its name carries a tag of the `state`, so two tabs
+//!   logging in at once each keep their own. Nothing is stored server-side before login.
+
+use base64::Engine as _;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use cookie::{Cookie, CookieJar, Key, SameSite};
+use hkdf::Hkdf;
+use http::HeaderMap;
+use serde::{Deserialize, Serialize};
+use sha2::{Digest as _, Sha256};
+
+use crate::secret::{CsrfState, Nonce, PkceCodeVerifier, SessionId};
+
+/// Shortest accepted configured cookie secret, in bytes.
+pub const MIN_SECRET_LEN: usize = 32;
+
+const HKDF_SALT: &[u8] = b"axum-oidc-client/v1";
+
+/// Keys derived from one master secret with HKDF-SHA256 (RFC 5869): one for cookie
+/// signing and encryption, one for encrypting stored tokens at rest.
+#[derive(Clone)]
+pub struct CookieKey {
+    cookie: Key,
+    at_rest: [u8; 32],
+}
+
+impl std::fmt::Debug for CookieKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("CookieKey([redacted])")
+    }
+}
+
+impl CookieKey {
+    /// Derives the keys from a secret of at least [`MIN_SECRET_LEN`] bytes. Every
+    /// instance of an application must use the same secret.
+    pub fn derive(secret: &[u8]) -> Option<Self> {
+        if secret.len() < MIN_SECRET_LEN {
+            return None;
+        }
+        let hk = Hkdf::<Sha256>::new(Some(HKDF_SALT), secret);
+        let mut cookie = [0u8; 64];
+        let mut at_rest = [0u8; 32];
+        hk.expand(b"cookies", &mut cookie).ok()?;
+        hk.expand(b"stored-tokens", &mut at_rest).ok()?;
+        Some(Self {
+            cookie: Key::from(&cookie),
+            at_rest,
+        })
+    }
+
+    /// A random key for this process only: sessions die with the process and do not
+    /// work across instances.
+    pub fn generate() -> Self {
+        let secret: [u8; 32] = rand::random();
+        Self::derive(&secret).unwrap_or_else(|| unreachable!("32 bytes is long enough"))
+    }
+
+    /// The key for encrypting stored tokens.
+    pub fn at_rest_key(&self) -> &[u8; 32] {
+        &self.at_rest
+    }
+}
+
+/// Names and attributes of the library's cookies.
+#[derive(Debug, Clone)]
+pub struct CookieSettings {
+    /// Session cookie name. Default `axum_oidc_session` (distinct from common provider
+    /// cookies such as `_session` or `session`).
+    pub session_name: String,
+    /// Prefix of login cookie names. Default `axum_oidc_login_`.
+    pub login_prefix: String,
+    /// Add `Secure` (set automatically when the application URL is https).
+    pub secure: bool,
+    /// Path of the login cookies: the auth base path.
+    pub login_path: String,
+    /// `SameSite` of the session cookie. Default `Lax`.
+    pub same_site: SameSite,
+}
+
+/// What the encrypted login cookie carries between `/login` and `/callback`.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct LoginState {
+    /// `state`.
+    #[serde(rename = "s")]
+    pub state: CsrfState,
+    /// `nonce`.
+    #[serde(rename = "n")]
+    pub nonce: Nonce,
+    /// PKCE verifier.
+    #[serde(rename = "v")]
+    pub verifier: PkceCodeVerifier,
+    /// Where to go after login.
+    #[serde(rename = "r")]
+    pub next: String,
+    /// When login started, seconds since the epoch.
+    #[serde(rename = "t")]
+    pub started_at: i64,
+}
+
+/// How long a login may take, seconds.
+pub const LOGIN_COOKIE_MAX_AGE: i64 = 600;
+
+/// The login cookie name for a `state`.
+pub fn login_cookie_name(settings: &CookieSettings, state: &str) -> String {
+    let tag = URL_SAFE_NO_PAD.encode(&Sha256::digest(state.as_bytes())[..9]);
+    format!("{}{tag}", settings.login_prefix)
+}
+
+fn base<'c>(name: String, value: String, settings: &CookieSettings) -> cookie::CookieBuilder<'c> {
+    Cookie::build((name, value))
+        .http_only(true)
+        .secure(settings.secure)
+}
+
+/// Builds the `Set-Cookie` value of an encrypted login cookie.
+pub fn login_cookie(key: &CookieKey, settings: &CookieSettings, login: &LoginState) -> String {
+    let name = login_cookie_name(settings, login.state.secret());
+    let json = serde_json::to_string(login).unwrap_or_default();
+    let mut jar = CookieJar::new();
+    jar.private_mut(&key.cookie)
+        .add(Cookie::new(name.clone(), json));
+    let sealed = jar
+        .get(&name)
+        .map(|c| c.value().to_owned())
+        .unwrap_or_default();
+    base(name, sealed, settings)
+        .path(settings.login_path.clone())
+        .same_site(SameSite::Lax)
+        .max_age(cookie::time::Duration::seconds(LOGIN_COOKIE_MAX_AGE))
+        .build()
+        .to_string()
+}
+
+/// Reads and decrypts the login cookie that belongs to `state`.
+pub fn read_login_cookie(
+    key: &CookieKey,
+    settings: &CookieSettings,
+    headers: &HeaderMap,
+    state: &str,
+) -> Option<LoginState> {
+    let name = login_cookie_name(settings, state);
+    let jar = CookieJar::new();
+    let private = jar.private(&key.cookie);
+    cookie_values(headers, &name).find_map(|value| {
+        let plain = private.decrypt(Cookie::new(name.clone(), value.to_owned()))?;
+        serde_json::from_str(plain.value()).ok()
+    })
+}
+
+/// A `Set-Cookie` value that deletes a cookie.
+pub fn removal(name: &str, path: &str, settings: &CookieSettings) -> String {
+    base(name.to_owned(), String::new(), settings)
+        .path(path.to_owned())
+        .max_age(cookie::time::Duration::ZERO)
+        .expires(cookie::time::OffsetDateTime::UNIX_EPOCH)
+        .build()
+        .to_string()
+}
+
+/// Builds the session cookie: the signed session id, `Path=/`, with `Max-Age`.
+pub fn session_cookie(
+    key: &CookieKey,
+    settings: &CookieSettings,
+    id: &SessionId,
+    max_age_secs: i64,
+) -> String {
+    let mut jar = CookieJar::new();
+    jar.signed_mut(&key.cookie).add(Cookie::new(
+        settings.session_name.clone(),
+        id.secret().to_owned(),
+    ));
+    let signed = jar
+        .get(&settings.session_name)
+        .map(|c| c.value().to_owned())
+        .unwrap_or_default();
+    base(settings.session_name.clone(), signed, settings)
+        .path("/")
+        .same_site(settings.same_site)
+        .max_age(cookie::time::Duration::seconds(max_age_secs.max(0)))
+        .build()
+        .to_string()
+}
+
+/// Reads the session id from the request, accepting only a correctly signed value.
+pub fn read_session_id(
+    key: &CookieKey,
+    settings: &CookieSettings,
+    headers: &HeaderMap,
+) -> Option<SessionId> {
+    let jar = CookieJar::new();
+    let signed = jar.signed(&key.cookie);
+    cookie_values(headers, &settings.session_name).find_map(|value| {
+        let c = signed.verify(Cookie::new(settings.session_name.clone(), value.to_owned()))?;
+        Some(SessionId::new(c.value()))
+    })
+}
+
+/// Whether the request carries a cookie with this name at all (valid or not).
+pub fn has_cookie(headers: &HeaderMap, name: &str) -> bool {
+    cookie_values(headers, name).next().is_some()
+}
+
+/// Most bytes of `Cookie` header read; browsers send at most a few KiB.
+const MAX_COOKIE_HEADER: usize = 16 * 1024;
+
+/// Values of every cookie named `name` across all `Cookie` headers.
+fn cookie_values<'h>(headers: &'h HeaderMap, name: &'h str) -> impl Iterator<Item = &'h str> + 'h {
+    headers
+        .get_all(http::header::COOKIE)
+        .iter()
+        .filter(|v| v.len() <= MAX_COOKIE_HEADER)
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(';'))
+        .filter_map(move |pair| {
+            let (n, v) = pair.trim().split_once('=')?;
+            (n == name).then(|| v.trim_matches('"'))
+        })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn settings() -> CookieSettings {
+        CookieSettings {
+            session_name: "axum_oidc_session".into(),
+            login_prefix: "axum_oidc_login_".into(),
+            secure: false,
+            login_path: "/auth".into(),
+            same_site: SameSite::Lax,
+        }
+    }
+
+    fn headers(cookie: &str) -> HeaderMap {
+        let mut h = HeaderMap::new();
+        h.insert(http::header::COOKIE, cookie.parse().unwrap());
+        h
+    }
+
+    fn pair(set_cookie: &str) -> String {
+        set_cookie.split(';').next().unwrap().to_owned()
+    }
+
+    #[test]
+    fn short_secrets_are_refused() {
+        assert!(CookieKey::derive(b"short").is_none());
+        assert!(CookieKey::derive(&[1; 32]).is_some());
+    }
+
+    #[test]
+    fn session_cookie_round_trips_and_rejects_tampering() {
+        let key = CookieKey::generate();
+        let id = SessionId::new("abc");
+        let set = session_cookie(&key, &settings(), &id, 60);
+        assert!(set.contains("HttpOnly") && set.contains("SameSite=Lax") && set.contains("Path=/"));
+        assert!(!set.contains("Secure"));
+        let got = read_session_id(&key, &settings(), &headers(&pair(&set))).unwrap();
+        assert_eq!(got, id);
+        let tampered = pair(&set).replace("abc", "abd");
+        assert!(read_session_id(&key, &settings(), &headers(&tampered)).is_none());
+        assert!(
+            read_session_id(&CookieKey::generate(), &settings(), &headers(&pair(&set))).is_none()
+        );
+        assert!(read_session_id(&key, &settings(), &headers("axum_oidc_session=abc")).is_none());
+    }
+
+    #[test]
+    fn login_cookie_is_encrypted_and_bound_to_its_state() {
+        let key = CookieKey::generate();
+        let login = LoginState {
+            state: CsrfState::new("st-1"),
+            nonce: Nonce::new("no-1"),
+            verifier: PkceCodeVerifier::new("ver-1"),
+            next: "/x".into(),
+            started_at: 5,
+        };
+        let set = login_cookie(&key, &settings(), &login);
+        assert!(!set.contains("ver-1") && !set.contains("no-1"));
+        assert!(set.contains("Path=/auth") && set.contains("Max-Age=600"));
+        let h = headers(&pair(&set));
+        let back = read_login_cookie(&key, &settings(), &h, "st-1").unwrap();
+        assert_eq!(back.verifier, PkceCodeVerifier::new("ver-1"));
+        assert!(read_login_cookie(&key, &settings(), &h, "st-2").is_none());
+    }
+
+    #[test]
+    fn secure_flag_follows_settings() {
+        let s = CookieSettings {
+            secure: true,
+            ..settings()
+        };
+        assert!(
+            session_cookie(&CookieKey::generate(), &s, &SessionId::new("a"), 1).contains("Secure")
+        );
+    }
+}

@@ -1,0 +1,206 @@
+//! OpenID Provider metadata (OIDC Discovery 1.0 sections 3 and 4).
+
+use serde::Deserialize;
+use url::Url;
+
+/// Largest discovery document accepted (bytes).
+pub const MAX_DISCOVERY_LEN: usize = 128 * 1024;
+
+/// Why discovery failed.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum DiscoveryError {
+    /// The HTTP request failed.
+    #[error("could not fetch the discovery document from {url}")]
+    Http {
+        /// The document URL.
+        url: String,
+        /// The cause.
+        #[source]
+        source: reqwest::Error,
+    },
+    /// The provider answered with a non-success status.
+    #[error("discovery document at {url} answered HTTP {status}")]
+    Status {
+        /// The document URL.
+        url: String,
+        /// The status.
+        status: u16,
+    },
+    /// The document is not valid provider metadata.
+    #[error("discovery document is invalid: {0}")]
+    Invalid(String),
+    /// The document's `issuer` is not exactly the configured issuer (Discovery 4.3).
+    #[error("discovery issuer mismatch: configured {expected:?}, document says {found:?}")]
+    IssuerMismatch {
+        /// The configured issuer.
+        expected: String,
+        /// The document's issuer.
+        found: String,
+    },
+    /// An endpoint is not https while the issuer is (RFC 9700 section 2.6).
+    #[error("endpoint {0} must use https")]
+    InsecureEndpoint(String),
+}
+
+/// The provider metadata this library uses (OIDC Discovery 1.0 section 3, RFC 8414,
+/// RFC 9207, Back-Channel Logout 1.0 section 2.1, RP-Initiated Logout 1.0 section 2.1).
+#[derive(Debug, Clone, Deserialize)]
+pub struct ProviderMetadata {
+    /// `issuer`.
+    pub issuer: String,
+    /// `authorization_endpoint`.
+    pub authorization_endpoint: Url,
+    /// `token_endpoint`.
+    pub token_endpoint: Url,
+    /// `jwks_uri`.
+    #[serde(default)]
+    pub jwks_uri: Option<Url>,
+    /// `userinfo_endpoint`.
+    #[serde(default)]
+    pub userinfo_endpoint: Option<Url>,
+    /// `end_session_endpoint`.
+    #[serde(default)]
+    pub end_session_endpoint: Option<Url>,
+    /// `revocation_endpoint` (RFC 8414 section 2).
+    #[serde(default)]
+    pub revocation_endpoint: Option<Url>,
+    /// `id_token_signing_alg_values_supported`.
+    #[serde(default)]
+    pub id_token_signing_alg_values_supported: Vec<String>,
+    /// `code_challenge_methods_supported`.
+    #[serde(default)]
+    pub code_challenge_methods_supported: Vec<String>,
+    /// `token_endpoint_auth_methods_supported`.
+    #[serde(default)]
+    pub token_endpoint_auth_methods_supported: Vec<String>,
+    /// `authorization_response_iss_parameter_supported` (RFC 9207 section 3).
+    #[serde(default)]
+    pub authorization_response_iss_parameter_supported: bool,
+    /// `backchannel_logout_supported`.
+    #[serde(default)]
+    pub backchannel_logout_supported: bool,
+}
+
+/// The discovery document URL for an issuer (OIDC Discovery 4.1): any trailing `/`
+/// is removed before `/.well-known/openid-configuration` is appended.
+pub fn discovery_url(issuer: &str) -> Result<Url, DiscoveryError> {
+    let u = format!(
+        "{}/.well-known/openid-configuration",
+        issuer.trim_end_matches('/')
+    );
+    Url::parse(&u).map_err(|_| DiscoveryError::Invalid("issuer is not a URL".into()))
+}
+
+/// Parses and checks a discovery document against the configured issuer.
+pub fn parse_metadata(
+    expected_issuer: &str,
+    body: &[u8],
+) -> Result<ProviderMetadata, DiscoveryError> {
+    if body.len() > MAX_DISCOVERY_LEN {
+        return Err(DiscoveryError::Invalid("document too large".into()));
+    }
+    let meta: ProviderMetadata =
+        serde_json::from_slice(body).map_err(|e| DiscoveryError::Invalid(e.to_string()))?;
+    // Discovery 4.3: the issuer must be identical to the one used to fetch, no
+    // normalisation, not even of a trailing slash.
+    if meta.issuer != expected_issuer {
+        return Err(DiscoveryError::IssuerMismatch {
+            expected: expected_issuer.into(),
+            found: meta.issuer,
+        });
+    }
+    if expected_issuer.starts_with("https://") {
+        let endpoints = [
+            Some(&meta.authorization_endpoint),
+            Some(&meta.token_endpoint),
+            meta.jwks_uri.as_ref(),
+            meta.userinfo_endpoint.as_ref(),
+            meta.end_session_endpoint.as_ref(),
+            meta.revocation_endpoint.as_ref(),
+        ];
+        if let Some(bad) = endpoints
+            .into_iter()
+            .flatten()
+            .find(|u| u.scheme() != "https")
+        {
+            return Err(DiscoveryError::InsecureEndpoint(bad.to_string()));
+        }
+    }
+    Ok(meta)
+}
+
+/// Fetches and checks the provider metadata of `issuer`.
+pub async fn discover(
+    http: &reqwest::Client,
+    issuer: &str,
+) -> Result<ProviderMetadata, DiscoveryError> {
+    let url = discovery_url(issuer)?;
+    let http_err = |source| DiscoveryError::Http {
+        url: url.to_string(),
+        source,
+    };
+    let resp = http.get(url.clone()).send().await.map_err(http_err)?;
+    if !resp.status().is_success() {
+        return Err(DiscoveryError::Status {
+            url: url.to_string(),
+            status: resp.status().as_u16(),
+        });
+    }
+    let body = crate::http_util::read_limited(resp, MAX_DISCOVERY_LEN)
+        .await
+        .map_err(|_| DiscoveryError::Invalid("unreadable or too large".into()))?;
+    parse_metadata(issuer, &body)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn doc(issuer: &str) -> Vec<u8> {
+        serde_json::to_vec(&serde_json::json!({
+            "issuer": issuer,
+            "authorization_endpoint": "https://op.example/authorize",
+            "token_endpoint": "https://op.example/token",
+            "jwks_uri": "https://op.example/jwks",
+            "authorization_response_iss_parameter_supported": true
+        }))
+        .unwrap()
+    }
+
+    #[test]
+    fn accepts_matching_issuer() {
+        let m = parse_metadata("https://op.example", &doc("https://op.example")).unwrap();
+        assert!(m.authorization_response_iss_parameter_supported);
+    }
+
+    #[test]
+    fn rejects_discovery_issuer_mismatch() {
+        let e = parse_metadata("https://op.example", &doc("https://evil.example")).unwrap_err();
+        assert!(matches!(e, DiscoveryError::IssuerMismatch { .. }));
+    }
+
+    #[test]
+    fn rejects_issuer_that_differs_only_by_a_trailing_slash() {
+        let e = parse_metadata("https://op.example", &doc("https://op.example/")).unwrap_err();
+        assert!(matches!(e, DiscoveryError::IssuerMismatch { .. }));
+    }
+
+    #[test]
+    fn rejects_plain_http_endpoints_for_an_https_issuer() {
+        let mut v: serde_json::Value = serde_json::from_slice(&doc("https://op.example")).unwrap();
+        v["token_endpoint"] = "http://op.example/token".into();
+        let e = parse_metadata("https://op.example", &serde_json::to_vec(&v).unwrap()).unwrap_err();
+        assert!(matches!(e, DiscoveryError::InsecureEndpoint(_)));
+    }
+
+    #[test]
+    fn discovery_url_strips_one_trailing_slash() {
+        assert_eq!(
+            discovery_url("https://op.example/realms/x/")
+                .unwrap()
+                .as_str(),
+            "https://op.example/realms/x/.well-known/openid-configuration"
+        );
+    }
+}

@@ -1,0 +1,228 @@
+//! Extractors: [`AuthSession`], [`AccessToken`], [`IdToken`], the claims, and their
+//! optional forms; and the rejection for requests without a session.
+
+use axum::extract::{FromRequestParts, OptionalFromRequestParts};
+use axum::response::{IntoResponse, Response};
+use http::request::Parts;
+use http::{HeaderValue, StatusCode, header};
+
+use crate::auth_session::AuthSession;
+use crate::id_token::IdTokenClaims;
+use crate::pages;
+use crate::resolve::{Resolution, SessionSlot};
+
+/// How a protected route answers a request without a session. Set it for a router
+/// with `.layer(axum::Extension(UnauthenticatedBehavior::Unauthorized))`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[non_exhaustive]
+pub enum UnauthenticatedBehavior {
+    /// Browser navigations are redirected to login; API calls (those with
+    /// `Accept: application/json`, `X-Requested-With`, or a `Sec-Fetch-Mode` other
+    /// than `navigate`) get 401. Default.
+    #[default]
+    Auto,
+    /// Always redirect to login.
+    Redirect,
+    /// Always 401 with a JSON body.
+    Unauthorized,
+}
+
+/// Why an extractor refused the request.
+#[derive(Debug)]
+#[non_exhaustive]
+pub enum AuthRejection {
+    /// No session: redirect to this login URL (browsers).
+    LoginRequired {
+        /// `{base}/login?next=…` returning to the requested URL.
+        login_url: String,
+    },
+    /// No session: 401 (API calls).
+    Unauthorized {
+        /// Where a browser would log in.
+        login_url: String,
+    },
+    /// The store or provider is unavailable: 503 with `Retry-After`.
+    Unavailable,
+    /// The route is not behind an `AuthenticationLayer`: a programming error, 500.
+    LayerMissing,
+}
+
+impl IntoResponse for AuthRejection {
+    fn into_response(self) -> Response {
+        match self {
+            Self::LoginRequired { login_url } => pages::see_other(&login_url),
+            Self::Unauthorized { login_url } => {
+                let mut r = pages::json(StatusCode::UNAUTHORIZED, "unauthenticated");
+                let challenge =
+                    format!("Session realm=\"axum-oidc-client\", login_url=\"{login_url}\"");
+                if let Ok(v) = HeaderValue::from_str(&challenge) {
+                    r.headers_mut().insert(header::WWW_AUTHENTICATE, v);
+                }
+                r
+            }
+            Self::Unavailable => {
+                let mut r = pages::json(StatusCode::SERVICE_UNAVAILABLE, "temporarily_unavailable");
+                pages::retry_after(&mut r, 5);
+                r
+            }
+            Self::LayerMissing => {
+                pages::json(StatusCode::INTERNAL_SERVER_ERROR, "auth_layer_missing")
+            }
+        }
+    }
+}
+
+/// Whether the request comes from script rather than a top-level navigation.
+fn is_api_request(parts: &Parts) -> bool {
+    let h = &parts.headers;
+    let accept_json = h
+        .get_all(header::ACCEPT)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .any(|v| v.contains("application/json"));
+    let xrw = h.contains_key("x-requested-with");
+    let fetch_mode = h
+        .get("sec-fetch-mode")
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|m| m != "navigate");
+    accept_json || xrw || fetch_mode
+}
+
+fn login_url(parts: &Parts, base: &str) -> String {
+    let target = parts.uri.path_and_query().map_or("/", |p| p.as_str());
+    let next = crate::redirect::safe_next(Some(target));
+    let encoded: String = url::form_urlencoded::byte_serialize(next.as_bytes()).collect();
+    format!("{base}/login?next={encoded}")
+}
+
+fn unauthenticated(parts: &Parts, base: &str) -> AuthRejection {
+    let behavior = parts
+        .extensions
+        .get::<UnauthenticatedBehavior>()
+        .copied()
+        .unwrap_or_default();
+    let login_url = login_url(parts, base);
+    let api = match behavior {
+        UnauthenticatedBehavior::Auto => is_api_request(parts) || parts.method != http::Method::GET,
+        UnauthenticatedBehavior::Redirect => false,
+        UnauthenticatedBehavior::Unauthorized => true,
+    };
+    if api {
+        AuthRejection::Unauthorized { login_url }
+    } else {
+        AuthRejection::LoginRequired { login_url }
+    }
+}
+
+async fn resolve(parts: &Parts) -> Result<Option<AuthSession>, AuthRejection> {
+    let slot = parts
+        .extensions
+        .get::<SessionSlot>()
+        .ok_or(AuthRejection::LayerMissing)?;
+    match slot.resolve(&parts.headers).await {
+        Resolution::Session(r) => Ok(Some(AuthSession::from_record(&r))),
+        Resolution::Anonymous => Ok(None),
+        Resolution::Unavailable => Err(AuthRejection::Unavailable),
+    }
+}
+
+async fn require(parts: &Parts) -> Result<AuthSession, AuthRejection> {
+    match resolve(parts).await? {
+        Some(s) => Ok(s),
+        None => {
+            let slot = parts
+                .extensions
+                .get::<SessionSlot>()
+                .ok_or(AuthRejection::LayerMissing)?;
+            Err(unauthenticated(parts, slot.0.state.config.base_path()))
+        }
+    }
+}
+
+impl<S: Send + Sync> FromRequestParts<S> for AuthSession {
+    type Rejection = AuthRejection;
+
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
+        require(parts).await
+    }
+}
+
+impl<S: Send + Sync> OptionalFromRequestParts<S> for AuthSession {
+    type Rejection = AuthRejection;
+
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Option<Self>, Self::Rejection> {
+        resolve(parts).await
+    }
+}
+
+/// The session if there is one; never rejects for a missing session (a store
+/// outage still answers 503).
+#[derive(Debug, Clone)]
+pub struct OptionalAuthSession(pub Option<AuthSession>);
+
+impl<S: Send + Sync> FromRequestParts<S> for OptionalAuthSession {
+    type Rejection = AuthRejection;
+
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
+        resolve(parts).await.map(Self)
+    }
+}
+
+macro_rules! token_extractor {
+    ($(#[$m:meta])* $name:ident, $opt:ident, $field:ident) => {
+        $(#[$m])*
+        #[derive(Clone, PartialEq, Eq)]
+        pub struct $name(pub String);
+
+        impl std::fmt::Debug for $name {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str(concat!(stringify!($name), "([redacted])"))
+            }
+        }
+
+        impl std::ops::Deref for $name {
+            type Target = str;
+            fn deref(&self) -> &str {
+                &self.0
+            }
+        }
+
+        impl<S: Send + Sync> FromRequestParts<S> for $name {
+            type Rejection = AuthRejection;
+
+            async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
+                require(parts).await.map(|s| Self(s.$field))
+            }
+        }
+
+        #[doc = concat!("[`", stringify!($name), "`] if signed in, else `None`.")]
+        #[derive(Clone, Debug)]
+        pub struct $opt(pub Option<$name>);
+
+        impl<S: Send + Sync> FromRequestParts<S> for $opt {
+            type Rejection = AuthRejection;
+
+            async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
+                resolve(parts).await.map(|s| Self(s.map(|s| $name(s.$field))))
+            }
+        }
+    };
+}
+
+token_extractor!(
+    /// The session's access token, fresh for at least the refresh margin.
+    AccessToken, OptionalAccessToken, access_token
+);
+token_extractor!(
+    /// The session's latest ID token (compact JWT).
+    IdToken, OptionalIdToken, id_token
+);
+
+impl<S: Send + Sync> FromRequestParts<S> for IdTokenClaims {
+    type Rejection = AuthRejection;
+
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
+        let s = require(parts).await?;
+        s.claims().cloned().ok_or(AuthRejection::LayerMissing)
+    }
+}

@@ -1,0 +1,486 @@
+//! ID token claims and their validation (OIDC Core 3.1.3.7, and 12.2 for refresh).
+//!
+//! [`validate_claims`] is a pure function of the claims, the expectations and the
+//! clock, so every rule has a unit test without a server.
+
+use std::time::Duration;
+
+use base64::Engine as _;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
+use sha2::Digest as _;
+
+use crate::jose::{HashLen, JoseError, SigningAlgorithm, UnverifiedJws};
+use crate::jwks::{JwksCache, JwksError, SignatureError};
+use crate::secret::constant_time_eq;
+
+/// The `aud` claim: one audience or several (RFC 7519 section 4.1.3).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Audiences(pub Vec<String>);
+
+impl Audiences {
+    /// Whether `aud` contains `who`.
+    pub fn contains(&self, who: &str) -> bool {
+        self.0.iter().any(|a| a == who)
+    }
+}
+
+impl Serialize for Audiences {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        match self.0.as_slice() {
+            [one] => s.serialize_str(one),
+            many => many.serialize(s),
+        }
+    }
+}
+
+impl<'de> Deserialize<'de> for Audiences {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        #[derive(Deserialize)]
+        #[serde(untagged)]
+        enum OneOrMany {
+            One(String),
+            Many(Vec<String>),
+        }
+        Ok(match OneOrMany::deserialize(d)? {
+            OneOrMany::One(a) => Self(vec![a]),
+            OneOrMany::Many(a) => Self(a),
+        })
+    }
+}
+
+/// The verified claims of an ID token (OIDC Core 2), available to handlers.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct IdTokenClaims {
+    /// Issuer identifier.
+    pub iss: String,
+    /// Subject identifier: the user's id at the issuer.
+    pub sub: String,
+    /// Audiences.
+    pub aud: Audiences,
+    /// Expiry, seconds since the epoch.
+    pub exp: i64,
+    /// Issue time, seconds since the epoch.
+    pub iat: i64,
+    /// The nonce sent in the authorization request.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub nonce: Option<String>,
+    /// Authorized party.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub azp: Option<String>,
+    /// Time of the end-user authentication.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub auth_time: Option<i64>,
+    /// Provider session id (OpenID Connect Back-Channel Logout 1.0 section 2.1).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sid: Option<String>,
+    /// Access token hash (OIDC Core 3.1.3.6).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub at_hash: Option<String>,
+    /// Every other claim (name, email, ...).
+    #[serde(flatten)]
+    pub additional: serde_json::Map<String, serde_json::Value>,
+}
+
+impl IdTokenClaims {
+    /// A string claim from the additional claims, such as `email` or `name`.
+    pub fn get_str(&self, name: &str) -> Option<&str> {
+        self.additional
+            .get(name)
+            .and_then(serde_json::Value::as_str)
+    }
+}
+
+/// Which rule an ID token broke. Each variant is one rule, so tests can match it.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum IdTokenError {
+    /// The JWS is malformed, unsigned, uses a disallowed algorithm, names an unknown
+    /// key or has a bad signature (OIDC Core 3.1.3.7 steps 6-8).
+    #[error("ID token signature rejected: {0}")]
+    Jose(#[from] JoseError),
+    /// The provider's keys could not be fetched: a provider fault.
+    #[error("signing keys unavailable")]
+    Keys(#[source] JwksError),
+    /// The payload lacks a required claim or has one of the wrong type.
+    #[error("ID token claims are malformed")]
+    MalformedClaims,
+    /// `iss` differs from the issuer (step 2).
+    #[error("wrong issuer")]
+    WrongIssuer,
+    /// `aud` does not contain the client id (step 3).
+    #[error("wrong audience")]
+    WrongAudience,
+    /// Several audiences but no `azp` (step 3 and 4).
+    #[error("multiple audiences without azp")]
+    MissingAzp,
+    /// `azp` is present and not the client id (step 5).
+    #[error("wrong authorized party")]
+    WrongAzp,
+    /// An extra audience is not trusted (step 3).
+    #[error("untrusted additional audience")]
+    UntrustedAudience,
+    /// `exp` has passed (step 9).
+    #[error("ID token expired")]
+    Expired,
+    /// `iat` lies in the future beyond the leeway (step 10).
+    #[error("ID token issued in the future")]
+    IssuedInFuture,
+    /// `iat` is older than the configured maximum age (step 10).
+    #[error("ID token issued too long ago")]
+    IssuedTooLongAgo,
+    /// A nonce was sent and the token carries none (step 11).
+    #[error("nonce missing")]
+    MissingNonce,
+    /// The token's nonce differs from the one sent (step 11).
+    #[error("nonce mismatch")]
+    NonceMismatch,
+    /// `at_hash` does not match the access token (OIDC Core 3.1.3.8).
+    #[error("at_hash mismatch")]
+    AtHashMismatch,
+    /// A refreshed ID token names another subject (OIDC Core 12.2).
+    #[error("subject changed")]
+    SubjectChanged,
+}
+
+impl From<SignatureError> for IdTokenError {
+    fn from(e: SignatureError) -> Self {
+        match e {
+            SignatureError::Jose(j) => Self::Jose(j),
+            SignatureError::Keys(k) => Self::Keys(k),
+        }
+    }
+}
+
+impl IdTokenError {
+    /// Whether this is a fault on the provider's side rather than a bad token.
+    pub fn is_provider_fault(&self) -> bool {
+        matches!(self, Self::Keys(_))
+    }
+}
+
+/// What the nonce check expects.
+#[derive(Debug, Clone, Copy)]
+pub enum NonceCheck<'a> {
+    /// Login: the token must carry exactly this nonce (OIDC Core 3.1.3.7 step 11).
+    Required(&'a str),
+    /// Refresh: a nonce is optional but must equal the original when present
+    /// (OIDC Core 12.2).
+    IfPresent(Option<&'a str>),
+}
+
+/// Everything [`validate_claims`] compares the claims against.
+#[derive(Debug, Clone)]
+pub struct Expectations<'a> {
+    /// The issuer identifier, compared exactly.
+    pub issuer: &'a str,
+    /// Our client id.
+    pub client_id: &'a str,
+    /// Audiences besides ours that may appear in `aud`.
+    pub additional_audiences: &'a [String],
+    /// The nonce rule.
+    pub nonce: NonceCheck<'a>,
+    /// Tolerance for clock skew applied to `exp` and `iat`.
+    pub leeway: Duration,
+    /// Reject tokens whose `iat` is older than this.
+    pub max_age: Option<Duration>,
+    /// For refresh: the subject of the session.
+    pub subject: Option<&'a str>,
+    /// Current time, seconds since the epoch.
+    pub now: i64,
+}
+
+/// Applies the claim rules of OIDC Core 3.1.3.7 steps 2-5 and 9-11.
+pub fn validate_claims(claims: &IdTokenClaims, exp: &Expectations<'_>) -> Result<(), IdTokenError> {
+    let leeway = exp.leeway.as_secs() as i64;
+    if claims.iss != exp.issuer {
+        return Err(IdTokenError::WrongIssuer);
+    }
+    if !claims.aud.contains(exp.client_id) {
+        return Err(IdTokenError::WrongAudience);
+    }
+    if claims.aud.0.len() > 1 {
+        if claims.azp.is_none() {
+            return Err(IdTokenError::MissingAzp);
+        }
+        let trusted = |a: &String| a == exp.client_id || exp.additional_audiences.contains(a);
+        if !claims.aud.0.iter().all(trusted) {
+            return Err(IdTokenError::UntrustedAudience);
+        }
+    }
+    if claims
+        .azp
+        .as_deref()
+        .is_some_and(|azp| azp != exp.client_id)
+    {
+        return Err(IdTokenError::WrongAzp);
+    }
+    if exp.now >= claims.exp.saturating_add(leeway) {
+        return Err(IdTokenError::Expired);
+    }
+    if claims.iat > exp.now.saturating_add(leeway) {
+        return Err(IdTokenError::IssuedInFuture);
+    }
+    if let Some(max_age) = exp.max_age {
+        if claims.iat < exp.now.saturating_sub(max_age.as_secs() as i64 + leeway) {
+            return Err(IdTokenError::IssuedTooLongAgo);
+        }
+    }
+    match (exp.nonce, claims.nonce.as_deref()) {
+        (NonceCheck::Required(_), None) => return Err(IdTokenError::MissingNonce),
+        (NonceCheck::Required(want), Some(got))
+        | (NonceCheck::IfPresent(Some(want)), Some(got)) => {
+            if !constant_time_eq(want.as_bytes(), got.as_bytes()) {
+                return Err(IdTokenError::NonceMismatch);
+            }
+        }
+        (NonceCheck::IfPresent(None), Some(_)) => return Err(IdTokenError::NonceMismatch),
+        (NonceCheck::IfPresent(_), None) => {}
+    }
+    if let Some(subject) = exp.subject {
+        if claims.sub != subject {
+            return Err(IdTokenError::SubjectChanged);
+        }
+    }
+    Ok(())
+}
+
+/// Checks `at_hash` against the access token (OIDC Core 3.1.3.6): the base64url of the
+/// left half of the hash of the token's ASCII octets, with the hash of the ID token's `alg`.
+pub fn verify_at_hash(
+    at_hash: &str,
+    access_token: &str,
+    alg: SigningAlgorithm,
+) -> Result<(), IdTokenError> {
+    let digest: Vec<u8> = match alg.hash_len() {
+        HashLen::Sha256 => sha2::Sha256::digest(access_token.as_bytes()).to_vec(),
+        HashLen::Sha384 => sha2::Sha384::digest(access_token.as_bytes()).to_vec(),
+        HashLen::Sha512 => sha2::Sha512::digest(access_token.as_bytes()).to_vec(),
+    };
+    let expected = URL_SAFE_NO_PAD.encode(&digest[..digest.len() / 2]);
+    if constant_time_eq(expected.as_bytes(), at_hash.as_bytes()) {
+        Ok(())
+    } else {
+        Err(IdTokenError::AtHashMismatch)
+    }
+}
+
+/// Verifies an ID token end to end: signature through `keys`, then the claim rules,
+/// then `at_hash` when both it and the access token are present.
+pub async fn verify_id_token(
+    token: &str,
+    keys: &JwksCache,
+    allowed: &[SigningAlgorithm],
+    expectations: &Expectations<'_>,
+    access_token: Option<&str>,
+) -> Result<IdTokenClaims, IdTokenError> {
+    let jws = UnverifiedJws::parse(token, allowed)?;
+    keys.verify(&jws).await?;
+    let claims: IdTokenClaims =
+        serde_json::from_slice(jws.payload()).map_err(|_| IdTokenError::MalformedClaims)?;
+    validate_claims(&claims, expectations)?;
+    if let (Some(h), Some(at)) = (claims.at_hash.as_deref(), access_token) {
+        verify_at_hash(h, at, jws.alg)?;
+    }
+    Ok(claims)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const NOW: i64 = 1_800_000_000;
+
+    fn claims() -> IdTokenClaims {
+        serde_json::from_value(serde_json::json!({
+            "iss": "https://op.example", "sub": "alice", "aud": "client",
+            "exp": NOW + 300, "iat": NOW - 5, "nonce": "n-1", "email": "a@example.com"
+        }))
+        .unwrap()
+    }
+
+    fn expect() -> Expectations<'static> {
+        Expectations {
+            issuer: "https://op.example",
+            client_id: "client",
+            additional_audiences: &[],
+            nonce: NonceCheck::Required("n-1"),
+            leeway: Duration::from_secs(30),
+            max_age: None,
+            subject: None,
+            now: NOW,
+        }
+    }
+
+    #[test]
+    fn accepts_a_valid_token() {
+        validate_claims(&claims(), &expect()).unwrap();
+        assert_eq!(claims().get_str("email"), Some("a@example.com"));
+    }
+
+    #[test]
+    fn rejects_wrong_issuer() {
+        let mut c = claims();
+        c.iss = "https://op.example/".into();
+        assert!(matches!(
+            validate_claims(&c, &expect()),
+            Err(IdTokenError::WrongIssuer)
+        ));
+    }
+
+    #[test]
+    fn rejects_wrong_audience() {
+        let mut c = claims();
+        c.aud = Audiences(vec!["other".into()]);
+        assert!(matches!(
+            validate_claims(&c, &expect()),
+            Err(IdTokenError::WrongAudience)
+        ));
+    }
+
+    #[test]
+    fn rejects_multiple_audiences_without_azp() {
+        let mut c = claims();
+        c.aud = Audiences(vec!["client".into(), "api".into()]);
+        assert!(matches!(
+            validate_claims(&c, &expect()),
+            Err(IdTokenError::MissingAzp)
+        ));
+        c.azp = Some("client".into());
+        assert!(matches!(
+            validate_claims(&c, &expect()),
+            Err(IdTokenError::UntrustedAudience)
+        ));
+        let extra = vec!["api".to_owned()];
+        let e = Expectations {
+            additional_audiences: &extra,
+            ..expect()
+        };
+        validate_claims(&c, &e).unwrap();
+    }
+
+    #[test]
+    fn rejects_wrong_azp() {
+        let mut c = claims();
+        c.azp = Some("someone-else".into());
+        assert!(matches!(
+            validate_claims(&c, &expect()),
+            Err(IdTokenError::WrongAzp)
+        ));
+    }
+
+    #[test]
+    fn rejects_expired_token_beyond_leeway() {
+        let mut c = claims();
+        c.exp = NOW - 31;
+        assert!(matches!(
+            validate_claims(&c, &expect()),
+            Err(IdTokenError::Expired)
+        ));
+        c.exp = NOW - 29;
+        validate_claims(&c, &expect()).unwrap();
+    }
+
+    #[test]
+    fn rejects_iat_far_in_the_future() {
+        let mut c = claims();
+        c.iat = NOW + 3600;
+        assert!(matches!(
+            validate_claims(&c, &expect()),
+            Err(IdTokenError::IssuedInFuture)
+        ));
+    }
+
+    #[test]
+    fn rejects_iat_older_than_max_age() {
+        let mut c = claims();
+        c.iat = NOW - 7200;
+        let e = Expectations {
+            max_age: Some(Duration::from_secs(600)),
+            ..expect()
+        };
+        assert!(matches!(
+            validate_claims(&c, &e),
+            Err(IdTokenError::IssuedTooLongAgo)
+        ));
+    }
+
+    #[test]
+    fn rejects_missing_nonce() {
+        let mut c = claims();
+        c.nonce = None;
+        assert!(matches!(
+            validate_claims(&c, &expect()),
+            Err(IdTokenError::MissingNonce)
+        ));
+    }
+
+    #[test]
+    fn rejects_wrong_nonce() {
+        let mut c = claims();
+        c.nonce = Some("n-2".into());
+        assert!(matches!(
+            validate_claims(&c, &expect()),
+            Err(IdTokenError::NonceMismatch)
+        ));
+    }
+
+    #[test]
+    fn refresh_accepts_absent_nonce_but_rejects_a_different_one() {
+        let mut c = claims();
+        c.nonce = None;
+        let e = Expectations {
+            nonce: NonceCheck::IfPresent(Some("n-1")),
+            subject: Some("alice"),
+            ..expect()
+        };
+        validate_claims(&c, &e).unwrap();
+        c.nonce = Some("other".into());
+        assert!(matches!(
+            validate_claims(&c, &e),
+            Err(IdTokenError::NonceMismatch)
+        ));
+    }
+
+    #[test]
+    fn refresh_rejects_changed_subject() {
+        let mut c = claims();
+        c.sub = "mallory".into();
+        let e = Expectations {
+            nonce: NonceCheck::IfPresent(Some("n-1")),
+            subject: Some("alice"),
+            ..expect()
+        };
+        assert!(matches!(
+            validate_claims(&c, &e),
+            Err(IdTokenError::SubjectChanged)
+        ));
+    }
+
+    #[test]
+    fn at_hash_matches_the_spec_example() {
+        // OIDC Core A.3/A.4 example: access token and its at_hash for RS256.
+        verify_at_hash(
+            "77QmUPtjPfzWtF2AnpK9RQ",
+            "jHkWEdUXMU1BwAsC4vtUsZwnNvTIxEl0z9K3vx5KF0Y",
+            SigningAlgorithm::RS256,
+        )
+        .unwrap();
+        assert!(matches!(
+            verify_at_hash("77QmUPtjPfzWtF2AnpK9RQ", "other", SigningAlgorithm::RS256),
+            Err(IdTokenError::AtHashMismatch)
+        ));
+    }
+
+    #[test]
+    fn audiences_parse_from_string_or_array() {
+        let a: Audiences = serde_json::from_str(r#""x""#).unwrap();
+        assert_eq!(a.0, vec!["x"]);
+        let a: Audiences = serde_json::from_str(r#"["x","y"]"#).unwrap();
+        assert_eq!(a.0.len(), 2);
+        assert!(
+            serde_json::from_str::<IdTokenClaims>(r#"{"iss":"i","sub":"s","aud":"a","iat":1}"#)
+                .is_err()
+        );
+    }
+}

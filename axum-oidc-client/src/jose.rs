@@ -1,0 +1,406 @@
+//! Parsing and signature verification of compact JWS (RFC 7515) tokens.
+//!
+//! Only parsing lives here; the signature primitive itself comes from `jsonwebtoken`'s
+//! aws-lc-rs backend. Every check that can fail has its own [`JoseError`] variant.
+
+use base64::Engine as _;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use jsonwebtoken::Algorithm;
+use serde::Deserialize;
+
+use crate::jwks::{JwkSet, KeyEntry};
+
+/// Largest compact JWS the library will look at (bytes). Larger inputs are rejected
+/// before any decoding work.
+pub const MAX_JWS_LEN: usize = 16 * 1024;
+
+/// Signature algorithms that may be allowed (OIDC Core 3.1.3.7 step 6-8, RFC 7518).
+///
+/// `none` and the HMAC family are not representable here: a public key can never be
+/// used as an HMAC secret.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum SigningAlgorithm {
+    /// RSASSA-PKCS1-v1_5 with SHA-256.
+    RS256,
+    /// RSASSA-PKCS1-v1_5 with SHA-384.
+    RS384,
+    /// RSASSA-PKCS1-v1_5 with SHA-512.
+    RS512,
+    /// RSASSA-PSS with SHA-256.
+    PS256,
+    /// RSASSA-PSS with SHA-384.
+    PS384,
+    /// RSASSA-PSS with SHA-512.
+    PS512,
+    /// ECDSA with P-256 and SHA-256.
+    ES256,
+    /// ECDSA with P-384 and SHA-384.
+    ES384,
+    /// EdDSA with Ed25519.
+    EdDSA,
+}
+
+impl SigningAlgorithm {
+    /// Every algorithm this library accepts, the default allow-list.
+    pub const ALL: [SigningAlgorithm; 9] = [
+        Self::RS256,
+        Self::RS384,
+        Self::RS512,
+        Self::PS256,
+        Self::PS384,
+        Self::PS512,
+        Self::ES256,
+        Self::ES384,
+        Self::EdDSA,
+    ];
+
+    /// Parses the JOSE `alg` name. `none` and `HS*` give `None`.
+    pub fn from_name(name: &str) -> Option<Self> {
+        Some(match name {
+            "RS256" => Self::RS256,
+            "RS384" => Self::RS384,
+            "RS512" => Self::RS512,
+            "PS256" => Self::PS256,
+            "PS384" => Self::PS384,
+            "PS512" => Self::PS512,
+            "ES256" => Self::ES256,
+            "ES384" => Self::ES384,
+            "EdDSA" => Self::EdDSA,
+            _ => return None,
+        })
+    }
+
+    /// The JOSE `alg` name.
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::RS256 => "RS256",
+            Self::RS384 => "RS384",
+            Self::RS512 => "RS512",
+            Self::PS256 => "PS256",
+            Self::PS384 => "PS384",
+            Self::PS512 => "PS512",
+            Self::ES256 => "ES256",
+            Self::ES384 => "ES384",
+            Self::EdDSA => "EdDSA",
+        }
+    }
+
+    /// The JWK `kty` a key must have for this algorithm (RFC 7518 section 6.1).
+    pub fn key_type(self) -> &'static str {
+        match self {
+            Self::ES256 | Self::ES384 => "EC",
+            Self::EdDSA => "OKP",
+            _ => "RSA",
+        }
+    }
+
+    /// The JWK `crv` a key must have, where the algorithm fixes one.
+    pub fn curve(self) -> Option<&'static str> {
+        match self {
+            Self::ES256 => Some("P-256"),
+            Self::ES384 => Some("P-384"),
+            Self::EdDSA => Some("Ed25519"),
+            _ => None,
+        }
+    }
+
+    pub(crate) fn to_jsonwebtoken(self) -> Algorithm {
+        match self {
+            Self::RS256 => Algorithm::RS256,
+            Self::RS384 => Algorithm::RS384,
+            Self::RS512 => Algorithm::RS512,
+            Self::PS256 => Algorithm::PS256,
+            Self::PS384 => Algorithm::PS384,
+            Self::PS512 => Algorithm::PS512,
+            Self::ES256 => Algorithm::ES256,
+            Self::ES384 => Algorithm::ES384,
+            Self::EdDSA => Algorithm::EdDSA,
+        }
+    }
+
+    /// The hash used for `at_hash` (OIDC Core 3.1.3.6): the one the `alg` uses.
+    pub(crate) fn hash_len(self) -> HashLen {
+        match self {
+            Self::RS256 | Self::PS256 | Self::ES256 => HashLen::Sha256,
+            Self::RS384 | Self::PS384 | Self::ES384 => HashLen::Sha384,
+            // Ed25519 signs with SHA-512 internally.
+            Self::RS512 | Self::PS512 | Self::EdDSA => HashLen::Sha512,
+        }
+    }
+}
+
+impl std::fmt::Display for SigningAlgorithm {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+#[derive(Debug, Clone, Copy)]
+pub(crate) enum HashLen {
+    Sha256,
+    Sha384,
+    Sha512,
+}
+
+/// Why a compact JWS was rejected before or at its signature check.
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum JoseError {
+    /// The token is larger than [`MAX_JWS_LEN`].
+    #[error("token too large")]
+    TooLarge,
+    /// Not three dot-separated parts (a JWE or garbage).
+    #[error("token is not a compact JWS")]
+    Malformed,
+    /// A part is not valid base64url.
+    #[error("token part is not base64url")]
+    BadBase64,
+    /// The header is not a JSON object with a string `alg`.
+    #[error("token header is not valid JSON")]
+    BadHeader,
+    /// The payload is not a JSON object.
+    #[error("token payload is not a JSON object")]
+    BadPayload,
+    /// `alg` is `none` (RFC 7518 section 3.6); never accepted.
+    #[error("unsigned tokens are not accepted")]
+    AlgNone,
+    /// `alg` is not on the allow-list (this includes every `HS*`).
+    #[error("algorithm {0} is not allowed")]
+    AlgNotAllowed(String),
+    /// The header has a `crit` parameter naming an extension this library does not
+    /// understand (RFC 7515 section 4.1.11).
+    #[error("unsupported critical header parameter")]
+    UnsupportedCrit,
+    /// The header's `typ` is not the one required for this token kind.
+    #[error("unexpected token type")]
+    WrongType,
+    /// No key in the JWKS, even after a refetch, matches the header's `kid`.
+    #[error("no key matches the token's kid")]
+    UnknownKid,
+    /// The header has no `kid` and the JWKS has several candidate keys.
+    #[error("token has no kid and the key set is ambiguous")]
+    AmbiguousKey,
+    /// The key found for the `kid` does not fit the algorithm (kty, crv or alg mismatch).
+    #[error("key does not fit the token's algorithm")]
+    KeyAlgMismatch,
+    /// The signature does not verify.
+    #[error("bad signature")]
+    BadSignature,
+}
+
+/// The JOSE header fields this library reads.
+#[derive(Debug, Clone, Deserialize)]
+pub struct JoseHeader {
+    /// `alg`.
+    pub alg: String,
+    /// `kid`, if any.
+    #[serde(default)]
+    pub kid: Option<String>,
+    /// `typ`, if any.
+    #[serde(default)]
+    pub typ: Option<String>,
+    /// `crit`, if any.
+    #[serde(default)]
+    pub crit: Option<serde_json::Value>,
+}
+
+/// A compact JWS split into its parts, not yet verified.
+#[derive(Debug, Clone)]
+pub struct UnverifiedJws<'a> {
+    /// The decoded header.
+    pub header: JoseHeader,
+    /// The algorithm, checked against the allow-list.
+    pub alg: SigningAlgorithm,
+    signing_input: &'a str,
+    signature: &'a str,
+    payload: Vec<u8>,
+}
+
+impl<'a> UnverifiedJws<'a> {
+    /// Splits and decodes `token`, and checks `alg` against `allowed` and `crit`.
+    pub fn parse(token: &'a str, allowed: &[SigningAlgorithm]) -> Result<Self, JoseError> {
+        if token.len() > MAX_JWS_LEN {
+            return Err(JoseError::TooLarge);
+        }
+        let mut parts = token.split('.');
+        let (Some(h), Some(p), Some(s), None) =
+            (parts.next(), parts.next(), parts.next(), parts.next())
+        else {
+            return Err(JoseError::Malformed);
+        };
+        let header_bytes = URL_SAFE_NO_PAD
+            .decode(h)
+            .map_err(|_| JoseError::BadBase64)?;
+        let payload = URL_SAFE_NO_PAD
+            .decode(p)
+            .map_err(|_| JoseError::BadBase64)?;
+        if URL_SAFE_NO_PAD.decode(s).is_err() {
+            return Err(JoseError::BadBase64);
+        }
+        let header: JoseHeader =
+            serde_json::from_slice(&header_bytes).map_err(|_| JoseError::BadHeader)?;
+        if header.alg.eq_ignore_ascii_case("none") {
+            return Err(JoseError::AlgNone);
+        }
+        let alg = SigningAlgorithm::from_name(&header.alg)
+            .filter(|a| allowed.contains(a))
+            .ok_or_else(|| JoseError::AlgNotAllowed(header.alg.chars().take(16).collect()))?;
+        // No JWS extension is understood, so any `crit` makes the token invalid
+        // (RFC 7515 section 4.1.11).
+        if header.crit.is_some() {
+            return Err(JoseError::UnsupportedCrit);
+        }
+        let signing_input = &token[..h.len() + 1 + p.len()];
+        Ok(Self {
+            header,
+            alg,
+            signing_input,
+            signature: s,
+            payload,
+        })
+    }
+
+    /// Requires the header `typ` to equal `expected` (case-insensitively, and also
+    /// accepting the `application/` prefix per RFC 7515 section 4.1.9).
+    pub fn require_typ(&self, expected: &str) -> Result<(), JoseError> {
+        match self.header.typ.as_deref() {
+            Some(t) if typ_matches(t, expected) => Ok(()),
+            _ => Err(JoseError::WrongType),
+        }
+    }
+
+    /// Checks the signature with the key from `keys` that the header selects.
+    pub fn verify(&self, keys: &JwkSet) -> Result<(), JoseError> {
+        let key = select_key(keys, self.header.kid.as_deref(), self.alg)?;
+        let ok = jsonwebtoken::crypto::verify(
+            self.signature,
+            self.signing_input.as_bytes(),
+            &key.decoding_key,
+            self.alg.to_jsonwebtoken(),
+        )
+        .map_err(|_| JoseError::KeyAlgMismatch)?;
+        if ok {
+            Ok(())
+        } else {
+            Err(JoseError::BadSignature)
+        }
+    }
+
+    /// The raw payload bytes (only meaningful after [`verify`](Self::verify)).
+    pub fn payload(&self) -> &[u8] {
+        &self.payload
+    }
+}
+
+fn typ_matches(actual: &str, expected: &str) -> bool {
+    let actual = actual.strip_prefix("application/").unwrap_or(actual);
+    actual.eq_ignore_ascii_case(expected)
+}
+
+/// Picks the verification key (OIDC Core 10.1.1): by `kid` when present; without a
+/// `kid` only when exactly one key fits the algorithm.
+pub(crate) fn select_key<'k>(
+    keys: &'k JwkSet,
+    kid: Option<&str>,
+    alg: SigningAlgorithm,
+) -> Result<&'k KeyEntry, JoseError> {
+    let key = match kid {
+        Some(kid) => keys.by_kid(kid).ok_or(JoseError::UnknownKid)?,
+        None => {
+            let mut fitting = keys.iter().filter(|k| k.fits(alg));
+            match (fitting.next(), fitting.next()) {
+                (Some(k), None) => k,
+                (None, _) => return Err(JoseError::UnknownKid),
+                (Some(_), Some(_)) => return Err(JoseError::AmbiguousKey),
+            }
+        }
+    };
+    if key.fits(alg) {
+        Ok(key)
+    } else {
+        Err(JoseError::KeyAlgMismatch)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn b64(s: &str) -> String {
+        URL_SAFE_NO_PAD.encode(s)
+    }
+
+    fn token(header: &str) -> String {
+        format!("{}.{}.{}", b64(header), b64("{}"), b64("sig"))
+    }
+
+    #[test]
+    fn rejects_alg_none() {
+        let t = token(r#"{"alg":"none"}"#);
+        assert_eq!(
+            UnverifiedJws::parse(&t, &SigningAlgorithm::ALL).unwrap_err(),
+            JoseError::AlgNone
+        );
+        let t = token(r#"{"alg":"NoNe"}"#);
+        assert_eq!(
+            UnverifiedJws::parse(&t, &SigningAlgorithm::ALL).unwrap_err(),
+            JoseError::AlgNone
+        );
+    }
+
+    #[test]
+    fn rejects_hmac_algorithms() {
+        let t = token(r#"{"alg":"HS256"}"#);
+        assert!(matches!(
+            UnverifiedJws::parse(&t, &SigningAlgorithm::ALL),
+            Err(JoseError::AlgNotAllowed(_))
+        ));
+    }
+
+    #[test]
+    fn rejects_algorithm_outside_the_allow_list() {
+        let t = token(r#"{"alg":"RS512"}"#);
+        assert!(matches!(
+            UnverifiedJws::parse(&t, &[SigningAlgorithm::RS256]),
+            Err(JoseError::AlgNotAllowed(_))
+        ));
+    }
+
+    #[test]
+    fn rejects_unknown_crit() {
+        let t = token(r#"{"alg":"RS256","crit":["exp"],"exp":1}"#);
+        assert_eq!(
+            UnverifiedJws::parse(&t, &SigningAlgorithm::ALL).unwrap_err(),
+            JoseError::UnsupportedCrit
+        );
+    }
+
+    #[test]
+    fn rejects_wrong_part_count_and_bad_base64() {
+        assert_eq!(
+            UnverifiedJws::parse("a.b", &SigningAlgorithm::ALL).unwrap_err(),
+            JoseError::Malformed
+        );
+        assert_eq!(
+            UnverifiedJws::parse("a.b.c.d.e", &SigningAlgorithm::ALL).unwrap_err(),
+            JoseError::Malformed
+        );
+        assert_eq!(
+            UnverifiedJws::parse("@@.b.c", &SigningAlgorithm::ALL).unwrap_err(),
+            JoseError::BadBase64
+        );
+        let huge = "a".repeat(MAX_JWS_LEN + 1);
+        assert_eq!(
+            UnverifiedJws::parse(&huge, &SigningAlgorithm::ALL).unwrap_err(),
+            JoseError::TooLarge
+        );
+    }
+
+    #[test]
+    fn typ_accepts_media_type_prefix() {
+        assert!(typ_matches("application/at+jwt", "at+jwt"));
+        assert!(typ_matches("AT+JWT", "at+jwt"));
+        assert!(!typ_matches("JWT", "at+jwt"));
+    }
+}

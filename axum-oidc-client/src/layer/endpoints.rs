@@ -1,0 +1,360 @@
+//! The library's own routes: login, callback, logout, logout return, back-channel logout.
+
+use std::sync::Arc;
+
+use axum::body::Body;
+use axum::response::{IntoResponse, Response};
+use http::request::Parts;
+use http::{HeaderMap, Method, Request, StatusCode, header};
+
+use crate::backchannel::{LogoutTarget, LogoutTokenError, verify_logout_token};
+use crate::callback::{
+    CallbackError, REPLAY_TTL, check_response, complete_login, login_cookie_for,
+    parse_callback_query, replay_marker,
+};
+use crate::config::OAuthConfiguration;
+use crate::cookies::{read_session_id, removal, session_cookie};
+use crate::logout::{LOGOUT_STATE_COOKIE, LogoutContext, revoke_in_background};
+use crate::pages;
+use crate::resolve::remaining;
+use crate::secret::constant_time_eq;
+use crate::session::{SessionKey, new_session_id};
+use crate::state::AuthState;
+
+/// Largest back-channel logout request body (bytes).
+const MAX_BACKCHANNEL_BODY: usize = 32 * 1024;
+
+#[derive(Debug, Clone, Copy)]
+pub(super) enum Endpoint {
+    Login,
+    Callback,
+    Logout,
+    LogoutReturn,
+    Backchannel,
+}
+
+impl Endpoint {
+    pub(super) fn of(config: &OAuthConfiguration, path: &str) -> Option<Self> {
+        let rest = path.strip_prefix(config.base_path())?;
+        Some(match rest {
+            "/login" => Self::Login,
+            "/callback" => Self::Callback,
+            "/logout" => Self::Logout,
+            "/logout/callback" => Self::LogoutReturn,
+            "/backchannel-logout" => Self::Backchannel,
+            _ => return None,
+        })
+    }
+}
+
+pub(super) async fn handle(
+    state: Arc<AuthState>,
+    endpoint: Endpoint,
+    req: Request<Body>,
+) -> Response {
+    let (req, body) = req.into_parts();
+    let method = req.method.clone();
+    match (endpoint, method) {
+        (Endpoint::Login, Method::GET) => login(&state, &req),
+        (Endpoint::Callback, Method::GET) => callback(&state, &req).await,
+        (Endpoint::Logout, Method::GET) if state.config.inner.logout_via_get => {
+            logout(&state, &req).await
+        }
+        (Endpoint::Logout, Method::POST) => {
+            if same_origin(&state.config, &req.headers) {
+                logout(&state, &req).await
+            } else {
+                pages::html(
+                    StatusCode::FORBIDDEN,
+                    "Forbidden",
+                    "Cross-site logout requests are refused.",
+                )
+            }
+        }
+        (Endpoint::LogoutReturn, Method::GET) => logout_return(&state, &req),
+        (Endpoint::Backchannel, Method::POST) => backchannel(&state, &req, body).await,
+        _ => {
+            let mut r = pages::json(StatusCode::METHOD_NOT_ALLOWED, "method_not_allowed");
+            let allow = match endpoint {
+                Endpoint::Backchannel => "POST",
+                Endpoint::Logout if state.config.inner.logout_via_get => "GET, POST",
+                Endpoint::Logout => "POST",
+                _ => "GET",
+            };
+            r.headers_mut()
+                .insert(header::ALLOW, http::HeaderValue::from_static(allow));
+            r
+        }
+    }
+}
+
+/// CSRF protection of POST logout: the browser's `Origin` (or, without one,
+/// `Sec-Fetch-Site`) must say the request comes from the application itself.
+fn same_origin(config: &OAuthConfiguration, headers: &HeaderMap) -> bool {
+    let app_origin = config.inner.redirect_uri.origin().ascii_serialization();
+    match headers.get(header::ORIGIN).and_then(|v| v.to_str().ok()) {
+        Some(origin) => origin == app_origin,
+        None => headers.get("sec-fetch-site").and_then(|v| v.to_str().ok()) == Some("same-origin"),
+    }
+}
+
+fn query_param(req: &Parts, name: &str) -> Option<String> {
+    let q = req.uri.query()?;
+    url::form_urlencoded::parse(q.as_bytes())
+        .find(|(k, _)| k == name)
+        .map(|(_, v)| v.into_owned())
+}
+
+fn login(state: &AuthState, req: &Parts) -> Response {
+    let next = crate::redirect::safe_next(query_param(req, "next").as_deref());
+    let start = crate::login::start_login(&state.config, next);
+    let mut r = pages::see_other(start.authorization_url.as_str());
+    pages::append_cookie(&mut r, &start.set_cookie);
+    r
+}
+
+async fn callback(state: &AuthState, req: &Parts) -> Response {
+    let c = &state.config.inner;
+    let query = match parse_callback_query(req.uri.query()) {
+        Ok(q) => q,
+        Err(e) => return callback_error(&e),
+    };
+    let (login, code) = match check_response(&state.config, &query, &req.headers, c.clock.now()) {
+        Ok(v) => v,
+        Err(e) => return callback_error(&e),
+    };
+    let login_cookie = login_cookie_for(&state.config, login.state.secret());
+    let clear_login = removal(&login_cookie, &c.cookies.login_path, &c.cookies);
+
+    // A second use of the same authorization response is refused before any exchange.
+    match state
+        .store_op(
+            state
+                .store
+                .insert_once(&replay_marker(login.state.secret()), REPLAY_TTL),
+        )
+        .await
+    {
+        Ok(true) => {}
+        Ok(false) => {
+            let mut r = callback_error(&CallbackError::Replayed);
+            pages::append_cookie(&mut r, &clear_login);
+            return r;
+        }
+        Err(e) => return store_unavailable(&e),
+    }
+    let record = match complete_login(&state.config, &login, &code).await {
+        Ok(r) => Arc::new(r),
+        Err(e) => {
+            let mut r = callback_error(&e);
+            pages::append_cookie(&mut r, &clear_login);
+            return r;
+        }
+    };
+
+    // Never reuse a session id the browser brought along (session fixation).
+    if let Some(old) = read_session_id(&c.cookie_key, &c.cookies, &req.headers) {
+        let _ = state
+            .store_op(state.store.remove(&SessionKey::of(&old)))
+            .await;
+    }
+    let id = new_session_id();
+    let key = SessionKey::of(&id);
+    let now = c.clock.now();
+    let ttl = remaining(state, &record, now).max(1);
+    if let Err(e) = state
+        .store_op(
+            state
+                .store
+                .put(&key, record, std::time::Duration::from_secs(ttl as u64)),
+        )
+        .await
+    {
+        return store_unavailable(&e);
+    }
+    tracing::debug!("login completed; new session created");
+    let mut r = pages::see_other(&login.next);
+    pages::append_cookie(&mut r, &session_cookie(&c.cookie_key, &c.cookies, &id, ttl));
+    pages::append_cookie(&mut r, &clear_login);
+    r
+}
+
+fn callback_error(e: &CallbackError) -> Response {
+    tracing::debug!(reason = %e, "login callback rejected");
+    match e {
+        _ if e.is_provider_fault() => pages::html(
+            StatusCode::BAD_GATEWAY,
+            "Sign-in unavailable",
+            "The identity provider did not answer correctly. Please try again later.",
+        ),
+        CallbackError::ProviderError(code) if code == "access_denied" => pages::html(
+            StatusCode::FORBIDDEN,
+            "Sign-in cancelled",
+            "The identity provider did not sign you in.",
+        ),
+        CallbackError::ProviderError(_) => pages::html(
+            StatusCode::BAD_REQUEST,
+            "Sign-in failed",
+            "The identity provider reported an error.",
+        ),
+        _ => pages::html(
+            StatusCode::BAD_REQUEST,
+            "Sign-in failed",
+            "This sign-in response is invalid or expired. Please start again.",
+        ),
+    }
+}
+
+fn store_unavailable(e: &crate::store::StoreError) -> Response {
+    tracing::warn!(error = %e, "session store unavailable");
+    let mut r = pages::html(
+        StatusCode::SERVICE_UNAVAILABLE,
+        "Temporarily unavailable",
+        "Please try again in a moment.",
+    );
+    pages::retry_after(&mut r, 5);
+    r
+}
+
+async fn logout(state: &AuthState, req: &Parts) -> Response {
+    let c = &state.config.inner;
+    let mut record = None;
+    if let Some(id) = read_session_id(&c.cookie_key, &c.cookies, &req.headers) {
+        let key = SessionKey::of(&id);
+        match state.store_op(state.store.get(&key)).await {
+            Ok(r) => record = r,
+            Err(e) => return store_unavailable(&e),
+        }
+        if let Err(e) = state.store_op(state.store.remove(&key)).await {
+            return store_unavailable(&e);
+        }
+    }
+    if let Some(r) = &record {
+        revoke_in_background(&state.config, r);
+    }
+    let ctx = LogoutContext {
+        config: &state.config,
+        session: record.as_deref(),
+    };
+    let mut resp = state.logout.handle_logout(ctx).await;
+    pages::no_store(&mut resp);
+    pages::append_cookie(
+        &mut resp,
+        &removal(&c.cookies.session_name, "/", &c.cookies),
+    );
+    resp
+}
+
+/// Where the provider sends the browser after RP-initiated logout: the `state` must
+/// equal the one in the logout cookie (RP-Initiated Logout 1.0 section 3).
+fn logout_return(state: &AuthState, req: &Parts) -> Response {
+    let c = &state.config.inner;
+    let returned = query_param(req, "state");
+    let expected = req
+        .headers
+        .get_all(header::COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(';'))
+        .filter_map(|p| p.trim().split_once('='))
+        .find(|(n, _)| *n == LOGOUT_STATE_COOKIE)
+        .map(|(_, v)| v.to_owned());
+    let ok = matches!((&returned, &expected), (Some(r), Some(e)) if constant_time_eq(r.as_bytes(), e.as_bytes()));
+    let mut resp = if ok {
+        pages::see_other("/")
+    } else {
+        tracing::debug!("post-logout return with a missing or wrong state");
+        pages::html(
+            StatusCode::BAD_REQUEST,
+            "Signed out",
+            "You are signed out. The provider's response could not be verified.",
+        )
+    };
+    pages::append_cookie(
+        &mut resp,
+        &removal(LOGOUT_STATE_COOKIE, &c.base_path, &c.cookies),
+    );
+    resp
+}
+
+fn backchannel_error(status: StatusCode, code: &str) -> Response {
+    pages::json(status, code)
+}
+
+async fn backchannel(state: &AuthState, req: &Parts, body: Body) -> Response {
+    let c = &state.config.inner;
+    let (Some(jwks), Some(issuer)) = (&c.jwks, &c.issuer) else {
+        return backchannel_error(
+            StatusCode::NOT_IMPLEMENTED,
+            "backchannel_logout_unsupported",
+        );
+    };
+    let is_form = req
+        .headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with("application/x-www-form-urlencoded"));
+    if !is_form {
+        return backchannel_error(StatusCode::BAD_REQUEST, "invalid_request");
+    }
+    let Ok(body) = axum::body::to_bytes(body, MAX_BACKCHANNEL_BODY).await else {
+        return backchannel_error(StatusCode::BAD_REQUEST, "invalid_request");
+    };
+    let mut tokens = url::form_urlencoded::parse(&body).filter(|(k, _)| k == "logout_token");
+    let (Some((_, token)), None) = (tokens.next(), tokens.next()) else {
+        return backchannel_error(StatusCode::BAD_REQUEST, "invalid_request");
+    };
+    let valid = match verify_logout_token(
+        &token,
+        jwks,
+        &c.algorithms,
+        issuer,
+        &c.client_id,
+        c.leeway,
+        c.clock.now(),
+    )
+    .await
+    {
+        Ok(v) => v,
+        Err(LogoutTokenError::Keys) => {
+            return backchannel_error(StatusCode::SERVICE_UNAVAILABLE, "temporarily_unavailable");
+        }
+        Err(e) => {
+            tracing::debug!(reason = %e, "logout token rejected");
+            return backchannel_error(StatusCode::BAD_REQUEST, "invalid_request");
+        }
+    };
+    match state
+        .store_op(state.store.insert_once(
+            &format!("jti:{}", valid.jti),
+            crate::backchannel::MAX_TOKEN_AGE * 4,
+        ))
+        .await
+    {
+        Ok(true) => {}
+        Ok(false) => {
+            tracing::debug!(reason = %LogoutTokenError::Replayed, "logout token rejected");
+            return backchannel_error(StatusCode::BAD_REQUEST, "invalid_request");
+        }
+        Err(e) => {
+            tracing::warn!(error = %e, "store unavailable during back-channel logout");
+            return backchannel_error(StatusCode::SERVICE_UNAVAILABLE, "temporarily_unavailable");
+        }
+    }
+    let ended = match &valid.target {
+        LogoutTarget::Sid(sid) => state.store_op(state.store.remove_by_sid(sid)).await,
+        LogoutTarget::Sub(sub) => state.store_op(state.store.remove_by_sub(sub)).await,
+    };
+    match ended {
+        Ok(n) => {
+            tracing::debug!(sessions = n, "back-channel logout ended sessions");
+            let mut r = StatusCode::OK.into_response();
+            pages::no_store(&mut r);
+            r
+        }
+        Err(e) => {
+            tracing::warn!(error = %e, "store unavailable during back-channel logout");
+            backchannel_error(StatusCode::SERVICE_UNAVAILABLE, "temporarily_unavailable")
+        }
+    }
+}

@@ -1,0 +1,196 @@
+//! [`AuthenticationLayer`]: the tower middleware.
+//!
+//! It answers the library's own routes under the base path (`/auth` by default) and,
+//! for every other request, puts a lazy session slot in the request extensions that
+//! the extractors resolve. A request whose handler never asks for the session costs
+//! one small allocation and no store access.
+
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::task::{Context, Poll};
+
+use axum::body::Body;
+use axum::response::Response;
+use http::Request;
+use tower_layer::Layer;
+use tower_service::Service;
+
+use crate::config::OAuthConfiguration;
+use crate::logout::{DefaultLogoutHandler, LogoutHandler};
+use crate::resolve::SessionSlot;
+use crate::state::AuthState;
+use crate::store::{AuthCache, MemoryStore, SharedStore};
+
+mod endpoints;
+
+/// Adds OpenID Connect login, sessions, refresh and logout to a router.
+///
+/// ```no_run
+/// use axum::{Router, routing::get};
+/// use axum_oidc_client::{AuthenticationLayer, OAuthConfigurationBuilder, auth_session::AuthSession};
+///
+/// # async fn run() -> Result<(), Box<dyn std::error::Error>> {
+/// let config = OAuthConfigurationBuilder::from_env().await?.build()?;
+/// let app: Router = Router::new()
+///     .route("/me", get(|s: AuthSession| async move { s.scope }))
+///     .layer(AuthenticationLayer::new(config));
+/// # let _ = app; Ok(()) }
+/// ```
+#[derive(Clone)]
+#[must_use]
+pub struct AuthenticationLayer {
+    state: Arc<AuthState>,
+}
+
+/// The seed's name for [`AuthenticationLayer`].
+pub type AuthLayer = AuthenticationLayer;
+
+impl std::fmt::Debug for AuthenticationLayer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("AuthenticationLayer")
+            .field("base_path", &self.state.config.base_path())
+            .finish()
+    }
+}
+
+impl AuthenticationLayer {
+    /// A layer with the default in-memory store and local logout.
+    pub fn new(config: OAuthConfiguration) -> Self {
+        Self::with_store(config, Arc::new(MemoryStore::default()))
+    }
+
+    /// A layer over a given store.
+    pub fn with_store(config: OAuthConfiguration, store: SharedStore) -> Self {
+        Self {
+            state: Arc::new(AuthState::new(
+                config,
+                store,
+                Arc::new(DefaultLogoutHandler::default()),
+            )),
+        }
+    }
+
+    /// Replaces the store.
+    pub fn store(self, store: impl AuthCache) -> Self {
+        self.rebuild(|s| s.store = Arc::new(store))
+    }
+
+    /// Replaces the logout handler (default: [`DefaultLogoutHandler`]).
+    pub fn with_logout_handler(self, handler: impl LogoutHandler) -> Self {
+        self.rebuild(|s| s.logout = Arc::new(handler))
+    }
+
+    fn rebuild(self, f: impl FnOnce(&mut AuthState)) -> Self {
+        let mut state = match Arc::try_unwrap(self.state) {
+            Ok(s) => s,
+            Err(shared) => AuthState::new(
+                shared.config.clone(),
+                shared.store.clone(),
+                shared.logout.clone(),
+            ),
+        };
+        f(&mut state);
+        Self {
+            state: Arc::new(state),
+        }
+    }
+
+    /// The configuration.
+    pub fn config(&self) -> &OAuthConfiguration {
+        &self.state.config
+    }
+}
+
+impl<S> Layer<S> for AuthenticationLayer {
+    type Service = Authentication<S>;
+
+    fn layer(&self, inner: S) -> Self::Service {
+        Authentication {
+            inner,
+            state: self.state.clone(),
+        }
+    }
+}
+
+/// The service made by [`AuthenticationLayer`].
+#[derive(Clone)]
+pub struct Authentication<S> {
+    inner: S,
+    state: Arc<AuthState>,
+}
+
+impl<S> std::fmt::Debug for Authentication<S> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Authentication").finish_non_exhaustive()
+    }
+}
+
+impl<S> Service<Request<Body>> for Authentication<S>
+where
+    S: Service<Request<Body>, Response = Response> + Send + 'static,
+    S::Future: Send + 'static,
+{
+    type Response = Response;
+    type Error = S::Error;
+    type Future = ResponseFuture<S::Future>;
+
+    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
+        self.inner.poll_ready(cx)
+    }
+
+    fn call(&mut self, mut req: Request<Body>) -> Self::Future {
+        if let Some(endpoint) = endpoints::Endpoint::of(&self.state.config, req.uri().path()) {
+            let state = self.state.clone();
+            return ResponseFuture {
+                kind: Kind::Endpoint {
+                    future: Box::pin(endpoints::handle(state, endpoint, req)),
+                },
+            };
+        }
+        let slot = SessionSlot::new(self.state.clone());
+        req.extensions_mut().insert(slot.clone());
+        ResponseFuture {
+            kind: Kind::Inner {
+                future: self.inner.call(req),
+                slot,
+            },
+        }
+    }
+}
+
+pin_project_lite::pin_project! {
+    /// Response future of [`Authentication`].
+    pub struct ResponseFuture<F> {
+        #[pin]
+        kind: Kind<F>,
+    }
+}
+
+pin_project_lite::pin_project! {
+    #[project = KindProj]
+    enum Kind<F> {
+        Inner { #[pin] future: F, slot: SessionSlot },
+        Endpoint { future: Pin<Box<dyn Future<Output = Response> + Send>> },
+    }
+}
+
+impl<F, E> Future for ResponseFuture<F>
+where
+    F: Future<Output = Result<Response, E>>,
+{
+    type Output = Result<Response, E>;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        match self.project().kind.project() {
+            KindProj::Inner { future, slot } => {
+                let mut resp = std::task::ready!(future.poll(cx))?;
+                if let Some(cookie) = slot.take_set_cookie() {
+                    resp.headers_mut().append(http::header::SET_COOKIE, cookie);
+                }
+                Poll::Ready(Ok(resp))
+            }
+            KindProj::Endpoint { future } => future.as_mut().poll(cx).map(Ok),
+        }
+    }
+}

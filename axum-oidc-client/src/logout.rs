@@ -1,0 +1,135 @@
+//! Logout: local ([`DefaultLogoutHandler`]), RP-initiated ([`OidcLogoutHandler`],
+//! OpenID Connect RP-Initiated Logout 1.0) and token revocation (RFC 7009).
+
+use async_trait::async_trait;
+use axum::response::{IntoResponse, Redirect, Response};
+use url::Url;
+
+use crate::config::OAuthConfiguration;
+use crate::secret::random_token;
+use crate::session::SessionRecord;
+
+/// Name of the short-lived cookie that binds the RP-initiated logout `state`.
+pub const LOGOUT_STATE_COOKIE: &str = "axum_oidc_logout";
+
+/// What a logout handler gets: the configuration and the session that just ended
+/// (already deleted from the store and its cookie cleared).
+#[derive(Debug)]
+#[non_exhaustive]
+pub struct LogoutContext<'a> {
+    /// The configuration.
+    pub config: &'a OAuthConfiguration,
+    /// The ended session, if the request had one.
+    pub session: Option<&'a SessionRecord>,
+}
+
+/// Decides where the browser goes after the local session has ended.
+#[async_trait]
+pub trait LogoutHandler: Send + Sync + 'static {
+    /// Builds the response of `{base}/logout`.
+    async fn handle_logout(&self, ctx: LogoutContext<'_>) -> Response;
+}
+
+/// Local logout: the session is deleted and the browser sent to `/` (or a chosen path).
+#[derive(Debug, Clone)]
+pub struct DefaultLogoutHandler {
+    redirect_to: String,
+}
+
+impl Default for DefaultLogoutHandler {
+    fn default() -> Self {
+        Self {
+            redirect_to: "/".into(),
+        }
+    }
+}
+
+impl DefaultLogoutHandler {
+    /// Redirects to `path` (a local path) after logout.
+    pub fn redirect_to(path: impl Into<String>) -> Self {
+        Self {
+            redirect_to: crate::redirect::safe_next(Some(&path.into())),
+        }
+    }
+}
+
+#[async_trait]
+impl LogoutHandler for DefaultLogoutHandler {
+    async fn handle_logout(&self, _: LogoutContext<'_>) -> Response {
+        Redirect::to(&self.redirect_to).into_response()
+    }
+}
+
+/// RP-initiated logout: after the local logout the browser goes to the provider's
+/// `end_session_endpoint` with `id_token_hint`, `client_id`, `post_logout_redirect_uri`
+/// and a fresh `state`, which `{base}/logout/callback` checks on return. Falls back to
+/// local logout when the provider has no end-session endpoint or the session no ID token.
+#[derive(Debug, Clone, Default)]
+pub struct OidcLogoutHandler;
+
+/// The end-session URL and the `state` it carries (RP-Initiated Logout 1.0 section 2).
+pub fn end_session_url(
+    config: &OAuthConfiguration,
+    session: &SessionRecord,
+) -> Option<(Url, String)> {
+    let c = &config.inner;
+    let mut url = c.end_session_endpoint.clone()?;
+    let state = random_token(24);
+    {
+        let mut q = url.query_pairs_mut();
+        if let Some(id_token) = &session.tokens.id_token {
+            q.append_pair("id_token_hint", id_token.secret());
+        }
+        q.append_pair("client_id", &c.client_id)
+            .append_pair(
+                "post_logout_redirect_uri",
+                c.post_logout_redirect_uri.as_str(),
+            )
+            .append_pair("state", &state);
+    }
+    Some((url, state))
+}
+
+#[async_trait]
+impl LogoutHandler for OidcLogoutHandler {
+    async fn handle_logout(&self, ctx: LogoutContext<'_>) -> Response {
+        let Some((url, state)) = ctx.session.and_then(|s| end_session_url(ctx.config, s)) else {
+            return DefaultLogoutHandler::default().handle_logout(ctx).await;
+        };
+        let c = &ctx.config.inner;
+        let cookie = cookie::Cookie::build((LOGOUT_STATE_COOKIE, state))
+            .path(c.base_path.clone())
+            .http_only(true)
+            .secure(c.cookies.secure)
+            .same_site(cookie::SameSite::Lax)
+            .max_age(cookie::time::Duration::minutes(10))
+            .build()
+            .to_string();
+        let mut resp = Redirect::to(url.as_str()).into_response();
+        if let Ok(v) = http::HeaderValue::from_str(&cookie) {
+            resp.headers_mut().append(http::header::SET_COOKIE, v);
+        }
+        resp
+    }
+}
+
+/// Revokes the session's tokens (RFC 7009) in the background; failures are logged
+/// and never block logout.
+pub(crate) fn revoke_in_background(config: &OAuthConfiguration, session: &SessionRecord) {
+    if config.inner.revocation_endpoint.is_none() {
+        return;
+    }
+    let config = config.clone();
+    let refresh = session.tokens.refresh_token.clone();
+    let access = session.tokens.access_token.clone();
+    tokio::spawn(async move {
+        if let Some(rt) = refresh {
+            if let Err(e) = crate::token::revoke(&config, rt.secret(), "refresh_token").await {
+                tracing::info!(error = %e, "refresh token revocation failed");
+            }
+        }
+        if let Err(e) = crate::token::revoke(&config, access.secret(), "access_token").await {
+            tracing::info!(error = %e, "access token revocation failed");
+        }
+    });
+}

@@ -1,0 +1,49 @@
+//! Generic responses for rejections: no token, no internal detail, ever.
+
+use axum::response::{Html, IntoResponse, Response};
+use http::{HeaderValue, StatusCode, header};
+
+/// A small HTML page with a fixed title and message.
+pub(crate) fn html(status: StatusCode, title: &str, message: &str) -> Response {
+    let body = format!(
+        "<!doctype html><html><head><meta charset=\"utf-8\"><title>{title}</title></head>\
+         <body style=\"font-family:sans-serif;max-width:40em;margin:4em auto\"><h1>{title}</h1><p>{message}</p>\
+         <p><a href=\"/\">Home</a></p></body></html>"
+    );
+    let mut r = (status, Html(body)).into_response();
+    no_store(&mut r);
+    r
+}
+
+/// A JSON error body `{"error": code}`.
+pub(crate) fn json(status: StatusCode, code: &str) -> Response {
+    let mut r = (status, axum::Json(serde_json::json!({ "error": code }))).into_response();
+    no_store(&mut r);
+    r
+}
+
+pub(crate) fn no_store(r: &mut Response) {
+    r.headers_mut()
+        .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+}
+
+pub(crate) fn retry_after(r: &mut Response, secs: u32) {
+    r.headers_mut()
+        .insert(header::RETRY_AFTER, HeaderValue::from(secs));
+}
+
+/// 303 See Other to `location` with `Cache-Control: no-store`.
+pub(crate) fn see_other(location: &str) -> Response {
+    let mut r = StatusCode::SEE_OTHER.into_response();
+    if let Ok(v) = HeaderValue::from_str(location) {
+        r.headers_mut().insert(header::LOCATION, v);
+    }
+    no_store(&mut r);
+    r
+}
+
+pub(crate) fn append_cookie(r: &mut Response, set_cookie: &str) {
+    if let Ok(v) = HeaderValue::from_str(set_cookie) {
+        r.headers_mut().append(header::SET_COOKIE, v);
+    }
+}

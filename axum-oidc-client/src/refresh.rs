@@ -1,0 +1,186 @@
+//! Refresh (RFC 6749 section 6, OIDC Core 12): one refresh per session at a time,
+//! within a process (an async mutex per session) and across instances (a lease in the
+//! store). Whoever waits re-reads the stored result instead of refreshing again, so a
+//! provider that rotates refresh tokens and revokes on reuse never sees a reuse.
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use crate::callback::new_record;
+use crate::config::IdentityMode;
+use crate::id_token::{Expectations, IdTokenClaims, IdTokenError, NonceCheck, verify_id_token};
+use crate::secret::random_token;
+use crate::session::{SessionKey, SessionRecord};
+use crate::state::AuthState;
+use crate::store::StoreError;
+use crate::token::TokenError;
+
+/// How long the cross-instance refresh lease lasts.
+pub const LEASE: Duration = Duration::from_secs(30);
+/// How long a request waits for another instance's refresh before giving up.
+pub const MAX_WAIT: Duration = Duration::from_secs(15);
+
+/// Why a refresh did not produce a fresh session.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum RefreshError {
+    /// The grant is gone (`invalid_grant`, changed subject, session removed meanwhile):
+    /// the session has ended and the user must log in again.
+    #[error("session ended")]
+    Ended,
+    /// The provider is down or misbehaving; the session is kept.
+    #[error("provider unavailable")]
+    Provider(#[source] Box<dyn std::error::Error + Send + Sync>),
+    /// The store failed.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+/// Whether a record's access token is valid for at least `margin` at `now`.
+pub fn is_fresh(record: &SessionRecord, now: i64, margin: Duration) -> bool {
+    record.tokens.expires_at - margin.as_secs() as i64 > now
+}
+
+/// Refreshes the session under `key`, or returns the result of a concurrent refresh.
+pub(crate) async fn refresh_session(
+    state: &AuthState,
+    key: &SessionKey,
+    ttl: Duration,
+) -> Result<Arc<SessionRecord>, RefreshError> {
+    let margin = state.config.inner.refresh_margin;
+    let local = state.refresh_lock(key);
+    let _local = local.lock().await;
+    let now = state.config.inner.clock.now();
+    let current = state
+        .store_op(state.store.get_fresh(key))
+        .await?
+        .ok_or(RefreshError::Ended)?;
+    if is_fresh(&current, now, margin) {
+        return Ok(current);
+    }
+
+    let owner = random_token(16);
+    let lease_name = format!("refresh:{}", key.as_str());
+    let started = Instant::now();
+    while !state
+        .store_op(state.store.try_lock(&lease_name, &owner, LEASE))
+        .await?
+    {
+        if started.elapsed() > MAX_WAIT {
+            return Err(RefreshError::Provider(
+                "timed out waiting for another instance's refresh".into(),
+            ));
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+        let current = state
+            .store_op(state.store.get_fresh(key))
+            .await?
+            .ok_or(RefreshError::Ended)?;
+        if is_fresh(&current, state.config.inner.clock.now(), margin) {
+            return Ok(current);
+        }
+    }
+    let result = refresh_holding_lease(state, key, ttl).await;
+    if let Err(e) = state
+        .store_op(state.store.unlock(&lease_name, &owner))
+        .await
+    {
+        tracing::debug!(error = %e, "could not release the refresh lease; it expires by itself");
+    }
+    result
+}
+
+async fn refresh_holding_lease(
+    state: &AuthState,
+    key: &SessionKey,
+    ttl: Duration,
+) -> Result<Arc<SessionRecord>, RefreshError> {
+    let c = &state.config.inner;
+    // Re-read under the lease: another instance may have finished just before we got it.
+    let current = state
+        .store_op(state.store.get_fresh(key))
+        .await?
+        .ok_or(RefreshError::Ended)?;
+    if is_fresh(&current, c.clock.now(), c.refresh_margin) {
+        return Ok(current);
+    }
+    let Some(refresh_token) = current.tokens.refresh_token.clone() else {
+        return Err(RefreshError::Ended);
+    };
+    let response = match crate::token::refresh(&state.config, &refresh_token).await {
+        Ok(r) => r,
+        Err(TokenError::InvalidGrant) => {
+            tracing::debug!("refresh token rejected (invalid_grant); ending the session");
+            state.store_op(state.store.remove(key)).await?;
+            return Err(RefreshError::Ended);
+        }
+        Err(e) => return Err(RefreshError::Provider(Box::new(e))),
+    };
+    let now = c.clock.now();
+    let claims = match (&c.identity, response.id_token.as_deref()) {
+        (IdentityMode::OpenIdConnect, Some(id_token)) => {
+            match verify_refreshed_id_token(
+                state,
+                id_token,
+                &current.claims,
+                &response.access_token,
+                now,
+            )
+            .await
+            {
+                Ok(claims) => claims,
+                Err(e) if e.is_provider_fault() => return Err(RefreshError::Provider(Box::new(e))),
+                Err(e) => {
+                    tracing::debug!(rule = %e, "refreshed ID token rejected; ending the session");
+                    state.store_op(state.store.remove(key)).await?;
+                    return Err(RefreshError::Ended);
+                }
+            }
+        }
+        _ => current.claims.clone(),
+    };
+    let record = Arc::new(new_record(
+        &state.config,
+        &response,
+        claims,
+        Some(&current),
+        now,
+    ));
+    state
+        .store_op(state.store.put(key, record.clone(), ttl))
+        .await?;
+    Ok(record)
+}
+
+/// OIDC Core 12.2: same `iss`, `sub` and `aud` as the original; `nonce` optional but
+/// equal when present; everything else as at login.
+async fn verify_refreshed_id_token(
+    state: &AuthState,
+    id_token: &str,
+    original: &IdTokenClaims,
+    access_token: &str,
+    now: i64,
+) -> Result<IdTokenClaims, IdTokenError> {
+    let c = &state.config.inner;
+    let (Some(jwks), Some(issuer)) = (&c.jwks, &c.issuer) else {
+        return Err(IdTokenError::MalformedClaims);
+    };
+    let exp = Expectations {
+        issuer,
+        client_id: &c.client_id,
+        additional_audiences: &c.additional_audiences,
+        nonce: NonceCheck::IfPresent(original.nonce.as_deref()),
+        leeway: c.leeway,
+        max_age: None,
+        subject: Some(&original.sub),
+        now,
+    };
+    let mut claims =
+        verify_id_token(id_token, jwks, &c.algorithms, &exp, Some(access_token)).await?;
+    // Keep the login's provider session id when the refreshed token omits it, so
+    // back-channel logout by sid still finds the session.
+    if claims.sid.is_none() {
+        claims.sid.clone_from(&original.sid);
+    }
+    Ok(claims)
+}

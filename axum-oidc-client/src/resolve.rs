@@ -1,0 +1,167 @@
+//! Per-request session resolution: cookie → store → timeouts → refresh.
+//!
+//! Runs lazily, the first time an extractor asks, and at most once per request. A
+//! request without a valid signed cookie never reaches the store.
+
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use http::{HeaderMap, HeaderValue};
+
+use crate::cookies::{has_cookie, read_session_id, removal, session_cookie};
+use crate::refresh::{RefreshError, is_fresh, refresh_session};
+use crate::session::{SessionKey, SessionRecord};
+use crate::state::AuthState;
+
+/// The outcome of resolving a request's session.
+#[derive(Clone, Debug)]
+pub(crate) enum Resolution {
+    /// A live session with an access token valid for at least the margin (or, while
+    /// the provider is down, still valid).
+    Session(Arc<SessionRecord>),
+    /// No session.
+    Anonymous,
+    /// The store or the provider failed: answer 503, keep the cookie.
+    Unavailable,
+}
+
+/// Put in request extensions by the layer; resolved on first use.
+#[derive(Clone)]
+pub(crate) struct SessionSlot(pub(crate) Arc<SlotInner>);
+
+pub(crate) struct SlotInner {
+    pub state: Arc<AuthState>,
+    resolved: tokio::sync::OnceCell<Resolution>,
+    /// A `Set-Cookie` the layer appends to the response.
+    pub set_cookie: Mutex<Option<HeaderValue>>,
+}
+
+impl SessionSlot {
+    pub fn new(state: Arc<AuthState>) -> Self {
+        Self(Arc::new(SlotInner {
+            state,
+            resolved: tokio::sync::OnceCell::new(),
+            set_cookie: Mutex::new(None),
+        }))
+    }
+
+    pub async fn resolve(&self, headers: &HeaderMap) -> Resolution {
+        self.0
+            .resolved
+            .get_or_init(|| resolve(&self.0, headers))
+            .await
+            .clone()
+    }
+
+    pub fn take_set_cookie(&self) -> Option<HeaderValue> {
+        self.0
+            .set_cookie
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .take()
+    }
+}
+
+fn set_cookie(slot: &SlotInner, value: String) {
+    if let Ok(v) = HeaderValue::from_str(&value) {
+        *slot.set_cookie.lock().unwrap_or_else(|p| p.into_inner()) = Some(v);
+    }
+}
+
+/// Seconds the session may still live: the earlier of the idle and absolute deadlines.
+pub(crate) fn remaining(state: &AuthState, record: &SessionRecord, now: i64) -> i64 {
+    let c = &state.config.inner;
+    let idle_deadline = record.last_seen + c.idle_timeout.as_secs() as i64;
+    let absolute_deadline = record.created_at + c.session_max_age.as_secs() as i64;
+    idle_deadline.min(absolute_deadline) - now
+}
+
+/// How often `last_seen` is written back: a tenth of the idle timeout, between 1 s and
+/// 5 min. The idle timeout is enforced to within this interval.
+pub(crate) fn touch_interval(state: &AuthState) -> i64 {
+    (state.config.inner.idle_timeout.as_secs() as i64 / 10).clamp(1, 300)
+}
+
+async fn resolve(slot: &SlotInner, headers: &HeaderMap) -> Resolution {
+    let state = &slot.state;
+    let c = &state.config.inner;
+    let Some(id) = read_session_id(&c.cookie_key, &c.cookies, headers) else {
+        if has_cookie(headers, &c.cookies.session_name) {
+            set_cookie(slot, removal(&c.cookies.session_name, "/", &c.cookies));
+        }
+        return Resolution::Anonymous;
+    };
+    let key = SessionKey::of(&id);
+    let ended = |slot: &SlotInner| {
+        set_cookie(slot, removal(&c.cookies.session_name, "/", &c.cookies));
+        Resolution::Anonymous
+    };
+    let mut record = match state.store_op(state.store.get(&key)).await {
+        Ok(Some(r)) => r,
+        Ok(None) => return ended(slot),
+        Err(e) => {
+            tracing::warn!(error = %e, "session store failed while reading a session");
+            return Resolution::Unavailable;
+        }
+    };
+    let now = c.clock.now();
+    let left = remaining(state, &record, now);
+    if left <= 0 {
+        tracing::debug!("session reached its idle or absolute timeout");
+        if let Err(e) = state.store_op(state.store.remove(&key)).await {
+            tracing::warn!(error = %e, "could not delete a timed-out session");
+        }
+        return ended(slot);
+    }
+    let ttl = Duration::from_secs(left as u64);
+
+    if !is_fresh(&record, now, c.refresh_margin) {
+        if record.tokens.refresh_token.is_none() {
+            // Without a refresh token the session lasts as long as its access token.
+            if record.tokens.expires_at > now {
+                return Resolution::Session(record);
+            }
+            let _ = state.store_op(state.store.remove(&key)).await;
+            return ended(slot);
+        }
+        match refresh_session(state, &key, ttl).await {
+            Ok(fresh) => record = fresh,
+            Err(RefreshError::Ended) => return ended(slot),
+            Err(RefreshError::Provider(e)) => {
+                tracing::warn!(error = %e, "refresh failed at the provider");
+                if record.tokens.expires_at > now {
+                    return Resolution::Session(record);
+                }
+                return Resolution::Unavailable;
+            }
+            Err(RefreshError::Store(e)) => {
+                tracing::warn!(error = %e, "session store failed during refresh");
+                return Resolution::Unavailable;
+            }
+        }
+    }
+
+    if now - record.last_seen >= touch_interval(state) {
+        let mut touched = (*record).clone();
+        touched.last_seen = now;
+        let touched = Arc::new(touched);
+        let left = remaining(state, &touched, now).max(1);
+        match state
+            .store_op(
+                state
+                    .store
+                    .put(&key, touched.clone(), Duration::from_secs(left as u64)),
+            )
+            .await
+        {
+            Ok(()) => {
+                set_cookie(slot, session_cookie(&c.cookie_key, &c.cookies, &id, left));
+                record = touched;
+            }
+            Err(e) => {
+                tracing::debug!(error = %e, "could not renew the session; serving it unchanged")
+            }
+        }
+    }
+    Resolution::Session(record)
+}

@@ -1,0 +1,250 @@
+//! The server-side session: what is stored, under which key, and how it is encoded.
+
+use std::sync::Arc;
+
+use aes_gcm::aead::{Aead, KeyInit};
+use aes_gcm::{Aes256Gcm, Nonce as GcmNonce};
+use base64::Engine as _;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use serde::{Deserialize, Serialize};
+use sha2::Digest as _;
+
+use crate::id_token::IdTokenClaims;
+use crate::secret::{AccessTokenValue, IdTokenValue, RefreshTokenValue, SessionId, random_token};
+use crate::store::StoreError;
+
+/// The store key of a session: the SHA-256 of its id, so a leaked store does not
+/// hand out usable session cookies.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct SessionKey(String);
+
+impl SessionKey {
+    /// The key of a session id.
+    pub fn of(id: &SessionId) -> Self {
+        Self(URL_SAFE_NO_PAD.encode(sha2::Sha256::digest(id.secret().as_bytes())))
+    }
+
+    /// The key as stored.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+
+    /// Rebuilds a key read back from a store.
+    pub fn from_stored(s: impl Into<String>) -> Self {
+        Self(s.into())
+    }
+}
+
+/// A new random session id: 256 bits from the OS CSPRNG.
+pub fn new_session_id() -> SessionId {
+    SessionId::new(random_token(32))
+}
+
+/// The tokens of a session as stored server-side.
+#[derive(Clone, PartialEq, Serialize, Deserialize)]
+pub struct TokenSet {
+    /// Access token.
+    pub access_token: AccessTokenValue,
+    /// Token type, usually `Bearer`.
+    pub token_type: String,
+    /// Refresh token, if the provider issued one.
+    pub refresh_token: Option<RefreshTokenValue>,
+    /// The latest ID token (compact form), if any.
+    pub id_token: Option<IdTokenValue>,
+    /// Granted scopes, space separated.
+    pub scope: String,
+    /// When the access token expires, seconds since the epoch.
+    pub expires_at: i64,
+}
+
+impl std::fmt::Debug for TokenSet {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("TokenSet")
+            .field("token_type", &self.token_type)
+            .field("scope", &self.scope)
+            .field("expires_at", &self.expires_at)
+            .field("has_refresh_token", &self.refresh_token.is_some())
+            .finish_non_exhaustive()
+    }
+}
+
+/// Everything the server keeps about one signed-in browser.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SessionRecord {
+    /// Tokens.
+    pub tokens: TokenSet,
+    /// Verified identity claims.
+    pub claims: IdTokenClaims,
+    /// When the session was created (absolute timeout base), seconds since the epoch.
+    pub created_at: i64,
+    /// Last time the session was seen, as last written (idle timeout base).
+    pub last_seen: i64,
+}
+
+impl SessionRecord {
+    /// The provider session id (`sid`), if any.
+    pub fn sid(&self) -> Option<&str> {
+        self.claims.sid.as_deref()
+    }
+
+    /// The subject.
+    pub fn sub(&self) -> &str {
+        &self.claims.sub
+    }
+}
+
+/// Current format version of encoded sessions.
+const FORMAT_V1_PLAIN: u8 = 1;
+const FORMAT_V1_SEALED: u8 = 2;
+
+/// Turns records into bytes for remote stores, and back.
+///
+/// The first byte is a format version, so a later format can read old entries; an
+/// entry that cannot be read is treated as absent (the user logs in again), never as
+/// a crash. With a key, the JSON is sealed with AES-256-GCM (random 96-bit nonce) and
+/// the session key as associated data, so a row cannot be moved to another key.
+#[derive(Clone, Default)]
+pub struct SessionCodec {
+    cipher: Option<Arc<Aes256Gcm>>,
+}
+
+impl std::fmt::Debug for SessionCodec {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SessionCodec")
+            .field("encrypted", &self.cipher.is_some())
+            .finish()
+    }
+}
+
+impl SessionCodec {
+    /// A codec that stores JSON in clear.
+    pub fn plain() -> Self {
+        Self { cipher: None }
+    }
+
+    /// A codec that encrypts at rest with a 256-bit key.
+    pub fn encrypted(key: &[u8; 32]) -> Self {
+        Self {
+            cipher: Some(Arc::new(Aes256Gcm::new(key.into()))),
+        }
+    }
+
+    /// Whether records are encrypted.
+    pub fn is_encrypted(&self) -> bool {
+        self.cipher.is_some()
+    }
+
+    /// Encodes a record stored under `key`.
+    pub fn encode(&self, key: &SessionKey, record: &SessionRecord) -> Result<Vec<u8>, StoreError> {
+        let json = serde_json::to_vec(record).map_err(|_| StoreError::Codec)?;
+        let Some(cipher) = &self.cipher else {
+            let mut out = Vec::with_capacity(json.len() + 1);
+            out.push(FORMAT_V1_PLAIN);
+            out.extend_from_slice(&json);
+            return Ok(out);
+        };
+        let nonce_bytes: [u8; 12] = rand::random();
+        let sealed = cipher
+            .encrypt(
+                GcmNonce::from_slice(&nonce_bytes),
+                aes_gcm::aead::Payload {
+                    msg: &json,
+                    aad: key.as_str().as_bytes(),
+                },
+            )
+            .map_err(|_| StoreError::Codec)?;
+        let mut out = Vec::with_capacity(1 + 12 + sealed.len());
+        out.push(FORMAT_V1_SEALED);
+        out.extend_from_slice(&nonce_bytes);
+        out.extend_from_slice(&sealed);
+        Ok(out)
+    }
+
+    /// Decodes a record; `None` for unreadable, foreign-version or tampered entries.
+    pub fn decode(&self, key: &SessionKey, bytes: &[u8]) -> Option<SessionRecord> {
+        let (&version, rest) = bytes.split_first()?;
+        let json = match (version, &self.cipher) {
+            (FORMAT_V1_PLAIN, _) => rest.to_vec(),
+            (FORMAT_V1_SEALED, Some(cipher)) if rest.len() > 12 => {
+                let (nonce, sealed) = rest.split_at(12);
+                cipher
+                    .decrypt(
+                        GcmNonce::from_slice(nonce),
+                        aes_gcm::aead::Payload {
+                            msg: sealed,
+                            aad: key.as_str().as_bytes(),
+                        },
+                    )
+                    .ok()?
+            }
+            _ => return None,
+        };
+        serde_json::from_slice(&json).ok()
+    }
+}
+
+#[cfg(test)]
+pub(crate) mod tests {
+    use super::*;
+
+    pub(crate) fn record(sub: &str, sid: Option<&str>) -> SessionRecord {
+        let mut claims: IdTokenClaims = serde_json::from_value(serde_json::json!({
+            "iss": "https://op.example", "sub": sub, "aud": "c", "exp": 2, "iat": 1
+        }))
+        .unwrap();
+        claims.sid = sid.map(str::to_owned);
+        SessionRecord {
+            tokens: TokenSet {
+                access_token: AccessTokenValue::new("at-secret"),
+                token_type: "Bearer".into(),
+                refresh_token: Some(RefreshTokenValue::new("rt-secret")),
+                id_token: Some(IdTokenValue::new("h.p.s")),
+                scope: "openid".into(),
+                expires_at: 100,
+            },
+            claims,
+            created_at: 1,
+            last_seen: 1,
+        }
+    }
+
+    #[test]
+    fn plain_and_sealed_round_trip() {
+        let key = SessionKey::of(&new_session_id());
+        let r = record("alice", Some("s1"));
+        for codec in [SessionCodec::plain(), SessionCodec::encrypted(&[7; 32])] {
+            let bytes = codec.encode(&key, &r).unwrap();
+            assert_eq!(codec.decode(&key, &bytes).unwrap(), r);
+        }
+    }
+
+    #[test]
+    fn sealed_records_hide_tokens_and_bind_to_their_key() {
+        let codec = SessionCodec::encrypted(&[7; 32]);
+        let key = SessionKey::of(&new_session_id());
+        let bytes = codec.encode(&key, &record("alice", None)).unwrap();
+        assert!(!String::from_utf8_lossy(&bytes).contains("rt-secret"));
+        let other = SessionKey::of(&new_session_id());
+        assert!(codec.decode(&other, &bytes).is_none());
+        assert!(
+            SessionCodec::encrypted(&[8; 32])
+                .decode(&key, &bytes)
+                .is_none()
+        );
+    }
+
+    #[test]
+    fn unknown_versions_and_garbage_read_as_absent() {
+        let codec = SessionCodec::plain();
+        let key = SessionKey::of(&new_session_id());
+        assert!(codec.decode(&key, &[]).is_none());
+        assert!(codec.decode(&key, &[9, b'{', b'}']).is_none());
+        assert!(codec.decode(&key, b"\x01not json").is_none());
+    }
+
+    #[test]
+    fn token_set_debug_is_redacted() {
+        let dbg = format!("{:?}", record("alice", None));
+        assert!(!dbg.contains("at-secret") && !dbg.contains("rt-secret"));
+    }
+}

@@ -1,0 +1,90 @@
+//! The session store interface and its backends.
+//!
+//! A store keeps four things, each with an expiry:
+//! - sessions by [`SessionKey`];
+//! - the indexes back-channel logout needs: `sid` and `sub` to session keys;
+//! - short leases used as the cross-instance refresh lock;
+//! - a replay cache of one-time values (logout-token `jti`, consumed `state`).
+//!
+//! Every backend runs the same behaviour suite (`tests/store_suite.rs`).
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use async_trait::async_trait;
+
+use crate::session::{SessionKey, SessionRecord};
+
+pub mod memory;
+pub use memory::MemoryStore;
+
+/// Why a store operation failed. Any of these makes the request answer 503: a store
+/// fault is never read as "logged out" nor as "logged in".
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum StoreError {
+    /// The backend could not be reached or failed.
+    #[error("session store unavailable")]
+    Unavailable(#[source] Box<dyn std::error::Error + Send + Sync>),
+    /// The operation did not finish in time.
+    #[error("session store timed out")]
+    Timeout,
+    /// A record could not be encoded.
+    #[error("session record could not be encoded")]
+    Codec,
+    /// The store was configured wrongly (bad URL, unknown scheme).
+    #[error("invalid store configuration: {0}")]
+    Config(String),
+}
+
+impl StoreError {
+    /// Wraps a backend error.
+    pub fn unavailable(e: impl std::error::Error + Send + Sync + 'static) -> Self {
+        Self::Unavailable(Box::new(e))
+    }
+}
+
+/// Storage for sessions, their logout indexes, refresh leases and one-time values.
+///
+/// Implementations must be safe to share between instances of the application when
+/// they are remote (Redis, SQL): every operation is atomic on its own.
+#[async_trait]
+pub trait AuthCache: Send + Sync + 'static {
+    /// Reads a live session. Expired entries are never returned.
+    async fn get(&self, key: &SessionKey) -> Result<Option<Arc<SessionRecord>>, StoreError>;
+
+    /// Reads a session from the shared tier, bypassing any local cache. Used after
+    /// waiting for another instance's refresh. Defaults to [`get`](Self::get).
+    async fn get_fresh(&self, key: &SessionKey) -> Result<Option<Arc<SessionRecord>>, StoreError> {
+        self.get(key).await
+    }
+
+    /// Writes a session for `ttl` and indexes it by its `sid` and `sub`.
+    async fn put(
+        &self,
+        key: &SessionKey,
+        record: Arc<SessionRecord>,
+        ttl: Duration,
+    ) -> Result<(), StoreError>;
+
+    /// Deletes a session.
+    async fn remove(&self, key: &SessionKey) -> Result<(), StoreError>;
+
+    /// Deletes every session with this provider session id; returns how many.
+    async fn remove_by_sid(&self, sid: &str) -> Result<usize, StoreError>;
+
+    /// Deletes every session of this subject; returns how many.
+    async fn remove_by_sub(&self, sub: &str) -> Result<usize, StoreError>;
+
+    /// Takes the lease `name` for `owner` unless someone else holds a live one.
+    async fn try_lock(&self, name: &str, owner: &str, lease: Duration) -> Result<bool, StoreError>;
+
+    /// Releases the lease if `owner` still holds it.
+    async fn unlock(&self, name: &str, owner: &str) -> Result<(), StoreError>;
+
+    /// Records a one-time value for `ttl`; `false` when it was already recorded.
+    async fn insert_once(&self, value: &str, ttl: Duration) -> Result<bool, StoreError>;
+}
+
+/// The name the rest of the crate uses for a shared store.
+pub type SharedStore = Arc<dyn AuthCache>;

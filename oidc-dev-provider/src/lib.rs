@@ -1,0 +1,61 @@
+//! An embedded OpenID Connect provider for local development and tests.
+//!
+//! It implements the authorization code flow with mandatory PKCE
+//! (OIDC Core 3.1, RFC 7636), refresh tokens with rotation and reuse
+//! detection, UserInfo (OIDC Core 5.3), discovery (OpenID Connect Discovery
+//! 1.0), token revocation (RFC 7009), RP-Initiated Logout 1.0 and
+//! Back-Channel Logout 1.0, with freshly generated keys and all data in
+//! memory. It is **not** meant for production: the users are hard-coded
+//! demo accounts and nothing survives a restart.
+//!
+//! ```no_run
+//! use oidc_dev_provider::{ClientRegistration, DevProvider, DevProviderConfig};
+//!
+//! # async fn demo() -> Result<(), oidc_dev_provider::DevProviderError> {
+//! let config = DevProviderConfig::default().with_client(ClientRegistration::confidential(
+//!     "demo",
+//!     "demo-secret",
+//!     "http://127.0.0.1:3000/auth/callback",
+//! ));
+//! let provider = DevProvider::start(config).await?;
+//! println!("issuer: {}", provider.issuer());
+//! // ... run the relying party against provider.issuer() ...
+//! provider.shutdown().await;
+//! # Ok(())
+//! # }
+//! ```
+//!
+//! # Development-only shortcut: `login_hint`
+//!
+//! When an authorization request carries `login_hint=<username>` naming a
+//! configured user, the login page is skipped and the user is signed in
+//! immediately. Tests use this to run a whole login with plain HTTP
+//! requests. Without it, `GET /authorize` shows an HTML form that posts
+//! `request_id`, `username` and `password` to `/login`.
+
+#![forbid(unsafe_code)]
+
+mod authorize;
+mod backchannel;
+mod claims;
+mod client_auth;
+mod config;
+mod discovery;
+mod error;
+mod keys;
+mod login;
+mod logout;
+mod pages;
+mod params;
+mod redirect;
+mod revoke;
+mod server;
+mod state;
+mod store;
+mod token;
+mod userinfo;
+
+pub use config::{ClientAuthMethod, ClientRegistration, DemoUser, DevProviderConfig, SigningAlg};
+pub use error::{DevProviderError, OAuthError};
+pub use server::{DevProvider, RunningProvider, router};
+pub use state::{ProviderState, ProviderStats};
