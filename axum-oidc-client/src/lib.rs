@@ -4,6 +4,7 @@
 
 pub mod auth_session;
 pub mod backchannel;
+pub mod bearer;
 pub mod builder;
 pub mod callback;
 pub mod config;
@@ -61,4 +62,9 @@ pub mod auth_cache {
 /// Seed-compatible path for the stores.
 pub mod cache {
     pub use crate::store::*;
+}
+
+/// Seed-compatible path for the bearer-token layer.
+pub mod jwt {
+    pub use crate::bearer::*;
 }

@@ -1,0 +1,134 @@
+//! Interop with `oidc-provider` from npm, an OpenID Certified provider we did not write.
+
+#[path = "support/app.rs"]
+mod app;
+#[path = "support/node_provider.rs"]
+mod node_provider;
+
+use std::time::Duration;
+
+use app::{Browser, bind, layer, location, memory, serve};
+use axum_oidc_client::{OAuthConfiguration, OAuthConfigurationBuilder};
+use node_provider::NodeProvider;
+use reqwest::StatusCode;
+use serde_json::json;
+
+const SECRET: &str = "interop-client-secret-0123456789";
+
+fn client(origin: &str) -> serde_json::Value {
+    json!({
+        "client_id": "interop",
+        "client_secret": SECRET,
+        "redirect_uris": [format!("{origin}/auth/callback")],
+        "post_logout_redirect_uris": [format!("{origin}/auth/logout/callback")],
+        "backchannel_logout_uri": format!("{origin}/auth/backchannel-logout"),
+        "backchannel_logout_session_required": true,
+        "grant_types": ["authorization_code", "refresh_token"],
+    })
+}
+
+async fn config(op: &NodeProvider, origin: &str) -> OAuthConfiguration {
+    OAuthConfigurationBuilder::default()
+        .with_client_id("interop")
+        .with_client_secret(SECRET)
+        .with_app_url(origin)
+        .with_scopes(["openid", "profile", "email", "offline_access"])
+        .with_auth_param("prompt", "consent")
+        .with_private_cookie_key("interop-cookie-key-interop-cookie-key")
+        .with_issuer(op.issuer.clone())
+        .await
+        .expect("discovery against oidc-provider")
+        .build()
+        .expect("config")
+}
+
+#[tokio::test]
+async fn login_through_oidc_provider_reaches_me_with_the_right_sub() {
+    if !node_provider::should_run() {
+        return;
+    }
+    let bound = bind().await;
+    let origin = bound.origin.clone();
+    let op = NodeProvider::start(json!({ "clients": [client(&origin)] })).await;
+    let cfg = config(&op, &origin).await;
+    let _server = serve(bound, layer(cfg, memory()));
+    let browser = Browser::new(&origin);
+
+    let me = browser.get("/me").await;
+    assert_eq!(me.status(), StatusCode::UNAUTHORIZED);
+
+    let auth_url = browser.start_login("/me").await;
+    assert!(auth_url.starts_with(&op.issuer), "{auth_url}");
+    assert!(auth_url.contains("code_challenge_method=S256"));
+    let back = op.authorize(&auth_url, "alice").await;
+    let done = browser.finish_login(&back).await;
+    assert_eq!(done.status(), StatusCode::SEE_OTHER, "{}", done.text().await.unwrap_or_default());
+    assert_eq!(location(&done), "/me");
+
+    let me = browser.get("/me").await;
+    assert_eq!(me.status(), StatusCode::OK);
+    let body: serde_json::Value = me.json().await.unwrap();
+    assert_eq!(body["sub"], "alice");
+    assert_eq!(body["claims"]["iss"], op.issuer.as_str());
+}
+
+#[tokio::test]
+async fn concurrent_requests_after_expiry_share_one_refresh_with_rotating_tokens() {
+    if !node_provider::should_run() {
+        return;
+    }
+    let bound = bind().await;
+    let origin = bound.origin.clone();
+    let op = NodeProvider::start(json!({
+        "clients": [client(&origin)],
+        "accessTokenTtl": 2,
+        "rotateRefreshToken": true,
+    }))
+    .await;
+    let cfg = OAuthConfigurationBuilder::default()
+        .with_client_id("interop")
+        .with_client_secret(SECRET)
+        .with_app_url(&origin)
+        .with_scopes(["openid", "offline_access"])
+        .with_auth_param("prompt", "consent")
+        .with_refresh_margin(Duration::from_secs(1))
+        .with_issuer(op.issuer.clone())
+        .await
+        .unwrap()
+        .build()
+        .unwrap();
+    let _server = serve(bound, layer(cfg, memory()));
+    let browser = Browser::new(&origin);
+    let auth_url = browser.start_login("/token").await;
+    let back = op.authorize(&auth_url, "bob").await;
+    assert_eq!(browser.finish_login(&back).await.status(), StatusCode::SEE_OTHER);
+    let first = browser.get("/token").await.text().await.unwrap();
+    op.reset_stats().await;
+
+    tokio::time::sleep(Duration::from_millis(2500)).await;
+    let mut tasks = Vec::new();
+    for _ in 0..100 {
+        let b = browser.clone();
+        tasks.push(tokio::spawn(async move {
+            let r = b.get("/token").await;
+            (r.status(), r.text().await.unwrap())
+        }));
+    }
+    let mut tokens = std::collections::HashSet::new();
+    for t in tasks {
+        let (status, token) = t.await.unwrap();
+        assert_eq!(status, StatusCode::OK, "every concurrent request must succeed");
+        tokens.insert(token);
+    }
+    assert_eq!(tokens.len(), 1, "all requests see the same refreshed token");
+    assert!(!tokens.contains(&first), "the token was refreshed");
+    let stats = op.stats().await;
+    assert_eq!(stats["refresh_grants"], 1, "exactly one refresh at the provider: {stats}");
+    assert!(stats["grant_errors"].as_array().is_none_or(|e| e.is_empty()), "{stats}");
+
+    // The session keeps working through the next rotation too.
+    tokio::time::sleep(Duration::from_millis(2500)).await;
+    let again = browser.get("/token").await;
+    assert_eq!(again.status(), StatusCode::OK);
+    assert_eq!(op.stats().await["refresh_grants"], 2);
+}
