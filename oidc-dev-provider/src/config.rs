@@ -57,7 +57,7 @@ impl SigningAlg {
 
 /// A relying party known to the provider (the static equivalent of the
 /// client metadata of OpenID Connect Dynamic Client Registration 1.0 section 2).
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
+#[derive(Clone, Default, PartialEq, Eq)]
 pub struct ClientRegistration {
     /// The `client_id`.
     pub client_id: String,
@@ -76,6 +76,23 @@ pub struct ClientRegistration {
     /// Registered client authentication method. Ignored (treated as `None`)
     /// when `client_secret` is `None`.
     pub auth_method: ClientAuthMethod,
+}
+
+/// Redacts the secret so that logging a configuration never leaks it.
+impl std::fmt::Debug for ClientRegistration {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ClientRegistration")
+            .field("client_id", &self.client_id)
+            .field(
+                "client_secret",
+                &self.client_secret.as_ref().map(|_| "<redacted>"),
+            )
+            .field("redirect_uris", &self.redirect_uris)
+            .field("post_logout_redirect_uris", &self.post_logout_redirect_uris)
+            .field("backchannel_logout_uri", &self.backchannel_logout_uri)
+            .field("auth_method", &self.auth_method)
+            .finish()
+    }
 }
 
 impl ClientRegistration {
@@ -138,7 +155,7 @@ impl ClientRegistration {
 }
 
 /// An end-user that can sign in at the provider.
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
+#[derive(Clone, Default, PartialEq, Eq)]
 pub struct DemoUser {
     /// Subject identifier (`sub`), stable and unique (OIDC Core 2).
     pub sub: String,
@@ -152,6 +169,20 @@ pub struct DemoUser {
     pub email: String,
     /// Value of the `email_verified` claim.
     pub email_verified: bool,
+}
+
+/// Redacts the password so that logging a configuration never leaks it.
+impl std::fmt::Debug for DemoUser {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("DemoUser")
+            .field("sub", &self.sub)
+            .field("username", &self.username)
+            .field("password", &"<redacted>")
+            .field("name", &self.name)
+            .field("email", &self.email)
+            .field("email_verified", &self.email_verified)
+            .finish()
+    }
 }
 
 impl DemoUser {

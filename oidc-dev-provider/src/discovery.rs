@@ -33,7 +33,6 @@ pub(crate) fn metadata(state: &ProviderState) -> Value {
         "grant_types_supported": ["authorization_code", "refresh_token"],
         "code_challenge_methods_supported": ["S256"],
         "id_token_signing_alg_values_supported": algs,
-        "userinfo_signing_alg_values_supported": ["none"],
         "token_endpoint_auth_methods_supported":
             ["client_secret_basic", "client_secret_post", "none"],
         "revocation_endpoint_auth_methods_supported":

@@ -25,6 +25,17 @@
 //! # }
 //! ```
 //!
+//! # Default users
+//!
+//! | username | password | `sub`        | name           | `email_verified` |
+//! |----------|----------|--------------|----------------|------------------|
+//! | alice    | alice    | `user-alice` | Alice Anderson | true             |
+//! | bob      | bob      | `user-bob`   | Bob Brown      | true             |
+//! | carol    | carol    | `user-carol` | Carol Clark    | false            |
+//!
+//! E-mail addresses are `{username}@example.com`. Clients must be
+//! registered explicitly ([`DevProviderConfig::with_client`]).
+//!
 //! # Development-only shortcut: `login_hint`
 //!
 //! When an authorization request carries `login_hint=<username>` naming a
@@ -34,6 +45,7 @@
 //! `request_id`, `username` and `password` to `/login`.
 
 #![forbid(unsafe_code)]
+#![warn(missing_docs)]
 
 mod authorize;
 mod backchannel;

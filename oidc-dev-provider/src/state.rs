@@ -211,8 +211,9 @@ pub(crate) fn unix_secs(t: SystemTime) -> u64 {
 /// `now + ttl` as whole seconds since the epoch, rounded up so that a token
 /// never claims to expire before the provider considers it expired.
 pub(crate) fn expiry_secs(now: SystemTime, ttl: Duration) -> u64 {
-    let end = now.checked_add(ttl).unwrap_or(now);
-    let d = end.duration_since(UNIX_EPOCH).unwrap_or_default();
+    let d = add_ttl(now, ttl)
+        .duration_since(UNIX_EPOCH)
+        .unwrap_or_default();
     d.as_secs() + u64::from(d.subsec_nanos() > 0)
 }
 

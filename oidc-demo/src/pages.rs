@@ -1,0 +1,83 @@
+//! HTML of the demo pages. Every value from a token is escaped.
+
+use axum_oidc_client::auth_session::AuthSession;
+
+fn escape(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for c in s.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            '\'' => out.push_str("&#39;"),
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+fn layout(title: &str, body: &str) -> String {
+    format!(
+        r#"<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
+<title>{title} · oidc-demo</title>
+<style>
+body {{ font-family: system-ui, sans-serif; max-width: 44rem; margin: 3rem auto; padding: 0 1rem; color: #1d2330; }}
+nav a, .button {{ margin-right: 1rem; }}
+.button {{ display: inline-block; padding: .5rem 1rem; border-radius: .4rem; background: #2456d6; color: #fff; text-decoration: none; border: 0; font-size: 1rem; cursor: pointer; }}
+.muted {{ color: #5b6474; }}
+pre {{ background: #f3f5f9; padding: 1rem; border-radius: .4rem; overflow-x: auto; }}
+</style></head>
+<body><nav><a href="/">Home</a><a href="/protected">Protected</a><a href="/me">/me (JSON)</a></nav>
+<h1 id="title">{title}</h1>
+{body}
+</body></html>"#
+    )
+}
+
+fn who(session: &AuthSession) -> String {
+    let claims = session.claims();
+    let name = claims.and_then(|c| {
+        c.get_str("name")
+            .or_else(|| c.get_str("preferred_username"))
+    });
+    let sub = session.sub().unwrap_or("unknown");
+    escape(name.unwrap_or(sub))
+}
+
+const SIGN_OUT: &str = r#"<form method="post" action="/auth/logout" style="display:inline"><button class="button" id="sign-out" type="submit">Sign out</button></form>"#;
+
+pub fn home(session: Option<&AuthSession>) -> String {
+    let body = match session {
+        Some(s) => format!(
+            r#"<p id="status">Signed in as <strong id="user">{}</strong> (<code id="sub">{}</code>).</p>
+<p><a class="button" href="/protected">Open the protected page</a> {SIGN_OUT}</p>"#,
+            who(s),
+            escape(s.sub().unwrap_or_default())
+        ),
+        None => r#"<p id="status">You are not signed in.</p>
+<p><a class="button" id="sign-in" href="/auth/login?next=/">Sign in</a></p>
+<p class="muted">Without configuration the demo runs its own development provider: sign in as alice, bob or carol, the password is the user name.</p>"#
+            .to_owned(),
+    };
+    layout("oidc-demo", &body)
+}
+
+pub fn protected(session: &AuthSession) -> String {
+    let claims = session
+        .claims()
+        .and_then(|c| serde_json::to_string_pretty(c).ok())
+        .unwrap_or_default();
+    let body = format!(
+        r#"<p id="status">Only signed-in users see this page, <strong id="user">{}</strong>.</p>
+<p class="muted">Access token expires {} · scopes <code>{}</code></p>
+<h2>ID token claims</h2><pre id="claims">{}</pre>
+<p>{SIGN_OUT}</p>"#,
+        who(session),
+        escape(&session.expires.to_rfc3339()),
+        escape(&session.scope),
+        escape(&claims)
+    );
+    layout("Protected", &body)
+}
