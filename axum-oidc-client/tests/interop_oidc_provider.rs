@@ -62,7 +62,12 @@ async fn login_through_oidc_provider_reaches_me_with_the_right_sub() {
     assert!(auth_url.contains("code_challenge_method=S256"));
     let back = op.authorize(&auth_url, "alice").await;
     let done = browser.finish_login(&back).await;
-    assert_eq!(done.status(), StatusCode::SEE_OTHER, "{}", done.text().await.unwrap_or_default());
+    assert_eq!(
+        done.status(),
+        StatusCode::SEE_OTHER,
+        "{}",
+        done.text().await.unwrap_or_default()
+    );
     assert_eq!(location(&done), "/me");
 
     let me = browser.get("/me").await;
@@ -101,7 +106,10 @@ async fn concurrent_requests_after_expiry_share_one_refresh_with_rotating_tokens
     let browser = Browser::new(&origin);
     let auth_url = browser.start_login("/token").await;
     let back = op.authorize(&auth_url, "bob").await;
-    assert_eq!(browser.finish_login(&back).await.status(), StatusCode::SEE_OTHER);
+    assert_eq!(
+        browser.finish_login(&back).await.status(),
+        StatusCode::SEE_OTHER
+    );
     let first = browser.get("/token").await.text().await.unwrap();
     op.reset_stats().await;
 
@@ -117,14 +125,26 @@ async fn concurrent_requests_after_expiry_share_one_refresh_with_rotating_tokens
     let mut tokens = std::collections::HashSet::new();
     for t in tasks {
         let (status, token) = t.await.unwrap();
-        assert_eq!(status, StatusCode::OK, "every concurrent request must succeed");
+        assert_eq!(
+            status,
+            StatusCode::OK,
+            "every concurrent request must succeed"
+        );
         tokens.insert(token);
     }
     assert_eq!(tokens.len(), 1, "all requests see the same refreshed token");
     assert!(!tokens.contains(&first), "the token was refreshed");
     let stats = op.stats().await;
-    assert_eq!(stats["refresh_grants"], 1, "exactly one refresh at the provider: {stats}");
-    assert!(stats["grant_errors"].as_array().is_none_or(|e| e.is_empty()), "{stats}");
+    assert_eq!(
+        stats["refresh_grants"], 1,
+        "exactly one refresh at the provider: {stats}"
+    );
+    assert!(
+        stats["grant_errors"]
+            .as_array()
+            .is_none_or(|e| e.is_empty()),
+        "{stats}"
+    );
 
     // The session keeps working through the next rotation too.
     tokio::time::sleep(Duration::from_millis(2500)).await;

@@ -10,7 +10,8 @@ use axum::{Extension, Json, Router};
 use axum_oidc_client::auth_session::AuthSession;
 use axum_oidc_client::store::SharedStore;
 use axum_oidc_client::{
-    AccessToken, AuthenticationLayer, OAuthConfiguration, OptionalAuthSession, UnauthenticatedBehavior,
+    AccessToken, AuthenticationLayer, OAuthConfiguration, OptionalAuthSession,
+    UnauthenticatedBehavior,
 };
 use reqwest::StatusCode;
 use tokio::net::TcpListener;
@@ -54,7 +55,10 @@ pub fn routes() -> Router {
                 }
             }),
         )
-        .route("/protected", get(|s: AuthSession| async move { format!("protected for {:?}", s.sub()) }))
+        .route(
+            "/protected",
+            get(|s: AuthSession| async move { format!("protected for {:?}", s.sub()) }),
+        )
         .merge(api)
 }
 
@@ -87,11 +91,18 @@ impl Browser {
             .redirect(reqwest::redirect::Policy::none())
             .build()
             .unwrap();
-        Self { client, origin: origin.to_owned() }
+        Self {
+            client,
+            origin: origin.to_owned(),
+        }
     }
 
     pub async fn get(&self, path_or_url: &str) -> reqwest::Response {
-        let url = if path_or_url.starts_with("http") { path_or_url.to_owned() } else { format!("{}{path_or_url}", self.origin) };
+        let url = if path_or_url.starts_with("http") {
+            path_or_url.to_owned()
+        } else {
+            format!("{}{path_or_url}", self.origin)
+        };
         self.client.get(url).send().await.expect("request")
     }
 
@@ -107,20 +118,34 @@ impl Browser {
 
     /// Starts a login and returns the provider URL it redirects to.
     pub async fn start_login(&self, next: &str) -> String {
-        let r = self.get(&format!("/auth/login?next={}", urlencode(next))).await;
-        assert_eq!(r.status(), StatusCode::SEE_OTHER, "login start must be a 303");
+        let r = self
+            .get(&format!("/auth/login?next={}", urlencode(next)))
+            .await;
+        assert_eq!(
+            r.status(),
+            StatusCode::SEE_OTHER,
+            "login start must be a 303"
+        );
         location(&r)
     }
 
     /// Follows the provider's redirect back into the app and returns the callback answer.
     pub async fn finish_login(&self, callback_url: &str) -> reqwest::Response {
-        assert!(callback_url.starts_with(&self.origin), "provider sent the browser elsewhere: {callback_url}");
+        assert!(
+            callback_url.starts_with(&self.origin),
+            "provider sent the browser elsewhere: {callback_url}"
+        );
         self.get(callback_url).await
     }
 }
 
 pub fn location(r: &reqwest::Response) -> String {
-    r.headers().get("location").expect("location header").to_str().unwrap().to_owned()
+    r.headers()
+        .get("location")
+        .expect("location header")
+        .to_str()
+        .unwrap()
+        .to_owned()
 }
 
 pub fn urlencode(s: &str) -> String {
@@ -129,5 +154,9 @@ pub fn urlencode(s: &str) -> String {
 
 /// All `Set-Cookie` headers of a response.
 pub fn set_cookies(r: &reqwest::Response) -> Vec<String> {
-    r.headers().get_all("set-cookie").iter().map(|v| v.to_str().unwrap().to_owned()).collect()
+    r.headers()
+        .get_all("set-cookie")
+        .iter()
+        .map(|v| v.to_str().unwrap().to_owned())
+        .collect()
 }

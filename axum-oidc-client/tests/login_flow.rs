@@ -1,0 +1,694 @@
+//! Full flows over real HTTP against the embedded development provider.
+
+#[path = "support/app.rs"]
+mod app;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use app::{Browser, bind, layer, location, memory, serve, set_cookies};
+use async_trait::async_trait;
+use axum_oidc_client::session::{SessionKey, SessionRecord};
+use axum_oidc_client::store::{AuthCache, SharedStore, StoreError};
+use axum_oidc_client::{MemoryStore, OAuthConfiguration, OAuthConfigurationBuilder};
+use oidc_dev_provider::{ClientRegistration, DevProvider, DevProviderConfig, RunningProvider};
+use reqwest::StatusCode;
+
+const SECRET: &str = "flow-client-secret";
+
+struct Setup {
+    op: RunningProvider,
+    origin: String,
+    browser: Browser,
+    _server: tokio::task::JoinHandle<()>,
+}
+
+async fn provider(
+    origin: &str,
+    tweak: impl FnOnce(DevProviderConfig) -> DevProviderConfig,
+) -> RunningProvider {
+    let client =
+        ClientRegistration::confidential("flow", SECRET, format!("{origin}/auth/callback"))
+            .with_post_logout_redirect_uri(format!("{origin}/auth/logout/callback"))
+            .with_backchannel_logout_uri(format!("{origin}/auth/backchannel-logout"));
+    DevProvider::start(tweak(DevProviderConfig::default().with_client(client)))
+        .await
+        .expect("dev provider")
+}
+
+async fn config(op: &RunningProvider, origin: &str) -> OAuthConfiguration {
+    OAuthConfigurationBuilder::default()
+        .with_client_id("flow")
+        .with_client_secret(SECRET)
+        .with_app_url(origin)
+        .with_scopes(["openid", "profile", "email", "offline_access"])
+        .with_issuer(op.issuer())
+        .await
+        .expect("discovery")
+        .build()
+        .expect("config")
+}
+
+async fn setup_with(store: SharedStore) -> Setup {
+    let bound = bind().await;
+    let origin = bound.origin.clone();
+    let op = provider(&origin, |c| c).await;
+    let cfg = config(&op, &origin).await;
+    let server = serve(bound, layer(cfg, store));
+    Setup {
+        op,
+        browser: Browser::new(&origin),
+        origin,
+        _server: server,
+    }
+}
+
+async fn setup() -> Setup {
+    setup_with(memory()).await
+}
+
+/// Logs `user` in through the provider's login_hint shortcut; returns the callback answer.
+async fn login(s: &Setup, browser: &Browser, user: &str, next: &str) -> reqwest::Response {
+    let auth = browser.start_login(next).await;
+    let provider = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
+    let r = provider
+        .get(format!("{auth}&login_hint={user}"))
+        .send()
+        .await
+        .unwrap();
+    assert!(
+        r.status().is_redirection(),
+        "provider answered {}",
+        r.status()
+    );
+    let back = location(&r);
+    assert!(back.starts_with(&s.origin));
+    browser.finish_login(&back).await
+}
+
+#[tokio::test]
+async fn full_login_creates_a_session_and_redirects_with_303_to_next() {
+    let s = setup().await;
+    let done = login(&s, &s.browser, "alice", "/protected?x=1").await;
+    assert_eq!(done.status(), StatusCode::SEE_OTHER);
+    assert_eq!(location(&done), "/protected?x=1");
+    let cookies = set_cookies(&done);
+    let session = cookies
+        .iter()
+        .find(|c| c.starts_with("axum_oidc_session="))
+        .expect("session cookie");
+    assert!(
+        session.contains("HttpOnly")
+            && session.contains("SameSite=Lax")
+            && session.contains("Path=/")
+    );
+    assert!(!session.contains("Secure"), "http app url: no Secure");
+    assert!(
+        cookies
+            .iter()
+            .any(|c| c.starts_with("axum_oidc_login_") && c.contains("Max-Age=0")),
+        "login cookie cleared"
+    );
+
+    let me: serde_json::Value = s.browser.get("/me").await.json().await.unwrap();
+    assert_eq!(me["sub"], "user-alice");
+    assert_eq!(me["claims"]["email"], "alice@example.com");
+    assert_eq!(s.browser.get("/protected").await.status(), StatusCode::OK);
+    assert_eq!(s.op.stats().authorization_code_grants, 1);
+}
+
+#[tokio::test]
+async fn login_start_sets_an_encrypted_short_lived_cookie_and_uses_pkce_s256() {
+    let s = setup().await;
+    let r = s.browser.get("/auth/login?next=/").await;
+    assert_eq!(r.status(), StatusCode::SEE_OTHER);
+    let auth = url::Url::parse(&location(&r)).unwrap();
+    let q: std::collections::HashMap<_, _> = auth.query_pairs().into_owned().collect();
+    assert_eq!(q["code_challenge_method"], "S256");
+    assert_eq!(q["response_type"], "code");
+    assert!(q["state"].len() >= 43 && q["nonce"].len() >= 43 && q["code_challenge"].len() == 43);
+    let cookie = set_cookies(&r)
+        .into_iter()
+        .find(|c| c.starts_with("axum_oidc_login_"))
+        .unwrap();
+    assert!(
+        cookie.contains("HttpOnly")
+            && cookie.contains("Path=/auth")
+            && cookie.contains("Max-Age=600")
+    );
+    assert!(
+        !cookie.contains(&q["state"]) && !cookie.contains(&q["nonce"]),
+        "login cookie is encrypted"
+    );
+}
+
+#[tokio::test]
+async fn two_tabs_logging_in_at_once_both_succeed() {
+    let s = setup().await;
+    let tab1 = s.browser.start_login("/one").await;
+    let tab2 = s.browser.start_login("/two").await;
+    let provider = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
+    let back1 = location(
+        &provider
+            .get(format!("{tab1}&login_hint=alice"))
+            .send()
+            .await
+            .unwrap(),
+    );
+    let back2 = location(
+        &provider
+            .get(format!("{tab2}&login_hint=alice"))
+            .send()
+            .await
+            .unwrap(),
+    );
+    let done2 = s.browser.finish_login(&back2).await;
+    let done1 = s.browser.finish_login(&back1).await;
+    assert_eq!(
+        (done1.status(), location(&done1)),
+        (StatusCode::SEE_OTHER, "/one".to_owned())
+    );
+    assert_eq!(
+        (done2.status(), location(&done2)),
+        (StatusCode::SEE_OTHER, "/two".to_owned())
+    );
+    assert_eq!(s.browser.get("/me").await.status(), StatusCode::OK);
+}
+
+#[tokio::test]
+async fn a_replayed_callback_creates_no_second_session() {
+    let s = setup().await;
+    let auth = s.browser.start_login("/").await;
+    let provider = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
+    let back = location(
+        &provider
+            .get(format!("{auth}&login_hint=bob"))
+            .send()
+            .await
+            .unwrap(),
+    );
+    let first = s.browser.finish_login(&back).await;
+    assert_eq!(first.status(), StatusCode::SEE_OTHER);
+    let grants_before = s.op.stats().authorization_code_grants;
+    // Same browser, same URL again: the login cookie was cleared, and the state is burnt.
+    let second = s.browser.get(&back).await;
+    assert_eq!(second.status(), StatusCode::BAD_REQUEST);
+    assert!(
+        set_cookies(&second)
+            .iter()
+            .all(|c| !c.starts_with("axum_oidc_session="))
+    );
+    assert_eq!(
+        s.op.stats().authorization_code_grants,
+        grants_before,
+        "no second code exchange"
+    );
+}
+
+#[tokio::test]
+async fn an_existing_session_cookie_is_never_reused_at_login() {
+    let s = setup().await;
+    let first = login(&s, &s.browser, "alice", "/").await;
+    let old = set_cookies(&first)
+        .into_iter()
+        .find(|c| c.starts_with("axum_oidc_session="))
+        .unwrap();
+    let again = login(&s, &s.browser, "alice", "/").await;
+    let new = set_cookies(&again)
+        .into_iter()
+        .find(|c| c.starts_with("axum_oidc_session="))
+        .unwrap();
+    assert_ne!(
+        old.split(';').next(),
+        new.split(';').next(),
+        "a brand-new session id"
+    );
+    // The old id no longer works.
+    let stale = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
+    let r = stale
+        .get(format!("{}/me", s.origin))
+        .header("cookie", old.split(';').next().unwrap())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::UNAUTHORIZED);
+}
+
+#[tokio::test]
+async fn browser_navigation_without_session_is_redirected_to_login_returning_to_the_same_url() {
+    let s = setup().await;
+    let r = s.browser.get("/protected?x=1&y=%2F").await;
+    assert_eq!(r.status(), StatusCode::SEE_OTHER);
+    assert_eq!(
+        location(&r),
+        "/auth/login?next=%2Fprotected%3Fx%3D1%26y%3D%252F"
+    );
+}
+
+#[tokio::test]
+async fn api_requests_without_session_get_401_json_with_www_authenticate() {
+    let s = setup().await;
+    let cases: [(&str, &str); 3] = [
+        ("accept", "application/json"),
+        ("x-requested-with", "XMLHttpRequest"),
+        ("sec-fetch-mode", "cors"),
+    ];
+    for (h, v) in cases {
+        let r = s
+            .browser
+            .client
+            .get(format!("{}/protected", s.origin))
+            .header(h, v)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), StatusCode::UNAUTHORIZED, "{h}");
+        assert!(r.headers().contains_key("www-authenticate"));
+        let body: serde_json::Value = r.json().await.unwrap();
+        assert_eq!(body["error"], "unauthenticated");
+    }
+    let nav = s
+        .browser
+        .client
+        .get(format!("{}/protected", s.origin))
+        .header("sec-fetch-mode", "navigate")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(nav.status(), StatusCode::SEE_OTHER);
+    // A router configured for 401 answers 401 whatever the Accept header.
+    let r = s
+        .browser
+        .client
+        .get(format!("{}/me", s.origin))
+        .header("accept", "text/html")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::UNAUTHORIZED);
+}
+
+#[tokio::test]
+async fn attacker_input_gets_a_4xx_never_a_5xx() {
+    let s = setup().await;
+    let raw = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
+    let get = |path: &str, cookie: Option<String>| {
+        let mut rb = raw.get(format!("{}{path}", s.origin));
+        if let Some(c) = cookie {
+            rb = rb.header("cookie", c);
+        }
+        rb.send()
+    };
+    for q in [
+        "",
+        "?code=a",
+        "?state=a&state=b",
+        "?code=x&state=y",
+        "?%ff%fe=%00",
+        "?error=access_denied&state=z",
+    ] {
+        let r = get(&format!("/auth/callback{q}"), None).await.unwrap();
+        assert!(r.status().is_client_error(), "{q}: {}", r.status());
+        assert!(!r.text().await.unwrap().contains("panick"));
+    }
+    let huge_state = "s".repeat(20_000);
+    let r = get(&format!("/auth/callback?state={huge_state}&code=c"), None)
+        .await
+        .unwrap();
+    assert!(r.status().is_client_error());
+    for cookie in [
+        "axum_oidc_session=garbage".to_owned(),
+        "axum_oidc_session=".to_owned(),
+        format!("axum_oidc_session={}", "A".repeat(12_000)),
+        "axum_oidc_session=\u{7f}\u{1}".to_owned(),
+        "axum_oidc_login_abc=tampered".to_owned(),
+    ] {
+        let Ok(r) = get("/me", Some(cookie.clone())).await else {
+            continue;
+        };
+        assert_eq!(r.status(), StatusCode::UNAUTHORIZED, "{cookie:.40}");
+        let r = get("/", Some(cookie.clone())).await.unwrap();
+        assert_eq!(r.status(), StatusCode::OK);
+    }
+    let r = raw
+        .post(format!("{}/auth/login", s.origin))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::METHOD_NOT_ALLOWED);
+}
+
+#[tokio::test]
+async fn a_tampered_session_cookie_is_cleared_and_treated_as_anonymous() {
+    let s = setup().await;
+    let done = login(&s, &s.browser, "alice", "/").await;
+    let cookie = set_cookies(&done)
+        .into_iter()
+        .find(|c| c.starts_with("axum_oidc_session="))
+        .unwrap();
+    let pair = cookie.split(';').next().unwrap();
+    let (name, value) = pair.split_once('=').unwrap();
+    let mut bytes = value.as_bytes().to_vec();
+    let last = bytes.len() - 1;
+    bytes[last] = if bytes[last] == b'A' { b'B' } else { b'A' };
+    let tampered = format!("{name}={}", String::from_utf8(bytes).unwrap());
+    let raw = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
+    let r = raw
+        .get(format!("{}/me", s.origin))
+        .header("cookie", tampered)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::UNAUTHORIZED);
+    assert!(
+        set_cookies(&r)
+            .iter()
+            .any(|c| c.starts_with("axum_oidc_session=;") && c.contains("Max-Age=0"))
+    );
+}
+
+#[tokio::test]
+async fn a_provider_that_is_down_at_the_callback_gives_502_and_no_session() {
+    let s = setup().await;
+    let auth = s.browser.start_login("/").await;
+    let provider = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
+    let back = location(
+        &provider
+            .get(format!("{auth}&login_hint=alice"))
+            .send()
+            .await
+            .unwrap(),
+    );
+    s.op.shutdown().await;
+    let r = s.browser.finish_login(&back).await;
+    assert_eq!(r.status(), StatusCode::BAD_GATEWAY);
+    assert!(
+        set_cookies(&r)
+            .iter()
+            .all(|c| !c.starts_with("axum_oidc_session="))
+    );
+    assert_eq!(
+        s.browser.get("/me").await.status(),
+        StatusCode::UNAUTHORIZED
+    );
+}
+
+/// A store that fails on demand.
+struct FlakyStore {
+    inner: MemoryStore,
+    down: std::sync::atomic::AtomicBool,
+}
+
+impl FlakyStore {
+    fn check(&self) -> Result<(), StoreError> {
+        if self.down.load(std::sync::atomic::Ordering::SeqCst) {
+            Err(StoreError::unavailable(std::io::Error::other("store down")))
+        } else {
+            Ok(())
+        }
+    }
+}
+
+#[async_trait]
+impl AuthCache for FlakyStore {
+    async fn get(&self, key: &SessionKey) -> Result<Option<Arc<SessionRecord>>, StoreError> {
+        self.check()?;
+        self.inner.get(key).await
+    }
+    async fn put(
+        &self,
+        key: &SessionKey,
+        record: Arc<SessionRecord>,
+        ttl: Duration,
+    ) -> Result<(), StoreError> {
+        self.check()?;
+        self.inner.put(key, record, ttl).await
+    }
+    async fn remove(&self, key: &SessionKey) -> Result<(), StoreError> {
+        self.check()?;
+        self.inner.remove(key).await
+    }
+    async fn remove_by_sid(&self, sid: &str) -> Result<usize, StoreError> {
+        self.check()?;
+        self.inner.remove_by_sid(sid).await
+    }
+    async fn remove_by_sub(&self, sub: &str) -> Result<usize, StoreError> {
+        self.check()?;
+        self.inner.remove_by_sub(sub).await
+    }
+    async fn try_lock(&self, name: &str, owner: &str, lease: Duration) -> Result<bool, StoreError> {
+        self.check()?;
+        self.inner.try_lock(name, owner, lease).await
+    }
+    async fn unlock(&self, name: &str, owner: &str) -> Result<(), StoreError> {
+        self.check()?;
+        self.inner.unlock(name, owner).await
+    }
+    async fn insert_once(&self, value: &str, ttl: Duration) -> Result<bool, StoreError> {
+        self.check()?;
+        self.inner.insert_once(value, ttl).await
+    }
+}
+
+#[tokio::test]
+async fn a_store_outage_gives_503_not_a_logout_and_recovers() {
+    let flaky = Arc::new(FlakyStore {
+        inner: MemoryStore::default(),
+        down: false.into(),
+    });
+    let s = setup_with(flaky.clone()).await;
+    assert_eq!(
+        login(&s, &s.browser, "alice", "/").await.status(),
+        StatusCode::SEE_OTHER
+    );
+    flaky.down.store(true, std::sync::atomic::Ordering::SeqCst);
+    let r = s.browser.get("/me").await;
+    assert_eq!(r.status(), StatusCode::SERVICE_UNAVAILABLE);
+    assert!(r.headers().contains_key("retry-after"));
+    assert!(set_cookies(&r).is_empty(), "the session cookie is kept");
+    let r = s.browser.get("/protected").await;
+    assert_eq!(
+        r.status(),
+        StatusCode::SERVICE_UNAVAILABLE,
+        "not a redirect to login"
+    );
+    assert_eq!(
+        s.browser.get("/").await.status(),
+        StatusCode::SERVICE_UNAVAILABLE
+    );
+    flaky.down.store(false, std::sync::atomic::Ordering::SeqCst);
+    let r = s.browser.get("/me").await;
+    assert_eq!(r.status(), StatusCode::OK, "the same session works again");
+}
+
+#[tokio::test]
+async fn a_store_failure_during_login_gives_an_error_page_and_no_session() {
+    let flaky = Arc::new(FlakyStore {
+        inner: MemoryStore::default(),
+        down: false.into(),
+    });
+    let s = setup_with(flaky.clone()).await;
+    let auth = s.browser.start_login("/").await;
+    let provider = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
+    let back = location(
+        &provider
+            .get(format!("{auth}&login_hint=alice"))
+            .send()
+            .await
+            .unwrap(),
+    );
+    flaky.down.store(true, std::sync::atomic::Ordering::SeqCst);
+    let r = s.browser.finish_login(&back).await;
+    assert_eq!(r.status(), StatusCode::SERVICE_UNAVAILABLE);
+    assert!(
+        set_cookies(&r)
+            .iter()
+            .all(|c| !c.starts_with("axum_oidc_session="))
+    );
+}
+
+#[tokio::test]
+async fn local_logout_deletes_the_session_clears_the_cookie_and_revokes_tokens() {
+    let s = setup().await;
+    login(&s, &s.browser, "alice", "/").await;
+    let r = s.browser.get("/auth/logout").await;
+    assert_eq!(r.status(), StatusCode::SEE_OTHER);
+    assert_eq!(location(&r), "/");
+    assert!(
+        set_cookies(&r)
+            .iter()
+            .any(|c| c.starts_with("axum_oidc_session=;") && c.contains("Max-Age=0"))
+    );
+    assert_eq!(
+        s.browser.get("/me").await.status(),
+        StatusCode::UNAUTHORIZED
+    );
+    // Revocation happens in the background.
+    for _ in 0..50 {
+        if s.op.stats().revocations >= 1 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    assert!(
+        s.op.stats().revocations >= 1,
+        "refresh token revoked at the provider"
+    );
+}
+
+#[tokio::test]
+async fn cross_site_post_logout_is_refused() {
+    let s = setup().await;
+    login(&s, &s.browser, "alice", "/").await;
+    let r = s
+        .browser
+        .client
+        .post(format!("{}/auth/logout", s.origin))
+        .header("origin", "https://evil.example")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::FORBIDDEN);
+    assert_eq!(
+        s.browser.get("/me").await.status(),
+        StatusCode::OK,
+        "still signed in"
+    );
+    let r = s
+        .browser
+        .client
+        .post(format!("{}/auth/logout", s.origin))
+        .header("origin", s.origin.as_str())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::SEE_OTHER);
+    assert_eq!(
+        s.browser.get("/me").await.status(),
+        StatusCode::UNAUTHORIZED
+    );
+}
+
+#[tokio::test]
+async fn provider_logout_ends_the_session_through_back_channel_logout() {
+    let s = setup().await;
+    login(&s, &s.browser, "alice", "/").await;
+    let other = Browser::new(&s.origin);
+    login(&s, &other, "bob", "/").await;
+    let sent = s.op.logout_subject("user-alice").await;
+    assert_eq!(sent, 1, "one logout token accepted by the app");
+    assert_eq!(
+        s.browser.get("/me").await.status(),
+        StatusCode::UNAUTHORIZED
+    );
+    assert_eq!(
+        other.get("/me").await.status(),
+        StatusCode::OK,
+        "bob's session is untouched"
+    );
+}
+
+#[tokio::test]
+async fn an_expired_access_token_is_refreshed_transparently() {
+    let bound = bind().await;
+    let origin = bound.origin.clone();
+    let op = provider(&origin, |c| c.with_access_token_ttl(Duration::from_secs(2))).await;
+    let cfg = OAuthConfigurationBuilder::default()
+        .with_client_id("flow")
+        .with_client_secret(SECRET)
+        .with_app_url(&origin)
+        .with_scopes(["openid", "offline_access"])
+        .with_refresh_margin(Duration::from_secs(1))
+        .with_issuer(op.issuer())
+        .await
+        .unwrap()
+        .build()
+        .unwrap();
+    let _server = serve(bound, layer(cfg, memory()));
+    let s = Setup {
+        op,
+        browser: Browser::new(&origin),
+        origin,
+        _server,
+    };
+    login(&s, &s.browser, "carol", "/").await;
+    let before = s.browser.get("/token").await.text().await.unwrap();
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    let after = s.browser.get("/token").await;
+    assert_eq!(after.status(), StatusCode::OK);
+    assert_ne!(after.text().await.unwrap(), before);
+    assert_eq!(s.op.stats().refresh_grants, 1);
+}
+
+#[tokio::test]
+async fn a_revoked_grant_ends_the_session_cleanly_at_the_next_refresh() {
+    let bound = bind().await;
+    let origin = bound.origin.clone();
+    let op = provider(&origin, |c| c.with_access_token_ttl(Duration::from_secs(2))).await;
+    let cfg = OAuthConfigurationBuilder::default()
+        .with_client_id("flow")
+        .with_client_secret(SECRET)
+        .with_app_url(&origin)
+        .with_scopes(["openid", "offline_access"])
+        .with_refresh_margin(Duration::from_secs(1))
+        .with_issuer(op.issuer())
+        .await
+        .unwrap()
+        .build()
+        .unwrap();
+    let _server = serve(bound, layer(cfg, memory()));
+    let browser = Browser::new(&origin);
+    let auth = browser.start_login("/").await;
+    let raw = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
+    let back = location(
+        &raw.get(format!("{auth}&login_hint=alice"))
+            .send()
+            .await
+            .unwrap(),
+    );
+    browser.finish_login(&back).await;
+    // End the user's provider session: this revokes the refresh token. The app
+    // is told by back-channel logout too, but only the refresh would notice otherwise.
+    assert_eq!(browser.get("/token").await.status(), StatusCode::OK);
+    op.state().logout_subject("user-alice").await;
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    let r = browser.get("/me").await;
+    assert_eq!(
+        r.status(),
+        StatusCode::UNAUTHORIZED,
+        "invalid_grant ends the session"
+    );
+    let r = browser.get("/protected").await;
+    assert_eq!(
+        r.status(),
+        StatusCode::SEE_OTHER,
+        "and the next navigation logs in again"
+    );
+}
