@@ -7,6 +7,34 @@
 //! - a replay cache of one-time values (logout-token `jti`, consumed `state`).
 //!
 //! Every backend runs the same behaviour suite (`tests/store_suite.rs`).
+//!
+//! # Backends
+//!
+//! | store | feature | shared between instances | notes |
+//! |---|---|---|---|
+//! | [`MemoryStore`] | — | no | the default; sessions die with the process |
+//! | `RedisStore` | `redis` | yes | reconnects by itself; TTLs are Redis's own |
+//! | `SqlAuthCache` | `postgres`, `mysql`, `sqlite` | yes (SQLite: one host) | tables created at connect; expired rows purged in the background |
+//! | [`TwoTierAuthCache`] | — | through its second tier | a short-lived local copy in front of a shared store |
+//!
+//! [`from_url`] picks one from a URL (`memory`, `redis://…`, `postgres://…`,
+//! `mysql://…`, `sqlite://…`, `tiered+redis://…`).
+//!
+//! # Encryption at rest
+//!
+//! Remote stores write records through a [`SessionCodec`](crate::session::SessionCodec).
+//! [`from_url`] always uses the encrypting codec keyed by
+//! [`CookieKey::at_rest_key`](crate::cookies::CookieKey::at_rest_key): a copy of the
+//! database does not yield usable tokens, and rows cannot be moved between sessions.
+//! Session keys are SHA-256 digests of the session ids, so the store holds no cookie
+//! value either.
+//!
+//! # Faults
+//!
+//! Every backend failure is [`StoreError::Unavailable`] (never "absent"); an entry
+//! that cannot be decoded (another key, another format version) reads as absent.
+//! Connections time out after about 2 s so a dead server fails fast; the layer also
+//! bounds each operation with its own timeout ([`StoreError::Timeout`]).
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -17,6 +45,25 @@ use crate::session::{SessionKey, SessionRecord};
 
 pub mod memory;
 pub use memory::MemoryStore;
+
+pub mod two_tier;
+pub use two_tier::{TwoTierAuthCache, TwoTierCacheConfig};
+
+pub mod url;
+pub use self::url::from_url;
+
+#[cfg(feature = "redis")]
+pub mod redis;
+#[cfg(feature = "redis")]
+pub use self::redis::{RedisStore, RedisStoreBuilder};
+
+#[cfg(any(feature = "postgres", feature = "mysql", feature = "sqlite"))]
+pub mod sql;
+#[cfg(any(feature = "postgres", feature = "mysql", feature = "sqlite"))]
+pub use self::sql::{SqlAuthCache, SqlCacheConfig};
+
+#[cfg(any(feature = "redis", feature = "postgres", feature = "mysql", feature = "sqlite"))]
+mod remote;
 
 /// Why a store operation failed. Any of these makes the request answer 503: a store
 /// fault is never read as "logged out" nor as "logged in".
