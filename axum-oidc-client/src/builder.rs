@@ -72,6 +72,7 @@ pub struct OAuthConfigurationBuilder {
     store_timeout: Option<Duration>,
     jwks_refetch_interval: Option<Duration>,
     logout_via_get: Option<bool>,
+    revoke_on_logout: Option<bool>,
     identity: IdentityMode,
     fetch_userinfo: bool,
     clock: Option<Clock>,
@@ -359,6 +360,13 @@ impl OAuthConfigurationBuilder {
     );
 
     setter!(
+        /// Whether logout revokes the session's tokens at the provider's revocation
+        /// endpoint (RFC 7009). Default `true`. Some providers (Google) withdraw the
+        /// user's whole grant on revocation, ending their other sessions too.
+        with_revoke_on_logout, revoke_on_logout, bool
+    );
+
+    setter!(
         /// Replaces the clock (tests).
         with_clock, clock, Clock
     );
@@ -629,6 +637,7 @@ impl OAuthConfigurationBuilder {
                 http,
                 store_timeout: self.store_timeout.unwrap_or(Duration::from_secs(2)),
                 logout_via_get: self.logout_via_get.unwrap_or(true),
+                revoke_on_logout: self.revoke_on_logout.unwrap_or(true),
                 identity: self.identity,
                 fetch_userinfo: self.fetch_userinfo,
                 clock: self.clock.unwrap_or_default(),

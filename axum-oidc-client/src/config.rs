@@ -170,6 +170,7 @@ pub(crate) struct ConfigInner {
     pub http: reqwest::Client,
     pub store_timeout: Duration,
     pub logout_via_get: bool,
+    pub revoke_on_logout: bool,
     pub identity: IdentityMode,
     pub fetch_userinfo: bool,
     pub clock: Clock,

@@ -31,6 +31,8 @@ mod pages;
 mod resolve;
 mod state;
 
+/// Re-exported for implementing [`LogoutHandler`] and [`AuthCache`].
+pub use async_trait::async_trait;
 pub use builder::OAuthConfigurationBuilder;
 pub use config::{ClientAuthMethod, Clock, ConfigError, IdentityMode, OAuthConfiguration};
 pub use extract::{

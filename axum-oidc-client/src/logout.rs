@@ -116,7 +116,7 @@ impl LogoutHandler for OidcLogoutHandler {
 /// Revokes the session's tokens (RFC 7009) in the background; failures are logged
 /// and never block logout.
 pub(crate) fn revoke_in_background(config: &OAuthConfiguration, session: &SessionRecord) {
-    if config.inner.revocation_endpoint.is_none() {
+    if config.inner.revocation_endpoint.is_none() || !config.inner.revoke_on_logout {
         return;
     }
     let config = config.clone();

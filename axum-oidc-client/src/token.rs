@@ -128,7 +128,9 @@ async fn post_form(
 
 /// Interprets a token endpoint answer (RFC 6749 5.1 and 5.2).
 pub fn parse_token_response(status: u16, body: &[u8]) -> Result<AccessTokenResponse, TokenError> {
-    if (200..300).contains(&status) {
+    // Some OAuth2-only providers report errors with a 2xx status.
+    let error_in_body = serde_json::from_slice::<OAuthErrorBody>(body).ok();
+    if (200..300).contains(&status) && error_in_body.is_none() {
         let r: AccessTokenResponse =
             serde_json::from_slice(body).map_err(|_| TokenError::InvalidResponse)?;
         if r.access_token.is_empty() {
