@@ -152,3 +152,139 @@ async fn concurrent_requests_after_expiry_share_one_refresh_with_rotating_tokens
     assert_eq!(again.status(), StatusCode::OK);
     assert_eq!(op.stats().await["refresh_grants"], 2);
 }
+
+async fn signed_in(op: &NodeProvider, browser: &Browser, sub: &str) {
+    let auth_url = browser.start_login("/me").await;
+    let back = op.authorize(&auth_url, sub).await;
+    let done = browser.finish_login(&back).await;
+    assert_eq!(done.status(), StatusCode::SEE_OTHER);
+    assert_eq!(browser.get("/me").await.status(), StatusCode::OK);
+}
+
+#[tokio::test]
+async fn rp_initiated_logout_at_oidc_provider_ends_the_session_and_requires_a_new_login() {
+    if !node_provider::should_run() {
+        return;
+    }
+    let bound = bind().await;
+    let origin = bound.origin.clone();
+    let op = NodeProvider::start(json!({ "clients": [client(&origin)] })).await;
+    let cfg = config(&op, &origin).await;
+    let _server = serve(
+        bound,
+        layer(cfg, memory()).with_logout_handler(axum_oidc_client::OidcLogoutHandler),
+    );
+    let browser = Browser::new(&origin);
+    signed_in(&op, &browser, "alice").await;
+
+    let r = browser.get("/auth/logout").await;
+    assert_eq!(r.status(), StatusCode::SEE_OTHER);
+    let end_session = location(&r);
+    assert!(end_session.starts_with(&op.issuer), "{end_session}");
+    for p in [
+        "id_token_hint=",
+        "client_id=interop",
+        "post_logout_redirect_uri=",
+        "state=",
+    ] {
+        assert!(end_session.contains(p), "{p} missing in {end_session}");
+    }
+    let back = op
+        .end_session(&end_session)
+        .await
+        .expect("provider returns to the app");
+    assert!(
+        back.starts_with(&format!("{origin}/auth/logout/callback?")),
+        "{back}"
+    );
+    let landed = browser.get(&back).await;
+    assert_eq!(landed.status(), StatusCode::SEE_OTHER, "state checked");
+    assert_eq!(location(&landed), "/");
+
+    assert_eq!(browser.get("/me").await.status(), StatusCode::UNAUTHORIZED);
+    let nav = browser.get("/protected").await;
+    assert_eq!(nav.status(), StatusCode::SEE_OTHER);
+    assert!(location(&nav).starts_with("/auth/login?next="));
+    // Logout also revoked the refresh token at the provider.
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert!(op.stats().await["revocations"].as_u64().unwrap_or(0) >= 1);
+}
+
+#[tokio::test]
+async fn logging_out_at_oidc_provider_ends_the_session_through_back_channel_logout() {
+    if !node_provider::should_run() {
+        return;
+    }
+    let bound = bind().await;
+    let origin = bound.origin.clone();
+    let op = NodeProvider::start(json!({ "clients": [client(&origin)] })).await;
+    let cfg = config(&op, &origin).await;
+    let _server = serve(bound, layer(cfg, memory()));
+    let alice = Browser::new(&origin);
+    let bob = Browser::new(&origin);
+    signed_in(&op, &alice, "alice").await;
+    signed_in(&op, &bob, "bob").await;
+
+    op.logout_sub("alice").await;
+    let stats = op.stats().await;
+    assert!(
+        stats["backchannel_logouts_sent"].as_u64().unwrap_or(0) >= 1,
+        "{stats}"
+    );
+    assert!(
+        stats["backchannel_errors"]
+            .as_array()
+            .is_none_or(|e| e.is_empty()),
+        "{stats}"
+    );
+    assert_eq!(alice.get("/me").await.status(), StatusCode::UNAUTHORIZED);
+    assert_eq!(
+        bob.get("/me").await.status(),
+        StatusCode::OK,
+        "only alice's session ended"
+    );
+}
+
+#[tokio::test]
+async fn invalid_grant_at_refresh_leads_to_a_clean_relogin() {
+    if !node_provider::should_run() {
+        return;
+    }
+    let bound = bind().await;
+    let origin = bound.origin.clone();
+    let mut c = client(&origin);
+    c.as_object_mut().unwrap().remove("backchannel_logout_uri");
+    c.as_object_mut()
+        .unwrap()
+        .remove("backchannel_logout_session_required");
+    let op = NodeProvider::start(json!({ "clients": [c], "accessTokenTtl": 2 })).await;
+    let cfg = OAuthConfigurationBuilder::default()
+        .with_client_id("interop")
+        .with_client_secret(SECRET)
+        .with_app_url(&origin)
+        .with_scopes(["openid", "offline_access"])
+        .with_auth_param("prompt", "consent")
+        .with_refresh_margin(Duration::from_secs(1))
+        .with_issuer(op.issuer.clone())
+        .await
+        .unwrap()
+        .build()
+        .unwrap();
+    let _server = serve(bound, layer(cfg, memory()));
+    let browser = Browser::new(&origin);
+    signed_in(&op, &browser, "carol").await;
+    // The provider revokes the grant (no back-channel logout is registered).
+    op.logout_sub_revoking_offline("carol").await;
+    tokio::time::sleep(Duration::from_millis(2500)).await;
+    assert_eq!(browser.get("/me").await.status(), StatusCode::UNAUTHORIZED);
+    let nav = browser.get("/protected").await;
+    assert_eq!(nav.status(), StatusCode::SEE_OTHER);
+    assert!(location(&nav).starts_with("/auth/login"));
+    let errors = op.stats().await["grant_errors"].clone();
+    assert!(
+        errors.to_string().contains("invalid_grant"),
+        "the refresh was refused: {errors}"
+    );
+    // And a new login works.
+    signed_in(&op, &browser, "carol").await;
+}
