@@ -152,10 +152,10 @@ pub async fn verify_logout_token(
     let jws = UnverifiedJws::parse(token, allowed)?;
     // Section 2.4: the OP should type the token `logout+jwt`; a token typed as
     // something else (an access token, say) is refused.
-    if let Some(typ) = jws.header.typ.as_deref() {
-        if !typ.eq_ignore_ascii_case("JWT") {
-            jws.require_typ("logout+jwt")?;
-        }
+    if let Some(typ) = jws.header.typ.as_deref()
+        && !typ.eq_ignore_ascii_case("JWT")
+    {
+        jws.require_typ("logout+jwt")?;
     }
     keys.verify(&jws).await.map_err(|e| match e {
         SignatureError::Jose(j) => LogoutTokenError::Jose(j),
@@ -198,9 +198,11 @@ mod tests {
         assert_eq!(check(c).unwrap().target, LogoutTarget::Sub("alice".into()));
     }
 
+    type Mutation = Box<dyn Fn(&mut serde_json::Value)>;
+
     #[test]
     fn rejects_each_invalid_variant() {
-        let cases: Vec<(&str, Box<dyn Fn(&mut serde_json::Value)>)> = vec![
+        let cases: Vec<(&str, Mutation)> = vec![
             ("wrong iss", Box::new(|c| c["iss"] = "https://evil".into())),
             ("wrong aud", Box::new(|c| c["aud"] = "other".into())),
             ("future iat", Box::new(|c| c["iat"] = (NOW + 3600).into())),

@@ -109,6 +109,7 @@ impl OAuthConfigurationBuilder {
     /// | `COOKIE_KEY` | cookie secret, 32+ bytes | random per process (warns) |
     /// | `OIDC_CA_CERT` | PEM file of an extra trusted CA | none |
     /// | `OIDC_BASE_PATH` | base path of the auth routes | `/auth` |
+    /// | `OIDC_REFRESH_MARGIN_SECS` | refresh this long before expiry | `30` |
     ///
     /// Discovery runs here, so a wrong issuer fails at start-up.
     pub async fn from_env() -> Result<Self, ConfigError> {
@@ -132,6 +133,13 @@ impl OAuthConfigurationBuilder {
         }
         if let Some(p) = var("OIDC_BASE_PATH") {
             b = b.with_base_path(p);
+        }
+        if let Some(m) = var("OIDC_REFRESH_MARGIN_SECS") {
+            let secs = m.parse().map_err(|_| ConfigError::Invalid {
+                name: "OIDC_REFRESH_MARGIN_SECS",
+                reason: format!("{m:?} is not a number of seconds"),
+            })?;
+            b = b.with_refresh_margin(Duration::from_secs(secs));
         }
         let issuer = var("OIDC_ISSUER").ok_or(ConfigError::Missing("OIDC_ISSUER"))?;
         b.with_issuer(issuer).await
@@ -355,7 +363,7 @@ impl OAuthConfigurationBuilder {
 
     setter!(
         /// Whether `GET {base}/logout` logs out (for plain links). Default `true`; with
-        /// `false` only a POST carrying the CSRF token does.
+        /// `false` only a same-origin POST does (checked with `Origin` or `Sec-Fetch-Site`).
         with_logout_via_get, logout_via_get, bool
     );
 
@@ -481,13 +489,13 @@ impl OAuthConfigurationBuilder {
         )?;
 
         let oidc = self.identity == IdentityMode::OpenIdConnect;
-        if let IdentityMode::OAuth2Only { user_endpoint, .. } = &self.identity {
-            if user_endpoint.scheme() == "invalid" {
-                return Err(ConfigError::InvalidUrl {
-                    name: "user_endpoint",
-                    value: String::new(),
-                });
-            }
+        if let IdentityMode::OAuth2Only { user_endpoint, .. } = &self.identity
+            && user_endpoint.scheme() == "invalid"
+        {
+            return Err(ConfigError::InvalidUrl {
+                name: "user_endpoint",
+                value: String::new(),
+            });
         }
         if oidc && self.issuer.is_none() {
             return Err(ConfigError::Missing(
@@ -520,6 +528,17 @@ impl OAuthConfigurationBuilder {
             Some(r) => url("redirect_uri", r)?,
             None => url("redirect_uri", &format!("{origin}{base_path}/callback"))?,
         };
+        // The layer answers the callback at `{base_path}/callback`, and the login cookie
+        // is scoped to the base path: a redirect URI elsewhere could never complete.
+        if !redirect_uri
+            .path()
+            .ends_with(&format!("{base_path}/callback"))
+        {
+            return Err(ConfigError::Invalid {
+                name: "redirect_uri",
+                reason: format!("its path must end with {base_path}/callback (see with_base_path)"),
+            });
+        }
         let post_logout_redirect_uri = match &self.post_logout_redirect_uri {
             Some(r) => url("post_logout_redirect_uri", r)?,
             None => url(

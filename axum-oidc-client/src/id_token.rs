@@ -102,7 +102,8 @@ pub enum IdTokenError {
     /// The provider's keys could not be fetched: a provider fault.
     #[error("signing keys unavailable")]
     Keys(#[source] JwksError),
-    /// The payload lacks a required claim or has one of the wrong type.
+    /// The payload lacks a required claim, has one of the wrong type, or has an
+    /// empty `sub` (OIDC Core 2: a locally unique identifier of the end-user).
     #[error("ID token claims are malformed")]
     MalformedClaims,
     /// `iss` differs from the issuer (step 2).
@@ -193,6 +194,9 @@ pub struct Expectations<'a> {
 /// Applies the claim rules of OIDC Core 3.1.3.7 steps 2-5 and 9-11.
 pub fn validate_claims(claims: &IdTokenClaims, exp: &Expectations<'_>) -> Result<(), IdTokenError> {
     let leeway = exp.leeway.as_secs() as i64;
+    if claims.sub.is_empty() {
+        return Err(IdTokenError::MalformedClaims);
+    }
     if claims.iss != exp.issuer {
         return Err(IdTokenError::WrongIssuer);
     }
@@ -221,10 +225,10 @@ pub fn validate_claims(claims: &IdTokenClaims, exp: &Expectations<'_>) -> Result
     if claims.iat > exp.now.saturating_add(leeway) {
         return Err(IdTokenError::IssuedInFuture);
     }
-    if let Some(max_age) = exp.max_age {
-        if claims.iat < exp.now.saturating_sub(max_age.as_secs() as i64 + leeway) {
-            return Err(IdTokenError::IssuedTooLongAgo);
-        }
+    if let Some(max_age) = exp.max_age
+        && claims.iat < exp.now.saturating_sub(max_age.as_secs() as i64 + leeway)
+    {
+        return Err(IdTokenError::IssuedTooLongAgo);
     }
     match (exp.nonce, claims.nonce.as_deref()) {
         (NonceCheck::Required(_), None) => return Err(IdTokenError::MissingNonce),
@@ -237,10 +241,10 @@ pub fn validate_claims(claims: &IdTokenClaims, exp: &Expectations<'_>) -> Result
         (NonceCheck::IfPresent(None), Some(_)) => return Err(IdTokenError::NonceMismatch),
         (NonceCheck::IfPresent(_), None) => {}
     }
-    if let Some(subject) = exp.subject {
-        if claims.sub != subject {
-            return Err(IdTokenError::SubjectChanged);
-        }
+    if let Some(subject) = exp.subject
+        && claims.sub != subject
+    {
+        return Err(IdTokenError::SubjectChanged);
     }
     Ok(())
 }
@@ -316,6 +320,16 @@ mod tests {
     fn accepts_a_valid_token() {
         validate_claims(&claims(), &expect()).unwrap();
         assert_eq!(claims().get_str("email"), Some("a@example.com"));
+    }
+
+    #[test]
+    fn rejects_empty_subject() {
+        let mut c = claims();
+        c.sub = String::new();
+        assert!(matches!(
+            validate_claims(&c, &expect()),
+            Err(IdTokenError::MalformedClaims)
+        ));
     }
 
     #[test]

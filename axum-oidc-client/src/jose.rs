@@ -300,26 +300,33 @@ fn typ_matches(actual: &str, expected: &str) -> bool {
 
 /// Picks the verification key (OIDC Core 10.1.1): by `kid` when present; without a
 /// `kid` only when exactly one key fits the algorithm.
+///
+/// Several keys may share a `kid` when they have different key types (RFC 7517
+/// section 4.5), so the key named by `kid` is the first of them that fits `alg`.
 pub(crate) fn select_key<'k>(
     keys: &'k JwkSet,
     kid: Option<&str>,
     alg: SigningAlgorithm,
 ) -> Result<&'k KeyEntry, JoseError> {
-    let key = match kid {
-        Some(kid) => keys.by_kid(kid).ok_or(JoseError::UnknownKid)?,
+    match kid {
+        Some(kid) => {
+            let mut named = keys
+                .iter()
+                .filter(|k| k.kid.as_deref() == Some(kid))
+                .peekable();
+            if named.peek().is_none() {
+                return Err(JoseError::UnknownKid);
+            }
+            named.find(|k| k.fits(alg)).ok_or(JoseError::KeyAlgMismatch)
+        }
         None => {
             let mut fitting = keys.iter().filter(|k| k.fits(alg));
             match (fitting.next(), fitting.next()) {
-                (Some(k), None) => k,
-                (None, _) => return Err(JoseError::UnknownKid),
-                (Some(_), Some(_)) => return Err(JoseError::AmbiguousKey),
+                (Some(k), None) => Ok(k),
+                (None, _) => Err(JoseError::UnknownKid),
+                (Some(_), Some(_)) => Err(JoseError::AmbiguousKey),
             }
         }
-    };
-    if key.fits(alg) {
-        Ok(key)
-    } else {
-        Err(JoseError::KeyAlgMismatch)
     }
 }
 
@@ -394,6 +401,37 @@ mod tests {
         assert_eq!(
             UnverifiedJws::parse(&huge, &SigningAlgorithm::ALL).unwrap_err(),
             JoseError::TooLarge
+        );
+    }
+
+    const EC_X: &str = "f83OJ3D2xF1Bg8vub9tLe1gHMzV76e8Tus9uPHvRVEU";
+    const EC_Y: &str = "x_FEzRu9m36HLN_tue659LNpXW6pCyStikYjKIWI5a0";
+    const RSA_N: &str = "yWPGAw-hfnX8UeM9N9RxkS72VgNKFMUqBEZFRGFaLFtSeNjlAcJ9rDjDD4TxbHddF2sGvlci3-Lhr8wtfT9noEHdZzTWgWGPJiLs5KK0rYwhU0V6xxu7IZv3gqYymyM5BqNXX4vb_AXyAC3hryvwb5aS0taNtDb8N3Yc0cPKpAyoVhAlZWw1iDLFJOtI0X0oES8lNTSYWAnhp6T3dSkiIhnam4OsQF8hOiPyXj6la3Orc4hCQSEpcvEz5OZ-JzlBlGg4RAA8FrM-IQnL9RCNgQdVLQUCasL6ZKws8l5U83yWR6lt8sQuQhia1BBtf4B4PyMBy9M8fJmMQ68xJlqqEw";
+
+    fn key_set(doc: &str) -> JwkSet {
+        JwkSet::parse(doc.as_bytes()).unwrap()
+    }
+
+    #[test]
+    fn selects_among_keys_sharing_a_kid_the_one_that_fits_the_algorithm() {
+        let keys = key_set(&format!(
+            r#"{{"keys":[
+                {{"kty":"EC","crv":"P-256","kid":"k","x":"{EC_X}","y":"{EC_Y}"}},
+                {{"kty":"RSA","kid":"k","n":"{RSA_N}","e":"AQAB"}}
+            ]}}"#
+        ));
+        assert_eq!(keys.len(), 2);
+        let rsa = select_key(&keys, Some("k"), SigningAlgorithm::RS256).unwrap();
+        assert_eq!(rsa.kty, "RSA");
+        let ec = select_key(&keys, Some("k"), SigningAlgorithm::ES256).unwrap();
+        assert_eq!(ec.kty, "EC");
+        assert_eq!(
+            select_key(&keys, Some("k"), SigningAlgorithm::ES384).unwrap_err(),
+            JoseError::KeyAlgMismatch
+        );
+        assert_eq!(
+            select_key(&keys, Some("other"), SigningAlgorithm::RS256).unwrap_err(),
+            JoseError::UnknownKid
         );
     }
 

@@ -18,6 +18,11 @@ const RESERVED: &[&str] = &[
     "nonce",
     "code_challenge",
     "code_challenge_method",
+    // These would replace or move the whole response: request objects (OIDC Core 6)
+    // and a response mode other than the query the callback reads.
+    "request",
+    "request_uri",
+    "response_mode",
 ];
 
 /// A started login: where to send the browser, and the cookie to set.

@@ -63,7 +63,8 @@ impl LogoutHandler for DefaultLogoutHandler {
 /// RP-initiated logout: after the local logout the browser goes to the provider's
 /// `end_session_endpoint` with `id_token_hint`, `client_id`, `post_logout_redirect_uri`
 /// and a fresh `state`, which `{base}/logout/callback` checks on return. Falls back to
-/// local logout when the provider has no end-session endpoint or the session no ID token.
+/// local logout when the provider has no end-session endpoint. Without an ID token
+/// (OAuth2-only mode) `id_token_hint` is left out; `client_id` still identifies the client.
 #[derive(Debug, Clone, Default)]
 pub struct OidcLogoutHandler;
 
@@ -123,10 +124,10 @@ pub(crate) fn revoke_in_background(config: &OAuthConfiguration, session: &Sessio
     let refresh = session.tokens.refresh_token.clone();
     let access = session.tokens.access_token.clone();
     tokio::spawn(async move {
-        if let Some(rt) = refresh {
-            if let Err(e) = crate::token::revoke(&config, rt.secret(), "refresh_token").await {
-                tracing::info!(error = %e, "refresh token revocation failed");
-            }
+        if let Some(rt) = refresh
+            && let Err(e) = crate::token::revoke(&config, rt.secret(), "refresh_token").await
+        {
+            tracing::info!(error = %e, "refresh token revocation failed");
         }
         if let Err(e) = crate::token::revoke(&config, access.secret(), "access_token").await {
             tracing::info!(error = %e, "access token revocation failed");

@@ -10,11 +10,26 @@ pub const MAX_NEXT_LEN: usize = 2048;
 /// control characters, also after one round of percent-decoding. Rejected, falling back
 /// to `/`: `//host`, `/\host`, `%2F%2Fhost`, `%5C`, absolute URLs, `javascript:`,
 /// tabs and newlines (which browsers strip, turning `/\t/host` into `//host`).
+///
+/// The result is used as a `Location`, which must be ASCII (RFC 9110 section 10.2.2,
+/// RFC 3986 section 2.1): non-ASCII characters are percent-encoded as UTF-8.
 pub fn safe_next(next: Option<&str>) -> String {
     match next {
-        Some(n) if is_safe(n) => n.to_owned(),
+        Some(n) if is_safe(n) => percent_encode_non_ascii(n),
         _ => "/".to_owned(),
     }
+}
+
+fn percent_encode_non_ascii(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for &b in s.as_bytes() {
+        if b.is_ascii() {
+            out.push(char::from(b));
+        } else {
+            out.push_str(&format!("%{b:02X}"));
+        }
+    }
+    out
 }
 
 fn is_safe(next: &str) -> bool {
@@ -71,6 +86,13 @@ mod tests {
             "/protected?x=1#frag"
         );
         assert_eq!(safe_next(Some("/a/b%20c")), "/a/b%20c");
+    }
+
+    #[test]
+    fn percent_encodes_non_ascii_paths_for_the_location_header() {
+        let next = safe_next(Some("/café?q=ü#ç"));
+        assert_eq!(next, "/caf%C3%A9?q=%C3%BC#%C3%A7");
+        assert!(http::HeaderValue::from_str(&next).unwrap().to_str().is_ok());
     }
 
     #[test]

@@ -129,6 +129,11 @@ async fn refresh_holding_lease(
             .await
             {
                 Ok(claims) => claims,
+                // An unknown `kid` may be a rotation the rate-limited refetch has not
+                // picked up yet: keep the session and try again later.
+                Err(e @ IdTokenError::Jose(crate::jose::JoseError::UnknownKid)) => {
+                    return Err(RefreshError::Provider(Box::new(e)));
+                }
                 Err(e) if e.is_provider_fault() => return Err(RefreshError::Provider(Box::new(e))),
                 Err(e) => {
                     tracing::debug!(rule = %e, "refreshed ID token rejected; ending the session");
@@ -138,6 +143,20 @@ async fn refresh_holding_lease(
             }
         }
         _ => current.claims.clone(),
+    };
+    let claims = if c.fetch_userinfo && c.identity == IdentityMode::OpenIdConnect {
+        // OIDC Core 5.3.4 holds after a refresh too: a different `sub` ends the session.
+        match crate::userinfo::merge_userinfo(&state.config, claims, &response.access_token).await {
+            Ok(merged) => merged,
+            Err(e) if e.is_provider_fault() => return Err(RefreshError::Provider(Box::new(e))),
+            Err(e) => {
+                tracing::debug!(rule = %e, "userinfo after refresh rejected; ending the session");
+                state.store_op(state.store.remove(key)).await?;
+                return Err(RefreshError::Ended);
+            }
+        }
+    } else {
+        claims
     };
     let record = Arc::new(new_record(
         &state.config,

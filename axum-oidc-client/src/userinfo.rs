@@ -122,10 +122,10 @@ pub fn map_user_document(
     };
     let mut additional = doc;
     additional.remove("sub");
-    if !additional.contains_key("preferred_username") {
-        if let Some(login) = additional.get("login").cloned() {
-            additional.insert("preferred_username".into(), login);
-        }
+    if !additional.contains_key("preferred_username")
+        && let Some(login) = additional.get("login").cloned()
+    {
+        additional.insert("preferred_username".into(), login);
     }
     Ok(IdTokenClaims {
         iss: issuer.to_owned(),

@@ -70,7 +70,8 @@ async fn run() -> Result<(), Box<dyn std::error::Error>> {
         }
     };
     let config = builder.build()?;
-    let store = crate::settings::open_store(&settings.session_store)?;
+    let store =
+        axum_oidc_client::store::from_url(&settings.session_store, config.cookie_key()).await?;
     let layer =
         AuthenticationLayer::with_store(config, store).with_logout_handler(OidcLogoutHandler);
     let api = app::api_layer(&settings, layer.config()).await?;
@@ -95,6 +96,9 @@ fn base_builder(s: &Settings) -> OAuthConfigurationBuilder {
         .with_scopes(s.scopes.split_whitespace());
     if let Some(k) = &s.cookie_key {
         b = b.with_private_cookie_key(k.clone());
+    }
+    if let Some(m) = s.refresh_margin {
+        b = b.with_refresh_margin(m);
     }
     if s.scopes.split_whitespace().any(|x| x == "offline_access") && s.issuer.is_some() {
         // Many providers issue refresh tokens for offline_access only with consent.

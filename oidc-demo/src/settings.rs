@@ -15,6 +15,7 @@ pub struct Settings {
     pub cookie_key: Option<String>,
     pub dev_provider_port: Option<u16>,
     pub api_audience: Option<String>,
+    pub refresh_margin: Option<std::time::Duration>,
 }
 
 fn var(name: &str) -> Option<String> {
@@ -48,7 +49,15 @@ impl Settings {
             ),
             None => None,
         };
+        let refresh_margin = match var("OIDC_REFRESH_MARGIN_SECS") {
+            Some(m) => Some(std::time::Duration::from_secs(
+                m.parse()
+                    .map_err(|_| "OIDC_REFRESH_MARGIN_SECS must be a number of seconds")?,
+            )),
+            None => None,
+        };
         Ok(Self {
+            refresh_margin,
             issuer: var("OIDC_ISSUER"),
             client_id: var("OIDC_CLIENT_ID"),
             client_secret: var("OIDC_CLIENT_SECRET"),
@@ -66,16 +75,5 @@ impl Settings {
     /// The store's scheme, for logs (never the URL: it may hold a password).
     pub fn store_kind(&self) -> &str {
         self.session_store.split(':').next().unwrap_or("memory")
-    }
-}
-
-/// Opens the session store named by `SESSION_STORE`.
-pub fn open_store(url: &str) -> Result<axum_oidc_client::store::SharedStore, String> {
-    match url {
-        "memory" | "memory://" => Ok(std::sync::Arc::new(axum_oidc_client::MemoryStore::default())),
-        other => Err(format!(
-            "unsupported SESSION_STORE {:?}",
-            other.split(':').next().unwrap_or_default()
-        )),
     }
 }

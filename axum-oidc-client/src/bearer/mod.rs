@@ -82,6 +82,7 @@
 mod builder;
 mod claims;
 mod config;
+mod env;
 mod error;
 mod extract;
 mod header;

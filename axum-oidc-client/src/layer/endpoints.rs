@@ -325,10 +325,11 @@ async fn backchannel(state: &AuthState, req: &Parts, body: Body) -> Response {
         }
     };
     match state
-        .store_op(state.store.insert_once(
-            &format!("jti:{}", valid.jti),
-            crate::backchannel::MAX_TOKEN_AGE * 4,
-        ))
+        .store_op(
+            state
+                .store
+                .insert_once(&format!("jti:{}", valid.jti), jti_ttl(c.leeway)),
+        )
         .await
     {
         Ok(true) => {}
@@ -357,4 +358,11 @@ async fn backchannel(state: &AuthState, req: &Parts, body: Body) -> Response {
             backchannel_error(StatusCode::SERVICE_UNAVAILABLE, "temporarily_unavailable")
         }
     }
+}
+
+/// How long a logout-token `jti` is remembered: longer than any token stays acceptable
+/// (`iat` at most [`MAX_TOKEN_AGE`](crate::backchannel::MAX_TOKEN_AGE) old, plus the
+/// leeway on both sides), so a replay is always caught.
+fn jti_ttl(leeway: std::time::Duration) -> std::time::Duration {
+    crate::backchannel::MAX_TOKEN_AGE + leeway * 2 + std::time::Duration::from_secs(60)
 }

@@ -1,7 +1,7 @@
 //! In-process store on `moka`: bounded, with a TTL per entry. The default store, and the
 //! first tier of two-tier store.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -33,7 +33,10 @@ impl<K, V> Expiry<K, (V, Duration)> for PerEntryTtl {
     }
 }
 
-type Index = Mutex<HashMap<String, HashSet<SessionKey>>>;
+/// `sid` or `sub` → the keys of its sessions, each with the generation of the write
+/// that indexed it. Eviction events arrive late; an event only unlinks the key when
+/// its generation is still the indexed one, so a late event never hides a newer write.
+type Index = Mutex<HashMap<String, HashMap<SessionKey, u64>>>;
 
 #[derive(Default)]
 struct Indexes {
@@ -42,24 +45,26 @@ struct Indexes {
 }
 
 impl Indexes {
-    fn add(&self, key: &SessionKey, record: &SessionRecord) {
+    fn add(&self, key: &SessionKey, record: &SessionRecord, generation: u64) {
         if let Some(sid) = record.sid() {
             lock(&self.by_sid)
                 .entry(sid.to_owned())
                 .or_default()
-                .insert(key.clone());
+                .insert(key.clone(), generation);
         }
         lock(&self.by_sub)
             .entry(record.sub().to_owned())
             .or_default()
-            .insert(key.clone());
+            .insert(key.clone(), generation);
     }
 
-    fn drop_key(&self, key: &SessionKey, record: &SessionRecord) {
+    /// Unlinks an evicted or replaced write; a newer write of the same key keeps its
+    /// entries because its generation differs.
+    fn drop_key(&self, key: &SessionKey, record: &SessionRecord, generation: u64) {
         if let Some(sid) = record.sid() {
-            unlink(&self.by_sid, sid, key);
+            unlink(&self.by_sid, sid, key, generation);
         }
-        unlink(&self.by_sub, record.sub(), key);
+        unlink(&self.by_sub, record.sub(), key, generation);
     }
 }
 
@@ -67,10 +72,12 @@ fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
     m.lock().unwrap_or_else(|p| p.into_inner())
 }
 
-fn unlink(index: &Index, value: &str, key: &SessionKey) {
+fn unlink(index: &Index, value: &str, key: &SessionKey, generation: u64) {
     let mut map = lock(index);
     if let Some(set) = map.get_mut(value) {
-        set.remove(key);
+        if set.get(key) == Some(&generation) {
+            set.remove(key);
+        }
         if set.is_empty() {
             map.remove(value);
         }
@@ -83,10 +90,11 @@ fn unlink(index: &Index, value: &str, key: &SessionKey) {
 /// instances. Capacity-bounded: past the bound the least useful sessions are evicted.
 #[derive(Clone)]
 pub struct MemoryStore {
-    sessions: Cache<SessionKey, (Arc<SessionRecord>, Duration)>,
+    sessions: Cache<SessionKey, ((Arc<SessionRecord>, u64), Duration)>,
     once: Cache<String, ((), Duration)>,
     indexes: Arc<Indexes>,
     leases: Arc<Mutex<HashMap<String, (String, Instant)>>>,
+    generation: Arc<std::sync::atomic::AtomicU64>,
 }
 
 impl std::fmt::Debug for MemoryStore {
@@ -112,8 +120,9 @@ impl MemoryStore {
             .max_capacity(capacity)
             .expire_after(PerEntryTtl)
             .eviction_listener(
-                move |key: Arc<SessionKey>, value: (Arc<SessionRecord>, Duration), _| {
-                    on_evict.drop_key(&key, &value.0);
+                move |key: Arc<SessionKey>, value: ((Arc<SessionRecord>, u64), Duration), _| {
+                    let ((record, generation), _) = value;
+                    on_evict.drop_key(&key, &record, generation);
                 },
             )
             .build();
@@ -126,6 +135,7 @@ impl MemoryStore {
             once,
             indexes,
             leases: Arc::default(),
+            generation: Arc::default(),
         }
     }
 
@@ -135,9 +145,9 @@ impl MemoryStore {
         self.sessions.entry_count()
     }
 
-    async fn remove_keys(&self, keys: Option<HashSet<SessionKey>>) -> usize {
+    async fn remove_keys(&self, keys: Option<HashMap<SessionKey, u64>>) -> usize {
         let keys = keys.unwrap_or_default();
-        for k in &keys {
+        for k in keys.keys() {
             self.sessions.invalidate(k).await;
         }
         keys.len()
@@ -147,7 +157,7 @@ impl MemoryStore {
 #[async_trait]
 impl AuthCache for MemoryStore {
     async fn get(&self, key: &SessionKey) -> Result<Option<Arc<SessionRecord>>, StoreError> {
-        Ok(self.sessions.get(key).await.map(|(r, _)| r))
+        Ok(self.sessions.get(key).await.map(|((r, _), _)| r))
     }
 
     async fn put(
@@ -156,8 +166,13 @@ impl AuthCache for MemoryStore {
         record: Arc<SessionRecord>,
         ttl: Duration,
     ) -> Result<(), StoreError> {
-        self.indexes.add(key, &record);
-        self.sessions.insert(key.clone(), (record, ttl)).await;
+        let generation = self
+            .generation
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        self.indexes.add(key, &record, generation);
+        self.sessions
+            .insert(key.clone(), ((record, generation), ttl))
+            .await;
         Ok(())
     }
 
@@ -200,5 +215,43 @@ impl AuthCache for MemoryStore {
     async fn insert_once(&self, value: &str, ttl: Duration) -> Result<bool, StoreError> {
         let entry = self.once.entry(value.to_owned()).or_insert(((), ttl)).await;
         Ok(entry.is_fresh())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::session::new_session_id;
+    use crate::session::tests::record;
+
+    #[tokio::test]
+    async fn an_updated_session_stays_reachable_by_sid_and_sub() {
+        let store = MemoryStore::default();
+        let key = SessionKey::of(&new_session_id());
+        let ttl = Duration::from_secs(60);
+        store
+            .put(&key, Arc::new(record("alice", Some("s1"))), ttl)
+            .await
+            .unwrap();
+        // A refresh or a touch writes the session again under the same key.
+        store
+            .put(&key, Arc::new(record("alice", Some("s1"))), ttl)
+            .await
+            .unwrap();
+        store.sessions.run_pending_tasks().await;
+        assert_eq!(store.remove_by_sid("s1").await.unwrap(), 1);
+        assert!(store.get(&key).await.unwrap().is_none());
+
+        store
+            .put(&key, Arc::new(record("alice", Some("s1"))), ttl)
+            .await
+            .unwrap();
+        store
+            .put(&key, Arc::new(record("alice", Some("s1"))), ttl)
+            .await
+            .unwrap();
+        store.sessions.run_pending_tasks().await;
+        assert_eq!(store.remove_by_sub("alice").await.unwrap(), 1);
+        assert!(store.get(&key).await.unwrap().is_none());
     }
 }

@@ -62,7 +62,12 @@ pub mod sql;
 #[cfg(any(feature = "postgres", feature = "mysql", feature = "sqlite"))]
 pub use self::sql::{SqlAuthCache, SqlCacheConfig};
 
-#[cfg(any(feature = "redis", feature = "postgres", feature = "mysql", feature = "sqlite"))]
+#[cfg(any(
+    feature = "redis",
+    feature = "postgres",
+    feature = "mysql",
+    feature = "sqlite"
+))]
 mod remote;
 
 /// Why a store operation failed. Any of these makes the request answer 503: a store

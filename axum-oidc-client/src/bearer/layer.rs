@@ -1,0 +1,375 @@
+//! [`JwtLayer`], the tower middleware: reads the bearer token, verifies it once, and
+//! stores the verified claims for the extractors.
+
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::task::{Context, Poll};
+
+use axum::body::Body;
+use axum::response::{IntoResponse, Response};
+use http::Request;
+use tower_layer::Layer;
+use tower_service::Service;
+
+use super::error::BearerError;
+use super::header::{Credentials, credentials};
+use super::{JwtConfiguration, VerifiedJwt};
+
+/// What the layer leaves in the request extensions for the extractors.
+#[derive(Clone, Debug)]
+pub(crate) struct BearerSlot {
+    pub(crate) config: JwtConfiguration,
+    /// `None` when an optional layer let a request without a token through.
+    pub(crate) jwt: Option<VerifiedJwt>,
+}
+
+/// Protects routes with bearer JWT access tokens (RFC 6750, RFC 9068).
+///
+/// - **Required** (default, [`JwtLayer::new`]): a request without a token gets 401
+///   with `WWW-Authenticate: Bearer realm="…"`.
+/// - **Optional** ([`JwtLayer::optional`]): a request without a token (or with
+///   another `Authorization` scheme) reaches the handler anonymously, so
+///   [`OptionalJwtClaims`](super::OptionalJwtClaims) and
+///   `Option<JwtClaims<_>>` see `None`.
+/// - In both modes a token that is *present* but invalid is refused (401, or 400 for
+///   a malformed header): a bad token never degrades to anonymous.
+///
+/// Scopes per route: [`require_scopes`](Self::require_scopes) gives a layer for
+/// `route_layer` that answers 403 `insufficient_scope`. When it sits inside a layer
+/// with the same configuration the token is not verified twice.
+///
+/// ```no_run
+/// use axum::{Router, routing::{get, post}};
+/// use axum_oidc_client::bearer::{JwtClaims, JwtConfiguration, JwtLayer, OidcClaims};
+///
+/// # async fn run() -> Result<(), Box<dyn std::error::Error>> {
+/// let config = JwtConfiguration::builder()
+///     .with_issuer("https://login.example").await?
+///     .with_audience("https://api.example")
+///     .build()?;
+/// let jwt = JwtLayer::new(config);
+/// let app: Router = Router::new()
+///     .route("/orders", get(|c: JwtClaims<OidcClaims>| async move { c.0.sub }))
+///     .route(
+///         "/orders/purge",
+///         post(|| async { "purged" }).route_layer(jwt.require_scopes(["orders:admin"])),
+///     )
+///     .layer(jwt);
+/// # let _ = app; Ok(()) }
+/// ```
+#[derive(Clone, Debug)]
+#[must_use]
+pub struct JwtLayer {
+    config: JwtConfiguration,
+    optional: bool,
+    scopes: Option<Arc<[Box<str>]>>,
+}
+
+impl JwtLayer {
+    /// A layer that requires a valid bearer token on every request.
+    ///
+    /// ```
+    /// # use axum_oidc_client::bearer::{HmacAlgorithm, JwtConfiguration, JwtLayer};
+    /// # let config = JwtConfiguration::builder()
+    /// #     .with_hmac_secret("svc", HmacAlgorithm::HS256, [7u8; 32])
+    /// #     .with_audience("api").build().unwrap();
+    /// let app: axum::Router = axum::Router::new().layer(JwtLayer::new(config));
+    /// # let _ = app;
+    /// ```
+    pub fn new(config: JwtConfiguration) -> Self {
+        Self {
+            config,
+            optional: false,
+            scopes: None,
+        }
+    }
+
+    /// Lets requests without a bearer token through anonymously. Present tokens are
+    /// still verified, and refused when invalid.
+    ///
+    /// ```
+    /// # use axum_oidc_client::bearer::{HmacAlgorithm, JwtConfiguration, JwtLayer};
+    /// # let config = JwtConfiguration::builder()
+    /// #     .with_hmac_secret("svc", HmacAlgorithm::HS256, [7u8; 32])
+    /// #     .with_audience("api").build().unwrap();
+    /// let layer = JwtLayer::new(config).optional();
+    /// # let _ = layer;
+    /// ```
+    pub fn optional(mut self) -> Self {
+        self.optional = true;
+        self
+    }
+
+    /// A layer, for `route_layer`, that requires a valid token granting every scope in
+    /// `scopes` (from the `scope` string or a `scp` claim). A token without them gets
+    /// 403 with `error="insufficient_scope", scope="…"` (RFC 6750 section 3.1). The
+    /// returned layer always requires a token, even when `self` is optional.
+    ///
+    /// # Panics
+    ///
+    /// When a scope is empty or has a character outside RFC 6749 section 3.3
+    /// `scope-token` (a space, `"` or `\`): such a scope could never be granted.
+    ///
+    /// ```
+    /// # use axum_oidc_client::bearer::{HmacAlgorithm, JwtConfiguration, JwtLayer};
+    /// # let config = JwtConfiguration::builder()
+    /// #     .with_hmac_secret("svc", HmacAlgorithm::HS256, [7u8; 32])
+    /// #     .with_audience("api").build().unwrap();
+    /// let jwt = JwtLayer::new(config);
+    /// let admin: axum::routing::MethodRouter =
+    ///     axum::routing::delete(|| async { "" }).route_layer(jwt.require_scopes(["admin"]));
+    /// # let _ = admin;
+    /// ```
+    pub fn require_scopes<I, S>(&self, scopes: I) -> Self
+    where
+        I: IntoIterator<Item = S>,
+        S: AsRef<str>,
+    {
+        let scopes: Arc<[Box<str>]> = scopes.into_iter().map(|s| Box::from(s.as_ref())).collect();
+        for s in scopes.iter() {
+            assert!(
+                !s.is_empty()
+                    && s.bytes()
+                        .all(|b| matches!(b, 0x21 | 0x23..=0x5B | 0x5D..=0x7E)),
+                "invalid scope {s:?}: scopes are non-empty and contain no space, '\"' or '\\'"
+            );
+        }
+        Self {
+            config: self.config.clone(),
+            optional: false,
+            scopes: Some(scopes),
+        }
+    }
+
+    /// The configuration.
+    ///
+    /// ```
+    /// # use axum_oidc_client::bearer::{HmacAlgorithm, JwtConfiguration, JwtLayer};
+    /// # let config = JwtConfiguration::builder()
+    /// #     .with_hmac_secret("svc", HmacAlgorithm::HS256, [7u8; 32])
+    /// #     .with_audience("api").build().unwrap();
+    /// let layer = JwtLayer::new(config);
+    /// assert_eq!(layer.config().realm(), "api");
+    /// ```
+    pub fn config(&self) -> &JwtConfiguration {
+        &self.config
+    }
+}
+
+impl<S> Layer<S> for JwtLayer {
+    type Service = JwtService<S>;
+
+    fn layer(&self, inner: S) -> Self::Service {
+        JwtService {
+            inner,
+            layer: self.clone(),
+        }
+    }
+}
+
+/// The service made by [`JwtLayer`].
+///
+/// ```
+/// # use axum_oidc_client::bearer::{HmacAlgorithm, JwtConfiguration, JwtLayer, JwtService};
+/// # let config = JwtConfiguration::builder()
+/// #     .with_hmac_secret("svc", HmacAlgorithm::HS256, [7u8; 32])
+/// #     .with_audience("api").build().unwrap();
+/// use tower_layer::Layer;
+/// let svc: JwtService<_> = JwtLayer::new(config).layer(tower::service_fn(
+///     |_req: http::Request<axum::body::Body>| async {
+///         Ok::<_, std::convert::Infallible>(axum::response::Response::new(axum::body::Body::empty()))
+///     },
+/// ));
+/// # let _ = svc;
+/// ```
+#[derive(Clone, Debug)]
+pub struct JwtService<S> {
+    inner: S,
+    layer: JwtLayer,
+}
+
+impl<S> JwtService<S> {
+    fn reject(&self, error: BearerError) -> Response {
+        self.layer
+            .config
+            .reject(error)
+            .with_scope(self.layer.scopes.clone())
+            .into_response()
+    }
+}
+
+/// Checks the route's scopes; `Some(response)` refuses the request.
+fn scope_refusal(layer: &JwtLayer, jwt: &VerifiedJwt) -> Option<Response> {
+    let required = layer.scopes.as_ref()?;
+    let error = match jwt.check_scopes(required) {
+        Ok(true) => return None,
+        Ok(false) => BearerError::InsufficientScope,
+        Err(e) => e,
+    };
+    Some(
+        layer
+            .config
+            .reject(error)
+            .with_scope(Some(required.clone()))
+            .into_response(),
+    )
+}
+
+impl<S> Service<Request<Body>> for JwtService<S>
+where
+    S: Service<Request<Body>, Response = Response> + Clone + Send + 'static,
+    S::Future: Send + 'static,
+{
+    type Response = Response;
+    type Error = S::Error;
+    type Future = ResponseFuture<S::Future>;
+
+    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
+        self.inner.poll_ready(cx)
+    }
+
+    fn call(&mut self, mut req: Request<Body>) -> Self::Future {
+        // An outer layer with the same configuration has already decided.
+        if let Some(slot) = req
+            .extensions()
+            .get::<BearerSlot>()
+            .filter(|s| s.config.ptr_eq(&self.layer.config))
+        {
+            let refusal = match &slot.jwt {
+                Some(jwt) => scope_refusal(&self.layer, jwt),
+                None if self.layer.optional => None,
+                None => Some(self.reject(BearerError::MissingToken)),
+            };
+            return match refusal {
+                Some(r) => ResponseFuture::rejected(r),
+                None => ResponseFuture::inner(self.inner.call(req)),
+            };
+        }
+        match credentials(req.headers()) {
+            Err(e) => ResponseFuture::rejected(self.reject(e)),
+            Ok(Credentials::None | Credentials::OtherScheme) if self.layer.optional => {
+                req.extensions_mut().insert(BearerSlot {
+                    config: self.layer.config.clone(),
+                    jwt: None,
+                });
+                ResponseFuture::inner(self.inner.call(req))
+            }
+            Ok(Credentials::None) => {
+                ResponseFuture::rejected(self.reject(BearerError::MissingToken))
+            }
+            Ok(Credentials::OtherScheme) => {
+                ResponseFuture::rejected(self.reject(BearerError::UnsupportedScheme))
+            }
+            Ok(Credentials::Bearer(_)) => {
+                // The ready service goes into the future; this one keeps a clone.
+                let clone = self.inner.clone();
+                let inner = std::mem::replace(&mut self.inner, clone);
+                ResponseFuture::verify(Box::pin(verify_then_call(self.layer.clone(), inner, req)))
+            }
+        }
+    }
+}
+
+async fn verify_then_call<S>(
+    layer: JwtLayer,
+    mut inner: S,
+    mut req: Request<Body>,
+) -> Result<Response, S::Error>
+where
+    S: Service<Request<Body>, Response = Response>,
+{
+    let verified = match credentials(req.headers()) {
+        Ok(Credentials::Bearer(token)) => layer.config.verify(token).await,
+        Ok(_) => Err(BearerError::MissingToken),
+        Err(e) => Err(e),
+    };
+    let jwt = match verified {
+        Ok(jwt) => jwt,
+        Err(e) => {
+            return Ok(layer
+                .config
+                .reject(e)
+                .with_scope(layer.scopes.clone())
+                .into_response());
+        }
+    };
+    if let Some(refusal) = scope_refusal(&layer, &jwt) {
+        return Ok(refusal);
+    }
+    req.extensions_mut().insert(BearerSlot {
+        config: layer.config,
+        jwt: Some(jwt),
+    });
+    inner.call(req).await
+}
+
+type BoxFuture<T> = Pin<Box<dyn Future<Output = T> + Send>>;
+
+pin_project_lite::pin_project! {
+    /// Response future of [`JwtService`].
+    pub struct ResponseFuture<F>
+    where
+        F: Future,
+    {
+        #[pin]
+        kind: Kind<F>,
+    }
+}
+
+pin_project_lite::pin_project! {
+    #[project = KindProj]
+    enum Kind<F>
+    where
+        F: Future,
+    {
+        Inner { #[pin] future: F },
+        Verify { future: BoxFuture<F::Output> },
+        Rejected { response: Option<Response> },
+    }
+}
+
+impl<F: Future> ResponseFuture<F> {
+    fn inner(future: F) -> Self {
+        Self {
+            kind: Kind::Inner { future },
+        }
+    }
+
+    fn verify(future: BoxFuture<F::Output>) -> Self {
+        Self {
+            kind: Kind::Verify { future },
+        }
+    }
+
+    fn rejected(response: Response) -> Self {
+        Self {
+            kind: Kind::Rejected {
+                response: Some(response),
+            },
+        }
+    }
+}
+
+impl<F, E> Future for ResponseFuture<F>
+where
+    F: Future<Output = Result<Response, E>>,
+{
+    type Output = Result<Response, E>;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        match self.project().kind.project() {
+            KindProj::Inner { future } => future.poll(cx),
+            KindProj::Verify { future } => future.as_mut().poll(cx),
+            KindProj::Rejected { response } => Poll::Ready(Ok(response
+                .take()
+                .expect("ResponseFuture polled after completion"))),
+        }
+    }
+}
+
+impl<F: Future> std::fmt::Debug for ResponseFuture<F> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ResponseFuture").finish_non_exhaustive()
+    }
+}

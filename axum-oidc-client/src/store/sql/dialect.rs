@@ -1,0 +1,320 @@
+//! The SQL text of each engine, built once per store from the validated table names.
+//!
+//! Statements are written with `?` placeholders; PostgreSQL's `$n` are filled in by
+//! [`Dialect::finish`]. Times are the database's clock in Unix milliseconds, so every
+//! instance compares leases against one clock and clock skew between application
+//! hosts cannot hand one lease to two owners.
+
+/// The SQL engine of a store.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Dialect {
+    Postgres,
+    MySql,
+    Sqlite,
+}
+
+/// The table names of a store: `{prefix}_sessions`, `{prefix}_leases`, `{prefix}_once`.
+#[derive(Debug, Clone)]
+pub(super) struct Tables {
+    sessions: String,
+    leases: String,
+    once: String,
+}
+
+/// Longest accepted table prefix: the longest derived name (`{prefix}_sessions_expires_idx`)
+/// stays within PostgreSQL's 63-byte identifier limit.
+pub(super) const MAX_PREFIX_LEN: usize = 40;
+
+impl Tables {
+    /// The tables of a prefix, which must be an SQL identifier `[A-Za-z_][A-Za-z0-9_]*`
+    /// of at most [`MAX_PREFIX_LEN`] bytes: it is pasted into statements, so nothing
+    /// else may get through.
+    pub(super) fn new(prefix: &str) -> Option<Self> {
+        let mut chars = prefix.chars();
+        let valid = prefix.len() <= MAX_PREFIX_LEN
+            && chars
+                .next()
+                .is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
+            && chars.all(|c| c.is_ascii_alphanumeric() || c == '_');
+        valid.then(|| Self {
+            sessions: format!("{prefix}_sessions"),
+            leases: format!("{prefix}_leases"),
+            once: format!("{prefix}_once"),
+        })
+    }
+}
+
+/// Every statement a store runs.
+pub(super) struct Queries {
+    /// Idempotent schema creation, in order.
+    pub schema: Vec<String>,
+    /// `session_key` -> `data`, live rows only.
+    pub get: String,
+    /// Upsert of `session_key, data, sid, sub, ttl_ms`.
+    pub put: String,
+    /// `session_key`.
+    pub remove: String,
+    /// `sid`; live rows only, so the count is of sessions ended.
+    pub remove_by_sid: String,
+    /// `sub`; live rows only.
+    pub remove_by_sub: String,
+    /// `name`: drops an expired lease.
+    pub lease_clear_expired: String,
+    /// `name, owner, lease_ms`; affects no row when the name is taken.
+    pub lease_insert: String,
+    /// `lease_ms, name, owner`: extends a lease its owner holds.
+    pub lease_extend: String,
+    /// `name, owner`.
+    pub unlock: String,
+    /// `once_value`: drops an expired one-time value.
+    pub once_clear_expired: String,
+    /// `once_value, ttl_ms`; affects no row when the value is recorded.
+    pub once_insert: String,
+    /// One bounded batch of expired rows per table.
+    pub purge: [String; 3],
+}
+
+impl Dialect {
+    /// The database's current time in Unix milliseconds.
+    fn now_ms(self) -> &'static str {
+        match self {
+            Self::Postgres => "CAST(EXTRACT(EPOCH FROM now()) * 1000 AS BIGINT)",
+            // sqlx sets the session time zone to UTC, so there is no DST fold.
+            Self::MySql => "CAST(UNIX_TIMESTAMP(CURRENT_TIMESTAMP(3)) * 1000 AS SIGNED)",
+            // julianday('now') has millisecond precision on every SQLite version.
+            Self::Sqlite => "CAST((julianday('now') - 2440587.5) * 86400000 AS INTEGER)",
+        }
+    }
+
+    /// Numbers the placeholders for PostgreSQL.
+    fn finish(self, sql: String) -> String {
+        if self != Self::Postgres {
+            return sql;
+        }
+        let mut out = String::with_capacity(sql.len() + 8);
+        let mut n = 0;
+        for c in sql.chars() {
+            if c == '?' {
+                n += 1;
+                out.push('$');
+                out.push_str(&n.to_string());
+            } else {
+                out.push(c);
+            }
+        }
+        out
+    }
+
+    fn schema(self, t: &Tables) -> Vec<String> {
+        let Tables {
+            sessions: s,
+            leases: l,
+            once: o,
+        } = t;
+        match self {
+            // MySQL has no `CREATE INDEX IF NOT EXISTS`, so indexes are declared inline.
+            // Binary strings compare byte for byte: the default collations are case- and
+            // trailing-space-insensitive, which would let `remove_by_sub("Alice")` end
+            // the sessions of `alice`.
+            Self::MySql => vec![
+                format!(
+                    "CREATE TABLE IF NOT EXISTS {s} (\
+                     session_key VARBINARY(64) NOT NULL PRIMARY KEY, \
+                     data MEDIUMBLOB NOT NULL, \
+                     sid VARBINARY(1024) NULL, \
+                     sub VARBINARY(1024) NOT NULL, \
+                     expires_at_ms BIGINT NOT NULL, \
+                     INDEX {s}_sid_idx (sid), \
+                     INDEX {s}_sub_idx (sub), \
+                     INDEX {s}_expires_idx (expires_at_ms)) ENGINE=InnoDB"
+                ),
+                format!(
+                    "CREATE TABLE IF NOT EXISTS {l} (\
+                     name VARBINARY(512) NOT NULL PRIMARY KEY, \
+                     owner VARBINARY(255) NOT NULL, \
+                     expires_at_ms BIGINT NOT NULL, \
+                     INDEX {l}_expires_idx (expires_at_ms)) ENGINE=InnoDB"
+                ),
+                format!(
+                    "CREATE TABLE IF NOT EXISTS {o} (\
+                     once_value VARBINARY(64) NOT NULL PRIMARY KEY, \
+                     expires_at_ms BIGINT NOT NULL, \
+                     INDEX {o}_expires_idx (expires_at_ms)) ENGINE=InnoDB"
+                ),
+            ],
+            Self::Postgres | Self::Sqlite => {
+                let blob = if self == Self::Postgres {
+                    "BYTEA"
+                } else {
+                    "BLOB"
+                };
+                vec![
+                    format!(
+                        "CREATE TABLE IF NOT EXISTS {s} (\
+                         session_key TEXT NOT NULL PRIMARY KEY, \
+                         data {blob} NOT NULL, \
+                         sid TEXT NULL, \
+                         sub TEXT NOT NULL, \
+                         expires_at_ms BIGINT NOT NULL)"
+                    ),
+                    format!("CREATE INDEX IF NOT EXISTS {s}_sid_idx ON {s} (sid)"),
+                    format!("CREATE INDEX IF NOT EXISTS {s}_sub_idx ON {s} (sub)"),
+                    format!("CREATE INDEX IF NOT EXISTS {s}_expires_idx ON {s} (expires_at_ms)"),
+                    format!(
+                        "CREATE TABLE IF NOT EXISTS {l} (\
+                         name TEXT NOT NULL PRIMARY KEY, \
+                         owner TEXT NOT NULL, \
+                         expires_at_ms BIGINT NOT NULL)"
+                    ),
+                    format!("CREATE INDEX IF NOT EXISTS {l}_expires_idx ON {l} (expires_at_ms)"),
+                    format!(
+                        "CREATE TABLE IF NOT EXISTS {o} (\
+                         once_value TEXT NOT NULL PRIMARY KEY, \
+                         expires_at_ms BIGINT NOT NULL)"
+                    ),
+                    format!("CREATE INDEX IF NOT EXISTS {o}_expires_idx ON {o} (expires_at_ms)"),
+                ]
+            }
+        }
+    }
+
+    /// `INSERT` that affects no row on a key conflict. MySQL's `INSERT IGNORE` would
+    /// also swallow other errors (and truncate), so MySQL runs a plain `INSERT` whose
+    /// duplicate-key error the store reads as "no row".
+    fn insert_if_absent(self, table: &str, columns: &str, values: &str) -> String {
+        match self {
+            Self::MySql => format!("INSERT INTO {table} ({columns}) VALUES ({values})"),
+            Self::Postgres | Self::Sqlite => {
+                format!("INSERT INTO {table} ({columns}) VALUES ({values}) ON CONFLICT DO NOTHING")
+            }
+        }
+    }
+
+    fn upsert_session(self, s: &str, now: &str) -> String {
+        let insert = format!(
+            "INSERT INTO {s} (session_key, data, sid, sub, expires_at_ms) \
+             VALUES (?, ?, ?, ?, {now} + ?)"
+        );
+        match self {
+            Self::MySql => format!(
+                "{insert} ON DUPLICATE KEY UPDATE data = VALUES(data), sid = VALUES(sid), \
+                 sub = VALUES(sub), expires_at_ms = VALUES(expires_at_ms)"
+            ),
+            Self::Postgres | Self::Sqlite => format!(
+                "{insert} ON CONFLICT (session_key) DO UPDATE SET data = excluded.data, \
+                 sid = excluded.sid, sub = excluded.sub, expires_at_ms = excluded.expires_at_ms"
+            ),
+        }
+    }
+
+    /// Deletes at most `batch` expired rows. PostgreSQL and SQLite (without its
+    /// optional `DELETE ... LIMIT`) go through the primary key; MySQL cannot `LIMIT` an
+    /// `IN` subquery but has `DELETE ... LIMIT`.
+    fn purge(self, table: &str, key: &str, now: &str, batch: u32) -> String {
+        match self {
+            Self::MySql => {
+                format!("DELETE FROM {table} WHERE expires_at_ms <= {now} LIMIT {batch}")
+            }
+            Self::Postgres | Self::Sqlite => format!(
+                "DELETE FROM {table} WHERE {key} IN \
+                 (SELECT {key} FROM {table} WHERE expires_at_ms <= {now} LIMIT {batch})"
+            ),
+        }
+    }
+
+    pub(super) fn queries(self, t: &Tables, batch: u32) -> Queries {
+        let now = self.now_ms();
+        let Tables {
+            sessions: s,
+            leases: l,
+            once: o,
+        } = t;
+        let q = |sql: String| self.finish(sql);
+        Queries {
+            schema: self.schema(t),
+            get: q(format!(
+                "SELECT data FROM {s} WHERE session_key = ? AND expires_at_ms > {now}"
+            )),
+            put: q(self.upsert_session(s, now)),
+            remove: q(format!("DELETE FROM {s} WHERE session_key = ?")),
+            remove_by_sid: q(format!(
+                "DELETE FROM {s} WHERE sid = ? AND expires_at_ms > {now}"
+            )),
+            remove_by_sub: q(format!(
+                "DELETE FROM {s} WHERE sub = ? AND expires_at_ms > {now}"
+            )),
+            lease_clear_expired: q(format!(
+                "DELETE FROM {l} WHERE name = ? AND expires_at_ms <= {now}"
+            )),
+            lease_insert: q(self.insert_if_absent(
+                l,
+                "name, owner, expires_at_ms",
+                &format!("?, ?, {now} + ?"),
+            )),
+            lease_extend: q(format!(
+                "UPDATE {l} SET expires_at_ms = {now} + ? WHERE name = ? AND owner = ?"
+            )),
+            unlock: q(format!("DELETE FROM {l} WHERE name = ? AND owner = ?")),
+            once_clear_expired: q(format!(
+                "DELETE FROM {o} WHERE once_value = ? AND expires_at_ms <= {now}"
+            )),
+            once_insert: q(self.insert_if_absent(
+                o,
+                "once_value, expires_at_ms",
+                &format!("?, {now} + ?"),
+            )),
+            purge: [
+                self.purge(s, "session_key", now, batch),
+                self.purge(l, "name", now, batch),
+                self.purge(o, "once_value", now, batch),
+            ],
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn table_prefixes_must_be_plain_identifiers() {
+        for ok in ["axum_oidc", "_x", "A1_b2", &"a".repeat(MAX_PREFIX_LEN)] {
+            assert!(Tables::new(ok).is_some(), "{ok}");
+        }
+        let too_long = "a".repeat(MAX_PREFIX_LEN + 1);
+        for bad in [
+            "",
+            "1abc",
+            "a-b",
+            "a b",
+            "a;DROP TABLE x",
+            "a\"b",
+            "a.b",
+            "é",
+            &too_long,
+        ] {
+            assert!(Tables::new(bad).is_none(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn postgres_placeholders_are_numbered_in_order() {
+        let t = Tables::new("t").unwrap();
+        let q = Dialect::Postgres.queries(&t, 10);
+        assert!(q.put.contains("VALUES ($1, $2, $3, $4, "), "{}", q.put);
+        assert!(q.put.contains(" + $5)"), "{}", q.put);
+        assert!(!q.lease_extend.contains('?'));
+        let m = Dialect::MySql.queries(&t, 10);
+        assert!(m.put.contains("VALUES (?, ?, ?, ?, "));
+    }
+
+    #[test]
+    fn purges_are_bounded_by_the_batch_size() {
+        let t = Tables::new("t").unwrap();
+        for d in [Dialect::Postgres, Dialect::MySql, Dialect::Sqlite] {
+            for sql in d.queries(&t, 123).purge {
+                assert!(sql.contains("LIMIT 123"), "{sql}");
+            }
+        }
+    }
+}

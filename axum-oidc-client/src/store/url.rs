@@ -1,0 +1,255 @@
+//! Choosing a store from one URL, so deployments pick their backend by configuration
+//! (for example a `SESSION_STORE` environment variable).
+
+use std::sync::Arc;
+
+use super::{MemoryStore, SharedStore, StoreError, TwoTierAuthCache, TwoTierCacheConfig};
+use crate::cookies::CookieKey;
+#[cfg(any(
+    feature = "redis",
+    feature = "postgres",
+    feature = "mysql",
+    feature = "sqlite"
+))]
+use crate::session::SessionCodec;
+
+/// The prefix that puts a local tier in front of a shared store:
+/// `tiered+redis://…`, `tiered+postgres://…`. See [`TwoTierAuthCache`].
+pub const TIERED_PREFIX: &str = "tiered+";
+
+/// The backend a URL names.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Scheme {
+    Memory,
+    Redis,
+    Postgres,
+    MySql,
+    Sqlite,
+}
+
+impl Scheme {
+    /// The backend of `url`, by its scheme (case-insensitive).
+    pub(crate) fn of(url: &str) -> Option<Self> {
+        let has = |prefix: &str| {
+            url.get(..prefix.len())
+                .is_some_and(|head| head.eq_ignore_ascii_case(prefix))
+        };
+        if url.eq_ignore_ascii_case("memory") || has("memory://") {
+            Some(Self::Memory)
+        } else if has("redis://") || has("rediss://") {
+            Some(Self::Redis)
+        } else if has("postgres://") || has("postgresql://") {
+            Some(Self::Postgres)
+        } else if has("mysql://") || has("mariadb://") {
+            Some(Self::MySql)
+        } else if has("sqlite:") {
+            Some(Self::Sqlite)
+        } else {
+            None
+        }
+    }
+
+    /// The Cargo feature the backend needs, and whether it is on.
+    fn feature(self) -> Option<(&'static str, bool)> {
+        match self {
+            Self::Memory => None,
+            Self::Redis => Some(("redis", cfg!(feature = "redis"))),
+            Self::Postgres => Some(("postgres", cfg!(feature = "postgres"))),
+            Self::MySql => Some(("mysql", cfg!(feature = "mysql"))),
+            Self::Sqlite => Some(("sqlite", cfg!(feature = "sqlite"))),
+        }
+    }
+
+    /// The error for a backend whose feature is off.
+    fn missing_feature(self) -> StoreError {
+        let name = self.feature().map_or("", |(name, _)| name);
+        StoreError::Config(format!(
+            "{self:?} session store URLs require the `{name}` feature of axum-oidc-client"
+        ))
+    }
+
+    /// Fails with [`StoreError::Config`] when the backend's feature is off.
+    pub(crate) fn require_feature(self) -> Result<(), StoreError> {
+        match self.feature() {
+            Some((_, false)) => Err(self.missing_feature()),
+            _ => Ok(()),
+        }
+    }
+}
+
+/// Opens the store a URL names. Remote stores encrypt records at rest with
+/// [`CookieKey::at_rest_key`] (AES-256-GCM, see
+/// [`SessionCodec`](crate::session::SessionCodec)), so every instance must share the
+/// cookie secret.
+///
+/// | URL | store | feature |
+/// |---|---|---|
+/// | `memory`, `memory://` | [`MemoryStore`] (one process only) | — |
+/// | `redis://host:6379/0`, `rediss://…` (TLS) | [`RedisStore`](super::RedisStore) | `redis` |
+/// | `postgres://…`, `postgresql://…` | [`SqlAuthCache`](super::SqlAuthCache) | `postgres` |
+/// | `mysql://…`, `mariadb://…` | [`SqlAuthCache`](super::SqlAuthCache) | `mysql` |
+/// | `sqlite://sessions.db`, `sqlite::memory:` | [`SqlAuthCache`](super::SqlAuthCache) | `sqlite` |
+/// | `tiered+` followed by a Redis or SQL URL | [`TwoTierAuthCache`] in front of it | as above |
+///
+/// Backends use their default settings (key prefix `axum_oidc:`, tables `axum_oidc_*`,
+/// local tier TTL 5 s); build the store yourself to change them.
+///
+/// Fails with [`StoreError::Config`] for an unknown scheme or a backend whose feature
+/// is off, and with [`StoreError::Unavailable`] when the server cannot be reached.
+/// Error messages never repeat the URL, which may hold a password.
+///
+/// ```
+/// use axum_oidc_client::cookies::CookieKey;
+/// use axum_oidc_client::store::from_url;
+///
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() -> Result<(), axum_oidc_client::StoreError> {
+/// let key = CookieKey::generate();
+/// let url = std::env::var("SESSION_STORE").unwrap_or_else(|_| "memory".into());
+/// let store = from_url(&url, &key).await?;
+/// # Ok(()) }
+/// ```
+pub async fn from_url(url: &str, key: &CookieKey) -> Result<SharedStore, StoreError> {
+    let Some(shared_url) = url
+        .get(..TIERED_PREFIX.len())
+        .filter(|head| head.eq_ignore_ascii_case(TIERED_PREFIX))
+        .map(|_| &url[TIERED_PREFIX.len()..])
+    else {
+        return open(url, key).await;
+    };
+    match Scheme::of(shared_url) {
+        Some(Scheme::Memory) | None => Err(StoreError::Config(format!(
+            "`{TIERED_PREFIX}` must be followed by a Redis or SQL URL"
+        ))),
+        Some(_) => {
+            let shared = open(shared_url, key).await?;
+            Ok(Arc::new(TwoTierAuthCache::new(
+                shared,
+                TwoTierCacheConfig::default(),
+            )))
+        }
+    }
+}
+
+async fn open(url: &str, key: &CookieKey) -> Result<SharedStore, StoreError> {
+    let scheme = Scheme::of(url).ok_or_else(|| {
+        StoreError::Config(
+            "unknown session store URL scheme (expected memory, redis://, rediss://, \
+             postgres://, postgresql://, mysql://, mariadb://, sqlite: or tiered+…)"
+                .into(),
+        )
+    })?;
+    scheme.require_feature()?;
+    #[cfg(any(
+        feature = "redis",
+        feature = "postgres",
+        feature = "mysql",
+        feature = "sqlite"
+    ))]
+    let codec = || SessionCodec::encrypted(key.at_rest_key());
+    #[cfg(not(any(
+        feature = "redis",
+        feature = "postgres",
+        feature = "mysql",
+        feature = "sqlite"
+    )))]
+    let _ = key;
+    match scheme {
+        Scheme::Memory => Ok(Arc::new(MemoryStore::default())),
+        #[cfg(feature = "redis")]
+        Scheme::Redis => Ok(Arc::new(super::RedisStore::connect(url, codec()).await?)),
+        #[cfg(any(feature = "postgres", feature = "mysql", feature = "sqlite"))]
+        Scheme::Postgres | Scheme::MySql | Scheme::Sqlite => Ok(Arc::new(
+            super::SqlAuthCache::connect(url, codec(), super::SqlCacheConfig::default()).await?,
+        )),
+        // Only reachable for a backend whose feature is off, refused above.
+        #[allow(unreachable_patterns)]
+        other => Err(other.missing_feature()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::session::{SessionKey, new_session_id};
+
+    #[test]
+    fn schemes_are_recognised_case_insensitively() {
+        for (url, scheme) in [
+            ("memory", Scheme::Memory),
+            ("MEMORY://", Scheme::Memory),
+            ("redis://127.0.0.1", Scheme::Redis),
+            ("rediss://cache:6380/1", Scheme::Redis),
+            ("postgres://u@h/db", Scheme::Postgres),
+            ("PostgreSQL://u@h/db", Scheme::Postgres),
+            ("mysql://root@h/db", Scheme::MySql),
+            ("mariadb://root@h/db", Scheme::MySql),
+            ("sqlite://sessions.db", Scheme::Sqlite),
+            ("sqlite::memory:", Scheme::Sqlite),
+        ] {
+            assert_eq!(Scheme::of(url), Some(scheme), "{url}");
+        }
+        for url in [
+            "",
+            "memcached://x",
+            "redis:/x",
+            "memoryx",
+            "http://x",
+            "sqlit:x",
+        ] {
+            assert_eq!(Scheme::of(url), None, "{url}");
+        }
+    }
+
+    #[tokio::test]
+    async fn memory_urls_open_a_working_store() {
+        let store = from_url("memory", &CookieKey::generate()).await.unwrap();
+        let key = SessionKey::of(&new_session_id());
+        assert!(store.get(&key).await.unwrap().is_none());
+        assert!(
+            store
+                .insert_once("x", std::time::Duration::from_secs(5))
+                .await
+                .unwrap()
+        );
+    }
+
+    #[tokio::test]
+    async fn unknown_schemes_are_configuration_errors_that_do_not_echo_the_url() {
+        let key = CookieKey::generate();
+        for url in [
+            "memcached://user:hunter2@h",
+            "tiered+memory",
+            "tiered+nope://:hunter2@h",
+        ] {
+            match from_url(url, &key).await.err() {
+                Some(StoreError::Config(msg)) => assert!(!msg.contains("hunter2"), "{msg}"),
+                other => panic!("{url}: {other:?}"),
+            }
+        }
+    }
+
+    #[cfg(not(feature = "redis"))]
+    #[tokio::test]
+    async fn redis_urls_need_the_redis_feature() {
+        match from_url("redis://127.0.0.1", &CookieKey::generate())
+            .await
+            .err()
+        {
+            Some(StoreError::Config(msg)) => assert!(msg.contains("`redis` feature"), "{msg}"),
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[cfg(not(feature = "postgres"))]
+    #[tokio::test]
+    async fn postgres_urls_need_the_postgres_feature() {
+        match from_url("tiered+postgres://u@h/db", &CookieKey::generate())
+            .await
+            .err()
+        {
+            Some(StoreError::Config(msg)) => assert!(msg.contains("`postgres` feature"), "{msg}"),
+            other => panic!("{other:?}"),
+        }
+    }
+}
