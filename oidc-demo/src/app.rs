@@ -4,6 +4,7 @@ use axum::response::{Html, IntoResponse};
 use axum::routing::get;
 use axum::{Extension, Json, Router};
 use axum_oidc_client::auth_session::AuthSession;
+use axum_oidc_client::bearer::{JwtClaims, JwtConfiguration, JwtLayer};
 use axum_oidc_client::{
     AuthenticationLayer, OAuthConfiguration, OptionalAuthSession, UnauthenticatedBehavior,
 };
@@ -14,11 +15,34 @@ use crate::settings::Settings;
 /// The bearer-protected API, when it can be configured.
 pub struct Api(Option<Router>);
 
+/// `GET /api/me` behind the bearer layer, sharing the login side's issuer and keys.
+/// Tokens must carry `API_AUDIENCE` in `aud` (default: the client id, which is what
+/// the embedded provider puts in its access tokens).
 pub async fn api_layer(
-    _settings: &Settings,
-    _config: &OAuthConfiguration,
+    settings: &Settings,
+    config: &OAuthConfiguration,
 ) -> Result<Api, Box<dyn std::error::Error>> {
-    Ok(Api(None))
+    if config.issuer().is_none() {
+        return Ok(Api(None));
+    }
+    let audience = settings
+        .api_audience
+        .clone()
+        .unwrap_or_else(|| config.client_id().to_owned());
+    let jwt = JwtConfiguration::builder()
+        .with_oauth_configuration(config)
+        .with_audience(audience)
+        .build()?;
+    let api = Router::new()
+        .route("/api/me", get(api_me))
+        .layer(JwtLayer::new(jwt));
+    Ok(Api(Some(api)))
+}
+
+async fn api_me(
+    JwtClaims(claims): JwtClaims<serde_json::Map<String, serde_json::Value>>,
+) -> impl IntoResponse {
+    Json(claims)
 }
 
 pub fn router(layer: AuthenticationLayer, api: Api) -> Router {

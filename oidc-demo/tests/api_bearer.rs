@@ -1,0 +1,133 @@
+//! `GET /api/me` accepts a JWT access token issued by `oidc-provider` (npm).
+
+#[path = "../../axum-oidc-client/tests/support/node_provider.rs"]
+mod node_provider;
+
+use std::process::Stdio;
+use std::time::{Duration, Instant};
+
+use base64::Engine as _;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use node_provider::NodeProvider;
+use reqwest::StatusCode;
+use serde_json::json;
+use sha2::Digest as _;
+
+const SECRET: &str = "api-bearer-client-secret";
+const API: &str = "https://api.example";
+
+#[tokio::test]
+async fn an_access_token_from_oidc_provider_is_accepted_by_api_me() {
+    if !node_provider::should_run() {
+        return;
+    }
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let origin = format!("http://127.0.0.1:{port}");
+    let redirect = format!("{origin}/auth/callback");
+    let op = NodeProvider::start(json!({
+        "clients": [{ "client_id": "api-demo", "client_secret": SECRET, "redirect_uris": [redirect] }],
+        "jwtAccessTokens": { "resource": API, "audience": API, "scope": "api:read" },
+    }))
+    .await;
+    let _demo = tokio::process::Command::new(env!("CARGO_BIN_EXE_oidc-demo"))
+        .env("APP_URL", &origin)
+        .env("OIDC_ISSUER", &op.issuer)
+        .env("OIDC_CLIENT_ID", "api-demo")
+        .env("OIDC_CLIENT_SECRET", SECRET)
+        .env("API_AUDIENCE", API)
+        .env("RUST_LOG", "warn")
+        .stdin(Stdio::null())
+        .kill_on_drop(true)
+        .spawn()
+        .expect("oidc-demo");
+    let http = reqwest::Client::new();
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while http.get(format!("{origin}/")).send().await.is_err() {
+        assert!(Instant::now() < deadline, "oidc-demo did not start");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+
+    // A client of the API obtains a token with its own code flow (PKCE S256).
+    let verifier = URL_SAFE_NO_PAD.encode(rand_bytes());
+    let challenge = URL_SAFE_NO_PAD.encode(sha2::Sha256::digest(verifier.as_bytes()));
+    let mut auth = url::Url::parse(&format!("{}/auth", op.issuer)).unwrap();
+    auth.query_pairs_mut()
+        .append_pair("response_type", "code")
+        .append_pair("client_id", "api-demo")
+        .append_pair("redirect_uri", &redirect)
+        .append_pair("scope", "openid api:read")
+        .append_pair("state", "s1")
+        .append_pair("nonce", "n1")
+        .append_pair("resource", API)
+        .append_pair("code_challenge", &challenge)
+        .append_pair("code_challenge_method", "S256");
+    let back = url::Url::parse(&op.authorize(auth.as_str(), "dana").await).unwrap();
+    let code = back
+        .query_pairs()
+        .find(|(k, _)| k == "code")
+        .map(|(_, v)| v.into_owned())
+        .expect("code");
+    let tokens: serde_json::Value = http
+        .post(format!("{}/token", op.issuer))
+        .basic_auth("api-demo", Some(SECRET))
+        .form(&[
+            ("grant_type", "authorization_code"),
+            ("code", &code),
+            ("redirect_uri", &redirect),
+            ("code_verifier", &verifier),
+            ("resource", API),
+        ])
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let access_token = tokens["access_token"].as_str().expect("access token");
+    assert_eq!(access_token.split('.').count(), 3, "a JWT access token");
+
+    let r = http
+        .get(format!("{origin}/api/me"))
+        .bearer_auth(access_token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::OK);
+    let claims: serde_json::Value = r.json().await.unwrap();
+    assert_eq!(claims["sub"], "dana");
+    assert_eq!(claims["iss"], op.issuer.as_str());
+
+    // The same route refuses a tampered token and a request without one.
+    let tampered = format!("{}x", access_token);
+    let r = http
+        .get(format!("{origin}/api/me"))
+        .bearer_auth(tampered)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::UNAUTHORIZED);
+    assert!(
+        r.headers()["www-authenticate"]
+            .to_str()
+            .unwrap()
+            .contains("invalid_token")
+    );
+    let r = http.get(format!("{origin}/api/me")).send().await.unwrap();
+    assert_eq!(r.status(), StatusCode::UNAUTHORIZED);
+}
+
+fn rand_bytes() -> [u8; 32] {
+    let mut b = [0u8; 32];
+    let t = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_nanos();
+    for (i, x) in b.iter_mut().enumerate() {
+        *x = (t >> (i % 16)) as u8 ^ (i as u8).wrapping_mul(31);
+    }
+    b
+}
