@@ -33,9 +33,11 @@ pub async fn api_layer(
         .with_oauth_configuration(config)
         .with_audience(audience)
         .build()?;
+    // route_layer: the bearer layer must not take over the fallback, which the
+    // authentication layer uses to answer its own routes.
     let api = Router::new()
         .route("/api/me", get(api_me))
-        .layer(JwtLayer::new(jwt));
+        .route_layer(JwtLayer::new(jwt));
     Ok(Api(Some(api)))
 }
 
@@ -48,16 +50,16 @@ async fn api_me(
 pub fn router(layer: AuthenticationLayer, api: Api) -> Router {
     let json_api = Router::new()
         .route("/me", get(me))
-        .layer(Extension(UnauthenticatedBehavior::Unauthorized));
+        .route_layer(Extension(UnauthenticatedBehavior::Unauthorized));
     let mut app = Router::new()
         .route("/", get(home))
         .route("/protected", get(protected))
-        .merge(json_api)
-        .layer(layer);
+        .merge(json_api);
     if let Some(api) = api.0 {
         app = app.merge(api);
     }
-    app
+    // Outermost, so it answers its own routes under /auth before any routing.
+    app.layer(layer)
 }
 
 async fn home(OptionalAuthSession(session): OptionalAuthSession) -> Html<String> {

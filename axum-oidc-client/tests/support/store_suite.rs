@@ -36,6 +36,7 @@ macro_rules! store_suite {
                 remove_deletes_the_session,
                 remove_by_sid_ends_only_the_sessions_of_that_sid,
                 remove_by_sub_ends_every_session_of_the_subject_and_no_other,
+                a_rewritten_session_is_still_ended_by_its_sid_and_sub,
                 a_lease_is_exclusive_between_owners,
                 a_lease_is_reentrant_for_its_owner_and_extended,
                 unlock_releases_the_lease_only_for_its_owner,
@@ -292,6 +293,23 @@ pub async fn remove_by_sub_ends_every_session_of_the_subject_and_no_other(f: &Fi
         assert!(live(&f.store, k).await);
     }
     assert_eq!(f.store.remove_by_sub(&sub).await.unwrap(), 0);
+}
+
+/// A refresh or a touch writes a session again under its key: the indexes must
+/// still reach it, once.
+pub async fn a_rewritten_session_is_still_ended_by_its_sid_and_sub(f: &Fixture) {
+    let (sid, sub) = (unique_name(), unique_name());
+    let k = key();
+    for _ in 0..3 {
+        f.store.put(&k, record(&sub, Some(&sid)), LONG).await.unwrap();
+    }
+    assert_eq!(f.store.remove_by_sid(&sid).await.unwrap(), 1);
+    assert!(!live(&f.store, &k).await);
+    for _ in 0..3 {
+        f.store.put(&k, record(&sub, Some(&sid)), LONG).await.unwrap();
+    }
+    assert_eq!(f.store.remove_by_sub(&sub).await.unwrap(), 1);
+    assert!(!live(&f.store, &k).await);
 }
 
 pub async fn a_lease_is_exclusive_between_owners(f: &Fixture) {
