@@ -33,6 +33,9 @@ mod state;
 
 /// Re-exported for implementing [`LogoutHandler`] and [`AuthCache`].
 pub use async_trait::async_trait;
+pub use bearer::{
+    JwtClaims, JwtConfiguration, JwtConfigurationBuilder, JwtLayer, OidcClaims, OptionalJwtClaims,
+};
 pub use builder::OAuthConfigurationBuilder;
 pub use config::{ClientAuthMethod, Clock, ConfigError, IdentityMode, OAuthConfiguration};
 pub use extract::{
@@ -43,7 +46,7 @@ pub use id_token::IdTokenClaims;
 pub use jose::SigningAlgorithm;
 pub use layer::{AuthLayer, Authentication, AuthenticationLayer};
 pub use logout::{DefaultLogoutHandler, LogoutHandler, OidcLogoutHandler};
-pub use store::{AuthCache, MemoryStore, StoreError};
+pub use store::{AuthCache, MemoryStore, StoreError, TwoTierAuthCache, TwoTierCacheConfig};
 pub use token::AccessTokenResponse;
 
 /// Seed-compatible path for the layer (`axum_oidc_client::auth::AuthLayer`).
@@ -64,6 +67,12 @@ pub mod auth_cache {
 /// Seed-compatible path for the stores.
 pub mod cache {
     pub use crate::store::*;
+}
+
+/// Seed-compatible path for the SQL store (features `postgres`, `mysql`, `sqlite`).
+#[cfg(any(feature = "postgres", feature = "mysql", feature = "sqlite"))]
+pub mod sql_cache {
+    pub use crate::store::sql::*;
 }
 
 /// Seed-compatible path for the bearer-token layer.

@@ -78,17 +78,16 @@ impl Scheme {
 }
 
 /// Opens the store a URL names. Remote stores encrypt records at rest with
-/// [`CookieKey::at_rest_key`] (AES-256-GCM, see
-/// [`SessionCodec`](crate::session::SessionCodec)), so every instance must share the
-/// cookie secret.
+/// [`CookieKey::at_rest_key`] (AES-256-GCM, see [`crate::session::SessionCodec`]), so
+/// every instance must share the cookie secret.
 ///
 /// | URL | store | feature |
 /// |---|---|---|
 /// | `memory`, `memory://` | [`MemoryStore`] (one process only) | — |
-/// | `redis://host:6379/0`, `rediss://…` (TLS) | [`RedisStore`](super::RedisStore) | `redis` |
-/// | `postgres://…`, `postgresql://…` | [`SqlAuthCache`](super::SqlAuthCache) | `postgres` |
-/// | `mysql://…`, `mariadb://…` | [`SqlAuthCache`](super::SqlAuthCache) | `mysql` |
-/// | `sqlite://sessions.db`, `sqlite::memory:` | [`SqlAuthCache`](super::SqlAuthCache) | `sqlite` |
+/// | `redis://host:6379/0`, `rediss://…` (TLS) | `RedisStore` | `redis` |
+/// | `postgres://…`, `postgresql://…` | `SqlAuthCache` | `postgres` |
+/// | `mysql://…`, `mariadb://…` | `SqlAuthCache` | `mysql` |
+/// | `sqlite://sessions.db`, `sqlite::memory:` | `SqlAuthCache` | `sqlite` |
 /// | `tiered+` followed by a Redis or SQL URL | [`TwoTierAuthCache`] in front of it | as above |
 ///
 /// Backends use their default settings (key prefix `axum_oidc:`, tables `axum_oidc_*`,

@@ -301,12 +301,18 @@ pub async fn a_rewritten_session_is_still_ended_by_its_sid_and_sub(f: &Fixture) 
     let (sid, sub) = (unique_name(), unique_name());
     let k = key();
     for _ in 0..3 {
-        f.store.put(&k, record(&sub, Some(&sid)), LONG).await.unwrap();
+        f.store
+            .put(&k, record(&sub, Some(&sid)), LONG)
+            .await
+            .unwrap();
     }
     assert_eq!(f.store.remove_by_sid(&sid).await.unwrap(), 1);
     assert!(!live(&f.store, &k).await);
     for _ in 0..3 {
-        f.store.put(&k, record(&sub, Some(&sid)), LONG).await.unwrap();
+        f.store
+            .put(&k, record(&sub, Some(&sid)), LONG)
+            .await
+            .unwrap();
     }
     assert_eq!(f.store.remove_by_sub(&sub).await.unwrap(), 1);
     assert!(!live(&f.store, &k).await);
