@@ -33,6 +33,8 @@ pub struct Outcome {
     pub duration_us: u64,
     pub p50_us: f64,
     pub p99_us: f64,
+    /// Slowest request; read by the refresh-storm report.
+    #[allow(dead_code)]
     pub max_us: f64,
     /// Responses with status >= 400 (wrk's own count).
     pub status_errors: u64,

@@ -130,14 +130,16 @@ async fn broken_down(settings: &Settings, report: &mut Report) -> BenchResult<()
     let redis = settings.redis.clone();
     let provider = Arc::new(provider);
     let timing = provider.clone();
-    let handle = std::thread::Builder::new().name("login-steps".into()).spawn(move || -> Result<_, String> {
-        let rt = tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()
-            .map_err(|e| e.to_string())?;
-        rt.block_on(steps(&issuer, redis.as_deref(), &timing))
-            .map_err(|e| e.to_string())
-    })?;
+    let handle = std::thread::Builder::new()
+        .name("login-steps".into())
+        .spawn(move || -> Result<_, String> {
+            let rt = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .map_err(|e| e.to_string())?;
+            rt.block_on(steps(&issuer, redis.as_deref(), &timing))
+                .map_err(|e| e.to_string())
+        })?;
     let (steps, exchange_wall, provider_per_call) =
         tokio::task::spawn_blocking(move || handle.join())
             .await?

@@ -26,7 +26,16 @@ pub async fn run(settings: &Settings, report: &mut Report) -> BenchResult<()> {
         wrk::run(&warm).await?;
         let file = dir.join(format!("{}.data", path.trim_start_matches('/')));
         let mut perf = tokio::process::Command::new("perf")
-            .args(["record", "-e", "cpu-clock", "-F", "1999", "--call-graph", "dwarf,32768", "-p"])
+            .args([
+                "record",
+                "-e",
+                "cpu-clock",
+                "-F",
+                "1999",
+                "--call-graph",
+                "dwarf,32768",
+                "-p",
+            ])
             .arg(rig.server.pid.to_string())
             .arg("-o")
             .arg(&file)
@@ -46,12 +55,27 @@ pub async fn run(settings: &Settings, report: &mut Report) -> BenchResult<()> {
             file.display()
         ));
         let top = tokio::process::Command::new("perf")
-            .args(["report", "--no-children", "--stdio", "--sort", "symbol", "-g", "none", "--percent-limit", "0.7", "-i"])
+            .args([
+                "report",
+                "--no-children",
+                "--stdio",
+                "--sort",
+                "symbol",
+                "-g",
+                "none",
+                "--percent-limit",
+                "0.7",
+                "-i",
+            ])
             .arg(&file)
             .output()
             .await?;
         let text = String::from_utf8_lossy(&top.stdout);
-        for line in text.lines().filter(|l| !l.starts_with('#') && !l.trim().is_empty()).take(40) {
+        for line in text
+            .lines()
+            .filter(|l| !l.starts_with('#') && !l.trim().is_empty())
+            .take(40)
+        {
             println!("{path}: {line}");
         }
     }

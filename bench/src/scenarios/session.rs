@@ -95,9 +95,9 @@ async fn run_store(settings: &Settings, report: &mut Report, case: &StoreCase) -
             .figure("baseline"),
     );
     let names = ["", "/authed (AccessToken)", "/authed-session (AuthSession)"];
-    for i in 1..arms.len() {
+    for (i, name) in names.iter().enumerate().take(arms.len()).skip(1) {
         let ratio = cmp.ratios[i];
-        let mut row = Row::new("session", format!("{}: {}", case.label, names[i]))
+        let mut row = Row::new("session", format!("{}: {}", case.label, name))
             .load(&cmp.arms[i])
             .figure(cmp.describe(i));
         if i == 1 {
