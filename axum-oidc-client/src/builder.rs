@@ -669,6 +669,39 @@ fn normalize_base_path(p: &str) -> Result<String, ConfigError> {
     Ok(trimmed.to_owned())
 }
 
+/// Adds the certificates of a PEM file as trusted roots.
+#[cfg(any(feature = "rustls", feature = "native-tls"))]
+fn add_custom_ca(
+    mut b: reqwest::ClientBuilder,
+    path: &str,
+) -> Result<reqwest::ClientBuilder, ConfigError> {
+    let err = |reason: String| ConfigError::CaCert {
+        path: path.to_owned(),
+        reason,
+    };
+    let pem = std::fs::read(path).map_err(|e| err(e.to_string()))?;
+    let certs = reqwest::Certificate::from_pem_bundle(&pem).map_err(|e| err(e.to_string()))?;
+    if certs.is_empty() {
+        return Err(err("no certificate found".into()));
+    }
+    for c in certs {
+        b = b.add_root_certificate(c);
+    }
+    Ok(b)
+}
+
+/// Without a TLS backend there is nothing to trust a CA for.
+#[cfg(not(any(feature = "rustls", feature = "native-tls")))]
+fn add_custom_ca(
+    _: reqwest::ClientBuilder,
+    path: &str,
+) -> Result<reqwest::ClientBuilder, ConfigError> {
+    Err(ConfigError::CaCert {
+        path: path.to_owned(),
+        reason: "built without a TLS feature (rustls or native-tls)".into(),
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -780,37 +813,4 @@ mod tests {
             .with_token_endpoint("https://op.example/token");
         assert!(matches!(b.build(), Err(ConfigError::Missing(_))));
     }
-}
-
-/// Adds the certificates of a PEM file as trusted roots.
-#[cfg(any(feature = "rustls", feature = "native-tls"))]
-fn add_custom_ca(
-    mut b: reqwest::ClientBuilder,
-    path: &str,
-) -> Result<reqwest::ClientBuilder, ConfigError> {
-    let err = |reason: String| ConfigError::CaCert {
-        path: path.to_owned(),
-        reason,
-    };
-    let pem = std::fs::read(path).map_err(|e| err(e.to_string()))?;
-    let certs = reqwest::Certificate::from_pem_bundle(&pem).map_err(|e| err(e.to_string()))?;
-    if certs.is_empty() {
-        return Err(err("no certificate found".into()));
-    }
-    for c in certs {
-        b = b.add_root_certificate(c);
-    }
-    Ok(b)
-}
-
-/// Without a TLS backend there is nothing to trust a CA for.
-#[cfg(not(any(feature = "rustls", feature = "native-tls")))]
-fn add_custom_ca(
-    _: reqwest::ClientBuilder,
-    path: &str,
-) -> Result<reqwest::ClientBuilder, ConfigError> {
-    Err(ConfigError::CaCert {
-        path: path.to_owned(),
-        reason: "built without a TLS feature (rustls or native-tls)".into(),
-    })
 }
