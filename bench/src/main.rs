@@ -3,6 +3,8 @@
 //! ```sh
 //! cargo run --release -p bench -- <scenario>   # session public login flood memory refresh bearer all
 //! cargo run --release -p bench -- profile      # perf profiles of the session hot path
+//! cargo run --release -p bench -- serve        # a logged-in server to experiment by hand
+//! valgrind --tool=callgrind target/release/bench __hotpath authed 501   # see hotpath.rs
 //! ```
 //!
 //! The process that runs this command is the orchestrator: it starts the embedded
@@ -21,6 +23,7 @@
 
 mod child;
 mod counting;
+mod hotpath;
 mod keys;
 mod login;
 mod procfs;
@@ -56,9 +59,12 @@ fn main() -> ExitCode {
     if first == server::SERVER_ARG {
         return server::main(&args[1..]);
     }
+    if first == hotpath::HOTPATH_ARG {
+        return hotpath::main(&args[1..]);
+    }
     let chosen: Vec<&str> = match first.as_str() {
         "all" => SCENARIOS.to_vec(),
-        s if SCENARIOS.contains(&s) || s == "profile" => vec![s],
+        s if SCENARIOS.contains(&s) || s == "profile" || s == "serve" => vec![s],
         _ => return usage(),
     };
     if !wrk::available() {

@@ -180,10 +180,32 @@ async fn oidc_app(setup: &ServerSetup, port: u16) -> BenchResult<Router> {
         .layer(AuthenticationLayer::with_store(config, layer_store));
     let outside = Router::new()
         .route("/plain", get(ok))
+        .route("/__bench/static401", get(static_401))
         .route("/__bench/stats", get(stats))
         .route("/__bench/fill", post(fill))
         .with_state(admin);
     Ok(protected.merge(outside))
+}
+
+/// The same bytes as the library's answer to a forged session cookie, made without
+/// any library code: tells HTTP cost from library cost.
+async fn static_401() -> impl axum::response::IntoResponse {
+    (
+        http::StatusCode::UNAUTHORIZED,
+        [
+            ("content-type", "application/json"),
+            ("cache-control", "no-store"),
+            (
+                "www-authenticate",
+                "Session realm=\"axum-oidc-client\", login_url=\"/auth/login?next=%2Fauthed\"",
+            ),
+            (
+                "set-cookie",
+                "axum_oidc_session=; HttpOnly; Path=/; Max-Age=0; Expires=Thu, 01 Jan 1970 00:00:00 GMT",
+            ),
+        ],
+        "{\"error\":\"unauthenticated\"}",
+    )
 }
 
 async fn stats(State(admin): State<Admin>) -> Json<ServerStats> {

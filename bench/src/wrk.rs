@@ -19,8 +19,6 @@ pub struct Load {
     pub rotate_cookies: Vec<String>,
     pub connections: u32,
     pub duration: Duration,
-    /// Stop after about this many responses (wrk otherwise stops at `duration`).
-    pub max_requests: Option<u64>,
     pub pin: bool,
     /// The server process, whose CPU time is read before and after the run.
     pub server_pid: Option<u32>,
@@ -33,9 +31,6 @@ pub struct Outcome {
     pub duration_us: u64,
     pub p50_us: f64,
     pub p99_us: f64,
-    /// Slowest request; read by the refresh-storm report.
-    #[allow(dead_code)]
-    pub max_us: f64,
     /// Responses with status >= 400 (wrk's own count).
     pub status_errors: u64,
     pub socket_errors: u64,
@@ -108,23 +103,29 @@ fn script(load: &Load) -> String {
         let _ = writeln!(s, "  return wrk.format(nil, nil, h)");
         let _ = writeln!(s, "end");
     }
-    if let Some(max) = load.max_requests {
-        let _ = writeln!(s, "local seen = 0");
-        let _ = writeln!(s, "response = function(status, headers, body)");
-        let _ = writeln!(s, "  seen = seen + 1");
-        let _ = writeln!(s, "  if seen >= {max} then wrk.thread:stop() end");
-        let _ = writeln!(s, "end");
-    }
     let _ = writeln!(
         s,
         r#"done = function(summary, latency, requests)
   local e = summary.errors
-  io.write(string.format('BENCHJSON {{"requests":%d,"duration_us":%d,"p50_us":%f,"p99_us":%f,"max_us":%f,"status_errors":%d,"socket_errors":%d}}\n',
-    summary.requests, summary.duration, latency:percentile(50), latency:percentile(99), latency.max,
+  io.write(string.format('BENCHJSON {{"requests":%d,"duration_us":%d,"p50_us":%f,"p99_us":%f,"status_errors":%d,"socket_errors":%d}}\n',
+    summary.requests, summary.duration, latency:percentile(50), latency:percentile(99),
     e.status, e.connect + e.read + e.write + e.timeout))
 end"#
     );
     s
+}
+
+/// Runs `load` again and again until at least `count` requests were made (at most
+/// `max_runs` runs).
+pub async fn run_count(load: &Load, count: u64, max_runs: usize) -> BenchResult<Vec<Outcome>> {
+    let mut runs = Vec::new();
+    let mut done = 0;
+    while done < count && runs.len() < max_runs {
+        let o = run(load).await?;
+        done += o.requests;
+        runs.push(o);
+    }
+    Ok(runs)
 }
 
 /// Runs wrk with one thread (the server has the other core).

@@ -8,6 +8,7 @@ mod memory;
 mod profile;
 mod public;
 mod refresh;
+mod serve;
 mod session;
 
 use oidc_dev_provider::DevProviderConfig;
@@ -34,6 +35,7 @@ pub async fn run(name: &str, settings: &Settings, report: &mut Report) -> BenchR
         "refresh" => refresh::run(settings, report).await,
         "bearer" => bearer::run(settings, report).await,
         "profile" => profile::run(settings, report).await,
+        "serve" => serve::run(settings, report).await,
         other => Err(format!("unknown scenario {other}").into()),
     }
 }
@@ -120,7 +122,6 @@ pub fn load(settings: &Settings, origin: &str, path: &str, cookie: Option<&str>)
         rotate_cookies: Vec::new(),
         connections: settings.connections,
         duration: settings.duration,
-        max_requests: None,
         pin: settings.pin,
         server_pid: None,
     }
@@ -156,7 +157,6 @@ pub async fn compare(settings: &Settings, arms: &[Load]) -> BenchResult<Comparis
     for arm in arms {
         let mut warm = arm.clone();
         warm.duration = settings.warmup;
-        warm.max_requests = warm.max_requests.map(|m| m.min(20_000));
         wrk::run(&warm).await?;
     }
     let mut outcomes: Vec<Vec<Outcome>> = vec![Vec::new(); arms.len()];

@@ -94,10 +94,11 @@ async fn run_store(settings: &Settings, report: &mut Report, case: &StoreCase) -
             .load(&cmp.arms[0])
             .figure("baseline"),
     );
-    let names = ["", "/authed (AccessToken)", "/authed-session (AuthSession)"];
-    for (i, name) in names.iter().enumerate().take(arms.len()).skip(1) {
+    let names = ["/authed (AccessToken)", "/authed-session (AuthSession)"];
+    for (i, name) in names.iter().enumerate().take(arms.len() - 1) {
+        let i = i + 1;
         let ratio = cmp.ratios[i];
-        let mut row = Row::new("session", format!("{}: {}", case.label, name))
+        let mut row = Row::new("session", format!("{}: {name}", case.label))
             .load(&cmp.arms[i])
             .figure(cmp.describe(i));
         if i == 1 {
