@@ -101,7 +101,7 @@ fn record(sub: &str) -> SessionRecord {
             scope: "openid profile email offline_access".into(),
             expires_at: now + 3600,
         },
-        claims,
+        claims: claims.into(),
         created_at: now,
         last_seen: now,
     }

@@ -100,7 +100,7 @@ impl AuthSession {
                 .unwrap_or_default(),
             scope: t.scope.clone(),
             expires: local_time(t.expires_at),
-            claims: Some(Arc::new(record.claims.clone())),
+            claims: Some(record.claims.clone()),
         }
     }
 

@@ -6,7 +6,7 @@ use std::time::Duration;
 use serde::Deserialize;
 
 use crate::id_token::Audiences;
-use crate::jose::{JoseError, SigningAlgorithm, UnverifiedJws};
+use crate::jose::{JoseError, SigningAlgorithm, UnverifiedJws, from_json_object};
 use crate::jwks::{JwksCache, SignatureError};
 
 /// The event a logout token must carry (section 2.4).
@@ -64,12 +64,18 @@ struct LogoutClaims {
     jti: String,
     #[serde(default)]
     events: Option<serde_json::Map<String, serde_json::Value>>,
-    #[serde(default)]
+    /// Present even when `null`: section 2.4 forbids the member, whatever its value.
+    #[serde(default, deserialize_with = "present")]
     nonce: Option<serde_json::Value>,
     #[serde(default)]
     sid: Option<String>,
     #[serde(default)]
     sub: Option<String>,
+}
+
+/// Marks a member as present whatever its value, `null` included.
+fn present<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<serde_json::Value>, D::Error> {
+    serde_json::Value::deserialize(d).map(Some)
 }
 
 /// What a valid logout token asks to end (section 2.7).
@@ -98,8 +104,7 @@ pub fn validate_logout_claims(
     leeway: Duration,
     now: i64,
 ) -> Result<ValidLogoutToken, LogoutTokenError> {
-    let c: LogoutClaims =
-        serde_json::from_slice(payload).map_err(|_| LogoutTokenError::MalformedClaims)?;
+    let c: LogoutClaims = from_json_object(payload).ok_or(LogoutTokenError::MalformedClaims)?;
     let leeway = leeway.as_secs() as i64;
     if c.iss != issuer {
         return Err(LogoutTokenError::WrongIssuer);
@@ -110,7 +115,7 @@ pub fn validate_logout_claims(
     if c.iat > now + leeway || c.iat < now - MAX_TOKEN_AGE.as_secs() as i64 - leeway {
         return Err(LogoutTokenError::BadIat);
     }
-    if c.exp.is_some_and(|exp| now >= exp + leeway) {
+    if c.exp.is_some_and(|exp| now >= exp.saturating_add(leeway)) {
         return Err(LogoutTokenError::Expired);
     }
     let has_event = c
@@ -185,6 +190,40 @@ mod tests {
             Duration::from_secs(30),
             NOW,
         )
+    }
+
+    #[test]
+    fn a_null_nonce_is_still_a_nonce() {
+        let mut c = claims();
+        c["nonce"] = serde_json::Value::Null;
+        assert!(matches!(check(c), Err(LogoutTokenError::NoncePresent)));
+    }
+
+    #[test]
+    fn an_exp_near_the_end_of_time_does_not_overflow() {
+        let mut c = claims();
+        c["exp"] = (i64::MAX - 1).into();
+        assert!(check(c).is_ok());
+    }
+
+    #[test]
+    fn claims_that_are_an_array_are_malformed() {
+        let c = claims();
+        let as_array = serde_json::json!([
+            c["iss"],
+            c["aud"],
+            c["iat"],
+            c["exp"],
+            c["jti"],
+            c["events"],
+            null,
+            c["sid"],
+            c["sub"]
+        ]);
+        assert!(matches!(
+            check(as_array),
+            Err(LogoutTokenError::MalformedClaims)
+        ));
     }
 
     #[test]

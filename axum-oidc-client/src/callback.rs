@@ -274,7 +274,7 @@ pub(crate) fn new_record(
     };
     SessionRecord {
         tokens,
-        claims,
+        claims: std::sync::Arc::new(claims),
         created_at: previous.map_or(now, |p| p.created_at),
         last_seen: now,
     }

@@ -1,6 +1,8 @@
 //! Extractors: [`AuthSession`], [`AccessToken`], [`IdToken`], the claims, and their
 //! optional forms; and the rejection for requests without a session.
 
+use std::sync::Arc;
+
 use axum::extract::{FromRequestParts, OptionalFromRequestParts};
 use axum::response::{IntoResponse, Response};
 use http::request::Parts;
@@ -10,6 +12,7 @@ use crate::auth_session::AuthSession;
 use crate::id_token::IdTokenClaims;
 use crate::pages;
 use crate::resolve::{Resolution, SessionSlot};
+use crate::session::SessionRecord;
 
 /// How a protected route answers a request without a session. Set it for a router
 /// with `.layer(axum::Extension(UnauthenticatedBehavior::Unauthorized))`.
@@ -114,29 +117,43 @@ fn unauthenticated(parts: &Parts, base: &str) -> AuthRejection {
     }
 }
 
-async fn resolve(parts: &Parts) -> Result<Option<AuthSession>, AuthRejection> {
-    let slot = parts
+fn slot(parts: &Parts) -> Result<&SessionSlot, AuthRejection> {
+    parts
         .extensions
         .get::<SessionSlot>()
-        .ok_or(AuthRejection::LayerMissing)?;
-    match slot.resolve(&parts.headers).await {
-        Resolution::Session(r) => Ok(Some(AuthSession::from_record(&r))),
+        .ok_or(AuthRejection::LayerMissing)
+}
+
+/// The request's session record, if signed in. Extractors take what they hand out
+/// from it, so a token extractor copies one token and nothing else.
+async fn resolve_record(parts: &Parts) -> Result<Option<Arc<SessionRecord>>, AuthRejection> {
+    match slot(parts)?.resolve(&parts.headers).await {
+        Resolution::Session(r) => Ok(Some(r)),
         Resolution::Anonymous => Ok(None),
         Resolution::Unavailable => Err(AuthRejection::Unavailable),
     }
 }
 
-async fn require(parts: &Parts) -> Result<AuthSession, AuthRejection> {
-    match resolve(parts).await? {
-        Some(s) => Ok(s),
-        None => {
-            let slot = parts
-                .extensions
-                .get::<SessionSlot>()
-                .ok_or(AuthRejection::LayerMissing)?;
-            Err(unauthenticated(parts, slot.0.state.config.base_path()))
-        }
+async fn require_record(parts: &Parts) -> Result<Arc<SessionRecord>, AuthRejection> {
+    match resolve_record(parts).await? {
+        Some(r) => Ok(r),
+        None => Err(unauthenticated(
+            parts,
+            slot(parts)?.0.state.config.base_path(),
+        )),
     }
+}
+
+async fn resolve(parts: &Parts) -> Result<Option<AuthSession>, AuthRejection> {
+    Ok(resolve_record(parts)
+        .await?
+        .map(|r| AuthSession::from_record(&r)))
+}
+
+async fn require(parts: &Parts) -> Result<AuthSession, AuthRejection> {
+    require_record(parts)
+        .await
+        .map(|r| AuthSession::from_record(&r))
 }
 
 impl<S: Send + Sync> FromRequestParts<S> for AuthSession {
@@ -191,7 +208,7 @@ macro_rules! token_extractor {
             type Rejection = AuthRejection;
 
             async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
-                require(parts).await.map(|s| Self(s.$field))
+                require_record(parts).await.map(|r| Self($field(&r)))
             }
         }
 
@@ -203,10 +220,22 @@ macro_rules! token_extractor {
             type Rejection = AuthRejection;
 
             async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
-                resolve(parts).await.map(|s| Self(s.map(|s| $name(s.$field))))
+                resolve_record(parts).await.map(|r| Self(r.map(|r| $name($field(&r)))))
             }
         }
     };
+}
+
+fn access_token(r: &SessionRecord) -> String {
+    r.tokens.access_token.secret().to_owned()
+}
+
+fn id_token(r: &SessionRecord) -> String {
+    r.tokens
+        .id_token
+        .as_ref()
+        .map(|t| t.secret().to_owned())
+        .unwrap_or_default()
 }
 
 token_extractor!(
@@ -222,7 +251,6 @@ impl<S: Send + Sync> FromRequestParts<S> for IdTokenClaims {
     type Rejection = AuthRejection;
 
     async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
-        let s = require(parts).await?;
-        s.claims().cloned().ok_or(AuthRejection::LayerMissing)
+        require_record(parts).await.map(|r| (*r.claims).clone())
     }
 }

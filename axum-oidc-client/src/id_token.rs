@@ -10,7 +10,7 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use sha2::Digest as _;
 
-use crate::jose::{HashLen, JoseError, SigningAlgorithm, UnverifiedJws};
+use crate::jose::{HashLen, JoseError, SigningAlgorithm, UnverifiedJws, from_json_object};
 use crate::jwks::{JwksCache, JwksError, SignatureError};
 use crate::secret::constant_time_eq;
 
@@ -281,7 +281,7 @@ pub async fn verify_id_token(
     let jws = UnverifiedJws::parse(token, allowed)?;
     keys.verify(&jws).await?;
     let claims: IdTokenClaims =
-        serde_json::from_slice(jws.payload()).map_err(|_| IdTokenError::MalformedClaims)?;
+        from_json_object(jws.payload()).ok_or(IdTokenError::MalformedClaims)?;
     validate_claims(&claims, expectations)?;
     if let (Some(h), Some(at)) = (claims.at_hash.as_deref(), access_token) {
         verify_at_hash(h, at, jws.alg)?;

@@ -14,6 +14,17 @@ use crate::jwks::{JwkSet, KeyEntry};
 /// before any decoding work.
 pub const MAX_JWS_LEN: usize = 16 * 1024;
 
+/// Reads a JOSE header or a JWT claims set, which must be a JSON object (RFC 7515
+/// section 4, RFC 7519 section 7.2 step 10). A derived `Deserialize` would also
+/// accept an array, field by field; that is refused here.
+pub(crate) fn from_json_object<'a, T: Deserialize<'a>>(bytes: &'a [u8]) -> Option<T> {
+    let first = bytes.iter().find(|b| !b.is_ascii_whitespace())?;
+    if *first != b'{' {
+        return None;
+    }
+    serde_json::from_slice(bytes).ok()
+}
+
 /// Signature algorithms that may be allowed (OIDC Core 3.1.3.7 step 6-8, RFC 7518).
 ///
 /// `none` and the HMAC family are not representable here: a public key can never be
@@ -238,8 +249,7 @@ impl<'a> UnverifiedJws<'a> {
         if URL_SAFE_NO_PAD.decode(s).is_err() {
             return Err(JoseError::BadBase64);
         }
-        let header: JoseHeader =
-            serde_json::from_slice(&header_bytes).map_err(|_| JoseError::BadHeader)?;
+        let header: JoseHeader = from_json_object(&header_bytes).ok_or(JoseError::BadHeader)?;
         if header.alg.eq_ignore_ascii_case("none") {
             return Err(JoseError::AlgNone);
         }
@@ -372,6 +382,18 @@ mod tests {
             UnverifiedJws::parse(&t, &[SigningAlgorithm::RS256]),
             Err(JoseError::AlgNotAllowed(_))
         ));
+    }
+
+    #[test]
+    fn rejects_a_header_that_is_not_a_json_object() {
+        let t = token(r#"["RS256"]"#);
+        assert_eq!(
+            UnverifiedJws::parse(&t, &SigningAlgorithm::ALL).unwrap_err(),
+            JoseError::BadHeader
+        );
+        assert!(
+            UnverifiedJws::parse(&token(r#" {"alg":"RS256"}"#), &SigningAlgorithm::ALL).is_ok()
+        );
     }
 
     #[test]

@@ -44,7 +44,9 @@ fn is_safe(next: &str) -> bool {
         return false;
     }
     // Last line of defence: resolving against a base must keep the origin.
-    let Ok(base) = url::Url::parse("http://app.invalid/") else {
+    static BASE: std::sync::LazyLock<Option<url::Url>> =
+        std::sync::LazyLock::new(|| url::Url::parse("http://app.invalid/").ok());
+    let Some(base) = BASE.as_ref() else {
         return false;
     };
     matches!(base.join(next), Ok(u) if u.origin() == base.origin())

@@ -1,6 +1,8 @@
 //! Refresh (RFC 6749 section 6, OIDC Core 12): one refresh per session at a time,
-//! within a process (an async mutex per session) and across instances (a lease in the
-//! store). Whoever waits re-reads the stored result instead of refreshing again, so a
+//! within a process (a shared in-flight refresh per session) and across instances (a
+//! lease in the store). Requests of this process that need the same refresh wait for
+//! the one in flight and all take its result at once; an instance that finds another
+//! instance's lease re-reads the stored result instead of refreshing again. So a
 //! provider that rotates refresh tokens and revokes on reuse never sees a reuse.
 
 use std::sync::Arc;
@@ -20,8 +22,9 @@ pub const LEASE: Duration = Duration::from_secs(30);
 /// How long a request waits for another instance's refresh before giving up.
 pub const MAX_WAIT: Duration = Duration::from_secs(15);
 
-/// Why a refresh did not produce a fresh session.
-#[derive(Debug, thiserror::Error)]
+/// Why a refresh did not produce a fresh session. Cheap to clone: every request that
+/// waited for the same refresh gets the same outcome.
+#[derive(Debug, Clone, thiserror::Error)]
 #[non_exhaustive]
 pub enum RefreshError {
     /// The grant is gone (`invalid_grant`, changed subject, session removed meanwhile):
@@ -30,11 +33,25 @@ pub enum RefreshError {
     Ended,
     /// The provider is down or misbehaving; the session is kept.
     #[error("provider unavailable")]
-    Provider(#[source] Box<dyn std::error::Error + Send + Sync>),
+    Provider(#[source] Arc<dyn std::error::Error + Send + Sync>),
     /// The store failed.
     #[error(transparent)]
-    Store(#[from] StoreError),
+    Store(Arc<StoreError>),
 }
+
+impl From<StoreError> for RefreshError {
+    fn from(e: StoreError) -> Self {
+        Self::Store(Arc::new(e))
+    }
+}
+
+fn provider_fault(e: impl Into<Box<dyn std::error::Error + Send + Sync>>) -> RefreshError {
+    RefreshError::Provider(Arc::from(e.into()))
+}
+
+/// The outcome of one refresh, shared by every request of this process that waited
+/// for it.
+pub(crate) type RefreshFlight = tokio::sync::OnceCell<Result<Arc<SessionRecord>, RefreshError>>;
 
 /// Whether a record's access token is valid for at least `margin` at `now`.
 pub fn is_fresh(record: &SessionRecord, now: i64, margin: Duration) -> bool {
@@ -42,14 +59,31 @@ pub fn is_fresh(record: &SessionRecord, now: i64, margin: Duration) -> bool {
 }
 
 /// Refreshes the session under `key`, or returns the result of a concurrent refresh.
+///
+/// Within this process the first request starts the refresh and the others wait for
+/// it; they are all released together with its result. If the request that started it
+/// goes away, a waiting one carries it on.
 pub(crate) async fn refresh_session(
     state: &AuthState,
     key: &SessionKey,
     ttl: Duration,
 ) -> Result<Arc<SessionRecord>, RefreshError> {
+    let c = &state.config.inner;
+    let flight = state.refresh_flight(key, |r| is_fresh(r, c.clock.now(), c.refresh_margin));
+    flight
+        .get_or_init(|| refresh_across_instances(state, key, ttl))
+        .await
+        .clone()
+}
+
+/// One refresh in this process: takes the store lease, or waits for the instance
+/// that holds it and reads its result.
+async fn refresh_across_instances(
+    state: &AuthState,
+    key: &SessionKey,
+    ttl: Duration,
+) -> Result<Arc<SessionRecord>, RefreshError> {
     let margin = state.config.inner.refresh_margin;
-    let local = state.refresh_lock(key);
-    let _local = local.lock().await;
     let now = state.config.inner.clock.now();
     let current = state
         .store_op(state.store.get_fresh(key))
@@ -67,8 +101,8 @@ pub(crate) async fn refresh_session(
         .await?
     {
         if started.elapsed() > MAX_WAIT {
-            return Err(RefreshError::Provider(
-                "timed out waiting for another instance's refresh".into(),
+            return Err(provider_fault(
+                "timed out waiting for another instance's refresh",
             ));
         }
         tokio::time::sleep(Duration::from_millis(50)).await;
@@ -114,7 +148,7 @@ async fn refresh_holding_lease(
             state.store_op(state.store.remove(key)).await?;
             return Err(RefreshError::Ended);
         }
-        Err(e) => return Err(RefreshError::Provider(Box::new(e))),
+        Err(e) => return Err(provider_fault(e)),
     };
     let now = c.clock.now();
     let claims = match (&c.identity, response.id_token.as_deref()) {
@@ -132,9 +166,9 @@ async fn refresh_holding_lease(
                 // An unknown `kid` may be a rotation the rate-limited refetch has not
                 // picked up yet: keep the session and try again later.
                 Err(e @ IdTokenError::Jose(crate::jose::JoseError::UnknownKid)) => {
-                    return Err(RefreshError::Provider(Box::new(e)));
+                    return Err(provider_fault(e));
                 }
-                Err(e) if e.is_provider_fault() => return Err(RefreshError::Provider(Box::new(e))),
+                Err(e) if e.is_provider_fault() => return Err(provider_fault(e)),
                 Err(e) => {
                     tracing::debug!(rule = %e, "refreshed ID token rejected; ending the session");
                     state.store_op(state.store.remove(key)).await?;
@@ -142,13 +176,13 @@ async fn refresh_holding_lease(
                 }
             }
         }
-        _ => current.claims.clone(),
+        _ => (*current.claims).clone(),
     };
     let claims = if c.fetch_userinfo && c.identity == IdentityMode::OpenIdConnect {
         // OIDC Core 5.3.4 holds after a refresh too: a different `sub` ends the session.
         match crate::userinfo::merge_userinfo(&state.config, claims, &response.access_token).await {
             Ok(merged) => merged,
-            Err(e) if e.is_provider_fault() => return Err(RefreshError::Provider(Box::new(e))),
+            Err(e) if e.is_provider_fault() => return Err(provider_fault(e)),
             Err(e) => {
                 tracing::debug!(rule = %e, "userinfo after refresh rejected; ending the session");
                 state.store_op(state.store.remove(key)).await?;

@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use http::{HeaderMap, HeaderValue};
 
-use crate::cookies::{has_cookie, read_session_id, removal, session_cookie};
+use crate::cookies::{has_cookie, read_session_id, session_cookie};
 use crate::refresh::{RefreshError, is_fresh, refresh_session};
 use crate::session::{SessionKey, SessionRecord};
 use crate::state::AuthState;
@@ -64,7 +64,18 @@ impl SessionSlot {
 
 fn set_cookie(slot: &SlotInner, value: String) {
     if let Ok(v) = HeaderValue::from_str(&value) {
-        *slot.set_cookie.lock().unwrap_or_else(|p| p.into_inner()) = Some(v);
+        set_header(slot, v);
+    }
+}
+
+fn set_header(slot: &SlotInner, value: HeaderValue) {
+    *slot.set_cookie.lock().unwrap_or_else(|p| p.into_inner()) = Some(value);
+}
+
+/// Deletes the session cookie in the response.
+fn remove_session_cookie(slot: &SlotInner) {
+    if let Some(v) = &slot.state.session_removal {
+        set_header(slot, v.clone());
     }
 }
 
@@ -87,13 +98,13 @@ async fn resolve(slot: &SlotInner, headers: &HeaderMap) -> Resolution {
     let c = &state.config.inner;
     let Some(id) = read_session_id(&c.cookie_key, &c.cookies, headers) else {
         if has_cookie(headers, &c.cookies.session_name) {
-            set_cookie(slot, removal(&c.cookies.session_name, "/", &c.cookies));
+            remove_session_cookie(slot);
         }
         return Resolution::Anonymous;
     };
     let key = SessionKey::of(&id);
     let ended = |slot: &SlotInner| {
-        set_cookie(slot, removal(&c.cookies.session_name, "/", &c.cookies));
+        remove_session_cookie(slot);
         Resolution::Anonymous
     };
     let mut record = match state.store_op(state.store.get(&key)).await {

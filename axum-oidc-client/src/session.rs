@@ -73,8 +73,8 @@ impl std::fmt::Debug for TokenSet {
 pub struct SessionRecord {
     /// Tokens.
     pub tokens: TokenSet,
-    /// Verified identity claims.
-    pub claims: IdTokenClaims,
+    /// Verified identity claims, shared with the sessions handed out for this record.
+    pub claims: Arc<IdTokenClaims>,
     /// When the session was created (absolute timeout base), seconds since the epoch.
     pub created_at: i64,
     /// Last time the session was seen, as last written (idle timeout base).
@@ -103,6 +103,11 @@ const FORMAT_V1_SEALED: u8 = 2;
 /// entry that cannot be read is treated as absent (the user logs in again), never as
 /// a crash. With a key, the JSON is sealed with AES-256-GCM (random 96-bit nonce) and
 /// the session key as associated data, so a row cannot be moved to another key.
+///
+/// A codec reads only its own kind of entry: an encrypting codec refuses clear
+/// entries, so whoever can write to the store cannot plant a session past the seal.
+/// Switching a store from clear to encrypted therefore ends the existing sessions
+/// (their users log in again).
 #[derive(Clone, Default)]
 pub struct SessionCodec {
     cipher: Option<Arc<Aes256Gcm>>,
@@ -164,7 +169,7 @@ impl SessionCodec {
     pub fn decode(&self, key: &SessionKey, bytes: &[u8]) -> Option<SessionRecord> {
         let (&version, rest) = bytes.split_first()?;
         let json = match (version, &self.cipher) {
-            (FORMAT_V1_PLAIN, _) => rest.to_vec(),
+            (FORMAT_V1_PLAIN, None) => return serde_json::from_slice(rest).ok(),
             (FORMAT_V1_SEALED, Some(cipher)) if rest.len() > 12 => {
                 let (nonce, sealed) = rest.split_at(12);
                 cipher
@@ -193,6 +198,7 @@ pub(crate) mod tests {
         }))
         .unwrap();
         claims.sid = sid.map(str::to_owned);
+        let claims = Arc::new(claims);
         SessionRecord {
             tokens: TokenSet {
                 access_token: AccessTokenValue::new("at-secret"),
@@ -231,6 +237,29 @@ pub(crate) mod tests {
                 .decode(&key, &bytes)
                 .is_none()
         );
+    }
+
+    #[test]
+    fn an_encrypting_codec_refuses_clear_entries() {
+        let key = SessionKey::of(&new_session_id());
+        let clear = SessionCodec::plain()
+            .encode(&key, &record("mallory", None))
+            .unwrap();
+        assert!(SessionCodec::plain().decode(&key, &clear).is_some());
+        assert!(
+            SessionCodec::encrypted(&[7; 32])
+                .decode(&key, &clear)
+                .is_none()
+        );
+    }
+
+    #[test]
+    fn a_clear_codec_refuses_sealed_entries() {
+        let key = SessionKey::of(&new_session_id());
+        let sealed = SessionCodec::encrypted(&[7; 32])
+            .encode(&key, &record("alice", None))
+            .unwrap();
+        assert!(SessionCodec::plain().decode(&key, &sealed).is_none());
     }
 
     #[test]

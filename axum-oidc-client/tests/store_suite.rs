@@ -6,6 +6,17 @@
 //! print `skipped: …` and pass, unless `CI` is set: then a missing or unreachable
 //! server fails them.
 
+// Helpers serve the backends of every feature; with some features off, some go unused.
+#![cfg_attr(
+    not(all(
+        feature = "redis",
+        feature = "postgres",
+        feature = "mysql",
+        feature = "sqlite"
+    )),
+    allow(dead_code, unused_imports)
+)]
+
 #[path = "support/store_suite.rs"]
 #[macro_use]
 mod suite;
@@ -13,12 +24,10 @@ mod suite;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-#[allow(unused_imports)]
 use axum_oidc_client::session::{SessionCodec, SessionKey};
 use axum_oidc_client::store::{
     AuthCache, MemoryStore, SharedStore, StoreError, TwoTierAuthCache, TwoTierCacheConfig,
 };
-#[allow(unused_imports)]
 use suite::{Fixture, KEY, OTHER_KEY, RawRead, Teardown, key, record, server_url, unique_name};
 
 const REDIS_VAR: &str = "AXUM_OIDC_TEST_REDIS_URL";
@@ -172,8 +181,6 @@ macro_rules! sql_fixture {
 
 #[cfg(any(feature = "postgres", feature = "mysql", feature = "sqlite"))]
 mod sql_backend {
-    #![allow(dead_code)]
-
     use axum_oidc_client::store::{SqlAuthCache, SqlCacheConfig};
 
     use super::*;
@@ -478,8 +485,6 @@ mod sql_cleanup {
 // ---------------------------------------------------------------------------------
 
 mod faults {
-    #![allow(dead_code, unused_imports)]
-
     use std::net::SocketAddr;
 
     use tokio::net::{TcpListener, TcpStream};
@@ -586,6 +591,18 @@ mod faults {
             );
         }
 
+        /// TLS is set up (a rustls crypto provider is available): the handshake with
+        /// a plain-text server fails as an error, not a panic.
+        #[tokio::test]
+        async fn a_rediss_url_to_a_plain_text_server_fails_with_unavailable() {
+            let Some(url) = server_url(REDIS_VAR) else {
+                return;
+            };
+            let tls = url.replacen("redis://", "rediss://", 1);
+            let started = Instant::now();
+            assert_unavailable(RedisStore::connect(&tls, codec()).await, started);
+        }
+
         #[tokio::test]
         async fn a_malformed_redis_url_is_a_configuration_error() {
             assert!(matches!(
@@ -663,9 +680,7 @@ mod faults {
             };
             let (proxied, task, addr) = proxied(&url).await;
             let prefix = unique_name();
-            let config = SqlCacheConfig::default()
-                .with_table_prefix(&prefix)
-                .with_acquire_timeout(Duration::from_secs(1));
+            let config = SqlCacheConfig::default().with_table_prefix(&prefix);
             let store = SqlAuthCache::connect(&proxied, codec(), config)
                 .await
                 .unwrap_or_else(|e| unreachable_server(POSTGRES_VAR, e));
@@ -710,8 +725,6 @@ mod faults {
 // ---------------------------------------------------------------------------------
 
 mod from_url {
-    #![allow(dead_code, unused_imports)]
-
     use axum_oidc_client::cookies::CookieKey;
     use axum_oidc_client::store::from_url;
 

@@ -16,7 +16,7 @@ use super::token_cache::{Entry, TokenCache};
 use super::validate::{ClaimRules, check_claims, check_time, check_typ};
 use super::{JwtConfigurationBuilder, VerifiedJwt};
 use crate::config::Clock;
-use crate::jose::{JoseError, MAX_JWS_LEN};
+use crate::jose::{JoseError, MAX_JWS_LEN, from_json_object};
 
 /// Validated bearer-token configuration: the trusted issuers with their keys, the
 /// audiences and the claim rules. Cheap to clone; clones share key caches and the
@@ -203,8 +203,7 @@ impl JwtConfiguration {
         let header_bytes = decode(h)?;
         let payload = decode(p)?;
         check_base64(s)?;
-        let header: HeaderView<'_> =
-            serde_json::from_slice(&header_bytes).map_err(|_| JoseError::BadHeader)?;
+        let header: HeaderView<'_> = from_json_object(&header_bytes).ok_or(JoseError::BadHeader)?;
         if header.alg.0.eq_ignore_ascii_case("none") {
             return Err(JoseError::AlgNone.into());
         }

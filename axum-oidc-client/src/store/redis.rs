@@ -368,13 +368,34 @@ impl RedisStoreBuilder {
     fn client(&self, url: &str) -> Result<(Client, ConnectionManagerConfig), StoreError> {
         let client =
             Client::open(url).map_err(|e| StoreError::Config(format!("invalid Redis URL: {e}")))?;
-        // One quick retry per (re)connection attempt: a failed operation starts the
-        // next attempt, so a long retry loop would only delay the error.
+        if url
+            .get(..9)
+            .is_some_and(|s| s.eq_ignore_ascii_case("rediss://"))
+        {
+            ensure_crypto_provider();
+        }
+        // No retry loop inside a (re)connection attempt: every failed operation starts
+        // the next attempt, so retrying inside would only delay the error (each try
+        // can take the whole connect timeout).
         let config = ConnectionManagerConfig::new()
             .set_connection_timeout(Some(self.connect_timeout))
             .set_response_timeout(Some(self.response_timeout))
-            .set_number_of_retries(1);
+            .set_number_of_retries(0);
         Ok((client, config))
+    }
+}
+
+/// `rediss://` connections build their rustls configuration from the process-wide
+/// default crypto provider. rustls picks one by itself only when exactly one provider
+/// is compiled in; this crate's SQL features bring `ring` next to the `aws-lc-rs` of
+/// the HTTP client, and without a default every TLS handshake would panic. So when the
+/// application has installed none, install aws-lc-rs (a provider the application
+/// installs itself, before connecting, is kept).
+fn ensure_crypto_provider() {
+    use rustls::crypto::CryptoProvider;
+    if CryptoProvider::get_default().is_none() {
+        // Losing a race to another installer is fine: a default then exists.
+        let _ = rustls::crypto::aws_lc_rs::default_provider().install_default();
     }
 }
 

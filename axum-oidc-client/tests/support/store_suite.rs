@@ -168,7 +168,7 @@ pub fn record(sub: &str, sid: Option<&str>) -> Arc<SessionRecord> {
             scope: "openid".into(),
             expires_at: 100,
         },
-        claims,
+        claims: claims.into(),
         created_at: 1,
         last_seen: 1,
     })
@@ -329,9 +329,9 @@ pub async fn a_lease_is_exclusive_between_owners(f: &Fixture) {
 pub async fn a_lease_is_reentrant_for_its_owner_and_extended(f: &Fixture) {
     let name = unique_name();
     assert!(f.store.try_lock(&name, "a", SHORT).await.unwrap());
-    tokio::time::sleep(SHORT / 2 + Duration::from_millis(50)).await;
-    assert!(f.store.try_lock(&name, "a", SHORT).await.unwrap());
-    tokio::time::sleep(SHORT / 2 + Duration::from_millis(50)).await;
+    tokio::time::sleep(SHORT / 2).await;
+    assert!(f.store.try_lock(&name, "a", LONG).await.unwrap());
+    tokio::time::sleep(AFTER_SHORT - SHORT / 2).await;
     // Past the first lease, within the extended one.
     assert!(!f.store.try_lock(&name, "b", SHORT).await.unwrap());
 }

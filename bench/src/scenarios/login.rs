@@ -314,7 +314,7 @@ async fn steps(issuer: &str, redis: Option<&str>, provider: &Provider) -> BenchR
                 scope: response.scope.clone().unwrap_or_default(),
                 expires_at: now + response.expires_in.unwrap_or(300) as i64,
             },
-            claims,
+            claims: claims.into(),
             created_at: now,
             last_seen: now,
         });
