@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # The project's test command: lints, docs, every feature alone, the full test suite
-# (store servers, oidc-provider interop, adversarial provider), browser tests.
+# (store servers, oidc-provider interop, adversarial provider), browser tests and a
+# short run of every fuzz target.
 #
 # Locally, suites whose servers or tools are missing say "skipped"; with CI set they fail.
 set -euo pipefail
@@ -46,5 +47,7 @@ step "cargo test --workspace --all-features" cargo test --workspace --all-featur
 if [ -x e2e/run-browser-tests.sh ]; then
   step "browser tests (chromium + playwright-core)" env OIDC_DEMO_PREBUILT=1 e2e/run-browser-tests.sh
 fi
+# Every fuzz target for a short, bounded time (FUZZING.md has the longer runs).
+step "fuzz targets, ${FUZZ_CI_SECONDS:-5} s each" env FUZZ_SECONDS="${FUZZ_CI_SECONDS:-5}" fuzz/run.sh
 
 print_summary

@@ -16,8 +16,21 @@ pub(crate) fn html(status: StatusCode, title: &str, message: &str) -> Response {
 }
 
 /// A JSON error body `{"error": code}`.
-pub(crate) fn json(status: StatusCode, code: &str) -> Response {
-    let mut r = (status, axum::Json(serde_json::json!({ "error": code }))).into_response();
+///
+/// `code` is one of the library's fixed error codes (ASCII letters and `_`), so the
+/// body is written without a JSON serializer.
+pub(crate) fn json(status: StatusCode, code: &'static str) -> Response {
+    debug_assert!(code.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_'));
+    let body = format!("{{\"error\":\"{code}\"}}");
+    let mut r = (
+        status,
+        [(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static("application/json"),
+        )],
+        body,
+    )
+        .into_response();
     no_store(&mut r);
     r
 }

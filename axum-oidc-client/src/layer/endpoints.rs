@@ -277,7 +277,7 @@ fn logout_return(state: &AuthState, req: &Parts) -> Response {
     resp
 }
 
-fn backchannel_error(status: StatusCode, code: &str) -> Response {
+fn backchannel_error(status: StatusCode, code: &'static str) -> Response {
     pages::json(status, code)
 }
 

@@ -387,10 +387,9 @@ impl RedisStoreBuilder {
 
 /// `rediss://` connections build their rustls configuration from the process-wide
 /// default crypto provider. rustls picks one by itself only when exactly one provider
-/// is compiled in; this crate's SQL features bring `ring` next to the `aws-lc-rs` of
-/// the HTTP client, and without a default every TLS handshake would panic. So when the
-/// application has installed none, install aws-lc-rs (a provider the application
-/// installs itself, before connecting, is kept).
+/// is compiled in; an application that also links `ring` would make every TLS
+/// handshake panic. So when the application has installed none, install aws-lc-rs
+/// (a provider the application installs itself, before connecting, is kept).
 fn ensure_crypto_provider() {
     use rustls::crypto::CryptoProvider;
     if CryptoProvider::get_default().is_none() {

@@ -1,0 +1,28 @@
+//! `discovery::parse_metadata`: never panics, and accepts only a document whose
+//! `issuer` is exactly the expected one and, for an https issuer, only https endpoints.
+#![no_main]
+
+use axum_oidc_client::discovery::parse_metadata;
+use libfuzzer_sys::fuzz_target;
+
+fuzz_target!(|data: &[u8]| {
+    for expected in ["https://op.example", "http://localhost:8080"] {
+        let Ok(meta) = parse_metadata(expected, data) else {
+            continue;
+        };
+        assert_eq!(meta.issuer, expected);
+        if expected.starts_with("https://") {
+            let endpoints = [
+                Some(&meta.authorization_endpoint),
+                Some(&meta.token_endpoint),
+                meta.jwks_uri.as_ref(),
+                meta.userinfo_endpoint.as_ref(),
+                meta.end_session_endpoint.as_ref(),
+                meta.revocation_endpoint.as_ref(),
+            ];
+            for u in endpoints.into_iter().flatten() {
+                assert_eq!(u.scheme(), "https", "{u} accepted for an https issuer");
+            }
+        }
+    }
+});
