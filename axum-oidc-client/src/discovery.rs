@@ -92,6 +92,23 @@ pub fn discovery_url(issuer: &str) -> Result<Url, DiscoveryError> {
     Url::parse(&u).map_err(|_| DiscoveryError::Invalid("issuer is not a URL".into()))
 }
 
+impl ProviderMetadata {
+    /// Every endpoint the document names that this library may call or send a
+    /// browser to.
+    pub fn endpoints(&self) -> impl Iterator<Item = &Url> {
+        [
+            Some(&self.authorization_endpoint),
+            Some(&self.token_endpoint),
+            self.jwks_uri.as_ref(),
+            self.userinfo_endpoint.as_ref(),
+            self.end_session_endpoint.as_ref(),
+            self.revocation_endpoint.as_ref(),
+        ]
+        .into_iter()
+        .flatten()
+    }
+}
+
 /// Parses and checks a discovery document against the configured issuer.
 pub fn parse_metadata(
     expected_issuer: &str,
@@ -110,22 +127,10 @@ pub fn parse_metadata(
             found: meta.issuer,
         });
     }
-    if expected_issuer.starts_with("https://") {
-        let endpoints = [
-            Some(&meta.authorization_endpoint),
-            Some(&meta.token_endpoint),
-            meta.jwks_uri.as_ref(),
-            meta.userinfo_endpoint.as_ref(),
-            meta.end_session_endpoint.as_ref(),
-            meta.revocation_endpoint.as_ref(),
-        ];
-        if let Some(bad) = endpoints
-            .into_iter()
-            .flatten()
-            .find(|u| u.scheme() != "https")
-        {
-            return Err(DiscoveryError::InsecureEndpoint(bad.to_string()));
-        }
+    if expected_issuer.starts_with("https://")
+        && let Some(bad) = meta.endpoints().find(|u| u.scheme() != "https")
+    {
+        return Err(DiscoveryError::InsecureEndpoint(bad.to_string()));
     }
     Ok(meta)
 }

@@ -83,6 +83,21 @@ pub struct IdTokenClaims {
 }
 
 impl IdTokenClaims {
+    /// The claims with a field of their own; every other claim is in
+    /// [`additional`](Self::additional).
+    pub const NAMED: &'static [&'static str] = &[
+        "iss",
+        "sub",
+        "aud",
+        "exp",
+        "iat",
+        "nonce",
+        "azp",
+        "auth_time",
+        "sid",
+        "at_hash",
+    ];
+
     /// A string claim from the additional claims, such as `email` or `name`.
     pub fn get_str(&self, name: &str) -> Option<&str> {
         self.additional

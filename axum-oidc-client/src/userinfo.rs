@@ -71,20 +71,8 @@ pub fn merge_claims(
         Some(_) => return Err(UserInfoError::SubMismatch),
         None => return Err(UserInfoError::MissingSub),
     }
-    const PROTECTED: &[&str] = &[
-        "iss",
-        "sub",
-        "aud",
-        "exp",
-        "iat",
-        "nonce",
-        "azp",
-        "auth_time",
-        "sid",
-        "at_hash",
-    ];
     for (k, v) in userinfo {
-        if !PROTECTED.contains(&k.as_str()) {
+        if !IdTokenClaims::NAMED.contains(&k.as_str()) {
             claims.additional.entry(k).or_insert(v);
         }
     }

@@ -25,6 +25,8 @@ mod jose;
 mod jwks;
 #[path = "properties/redirect.rs"]
 mod redirect;
+#[path = "support/redirect_oracle.rs"]
+mod redirect_oracle;
 #[path = "properties/session.rs"]
 mod session;
 #[path = "properties/token.rs"]

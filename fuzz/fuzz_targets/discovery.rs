@@ -12,15 +12,7 @@ fuzz_target!(|data: &[u8]| {
         };
         assert_eq!(meta.issuer, expected);
         if expected.starts_with("https://") {
-            let endpoints = [
-                Some(&meta.authorization_endpoint),
-                Some(&meta.token_endpoint),
-                meta.jwks_uri.as_ref(),
-                meta.userinfo_endpoint.as_ref(),
-                meta.end_session_endpoint.as_ref(),
-                meta.revocation_endpoint.as_ref(),
-            ];
-            for u in endpoints.into_iter().flatten() {
+            for u in meta.endpoints() {
                 assert_eq!(u.scheme(), "https", "{u} accepted for an https issuer");
             }
         }

@@ -8,30 +8,9 @@ use libfuzzer_sys::fuzz_target;
 
 use axum_oidc_client::redirect::{MAX_NEXT_LEN, safe_next};
 
-fn local_path(b: &[u8]) -> bool {
-    b.first() == Some(&b'/')
-        && b.get(1) != Some(&b'/')
-        && !b.iter().any(|&c| c == b'\\' || c.is_ascii_control())
-}
-
-fn percent_decode(s: &str) -> Vec<u8> {
-    let b = s.as_bytes();
-    let hex = |i: usize| b.get(i).and_then(|c| char::from(*c).to_digit(16));
-    let mut out = Vec::with_capacity(b.len());
-    let mut i = 0;
-    while i < b.len() {
-        if b[i] == b'%'
-            && let (Some(h), Some(l)) = (hex(i + 1), hex(i + 2))
-        {
-            out.push((h * 16 + l) as u8);
-            i += 3;
-            continue;
-        }
-        out.push(b[i]);
-        i += 1;
-    }
-    out
-}
+#[path = "../../axum-oidc-client/tests/support/redirect_oracle.rs"]
+mod redirect_oracle;
+use redirect_oracle::{local_path, percent_decode};
 
 fuzz_target!(|data: &[u8]| {
     let Ok(next) = std::str::from_utf8(data) else {

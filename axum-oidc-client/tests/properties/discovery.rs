@@ -89,15 +89,7 @@ proptest! {
             prop_assert_eq!(meta.issuer.as_str(), expected);
             prop_assert_eq!(doc.get("issuer"), Some(&Value::from(expected)));
             if expected.starts_with("https://") {
-                let endpoints = [
-                    Some(&meta.authorization_endpoint),
-                    Some(&meta.token_endpoint),
-                    meta.jwks_uri.as_ref(),
-                    meta.userinfo_endpoint.as_ref(),
-                    meta.end_session_endpoint.as_ref(),
-                    meta.revocation_endpoint.as_ref(),
-                ];
-                for u in endpoints.into_iter().flatten() {
+                for u in meta.endpoints() {
                     prop_assert_eq!(u.scheme(), "https", "{} accepted", u);
                 }
             }

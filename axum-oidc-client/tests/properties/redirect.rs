@@ -4,6 +4,7 @@ use axum_oidc_client::redirect::{MAX_NEXT_LEN, safe_next};
 use http::HeaderValue;
 
 use super::*;
+use crate::redirect_oracle::{local_path, percent_decode};
 
 /// Pieces that open redirects are made of.
 const NEXT_PIECES: &[&str] = &[
@@ -61,33 +62,6 @@ fn next_target() -> impl Strategy<Value = String> {
         1 => prop::collection::vec(select(NEXT_PIECES), 0..8).prop_map(|p| format!("/{}", p.concat())),
         1 => any::<String>(),
     ]
-}
-
-/// One round of percent-decoding, as a browser or proxy might apply it.
-fn percent_decode(s: &str) -> Vec<u8> {
-    let b = s.as_bytes();
-    let hex = |i: usize| b.get(i).and_then(|c| char::from(*c).to_digit(16));
-    let mut out = Vec::with_capacity(b.len());
-    let mut i = 0;
-    while i < b.len() {
-        if b[i] == b'%'
-            && let (Some(h), Some(l)) = (hex(i + 1), hex(i + 2))
-        {
-            out.push((h * 16 + l) as u8);
-            i += 3;
-            continue;
-        }
-        out.push(b[i]);
-        i += 1;
-    }
-    out
-}
-
-/// Starts with exactly one `/` and has no backslash or control character.
-fn local_path(b: &[u8]) -> bool {
-    b.first() == Some(&b'/')
-        && b.get(1) != Some(&b'/')
-        && !b.iter().any(|&c| c == b'\\' || c.is_ascii_control())
 }
 
 proptest! {

@@ -6,19 +6,6 @@ use axum_oidc_client::session::{SessionCodec, SessionKey, SessionRecord, TokenSe
 
 use super::*;
 
-const KNOWN_CLAIMS: &[&str] = &[
-    "iss",
-    "sub",
-    "aud",
-    "exp",
-    "iat",
-    "nonce",
-    "azp",
-    "auth_time",
-    "sid",
-    "at_hash",
-];
-
 fn claims_value() -> impl Strategy<Value = IdTokenClaims> {
     (
         (
@@ -41,7 +28,7 @@ fn claims_value() -> impl Strategy<Value = IdTokenClaims> {
             |((iss, sub, aud, exp, iat), (nonce, azp, auth_time, sid, at_hash, extra))| {
                 let additional: Map<String, Value> = extra
                     .into_iter()
-                    .filter(|(k, _)| !KNOWN_CLAIMS.contains(&k.as_str()))
+                    .filter(|(k, _)| !IdTokenClaims::NAMED.contains(&k.as_str()))
                     .collect();
                 IdTokenClaims {
                     iss,
