@@ -628,6 +628,23 @@ async fn answers_401_invalid_token_for_tokens_that_are_not_jws() {
     );
 }
 
+/// RFC 7515 section 4: the JOSE header is a JSON object; an array holding the same
+/// values is not read field by field.
+#[tokio::test]
+async fn refuses_a_jose_header_that_is_a_json_array() {
+    let token = format!(
+        "{}.{}.{}",
+        URL_SAFE_NO_PAD.encode(r#"["RS256","JWT","rsa"]"#),
+        URL_SAFE_NO_PAD.encode(claims(ISSUER).to_string()),
+        URL_SAFE_NO_PAD.encode("sig")
+    );
+    let e = reject(&static_config(), &token).await;
+    assert!(
+        matches!(e, BearerError::Jose(JoseError::BadHeader)),
+        "{e:?}"
+    );
+}
+
 #[tokio::test]
 async fn answers_invalid_token_with_a_description_and_never_echoes_the_token() {
     let app = app(JwtLayer::new(static_config()));
