@@ -704,3 +704,128 @@ async fn a_revoked_grant_ends_the_session_cleanly_at_the_next_refresh() {
         "and the next navigation logs in again"
     );
 }
+
+/// Fails every `refresh_token` grant at the provider's token endpoint while
+/// `failing` is set, after a pause in which concurrent requests pile up behind the
+/// first refresh.
+#[derive(Default)]
+struct RefreshOutage {
+    failing: std::sync::atomic::AtomicBool,
+    refused: std::sync::atomic::AtomicU64,
+}
+
+async fn refuse_refresh_grants(
+    axum::extract::State(outage): axum::extract::State<Arc<RefreshOutage>>,
+    req: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> axum::response::Response {
+    use axum::response::IntoResponse as _;
+    use std::sync::atomic::Ordering;
+    if !req.uri().path().ends_with("/token") || !outage.failing.load(Ordering::SeqCst) {
+        return next.run(req).await;
+    }
+    let (parts, body) = req.into_parts();
+    let form = axum::body::to_bytes(body, 64 * 1024).await.unwrap();
+    let is_refresh = url::form_urlencoded::parse(&form)
+        .any(|(name, value)| name == "grant_type" && value == "refresh_token");
+    if !is_refresh {
+        return next
+            .run(axum::extract::Request::from_parts(parts, form.into()))
+            .await;
+    }
+    outage.refused.fetch_add(1, Ordering::SeqCst);
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    (
+        StatusCode::SERVICE_UNAVAILABLE,
+        [("content-type", "application/json")],
+        r#"{"error":"temporarily_unavailable"}"#,
+    )
+        .into_response()
+}
+
+/// Requests that wait for the same refresh share its failure: the provider sees one
+/// refresh grant, not one per waiting request, and every request gets 503 (not a
+/// logout). Once the provider is back, the next request refreshes and succeeds.
+#[tokio::test]
+async fn requests_waiting_for_a_failed_refresh_share_its_failure() {
+    use std::sync::atomic::Ordering;
+    let bound = bind().await;
+    let origin = bound.origin.clone();
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let issuer = format!("http://{}", listener.local_addr().unwrap());
+    let client =
+        ClientRegistration::confidential("flow", SECRET, format!("{origin}/auth/callback"));
+    let provider_config = DevProviderConfig::default()
+        .with_client(client)
+        .with_access_token_ttl(Duration::from_secs(2));
+    let state = {
+        let issuer = issuer.clone();
+        tokio::task::spawn_blocking(move || {
+            oidc_dev_provider::ProviderState::new(provider_config, &issuer)
+        })
+        .await
+        .unwrap()
+        .unwrap()
+    };
+    let outage = Arc::new(RefreshOutage::default());
+    let provider_app = oidc_dev_provider::router(state.clone()).layer(
+        axum::middleware::from_fn_with_state(outage.clone(), refuse_refresh_grants),
+    );
+    let provider_task = tokio::spawn(async move {
+        let _ = axum::serve(listener, provider_app).await;
+    });
+
+    let cfg = OAuthConfigurationBuilder::default()
+        .with_client_id("flow")
+        .with_client_secret(SECRET)
+        .with_app_url(&origin)
+        .with_scopes(["openid", "offline_access"])
+        .with_refresh_margin(Duration::from_secs(1))
+        .with_issuer(&issuer)
+        .await
+        .unwrap()
+        .build()
+        .unwrap();
+    let _server = serve(bound, layer(cfg, memory()));
+    let browser = Browser::new(&origin);
+    let auth = browser.start_login("/").await;
+    let raw = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
+    let back = location(
+        &raw.get(format!("{auth}&login_hint=alice"))
+            .send()
+            .await
+            .unwrap(),
+    );
+    browser.finish_login(&back).await;
+    let before = browser.get("/token").await.text().await.unwrap();
+
+    // Let the access token expire, then take the provider's refresh down.
+    tokio::time::sleep(Duration::from_millis(2500)).await;
+    outage.failing.store(true, Ordering::SeqCst);
+    let answers = futures_util::future::join_all((0..16).map(|_| browser.get("/token"))).await;
+    let statuses: Vec<StatusCode> = answers.iter().map(|r| r.status()).collect();
+    assert!(
+        statuses
+            .iter()
+            .all(|s| *s == StatusCode::SERVICE_UNAVAILABLE),
+        "every waiting request gets 503 while the provider is down: {statuses:?}"
+    );
+    assert_eq!(
+        outage.refused.load(Ordering::SeqCst),
+        1,
+        "the waiting requests shared one refresh attempt"
+    );
+    assert_eq!(state.stats().refresh_grants, 0);
+
+    // The provider is back: the same session refreshes on the next request.
+    outage.failing.store(false, Ordering::SeqCst);
+    let after = browser.get("/token").await;
+    assert_eq!(after.status(), StatusCode::OK);
+    assert_ne!(after.text().await.unwrap(), before);
+    assert_eq!(state.stats().refresh_grants, 1);
+    assert_eq!(outage.refused.load(Ordering::SeqCst), 1);
+    provider_task.abort();
+}

@@ -30,7 +30,15 @@ for (const level of ['log', 'info', 'debug']) {
   console[level] = (...args) => console.error(...args);
 }
 
+// Startup progress on stderr, so that a start that stalls on a busy machine
+// shows in the caller's report which step it reached.
+const startedAt = Date.now();
+function progress(step) {
+  console.error(`[server.mjs] +${Date.now() - startedAt} ms ${step}`);
+}
+
 const { default: Provider, errors } = await import('oidc-provider');
+progress('oidc-provider loaded');
 
 // ---------------------------------------------------------------------------
 // configuration
@@ -213,6 +221,7 @@ const jwks = {
     jwk('ed25519'),
   ],
 };
+progress('signing keys generated');
 
 // ---------------------------------------------------------------------------
 // test statistics, exposed by GET /__stats
@@ -246,6 +255,7 @@ await new Promise((resolve, reject) => {
   server.listen(port, '127.0.0.1', resolve);
 });
 const issuer = `http://127.0.0.1:${server.address().port}`;
+progress(`listening on ${issuer}`);
 
 const profileClaims = config.claims ?? {};
 
@@ -516,6 +526,7 @@ provider.use(async (ctx, next) => {
 // ---------------------------------------------------------------------------
 
 server.on('request', provider.callback());
+progress('provider configured');
 
 function shutdown(code) {
   server.close();

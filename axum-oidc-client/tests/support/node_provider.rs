@@ -35,7 +35,9 @@ use tokio::process::{Child, ChildStdin, Command};
 use tokio::task::JoinHandle;
 use url::Url;
 
-const READY_TIMEOUT: Duration = Duration::from_secs(30);
+const READY_TIMEOUT: Duration = Duration::from_secs(40);
+/// How many times [`NodeProvider::start`] tries before it gives up.
+pub const START_ATTEMPTS: u32 = 3;
 const HTTP_TIMEOUT: Duration = Duration::from_secs(20);
 const MAX_HOPS: usize = 25;
 /// Password typed into the devInteractions login form (any value is accepted).
@@ -121,6 +123,30 @@ fn missing_reason() -> String {
     }
 }
 
+/// Why one start attempt failed.
+enum Start {
+    /// The script exited before `READY`: a configuration error, not retried.
+    Exited(String),
+    /// No `READY` line in time: retried.
+    Stalled(String),
+}
+
+/// The load average and available memory, for the report of a stalled start.
+fn machine_load() -> String {
+    let load = std::fs::read_to_string("/proc/loadavg").unwrap_or_default();
+    let available = std::fs::read_to_string("/proc/meminfo")
+        .unwrap_or_default()
+        .lines()
+        .find(|line| line.starts_with("MemAvailable:"))
+        .unwrap_or("")
+        .to_string();
+    format!(
+        "loadavg {}; {}",
+        load.trim(),
+        available.split_whitespace().collect::<Vec<_>>().join(" ")
+    )
+}
+
 /// A running `oidc-provider` child process.
 ///
 /// Dropping it kills the process; the process also exits on its own when its
@@ -139,10 +165,18 @@ pub struct NodeProvider {
 
 impl NodeProvider {
     /// Starts `node e2e/oidc-provider/server.mjs` with `OP_CONFIG=<config>`
-    /// and waits (up to 30 s) for its `READY <issuer>` line.
+    /// and waits (up to 40 s) for its `READY <issuer>` line.
+    ///
+    /// A start that prints no `READY` line in time is retried (up to
+    /// [`START_ATTEMPTS`] times in all), each failed attempt reported on stderr
+    /// with the script's own progress lines and the machine's load, so that a
+    /// stall of the third-party server on a busy CI machine does not fail a
+    /// test that never reached our code. A script that exits early is not
+    /// retried: that is a configuration error.
     ///
     /// Panics with an explanation when Node or `e2e/node_modules` is missing,
-    /// when the script exits early (its stderr is included) or on time-out.
+    /// when the script exits early (its stderr is included) or when every
+    /// attempt timed out.
     pub async fn start(config: serde_json::Value) -> NodeProvider {
         if !node_available() {
             panic!(
@@ -151,7 +185,27 @@ impl NodeProvider {
                 missing_reason()
             );
         }
+        let mut stalls = String::new();
+        for attempt in 1..=START_ATTEMPTS {
+            match Self::start_once(&config).await {
+                Ok(provider) => {
+                    if !stalls.is_empty() {
+                        eprintln!("oidc-provider started on attempt {attempt} after:\n{stalls}");
+                    }
+                    return provider;
+                }
+                Err(Start::Exited(why)) => panic!("{why}"),
+                Err(Start::Stalled(why)) => {
+                    eprintln!("oidc-provider attempt {attempt}/{START_ATTEMPTS}: {why}");
+                    stalls.push_str(&format!("attempt {attempt}: {why}\n"));
+                }
+            }
+        }
+        panic!("oidc-provider never became ready.\n{stalls}");
+    }
 
+    async fn start_once(config: &serde_json::Value) -> Result<NodeProvider, Start> {
+        let started = std::time::Instant::now();
         let mut child = Command::new("node")
             .arg(server_script())
             .current_dir(e2e_dir())
@@ -212,17 +266,20 @@ impl NodeProvider {
             Ok(Err(why)) => {
                 let status = tokio::time::timeout(Duration::from_secs(5), child.wait()).await;
                 let _ = tokio::time::timeout(Duration::from_secs(2), stderr_task).await;
-                panic!(
+                return Err(Start::Exited(format!(
                     "oidc-provider did not start ({why}; exit: {status:?}).\nconfig: {config}\nstderr:\n{}",
                     log.lock().unwrap()
-                );
+                )));
             }
             Err(_) => {
                 let _ = child.start_kill();
-                panic!(
-                    "oidc-provider printed no READY line within {READY_TIMEOUT:?}.\nconfig: {config}\nstderr:\n{}",
+                let _ = tokio::time::timeout(Duration::from_secs(5), child.wait()).await;
+                return Err(Start::Stalled(format!(
+                    "no READY line within {:?}; machine: {}\nconfig: {config}\nstderr:\n{}",
+                    started.elapsed(),
+                    machine_load(),
                     log.lock().unwrap()
-                );
+                )));
             }
         };
 
@@ -242,7 +299,7 @@ impl NodeProvider {
         let issuer_url = Url::parse(&issuer)
             .unwrap_or_else(|e| panic!("oidc-provider printed an invalid issuer {issuer:?}: {e}"));
 
-        NodeProvider {
+        Ok(NodeProvider {
             issuer,
             child,
             stdin,
@@ -251,7 +308,7 @@ impl NodeProvider {
             _stderr_task: stderr_task,
             admin: plain_client(),
             browser: ProviderBrowser::new(issuer_url),
-        }
+        })
     }
 
     /// `<issuer>/.well-known/openid-configuration`

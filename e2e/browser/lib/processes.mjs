@@ -173,7 +173,7 @@ export async function startOidcProvider({ config, logDir }) {
     env: { ...process.env, OP_CONFIG: JSON.stringify(config) },
     logFile: path.join(logDir, 'oidc-provider.log'),
   });
-  const deadline = Date.now() + 20_000;
+  const deadline = Date.now() + 40_000;
   while (Date.now() < deadline) {
     const match = /^READY (\S+)$/m.exec(child.output);
     if (match) {
