@@ -127,7 +127,9 @@ impl Clock {
     pub fn now(&self) -> i64 {
         match &self.0 {
             Some(t) => t.load(Ordering::SeqCst),
-            None => chrono::Utc::now().timestamp(),
+            None => std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map_or(0, |d| d.as_secs() as i64),
         }
     }
 }

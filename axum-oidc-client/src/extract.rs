@@ -56,9 +56,12 @@ impl IntoResponse for AuthRejection {
             Self::LoginRequired { login_url } => pages::see_other(&login_url),
             Self::Unauthorized { login_url } => {
                 let mut r = pages::json(StatusCode::UNAUTHORIZED, "unauthenticated");
-                let challenge =
-                    format!("Session realm=\"axum-oidc-client\", login_url=\"{login_url}\"");
-                if let Ok(v) = HeaderValue::from_str(&challenge) {
+                const REALM: &str = "Session realm=\"axum-oidc-client\", login_url=\"";
+                let mut challenge = String::with_capacity(REALM.len() + login_url.len() + 1);
+                challenge.push_str(REALM);
+                challenge.push_str(&login_url);
+                challenge.push('"');
+                if let Ok(v) = HeaderValue::try_from(challenge) {
                     r.headers_mut().insert(header::WWW_AUTHENTICATE, v);
                 }
                 r
@@ -91,11 +94,26 @@ fn is_api_request(parts: &Parts) -> bool {
     accept_json || xrw || fetch_mode
 }
 
+/// `{base}/login?next=<the requested path and query>`.
+///
+/// `next` is only carried here, fully percent-encoded, so it can break out of neither
+/// the query nor a quoted header parameter. The login endpoint validates it with
+/// [`crate::redirect::safe_next`] before it is ever used as a redirect (RFC 9700
+/// section 4.11), so it is not validated twice; a target longer than
+/// [`crate::redirect::MAX_NEXT_LEN`], which that check would refuse anyway, is not
+/// carried at all.
 fn login_url(parts: &Parts, base: &str) -> String {
-    let target = parts.uri.path_and_query().map_or("/", |p| p.as_str());
-    let next = crate::redirect::safe_next(Some(target));
-    let encoded: String = url::form_urlencoded::byte_serialize(next.as_bytes()).collect();
-    format!("{base}/login?next={encoded}")
+    let target = parts
+        .uri
+        .path_and_query()
+        .map(|p| p.as_str())
+        .filter(|t| t.len() <= crate::redirect::MAX_NEXT_LEN)
+        .unwrap_or("/");
+    let mut url = String::with_capacity(base.len() + 12 + target.len() * 3);
+    url.push_str(base);
+    url.push_str("/login?next=");
+    url.extend(url::form_urlencoded::byte_serialize(target.as_bytes()));
+    url
 }
 
 fn unauthenticated(parts: &Parts, base: &str) -> AuthRejection {
@@ -252,5 +270,42 @@ impl<S: Send + Sync> FromRequestParts<S> for IdTokenClaims {
 
     async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
         require_record(parts).await.map(|r| (*r.claims).clone())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parts(uri: &str) -> Parts {
+        http::Request::get(uri).body(()).unwrap().into_parts().0
+    }
+
+    #[test]
+    fn the_login_url_carries_the_requested_target_fully_encoded() {
+        assert_eq!(
+            login_url(&parts("/protected?x=1&y=%2F"), "/auth"),
+            "/auth/login?next=%2Fprotected%3Fx%3D1%26y%3D%252F"
+        );
+        // A protocol-relative target is carried, not followed: the login endpoint's
+        // `safe_next` turns it into `/`. It cannot leave the query parameter.
+        let url = login_url(&parts("//evil.example/x?a=b"), "/auth");
+        assert_eq!(url, "/auth/login?next=%2F%2Fevil.example%2Fx%3Fa%3Db");
+        assert!(
+            url.bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b"/?=%._-*+".contains(&b))
+        );
+        assert_eq!(
+            crate::redirect::safe_next(Some("//evil.example/x?a=b")),
+            "/"
+        );
+    }
+
+    #[test]
+    fn an_overlong_target_is_not_carried() {
+        let long = format!("/{}", "a".repeat(crate::redirect::MAX_NEXT_LEN));
+        assert_eq!(login_url(&parts(&long), "/auth"), "/auth/login?next=%2F");
+        let fits = format!("/{}", "a".repeat(crate::redirect::MAX_NEXT_LEN - 1));
+        assert!(login_url(&parts(&fits), "/auth").ends_with("aaa"));
     }
 }

@@ -1,5 +1,6 @@
 //! Generic responses for rejections: no token, no internal detail, ever.
 
+use axum::body::Body;
 use axum::response::{Html, IntoResponse, Response};
 use http::{HeaderValue, StatusCode, header};
 
@@ -21,16 +22,16 @@ pub(crate) fn html(status: StatusCode, title: &str, message: &str) -> Response {
 /// body is written without a JSON serializer.
 pub(crate) fn json(status: StatusCode, code: &'static str) -> Response {
     debug_assert!(code.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_'));
-    let body = format!("{{\"error\":\"{code}\"}}");
-    let mut r = (
-        status,
-        [(
-            header::CONTENT_TYPE,
-            HeaderValue::from_static("application/json"),
-        )],
-        body,
-    )
-        .into_response();
+    let mut body = String::with_capacity(code.len() + 12);
+    body.push_str("{\"error\":\"");
+    body.push_str(code);
+    body.push_str("\"}");
+    let mut r = Response::new(Body::from(body));
+    *r.status_mut() = status;
+    r.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/json"),
+    );
     no_store(&mut r);
     r
 }
