@@ -414,10 +414,21 @@ async fn a_provider_that_is_down_at_the_callback_gives_502_and_no_session() {
     );
 }
 
-/// A store that fails on demand.
+/// A store that fails on demand, and counts session reads.
 struct FlakyStore {
     inner: MemoryStore,
     down: std::sync::atomic::AtomicBool,
+    gets: std::sync::atomic::AtomicU64,
+}
+
+impl FlakyStore {
+    fn new() -> Arc<Self> {
+        Arc::new(FlakyStore {
+            inner: MemoryStore::default(),
+            down: false.into(),
+            gets: 0.into(),
+        })
+    }
 }
 
 impl FlakyStore {
@@ -433,6 +444,7 @@ impl FlakyStore {
 #[async_trait]
 impl AuthCache for FlakyStore {
     async fn get(&self, key: &SessionKey) -> Result<Option<Arc<SessionRecord>>, StoreError> {
+        self.gets.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
         self.check()?;
         self.inner.get(key).await
     }
@@ -473,10 +485,7 @@ impl AuthCache for FlakyStore {
 
 #[tokio::test]
 async fn a_store_outage_gives_503_not_a_logout_and_recovers() {
-    let flaky = Arc::new(FlakyStore {
-        inner: MemoryStore::default(),
-        down: false.into(),
-    });
+    let flaky = FlakyStore::new();
     let s = setup_with(flaky.clone()).await;
     assert_eq!(
         login(&s, &s.browser, "alice", "/").await.status(),
@@ -504,10 +513,7 @@ async fn a_store_outage_gives_503_not_a_logout_and_recovers() {
 
 #[tokio::test]
 async fn a_store_failure_during_login_gives_an_error_page_and_no_session() {
-    let flaky = Arc::new(FlakyStore {
-        inner: MemoryStore::default(),
-        down: false.into(),
-    });
+    let flaky = FlakyStore::new();
     let s = setup_with(flaky.clone()).await;
     let auth = s.browser.start_login("/").await;
     let provider = reqwest::Client::builder()
@@ -706,12 +712,25 @@ async fn a_revoked_grant_ends_the_session_cleanly_at_the_next_refresh() {
 }
 
 /// Fails every `refresh_token` grant at the provider's token endpoint while
-/// `failing` is set, after a pause in which concurrent requests pile up behind the
-/// first refresh.
+/// `failing` is set. The failure is held back until `release` is set, so that the
+/// test can let concurrent requests pile up behind the first refresh.
 #[derive(Default)]
 struct RefreshOutage {
     failing: std::sync::atomic::AtomicBool,
+    release: std::sync::atomic::AtomicBool,
     refused: std::sync::atomic::AtomicU64,
+}
+
+/// Polls `done` every 10 ms for up to 20 s.
+async fn wait_until(what: &str, done: impl Fn() -> bool) {
+    let deadline = std::time::Instant::now() + Duration::from_secs(20);
+    while !done() {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "timed out waiting: {what}"
+        );
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
 }
 
 async fn refuse_refresh_grants(
@@ -734,7 +753,10 @@ async fn refuse_refresh_grants(
             .await;
     }
     outage.refused.fetch_add(1, Ordering::SeqCst);
-    tokio::time::sleep(Duration::from_millis(500)).await;
+    wait_until("the test releases the refresh", || {
+        outage.release.load(Ordering::SeqCst)
+    })
+    .await;
     (
         StatusCode::SERVICE_UNAVAILABLE,
         [("content-type", "application/json")],
@@ -786,7 +808,8 @@ async fn requests_waiting_for_a_failed_refresh_share_its_failure() {
         .unwrap()
         .build()
         .unwrap();
-    let _server = serve(bound, layer(cfg, memory()));
+    let store = FlakyStore::new();
+    let _server = serve(bound, layer(cfg, store.clone()));
     let browser = Browser::new(&origin);
     let auth = browser.start_login("/").await;
     let raw = reqwest::Client::builder()
@@ -805,7 +828,23 @@ async fn requests_waiting_for_a_failed_refresh_share_its_failure() {
     // Let the access token expire, then take the provider's refresh down.
     tokio::time::sleep(Duration::from_millis(2500)).await;
     outage.failing.store(true, Ordering::SeqCst);
-    let answers = futures_util::future::join_all((0..16).map(|_| browser.get("/token"))).await;
+    let reads_before = store.gets.load(Ordering::SeqCst);
+    let burst = {
+        let browser = browser.clone();
+        tokio::spawn(async move {
+            futures_util::future::join_all((0..16).map(|_| browser.get("/token"))).await
+        })
+    };
+    // Every request reads its session once, then joins the refresh in flight; the
+    // refresh stays at the provider until all 16 have read.
+    wait_until("16 session reads and one refresh at the provider", || {
+        store.gets.load(Ordering::SeqCst) >= reads_before + 16
+            && outage.refused.load(Ordering::SeqCst) >= 1
+    })
+    .await;
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    outage.release.store(true, Ordering::SeqCst);
+    let answers = burst.await.unwrap();
     let statuses: Vec<StatusCode> = answers.iter().map(|r| r.status()).collect();
     assert!(
         statuses
