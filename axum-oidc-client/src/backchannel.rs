@@ -227,6 +227,23 @@ mod tests {
     }
 
     #[test]
+    fn claims_that_are_not_utf8_are_malformed() {
+        let mut payload = serde_json::to_vec(&claims()).unwrap();
+        // An extra member nobody reads, whose string is not UTF-8.
+        payload.pop();
+        payload.extend_from_slice(b",\"x\":\"\xff\"}");
+        let check =
+            |p: &[u8]| validate_logout_claims(p, "https://op", "c", Duration::from_secs(30), NOW);
+        assert!(matches!(
+            check(&payload),
+            Err(LogoutTokenError::MalformedClaims)
+        ));
+        let last = payload.len() - 3;
+        payload[last] = b'y';
+        assert!(check(&payload).is_ok(), "the same claims in UTF-8 pass");
+    }
+
+    #[test]
     fn accepts_sid_and_prefers_it() {
         assert_eq!(
             check(claims()).unwrap().target,

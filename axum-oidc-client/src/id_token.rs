@@ -337,6 +337,19 @@ mod tests {
         assert_eq!(claims().get_str("email"), Some("a@example.com"));
     }
 
+    /// What `verify_id_token` does with a verified payload (OIDC Core 3.1.3.7 via
+    /// RFC 7519 section 7.2 step 10: the claims set is UTF-8).
+    #[test]
+    fn claims_that_are_not_utf8_are_malformed() {
+        let mut payload = serde_json::to_vec(&claims()).unwrap();
+        payload.pop();
+        payload.extend_from_slice(b",\"unread\":\"\xff\"}");
+        assert!(from_json_object::<IdTokenClaims>(&payload).is_none());
+        let last = payload.len() - 3;
+        payload[last] = b'y';
+        assert!(from_json_object::<IdTokenClaims>(&payload).is_some());
+    }
+
     #[test]
     fn rejects_empty_subject() {
         let mut c = claims();

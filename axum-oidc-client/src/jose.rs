@@ -14,15 +14,18 @@ use crate::jwks::{JwkSet, KeyEntry};
 /// before any decoding work.
 pub const MAX_JWS_LEN: usize = 16 * 1024;
 
-/// Reads a JOSE header or a JWT claims set, which must be a JSON object (RFC 7515
-/// section 4, RFC 7519 section 7.2 step 10). A derived `Deserialize` would also
-/// accept an array, field by field; that is refused here.
+/// Reads a JOSE header or a JWT claims set, which must be the UTF-8 encoding of a
+/// JSON object (RFC 7515 section 5.2 steps 4 and 8, RFC 7519 section 7.2 step 10).
+///
+/// A derived `Deserialize` would also accept an array, field by field, and the JSON
+/// parser skips members nobody reads without checking their encoding; both are
+/// refused here.
 pub(crate) fn from_json_object<'a, T: Deserialize<'a>>(bytes: &'a [u8]) -> Option<T> {
-    let first = bytes.iter().find(|b| !b.is_ascii_whitespace())?;
-    if *first != b'{' {
+    let text = std::str::from_utf8(bytes).ok()?;
+    if !text.trim_start().starts_with('{') {
         return None;
     }
-    serde_json::from_slice(bytes).ok()
+    serde_json::from_str(text).ok()
 }
 
 /// Signature algorithms that may be allowed (OIDC Core 3.1.3.7 step 6-8, RFC 7518).
@@ -394,6 +397,23 @@ mod tests {
         assert!(
             UnverifiedJws::parse(&token(r#" {"alg":"RS256"}"#), &SigningAlgorithm::ALL).is_ok()
         );
+    }
+
+    #[test]
+    fn rejects_a_header_that_is_not_utf8() {
+        let header = b"{\"alg\":\"RS256\",\"x\":\"\xff\"}";
+        let t = format!(
+            "{}.{}.{}",
+            URL_SAFE_NO_PAD.encode(header),
+            b64("{}"),
+            b64("sig")
+        );
+        assert_eq!(
+            UnverifiedJws::parse(&t, &SigningAlgorithm::ALL).unwrap_err(),
+            JoseError::BadHeader
+        );
+        let valid = token("{\"alg\":\"RS256\",\"x\":\"\u{e9}\"}");
+        assert!(UnverifiedJws::parse(&valid, &SigningAlgorithm::ALL).is_ok());
     }
 
     #[test]

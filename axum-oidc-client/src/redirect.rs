@@ -12,10 +12,18 @@ pub const MAX_NEXT_LEN: usize = 2048;
 /// tabs and newlines (which browsers strip, turning `/\t/host` into `//host`).
 ///
 /// The result is used as a `Location`, which must be ASCII (RFC 9110 section 10.2.2,
-/// RFC 3986 section 2.1): non-ASCII characters are percent-encoded as UTF-8.
+/// RFC 3986 section 2.1): non-ASCII characters are percent-encoded as UTF-8. The
+/// result is at most [`MAX_NEXT_LEN`] bytes long, encoding included.
 pub fn safe_next(next: Option<&str>) -> String {
     match next {
-        Some(n) if is_safe(n) => percent_encode_non_ascii(n),
+        Some(n) if is_safe(n) => {
+            let encoded = percent_encode_non_ascii(n);
+            if encoded.len() <= MAX_NEXT_LEN {
+                encoded
+            } else {
+                "/".to_owned()
+            }
+        }
         _ => "/".to_owned(),
     }
 }
@@ -126,6 +134,19 @@ mod tests {
         assert_eq!(
             safe_next(Some(&format!("/{}", "a".repeat(MAX_NEXT_LEN)))),
             "/"
+        );
+    }
+
+    #[test]
+    fn the_length_bound_holds_after_percent_encoding() {
+        // 1,000 two-byte characters: 2,001 bytes as given, 6,001 once encoded.
+        let long = format!("/{}", "é".repeat(1000));
+        assert!(long.len() <= MAX_NEXT_LEN);
+        assert_eq!(safe_next(Some(&long)), "/");
+        let fits = format!("/{}", "é".repeat((MAX_NEXT_LEN - 1) / 6));
+        assert_eq!(
+            safe_next(Some(&fits)).len(),
+            1 + 6 * ((MAX_NEXT_LEN - 1) / 6)
         );
     }
 }

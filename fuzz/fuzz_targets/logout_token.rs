@@ -16,11 +16,16 @@ fuzz_target!(|data: &[u8]| {
     if validate_logout_claims(data, ISSUER, CLIENT, LEEWAY, NOW).is_err() {
         return;
     }
-    // What is accepted is a JSON object (RFC 7519 section 7.2 step 10).
+    // What is accepted is the UTF-8 encoding of a JSON object (RFC 7519 section 7.2
+    // step 10), members the claims do not name included.
     let first = data.iter().find(|b| !b.is_ascii_whitespace());
     assert_eq!(first, Some(&b'{'), "claims that are not an object accepted");
-    // Known and harmless: a member the claims do not name is skipped without checking
-    // that its string is UTF-8, so the payload may not parse as a `Value`.
+    assert!(
+        std::str::from_utf8(data).is_ok(),
+        "claims that are not UTF-8 accepted"
+    );
+    // A number beyond the range of f64 in a member the claims do not name is valid
+    // JSON that a `Value` cannot hold; such input is not checked further.
     let Ok(claims) = serde_json::from_slice::<Value>(data) else {
         return;
     };

@@ -162,8 +162,12 @@ pub(crate) fn parse<'a>(
     required: &[Box<str>],
 ) -> Result<ClaimsView<'a>, BearerError> {
     debug_assert!(required.len() <= MAX_REQUIRED_CLAIMS);
+    // RFC 7519 section 7.2 step 10: the claims set is UTF-8; the parser alone would
+    // skip unread members without checking.
+    let payload =
+        std::str::from_utf8(payload).map_err(|_| BearerError::Jose(JoseError::BadPayload))?;
     let problem = Cell::new(None);
-    let mut de = serde_json::Deserializer::from_slice(payload);
+    let mut de = serde_json::Deserializer::from_str(payload);
     let seed = Seed {
         required,
         problem: &problem,
@@ -330,6 +334,15 @@ mod tests {
             parse(b"{} x", &[]),
             Err(BearerError::Jose(JoseError::BadPayload))
         ));
+    }
+
+    #[test]
+    fn rejects_payload_that_is_not_utf8() {
+        assert!(matches!(
+            parse(b"{\"iss\":\"https://op\",\"x\":\"\xff\"}", &[]),
+            Err(BearerError::Jose(JoseError::BadPayload))
+        ));
+        assert!(parse("{\"iss\":\"https://op\",\"x\":\"\u{e9}\"}".as_bytes(), &[]).is_ok());
     }
 
     #[test]
