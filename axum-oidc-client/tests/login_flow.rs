@@ -67,32 +67,10 @@ async fn setup() -> Setup {
     setup_with(memory()).await
 }
 
-/// Logs `user` in through the provider's login_hint shortcut; returns the callback answer.
-async fn login(s: &Setup, browser: &Browser, user: &str, next: &str) -> reqwest::Response {
-    let auth = browser.start_login(next).await;
-    let provider = reqwest::Client::builder()
-        .redirect(reqwest::redirect::Policy::none())
-        .build()
-        .unwrap();
-    let r = provider
-        .get(format!("{auth}&login_hint={user}"))
-        .send()
-        .await
-        .unwrap();
-    assert!(
-        r.status().is_redirection(),
-        "provider answered {}",
-        r.status()
-    );
-    let back = location(&r);
-    assert!(back.starts_with(&s.origin));
-    browser.finish_login(&back).await
-}
-
 #[tokio::test]
 async fn full_login_creates_a_session_and_redirects_with_303_to_next() {
     let s = setup().await;
-    let done = login(&s, &s.browser, "alice", "/protected?x=1").await;
+    let done = s.browser.login_as("alice", "/protected?x=1").await;
     assert_eq!(done.status(), StatusCode::SEE_OTHER);
     assert_eq!(location(&done), "/protected?x=1");
     let cookies = set_cookies(&done);
@@ -217,12 +195,12 @@ async fn a_replayed_callback_creates_no_second_session() {
 #[tokio::test]
 async fn an_existing_session_cookie_is_never_reused_at_login() {
     let s = setup().await;
-    let first = login(&s, &s.browser, "alice", "/").await;
+    let first = s.browser.login_as("alice", "/").await;
     let old = set_cookies(&first)
         .into_iter()
         .find(|c| c.starts_with("axum_oidc_session="))
         .unwrap();
-    let again = login(&s, &s.browser, "alice", "/").await;
+    let again = s.browser.login_as("alice", "/").await;
     let new = set_cookies(&again)
         .into_iter()
         .find(|c| c.starts_with("axum_oidc_session="))
@@ -356,7 +334,7 @@ async fn attacker_input_gets_a_4xx_never_a_5xx() {
 #[tokio::test]
 async fn a_tampered_session_cookie_is_cleared_and_treated_as_anonymous() {
     let s = setup().await;
-    let done = login(&s, &s.browser, "alice", "/").await;
+    let done = s.browser.login_as("alice", "/").await;
     let cookie = set_cookies(&done)
         .into_iter()
         .find(|c| c.starts_with("axum_oidc_session="))
@@ -488,7 +466,7 @@ async fn a_store_outage_gives_503_not_a_logout_and_recovers() {
     let flaky = FlakyStore::new();
     let s = setup_with(flaky.clone()).await;
     assert_eq!(
-        login(&s, &s.browser, "alice", "/").await.status(),
+        s.browser.login_as("alice", "/").await.status(),
         StatusCode::SEE_OTHER
     );
     flaky.down.store(true, std::sync::atomic::Ordering::SeqCst);
@@ -540,7 +518,7 @@ async fn a_store_failure_during_login_gives_an_error_page_and_no_session() {
 #[tokio::test]
 async fn local_logout_deletes_the_session_clears_the_cookie_and_revokes_tokens() {
     let s = setup().await;
-    login(&s, &s.browser, "alice", "/").await;
+    s.browser.login_as("alice", "/").await;
     let r = s.browser.get("/auth/logout").await;
     assert_eq!(r.status(), StatusCode::SEE_OTHER);
     assert_eq!(location(&r), "/");
@@ -569,7 +547,7 @@ async fn local_logout_deletes_the_session_clears_the_cookie_and_revokes_tokens()
 #[tokio::test]
 async fn cross_site_post_logout_is_refused() {
     let s = setup().await;
-    login(&s, &s.browser, "alice", "/").await;
+    s.browser.login_as("alice", "/").await;
     let r = s
         .browser
         .client
@@ -602,9 +580,9 @@ async fn cross_site_post_logout_is_refused() {
 #[tokio::test]
 async fn provider_logout_ends_the_session_through_back_channel_logout() {
     let s = setup().await;
-    login(&s, &s.browser, "alice", "/").await;
+    s.browser.login_as("alice", "/").await;
     let other = Browser::new(&s.origin);
-    login(&s, &other, "bob", "/").await;
+    other.login_as("bob", "/").await;
     let sent = s.op.logout_subject("user-alice").await;
     assert_eq!(sent, 1, "one logout token accepted by the app");
     assert_eq!(
@@ -641,7 +619,7 @@ async fn an_expired_access_token_is_refreshed_transparently() {
         origin,
         _server,
     };
-    login(&s, &s.browser, "carol", "/").await;
+    s.browser.login_as("carol", "/").await;
     let before = s.browser.get("/token").await.text().await.unwrap();
     tokio::time::sleep(Duration::from_millis(1500)).await;
     let after = s.browser.get("/token").await;
@@ -677,18 +655,7 @@ async fn a_revoked_grant_ends_the_session_cleanly_at_the_next_refresh() {
         .unwrap();
     let _server = serve(bound, layer(cfg, memory()));
     let browser = Browser::new(&origin);
-    let auth = browser.start_login("/").await;
-    let raw = reqwest::Client::builder()
-        .redirect(reqwest::redirect::Policy::none())
-        .build()
-        .unwrap();
-    let back = location(
-        &raw.get(format!("{auth}&login_hint=alice"))
-            .send()
-            .await
-            .unwrap(),
-    );
-    browser.finish_login(&back).await;
+    browser.login_as("alice", "/").await;
     // End the user's provider session: this revokes the refresh token.
     assert_eq!(browser.get("/token").await.status(), StatusCode::OK);
     assert_eq!(
@@ -811,18 +778,7 @@ async fn requests_waiting_for_a_failed_refresh_share_its_failure() {
     let store = FlakyStore::new();
     let _server = serve(bound, layer(cfg, store.clone()));
     let browser = Browser::new(&origin);
-    let auth = browser.start_login("/").await;
-    let raw = reqwest::Client::builder()
-        .redirect(reqwest::redirect::Policy::none())
-        .build()
-        .unwrap();
-    let back = location(
-        &raw.get(format!("{auth}&login_hint=alice"))
-            .send()
-            .await
-            .unwrap(),
-    );
-    browser.finish_login(&back).await;
+    browser.login_as("alice", "/").await;
     let before = browser.get("/token").await.text().await.unwrap();
 
     // Let the access token expire, then take the provider's refresh down.

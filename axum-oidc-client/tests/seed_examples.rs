@@ -61,7 +61,7 @@ Scopes: {}",
 
 use std::time::Duration;
 
-use app::{Browser, bind, location};
+use app::{Browser, bind};
 use axum::Router;
 use axum::routing::get;
 use axum_oidc_client::auth_session::AuthSession;
@@ -103,19 +103,8 @@ async fn the_seed_examples_behave_as_described_behind_the_layer() {
     tokio::spawn(async move { axum::serve(bound.listener, app).await.unwrap() });
 
     let browser = Browser::new(&origin);
-    let auth = browser.start_login("/protected").await;
-    let raw = reqwest::Client::builder()
-        .redirect(reqwest::redirect::Policy::none())
-        .build()
-        .unwrap();
-    let back = location(
-        &raw.get(format!("{auth}&login_hint=alice"))
-            .send()
-            .await
-            .unwrap(),
-    );
     assert_eq!(
-        browser.finish_login(&back).await.status(),
+        browser.login_as("alice", "/protected").await.status(),
         StatusCode::SEE_OTHER
     );
 

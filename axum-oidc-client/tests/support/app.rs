@@ -129,6 +129,27 @@ impl Browser {
         location(&r)
     }
 
+    /// Logs `user` in at the embedded development provider through its `login_hint`
+    /// shortcut, from `/auth/login?next=…` to the callback; returns the callback answer.
+    pub async fn login_as(&self, user: &str, next: &str) -> reqwest::Response {
+        let auth = self.start_login(next).await;
+        let provider = reqwest::Client::builder()
+            .redirect(reqwest::redirect::Policy::none())
+            .build()
+            .unwrap();
+        let r = provider
+            .get(format!("{auth}&login_hint={user}"))
+            .send()
+            .await
+            .unwrap();
+        assert!(
+            r.status().is_redirection(),
+            "provider answered {}",
+            r.status()
+        );
+        self.finish_login(&location(&r)).await
+    }
+
     /// Follows the provider's redirect back into the app and returns the callback answer.
     pub async fn finish_login(&self, callback_url: &str) -> reqwest::Response {
         assert!(
