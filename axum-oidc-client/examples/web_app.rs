@@ -53,7 +53,8 @@ async fn home(OptionalAuthSession(session): OptionalAuthSession) -> Html<String>
     let body = match session {
         Some(s) => format!(
             "<p>Signed in as <strong>{}</strong>.</p>\
-             <p><a href=\"/profile\">Your profile</a> · <a href=\"/auth/logout\">Sign out</a></p>",
+             <p><a href=\"/profile\">Your profile</a></p>\
+             <form method=\"post\" action=\"/auth/logout\"><button>Sign out</button></form>",
             escape(display_name(&s))
         ),
         None => "<p>You are not signed in.</p>\

@@ -362,8 +362,11 @@ impl OAuthConfigurationBuilder {
     );
 
     setter!(
-        /// Whether `GET {base}/logout` logs out (for plain links). Default `true`; with
-        /// `false` only a same-origin POST does (checked with `Origin` or `Sec-Fetch-Site`).
+        /// Whether `GET {base}/logout` logs out too (for plain links). Default `false`:
+        /// only a same-origin `POST` logs out (checked with `Origin` or
+        /// `Sec-Fetch-Site`). A GET cannot carry that proof, so a cross-site page could
+        /// sign the user out; when this is on, a GET that the browser marks
+        /// `Sec-Fetch-Site: cross-site` is still refused with 403.
         with_logout_via_get, logout_via_get, bool
     );
 
@@ -643,7 +646,7 @@ impl OAuthConfigurationBuilder {
                 additional_audiences: self.additional_audiences,
                 http,
                 store_timeout: self.store_timeout.unwrap_or(Duration::from_secs(2)),
-                logout_via_get: self.logout_via_get.unwrap_or(true),
+                logout_via_get: self.logout_via_get.unwrap_or(false),
                 revoke_on_logout: self.revoke_on_logout.unwrap_or(true),
                 identity: self.identity,
                 fetch_userinfo: self.fetch_userinfo,

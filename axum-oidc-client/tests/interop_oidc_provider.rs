@@ -177,7 +177,7 @@ async fn rp_initiated_logout_at_oidc_provider_ends_the_session_and_requires_a_ne
     let browser = Browser::new(&origin);
     signed_in(&op, &browser, "alice").await;
 
-    let r = browser.get("/auth/logout").await;
+    let r = browser.logout().await;
     assert_eq!(r.status(), StatusCode::SEE_OTHER);
     let end_session = location(&r);
     assert!(end_session.starts_with(&op.issuer), "{end_session}");

@@ -519,7 +519,7 @@ async fn a_store_failure_during_login_gives_an_error_page_and_no_session() {
 async fn local_logout_deletes_the_session_clears_the_cookie_and_revokes_tokens() {
     let s = setup().await;
     s.browser.login_as("alice", "/").await;
-    let r = s.browser.get("/auth/logout").await;
+    let r = s.browser.logout().await;
     assert_eq!(r.status(), StatusCode::SEE_OTHER);
     assert_eq!(location(&r), "/");
     assert!(

@@ -299,7 +299,7 @@ async fn logout_ends_the_session_locally_and_the_old_cookie_stops_working() {
     assert_eq!(me(&rp.browser).await.0, StatusCode::OK);
     let before = op.requests().len();
 
-    let out = rp.browser.get("/auth/logout").await;
+    let out = rp.browser.logout().await;
     assert_eq!(out.status(), StatusCode::SEE_OTHER);
     assert_eq!(location(&out), "/");
     assert!(session_cookie(&out).is_some_and(|c| is_cleared(&c)));

@@ -448,7 +448,7 @@ async fn rp_initiated_logout_goes_to_the_configured_end_session_endpoint() {
     assert_eq!(op.login(&rp.browser).await.status(), StatusCode::SEE_OTHER);
     assert_eq!(me(&rp.browser).await.0, StatusCode::OK);
 
-    let out = rp.browser.get("/auth/logout").await;
+    let out = rp.browser.logout().await;
     assert_eq!(out.status(), StatusCode::SEE_OTHER);
     let end = url::Url::parse(&location(&out)).unwrap();
     assert_eq!(
@@ -506,7 +506,7 @@ async fn rp_initiated_logout_defaults_the_post_logout_uri_below_the_base_path() 
         app::layer(config, app::memory()).with_logout_handler(OidcLogoutHandler),
     );
     assert_eq!(op.login(&rp.browser).await.status(), StatusCode::SEE_OTHER);
-    let out = rp.browser.get("/auth/logout").await;
+    let out = rp.browser.logout().await;
     let end = url::Url::parse(&location(&out)).unwrap();
     assert_eq!(end.path(), "/end_session");
     assert_eq!(
@@ -529,7 +529,7 @@ async fn without_an_end_session_endpoint_oidc_logout_is_local() {
         app::layer(config, app::memory()).with_logout_handler(OidcLogoutHandler),
     );
     assert_eq!(op.login(&rp.browser).await.status(), StatusCode::SEE_OTHER);
-    let out = rp.browser.get("/auth/logout").await;
+    let out = rp.browser.logout().await;
     assert_eq!(out.status(), StatusCode::SEE_OTHER);
     assert_eq!(location(&out), "/");
     assert_eq!(me(&rp.browser).await.0, StatusCode::UNAUTHORIZED);
@@ -552,7 +552,7 @@ async fn logout_revokes_both_tokens_at_the_revocation_endpoint_with_client_auth(
     op.script(|s| s.issue_refresh_tokens = true);
     let rp = oauth2_rp(&op, |b| b.with_revocation_endpoint(op.url("/revoke"))).await;
     assert_eq!(op.login(&rp.browser).await.status(), StatusCode::SEE_OTHER);
-    rp.browser.get("/auth/logout").await;
+    rp.browser.logout().await;
     let revoked = wait_for_requests(&op, "/revoke", 2).await;
     let pairs: Vec<(Option<&str>, Option<&str>)> = revoked
         .iter()
@@ -581,7 +581,7 @@ async fn with_revoke_on_logout_false_revokes_nothing() {
     })
     .await;
     assert_eq!(op.login(&rp.browser).await.status(), StatusCode::SEE_OTHER);
-    let out = rp.browser.get("/auth/logout").await;
+    let out = rp.browser.logout().await;
     assert_eq!(out.status(), StatusCode::SEE_OTHER);
     tokio::time::sleep(Duration::from_millis(300)).await;
     assert!(op.requests_to("/revoke").is_empty());
@@ -609,6 +609,57 @@ async fn with_logout_via_get_false_only_logs_out_on_post() {
         .await
         .unwrap();
     assert_eq!(post.status(), StatusCode::SEE_OTHER);
+    assert_eq!(me(&rp.browser).await.0, StatusCode::UNAUTHORIZED);
+}
+
+#[tokio::test]
+async fn logout_is_post_only_by_default_and_get_answers_405_allowing_post() {
+    let op = CaptureProvider::start().await;
+    let rp = oauth2_rp(&op, |b| b).await;
+    assert_eq!(op.login(&rp.browser).await.status(), StatusCode::SEE_OTHER);
+    let get = rp.browser.get("/auth/logout").await;
+    assert_eq!(get.status(), StatusCode::METHOD_NOT_ALLOWED);
+    assert_eq!(
+        get.headers().get("allow").and_then(|v| v.to_str().ok()),
+        Some("POST")
+    );
+    assert_eq!(
+        me(&rp.browser).await.0,
+        StatusCode::OK,
+        "a GET does not log out by default"
+    );
+    assert_eq!(rp.browser.logout().await.status(), StatusCode::SEE_OTHER);
+    assert_eq!(me(&rp.browser).await.0, StatusCode::UNAUTHORIZED);
+}
+
+#[tokio::test]
+async fn get_logout_when_turned_on_refuses_cross_site_requests() {
+    let op = CaptureProvider::start().await;
+    let rp = oauth2_rp(&op, |b| b.with_logout_via_get(true)).await;
+    assert_eq!(op.login(&rp.browser).await.status(), StatusCode::SEE_OTHER);
+    let cross = rp
+        .browser
+        .client
+        .get(format!("{}/auth/logout", rp.origin))
+        .header("sec-fetch-site", "cross-site")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(cross.status(), StatusCode::FORBIDDEN);
+    assert_eq!(
+        me(&rp.browser).await.0,
+        StatusCode::OK,
+        "a cross-site GET does not log out"
+    );
+    let same = rp
+        .browser
+        .client
+        .get(format!("{}/auth/logout", rp.origin))
+        .header("sec-fetch-site", "same-origin")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(same.status(), StatusCode::SEE_OTHER);
     assert_eq!(me(&rp.browser).await.0, StatusCode::UNAUTHORIZED);
 }
 
@@ -939,7 +990,7 @@ async fn base_path_moves_the_library_routes() {
     assert_eq!(me(&rp.browser).await.0, StatusCode::OK);
 
     assert_eq!(
-        rp.browser.get("/oidc/logout").await.status(),
+        rp.browser.logout_at("/oidc/logout").await.status(),
         StatusCode::SEE_OTHER
     );
     assert_eq!(me(&rp.browser).await.0, StatusCode::UNAUTHORIZED);
@@ -966,7 +1017,7 @@ async fn the_session_cookie_name_is_configurable() {
     let r = get_with_cookie(&format!("{}/me", rp.origin), &renamed).await;
     assert_eq!(r.status(), StatusCode::UNAUTHORIZED);
 
-    let out = rp.browser.get("/auth/logout").await;
+    let out = rp.browser.logout().await;
     assert!(max_age(&cookie_named(&out, "app_sid")) == 0);
 }
 
@@ -1034,7 +1085,13 @@ async fn an_https_app_url_makes_every_cookie_secure() {
     assert_eq!(done.status(), StatusCode::SEE_OTHER);
     let session = session_cookie(&done);
     assert!(session.contains("Secure"), "{session}");
-    let out = get_with_cookie(&format!("{origin}/auth/logout"), &cookie_pair(&session)).await;
+    let out = plain_client()
+        .post(format!("{origin}/auth/logout"))
+        .header("cookie", cookie_pair(&session))
+        .header("origin", "https://app.example")
+        .send()
+        .await
+        .expect("request");
     assert_eq!(out.status(), StatusCode::SEE_OTHER);
     assert!(
         set_cookies(&out).iter().all(|c| c.contains("Secure")),

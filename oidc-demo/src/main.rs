@@ -93,7 +93,10 @@ const DEV_CLIENT_SECRET: &str = "oidc-demo-development-secret";
 fn base_builder(s: &Settings) -> OAuthConfigurationBuilder {
     let mut b = OAuthConfigurationBuilder::default()
         .with_app_url(s.app_url.clone())
-        .with_scopes(s.scopes.split_whitespace());
+        .with_scopes(s.scopes.split_whitespace())
+        // The demo's sign-out links and the checks run against it use `GET /auth/logout`;
+        // the library still refuses a GET the browser marks cross-site.
+        .with_logout_via_get(true);
     if let Some(k) = &s.cookie_key {
         b = b.with_private_cookie_key(k.clone());
     }

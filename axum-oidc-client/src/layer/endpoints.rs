@@ -58,17 +58,17 @@ pub(super) async fn handle(
         (Endpoint::Login, Method::GET) => login(&state, &req),
         (Endpoint::Callback, Method::GET) => callback(&state, &req).await,
         (Endpoint::Logout, Method::GET) if state.config.inner.logout_via_get => {
-            logout(&state, &req).await
+            if cross_site(&req.headers) {
+                cross_site_logout_refused()
+            } else {
+                logout(&state, &req).await
+            }
         }
         (Endpoint::Logout, Method::POST) => {
             if same_origin(&state.config, &req.headers) {
                 logout(&state, &req).await
             } else {
-                pages::html(
-                    StatusCode::FORBIDDEN,
-                    "Forbidden",
-                    "Cross-site logout requests are refused.",
-                )
+                cross_site_logout_refused()
             }
         }
         (Endpoint::LogoutReturn, Method::GET) => logout_return(&state, &req),
@@ -96,6 +96,20 @@ fn same_origin(config: &OAuthConfiguration, headers: &HeaderMap) -> bool {
         Some(origin) => origin == app_origin,
         None => headers.get("sec-fetch-site").and_then(|v| v.to_str().ok()) == Some("same-origin"),
     }
+}
+
+/// Whether the browser says the request was started by another site (Fetch Metadata,
+/// `Sec-Fetch-Site: cross-site`). Used on GET logout, which has no `Origin` to check.
+fn cross_site(headers: &HeaderMap) -> bool {
+    headers.get("sec-fetch-site").and_then(|v| v.to_str().ok()) == Some("cross-site")
+}
+
+fn cross_site_logout_refused() -> Response {
+    pages::html(
+        StatusCode::FORBIDDEN,
+        "Forbidden",
+        "Cross-site logout requests are refused.",
+    )
 }
 
 fn query_param(req: &Parts, name: &str) -> Option<String> {

@@ -22,7 +22,7 @@ async fn logout_through(end_session_state: Echo) -> reqwest::Response {
     .await;
     t.login_ok().await;
 
-    let r = t.browser.get("/auth/logout").await;
+    let r = t.browser.logout().await;
     assert_eq!(r.status(), StatusCode::SEE_OTHER);
     let end_session = location(&r);
     let issuer = t.adv.issuer(t.case);

@@ -106,6 +106,22 @@ impl Browser {
         self.client.get(url).send().await.expect("request")
     }
 
+    /// Signs out the way the application's own page does: a `POST {base}/logout` from
+    /// the application's origin.
+    pub async fn logout(&self) -> reqwest::Response {
+        self.logout_at("/auth/logout").await
+    }
+
+    /// [`logout`](Self::logout) at another path (a moved base path).
+    pub async fn logout_at(&self, path: &str) -> reqwest::Response {
+        self.client
+            .post(format!("{}{path}", self.origin))
+            .header("origin", &self.origin)
+            .send()
+            .await
+            .expect("request")
+    }
+
     /// GET with `Accept: application/json`.
     pub async fn get_json(&self, path: &str) -> reqwest::Response {
         self.client
