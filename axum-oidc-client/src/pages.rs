@@ -41,6 +41,40 @@ pub(crate) fn no_store(r: &mut Response) {
         .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
 }
 
+/// Keeps a response that sets a cookie out of shared caches: a session id in a cached
+/// response would be handed to the next visitor (RFC 9111 section 5.2.2.7 `private`,
+/// section 5.2.2.5 `no-store`; RFC 9110 section 12.5.5 `Vary`).
+///
+/// `Cache-Control` becomes `private, no-store` unless it already says `no-store` (so an
+/// application's `public, max-age=…` is replaced), and `Vary` gains `Cookie`.
+pub(crate) fn never_shared_cacheable(r: &mut Response) {
+    let headers = r.headers_mut();
+    let has_no_store = headers
+        .get_all(header::CACHE_CONTROL)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(','))
+        .any(|d| d.trim().eq_ignore_ascii_case("no-store"));
+    if !has_no_store {
+        headers.insert(
+            header::CACHE_CONTROL,
+            HeaderValue::from_static("private, no-store"),
+        );
+    }
+    let varies_on_cookie = headers
+        .get_all(header::VARY)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(','))
+        .any(|d| {
+            let d = d.trim();
+            d == "*" || d.eq_ignore_ascii_case("cookie")
+        });
+    if !varies_on_cookie {
+        headers.append(header::VARY, HeaderValue::from_static("Cookie"));
+    }
+}
+
 pub(crate) fn retry_after(r: &mut Response, secs: u32) {
     r.headers_mut()
         .insert(header::RETRY_AFTER, HeaderValue::from(secs));

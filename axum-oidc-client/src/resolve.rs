@@ -125,6 +125,7 @@ async fn resolve(slot: &SlotInner, headers: &HeaderMap) -> Resolution {
         return ended(slot);
     }
     let ttl = Duration::from_secs(left as u64);
+    let mut renew_cookie = false;
 
     if !is_fresh(&record, now, c.refresh_margin) {
         if record.tokens.refresh_token.is_none() {
@@ -136,7 +137,13 @@ async fn resolve(slot: &SlotInner, headers: &HeaderMap) -> Resolution {
             return ended(slot);
         }
         match refresh_session(state, &key, ttl).await {
-            Ok(fresh) => record = fresh,
+            Ok(fresh) => {
+                // The refresh wrote `last_seen`: the cookie must follow, or an active
+                // user whose access tokens are shorter than the touch interval keeps
+                // the cookie of the login and is signed out one idle timeout later.
+                renew_cookie = true;
+                record = fresh;
+            }
             Err(RefreshError::Ended) => return ended(slot),
             Err(RefreshError::Provider(e)) => {
                 tracing::warn!(error = %e, "refresh failed at the provider");
@@ -166,13 +173,18 @@ async fn resolve(slot: &SlotInner, headers: &HeaderMap) -> Resolution {
             .await
         {
             Ok(()) => {
-                set_cookie(slot, session_cookie(&c.cookie_key, &c.cookies, &id, left));
+                renew_cookie = true;
                 record = touched;
             }
             Err(e) => {
                 tracing::debug!(error = %e, "could not renew the session; serving it unchanged")
             }
         }
+    }
+    if renew_cookie {
+        // Whenever `last_seen` is written, the cookie's lifetime follows it.
+        let left = remaining(state, &record, now).max(1);
+        set_cookie(slot, session_cookie(&c.cookie_key, &c.cookies, &id, left));
     }
     Resolution::Session(record)
 }

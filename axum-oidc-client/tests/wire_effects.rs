@@ -906,6 +906,119 @@ async fn an_active_session_ends_at_the_session_max_age() {
     assert_eq!(me(&rp.browser).await.0, StatusCode::UNAUTHORIZED);
 }
 
+/// A browser's view of the session cookie in the manual clock's time: it drops the
+/// cookie once `Max-Age` has run out.
+struct CookieJarClock {
+    expires: i64,
+}
+
+impl CookieJarClock {
+    fn after(&mut self, r: &reqwest::Response, now: i64) {
+        if let Some(c) = set_cookies(r)
+            .into_iter()
+            .find(|c| c.starts_with("axum_oidc_session="))
+        {
+            self.expires = now + max_age(&c);
+        }
+    }
+}
+
+#[tokio::test]
+async fn an_active_user_stays_signed_in_past_one_idle_timeout_after_login() {
+    // Access tokens of 300 s are refreshed every 270 s (30 s margin), more often than
+    // the 300 s touch interval of the default one-hour idle timeout.
+    let op = CaptureProvider::start().await;
+    op.script(|s| {
+        s.expires_in = Some(300);
+        s.issue_refresh_tokens = true;
+    });
+    let clock = Clock::manual(T0);
+    let rp = oauth2_rp(&op, |b| b.with_clock(clock.clone())).await;
+    let done = op.login(&rp.browser).await;
+    assert_eq!(done.status(), StatusCode::SEE_OTHER);
+    let mut jar = CookieJarClock { expires: 0 };
+    jar.after(&done, T0);
+    let mut now = T0;
+    // A request every 100 s for two idle timeouts.
+    while now < T0 + 7200 {
+        clock.advance(Duration::from_secs(100));
+        now += 100;
+        assert!(
+            now < jar.expires,
+            "the browser dropped the session cookie {} s after login while the user \
+             was active",
+            jar.expires - T0
+        );
+        let r = rp.browser.get_json("/me").await;
+        assert_eq!(r.status(), StatusCode::OK, "{} s after login", now - T0);
+        jar.after(&r, now);
+    }
+    assert!(op.requests_to("/token").len() > 20, "tokens were refreshed");
+}
+
+#[tokio::test]
+async fn a_response_that_renews_the_session_cookie_is_never_shared_cacheable() {
+    let op = CaptureProvider::start().await;
+    let clock = Clock::manual(T0);
+    let rp = oauth2_rp(&op, |b| {
+        b.with_clock(clock.clone())
+            .with_idle_timeout(Duration::from_secs(600))
+    })
+    .await;
+    assert_eq!(op.login(&rp.browser).await.status(), StatusCode::SEE_OTHER);
+    let quiet = rp.browser.get("/cacheable").await;
+    assert!(set_cookies(&quiet).is_empty(), "no renewal yet");
+    assert_eq!(
+        quiet.headers()["cache-control"],
+        "public, max-age=600",
+        "a response without a cookie keeps the application's caching"
+    );
+
+    clock.advance(Duration::from_secs(400));
+    let renewed = rp.browser.get("/cacheable").await;
+    assert_eq!(renewed.status(), StatusCode::OK);
+    assert!(
+        set_cookies(&renewed)
+            .iter()
+            .any(|c| c.starts_with("axum_oidc_session=")),
+        "the session cookie is renewed"
+    );
+    let cache_control = renewed.headers()["cache-control"].to_str().unwrap();
+    assert!(
+        !cache_control.contains("public") && cache_control.contains("no-store"),
+        "a response carrying the session id must not be stored: {cache_control}"
+    );
+    assert!(cache_control.contains("private"), "{cache_control}");
+    let vary: Vec<_> = renewed
+        .headers()
+        .get_all("vary")
+        .iter()
+        .map(|v| v.to_str().unwrap().to_owned())
+        .collect();
+    assert!(
+        vary.iter()
+            .any(|v| v.to_ascii_lowercase().contains("cookie")),
+        "Vary: {vary:?}"
+    );
+
+    // The login callback sets the session cookie too.
+    let fresh = Browser::new(&rp.origin);
+    let done = op.login(&fresh).await;
+    assert!(
+        done.headers()["cache-control"]
+            .to_str()
+            .unwrap()
+            .contains("no-store")
+    );
+    assert!(
+        done.headers().get_all("vary").iter().any(|v| v
+            .to_str()
+            .unwrap()
+            .to_ascii_lowercase()
+            .contains("cookie"))
+    );
+}
+
 fn expires_at(me: &serde_json::Value) -> i64 {
     chrono::DateTime::parse_from_rfc3339(me["expires"].as_str().expect("expires"))
         .expect("RFC 3339")

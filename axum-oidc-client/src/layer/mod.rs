@@ -187,10 +187,17 @@ where
                 let mut resp = std::task::ready!(future.poll(cx))?;
                 if let Some(cookie) = slot.take_set_cookie() {
                     resp.headers_mut().append(http::header::SET_COOKIE, cookie);
+                    crate::pages::never_shared_cacheable(&mut resp);
                 }
                 Poll::Ready(Ok(resp))
             }
-            KindProj::Endpoint { future } => future.as_mut().poll(cx).map(Ok),
+            KindProj::Endpoint { future } => {
+                let mut resp = std::task::ready!(future.as_mut().poll(cx));
+                if resp.headers().contains_key(http::header::SET_COOKIE) {
+                    crate::pages::never_shared_cacheable(&mut resp);
+                }
+                Poll::Ready(Ok(resp))
+            }
         }
     }
 }

@@ -29,7 +29,8 @@ pub async fn bind() -> Bound {
 }
 
 /// The routes the demo has: `/` public, `/protected` HTML, `/me` JSON (401 when
-/// anonymous), `/token` the fresh access token.
+/// anonymous), `/token` the fresh access token; and `/cacheable`, public with an
+/// application's `Cache-Control: public, max-age=600`.
 pub fn routes() -> Router {
     let api = Router::new()
         .route(
@@ -53,6 +54,19 @@ pub fn routes() -> Router {
                     Some(sub) => format!("signed in as {sub}"),
                     None => "anonymous".to_owned(),
                 }
+            }),
+        )
+        .route(
+            "/cacheable",
+            get(|OptionalAuthSession(s): OptionalAuthSession| async move {
+                (
+                    [("cache-control", "public, max-age=600")],
+                    if s.is_some() {
+                        "signed in"
+                    } else {
+                        "anonymous"
+                    },
+                )
             }),
         )
         .route(
