@@ -166,9 +166,13 @@ async fn refresh_holding_lease(
                 // An unknown `kid` may be a rotation the rate-limited refetch has not
                 // picked up yet: keep the session and try again later.
                 Err(e @ IdTokenError::Jose(crate::jose::JoseError::UnknownKid)) => {
+                    keep_rotated_refresh_token(state, key, &current, &response, ttl).await?;
                     return Err(provider_fault(e));
                 }
-                Err(e) if e.is_provider_fault() => return Err(provider_fault(e)),
+                Err(e) if e.is_provider_fault() => {
+                    keep_rotated_refresh_token(state, key, &current, &response, ttl).await?;
+                    return Err(provider_fault(e));
+                }
                 Err(e) => {
                     tracing::debug!(rule = %e, "refreshed ID token rejected; ending the session");
                     state.store_op(state.store.remove(key)).await?;
@@ -182,7 +186,10 @@ async fn refresh_holding_lease(
         // OIDC Core 5.3.4 holds after a refresh too: a different `sub` ends the session.
         match crate::userinfo::merge_userinfo(&state.config, claims, &response.access_token).await {
             Ok(merged) => merged,
-            Err(e) if e.is_provider_fault() => return Err(provider_fault(e)),
+            Err(e) if e.is_provider_fault() => {
+                keep_rotated_refresh_token(state, key, &current, &response, ttl).await?;
+                return Err(provider_fault(e));
+            }
             Err(e) => {
                 tracing::debug!(rule = %e, "userinfo after refresh rejected; ending the session");
                 state.store_op(state.store.remove(key)).await?;
@@ -203,6 +210,40 @@ async fn refresh_holding_lease(
         .store_op(state.store.put(key, record.clone(), ttl))
         .await?;
     Ok(record)
+}
+
+/// Keeps the refresh token of a response that cannot be used yet (its ID token or
+/// UserInfo cannot be checked while the provider's keys or endpoints fail).
+///
+/// A provider that rotates refresh tokens has already invalidated the one we sent, and
+/// may revoke the whole grant when it sees it again (RFC 9700 section 4.14.2). So the
+/// rotated token is stored, and nothing else of the unverified response: the session
+/// keeps serving its current access token, and the next request refreshes again with
+/// the new refresh token.
+async fn keep_rotated_refresh_token(
+    state: &AuthState,
+    key: &SessionKey,
+    current: &Arc<SessionRecord>,
+    response: &crate::token::AccessTokenResponse,
+    ttl: Duration,
+) -> Result<(), RefreshError> {
+    let Some(rotated) = response.refresh_token.as_deref() else {
+        return Ok(());
+    };
+    if current
+        .tokens
+        .refresh_token
+        .as_ref()
+        .is_some_and(|old| old.secret() == rotated)
+    {
+        return Ok(());
+    }
+    let mut kept = (**current).clone();
+    kept.tokens.refresh_token = Some(crate::secret::RefreshTokenValue::new(rotated));
+    state
+        .store_op(state.store.put(key, Arc::new(kept), ttl))
+        .await?;
+    Ok(())
 }
 
 /// OIDC Core 12.2: same `iss`, `sub` and `aud` as the original; `nonce` optional but

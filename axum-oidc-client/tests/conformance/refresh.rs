@@ -199,3 +199,43 @@ async fn keeps_userinfo_claims_across_a_refresh() {
         "UserInfo claims are lost after a refresh: {me}"
     );
 }
+
+#[tokio::test]
+async fn a_refresh_token_rotated_while_the_id_token_cannot_be_checked_is_kept() {
+    // The refreshed ID token is signed with a key the provider has not published yet
+    // (a rotation in progress): it cannot be checked, but the provider has already
+    // rotated the refresh token. Losing the new one would make the next refresh reuse
+    // the old one, and the provider would revoke the grant.
+    let t = short_lived_with(
+        Behavior {
+            refresh_id_token_sig: Sig::By(Key::Rsa2),
+            ..Behavior::default()
+        },
+        |b| b.with_jwks_refetch_interval(Duration::ZERO),
+    )
+    .await;
+    let issued = t.seen().access_tokens[0].clone();
+    t.adv.advance(Duration::from_secs(1));
+    let (status, access_token) = token(&t.browser).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(
+        access_token, issued,
+        "nothing from an unverified response is served"
+    );
+    assert_eq!(t.seen().refresh_grants(), 1);
+
+    // The rotation completes; the next refresh must present the rotated token.
+    t.update(|b| {
+        b.jwks = vec![Key::Rsa1, Key::Rsa2];
+    });
+    t.adv.advance(Duration::from_secs(1));
+    let (status, access_token) = token(&t.browser).await;
+    assert_eq!(
+        t.seen().refresh_token_reuse,
+        0,
+        "the provider saw a rotated refresh token used again"
+    );
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(access_token, *t.seen().access_tokens.last().unwrap());
+    assert_eq!(t.seen().refresh_grants(), 2);
+}

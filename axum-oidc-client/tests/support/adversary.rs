@@ -64,6 +64,8 @@ struct Case {
     seen: Seen,
     codes: HashMap<String, Grant>,
     refresh_tokens: HashMap<String, Grant>,
+    /// Refresh tokens already used (rotated away), with their grant's `sid`.
+    used_refresh_tokens: HashMap<String, String>,
     access_tokens: HashMap<String, String>,
 }
 
@@ -477,8 +479,15 @@ fn issue(
         "refresh_token" => {
             let rt = form.get("refresh_token").cloned().unwrap_or_default();
             let Some(grant) = case.refresh_tokens.remove(&rt) else {
+                // Reuse of a rotated refresh token (RFC 9700 section 4.14.2): the
+                // grant is revoked, as providers that detect reuse do.
+                if let Some(sid) = case.used_refresh_tokens.get(&rt).cloned() {
+                    case.seen.refresh_token_reuse += 1;
+                    case.refresh_tokens.retain(|_, g| g.sid != sid);
+                }
                 return oauth_error(StatusCode::BAD_REQUEST, "invalid_grant");
             };
+            case.used_refresh_tokens.insert(rt, grant.sid.clone());
             (grant, true)
         }
         _ => return oauth_error(StatusCode::BAD_REQUEST, "unsupported_grant_type"),

@@ -145,6 +145,9 @@ pub struct Seen {
     pub access_tokens: Vec<String>,
     /// Provider session ids (`sid`) handed out, one per authorization.
     pub sids: Vec<String>,
+    /// Refresh grants that presented an already used (rotated) refresh token; each
+    /// revoked its grant.
+    pub refresh_token_reuse: usize,
 }
 
 impl Seen {
