@@ -338,12 +338,14 @@ async fn backchannel(state: &AuthState, req: &Parts, body: Body) -> Response {
             return backchannel_error(StatusCode::BAD_REQUEST, "invalid_request");
         }
     };
+    // Back-Channel Logout 1.0 section 2.6: a `jti` seen before is a replay. The `jti`
+    // is claimed as a short lease while the sessions are ended, and only kept for the
+    // whole acceptance window once they are: a logout that failed in the store leaves
+    // no marker behind, so the provider's retry is not mistaken for a replay.
+    let marker = format!("jti:{}", valid.jti);
+    let owner = crate::secret::random_token(16);
     match state
-        .store_op(
-            state
-                .store
-                .insert_once(&format!("jti:{}", valid.jti), jti_ttl(c.leeway)),
-        )
+        .store_op(state.store.try_lock(&marker, &owner, JTI_CLAIM))
         .await
     {
         Ok(true) => {}
@@ -363,16 +365,30 @@ async fn backchannel(state: &AuthState, req: &Parts, body: Body) -> Response {
     match ended {
         Ok(n) => {
             tracing::debug!(sessions = n, "back-channel logout ended sessions");
+            if let Err(e) = state
+                .store_op(state.store.try_lock(&marker, &owner, jti_ttl(c.leeway)))
+                .await
+            {
+                // The logout happened; only the replay marker is shorter than usual.
+                tracing::warn!(error = %e, "could not extend the logout token's replay marker");
+            }
             let mut r = StatusCode::OK.into_response();
             pages::no_store(&mut r);
             r
         }
         Err(e) => {
             tracing::warn!(error = %e, "store unavailable during back-channel logout");
+            if let Err(e) = state.store_op(state.store.unlock(&marker, &owner)).await {
+                tracing::debug!(error = %e, "could not release the logout token's claim; it expires by itself");
+            }
             backchannel_error(StatusCode::SERVICE_UNAVAILABLE, "temporarily_unavailable")
         }
     }
 }
+
+/// How long a logout token's `jti` is claimed while its sessions are ended. When the
+/// store fails and the claim cannot even be released, a retry succeeds after this.
+const JTI_CLAIM: std::time::Duration = std::time::Duration::from_secs(30);
 
 /// How long a logout-token `jti` is remembered: longer than any token stays acceptable
 /// (`iat` at most [`MAX_TOKEN_AGE`](crate::backchannel::MAX_TOKEN_AGE) old, plus the

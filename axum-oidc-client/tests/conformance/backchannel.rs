@@ -253,3 +253,37 @@ async fn rejects_an_id_token_sent_as_logout_token() {
     let id_token = t.seen().id_tokens[0].clone();
     refused(&t, &id_token).await;
 }
+
+#[tokio::test]
+async fn a_logout_that_failed_in_the_store_succeeds_when_retried() {
+    // The store times out while ending the sessions: the provider gets 503 and
+    // retries with the same token. The retry must not be taken for a replay.
+    let sessions: axum_oidc_client::store::SharedStore =
+        std::sync::Arc::new(axum_oidc_client::MemoryStore::default());
+    let store = crate::faulty_store::FaultyStore::new(sessions);
+    let faults = store.clone();
+    let t = Trial::with_layer(Behavior::default(), |b| b, move |l| l.store(store)).await;
+    t.login_ok().await;
+    let sid = t.seen().sids[0].clone();
+    let token = t
+        .adv
+        .logout_token(t.case, &Sig::By(Key::Rsa1), json!({ "sid": sid }));
+
+    faults.fail_next("remove_by_sid", 1);
+    let failed = post_logout_token(&t.rp, &token).await;
+    assert_eq!(failed.status(), StatusCode::SERVICE_UNAVAILABLE);
+    assert_eq!(me(&t.browser).await, StatusCode::OK, "nothing ended yet");
+
+    let retried = post_logout_token(&t.rp, &token).await;
+    assert_eq!(
+        retried.status(),
+        StatusCode::OK,
+        "the retry of a logout that did not happen is not a replay"
+    );
+    assert_eq!(me(&t.browser).await, StatusCode::UNAUTHORIZED);
+    // Once it has happened, the same token is a replay.
+    assert_eq!(
+        post_logout_token(&t.rp, &token).await.status(),
+        StatusCode::BAD_REQUEST
+    );
+}

@@ -8,6 +8,8 @@
 mod adversary;
 #[path = "../support/app.rs"]
 mod app;
+#[path = "../support/faulty_store.rs"]
+mod faulty_store;
 mod harness;
 
 mod authorization;
