@@ -76,6 +76,33 @@ pub(crate) async fn refresh_session(
         .clone()
 }
 
+/// Pauses between looks at another instance's refresh: short at first (a refresh
+/// usually takes one round trip to the provider), doubling up to a ceiling, each with
+/// random jitter so that instances waiting for the same lease do not poll in step.
+#[derive(Debug)]
+struct LeaseBackoff {
+    next: Duration,
+}
+
+impl LeaseBackoff {
+    const FIRST: Duration = Duration::from_millis(10);
+    const CEILING: Duration = Duration::from_millis(320);
+
+    fn next_pause(&mut self) -> Duration {
+        let base = self.next;
+        self.next = (self.next * 2).min(Self::CEILING);
+        // Between half and all of the base pause.
+        let jitter = rand::random_range(0..=base.as_micros() as u64 / 2);
+        base - Duration::from_micros(jitter)
+    }
+}
+
+impl Default for LeaseBackoff {
+    fn default() -> Self {
+        Self { next: Self::FIRST }
+    }
+}
+
 /// One refresh in this process: takes the store lease, or waits for the instance
 /// that holds it and reads its result.
 async fn refresh_across_instances(
@@ -96,6 +123,7 @@ async fn refresh_across_instances(
     let owner = random_token(16);
     let lease_name = format!("refresh:{}", key.as_str());
     let started = Instant::now();
+    let mut backoff = LeaseBackoff::default();
     while !state
         .store_op(state.store.try_lock(&lease_name, &owner, LEASE))
         .await?
@@ -105,7 +133,7 @@ async fn refresh_across_instances(
                 "timed out waiting for another instance's refresh",
             ));
         }
-        tokio::time::sleep(Duration::from_millis(50)).await;
+        tokio::time::sleep(backoff.next_pause()).await;
         let current = state
             .store_op(state.store.get_fresh(key))
             .await?
@@ -277,4 +305,25 @@ async fn verify_refreshed_id_token(
         claims.sid.clone_from(&original.sid);
     }
     Ok(claims)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_lease_wait_backs_off_with_jitter_up_to_a_ceiling() {
+        let mut b = LeaseBackoff::default();
+        let pauses: Vec<Duration> = (0..10).map(|_| b.next_pause()).collect();
+        assert!(pauses[0] >= Duration::from_millis(5) && pauses[0] <= Duration::from_millis(10));
+        assert!(pauses[3] >= Duration::from_millis(40) && pauses[3] <= Duration::from_millis(80));
+        for p in &pauses[6..] {
+            assert!(*p >= Duration::from_millis(160) && *p <= LeaseBackoff::CEILING);
+        }
+        // Jitter: many waiters do not all pick the same pause.
+        let firsts: std::collections::HashSet<Duration> = (0..32)
+            .map(|_| LeaseBackoff::default().next_pause())
+            .collect();
+        assert!(firsts.len() > 1);
+    }
 }
