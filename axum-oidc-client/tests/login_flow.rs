@@ -128,10 +128,7 @@ async fn two_tabs_logging_in_at_once_both_succeed() {
     let s = setup().await;
     let tab1 = s.browser.start_login("/one").await;
     let tab2 = s.browser.start_login("/two").await;
-    let provider = reqwest::Client::builder()
-        .redirect(reqwest::redirect::Policy::none())
-        .build()
-        .unwrap();
+    let provider = app::no_redirect_client();
     let back1 = location(
         &provider
             .get(format!("{tab1}&login_hint=alice"))
@@ -163,10 +160,7 @@ async fn two_tabs_logging_in_at_once_both_succeed() {
 async fn a_replayed_callback_creates_no_second_session() {
     let s = setup().await;
     let auth = s.browser.start_login("/").await;
-    let provider = reqwest::Client::builder()
-        .redirect(reqwest::redirect::Policy::none())
-        .build()
-        .unwrap();
+    let provider = app::no_redirect_client();
     let back = location(
         &provider
             .get(format!("{auth}&login_hint=bob"))
@@ -211,10 +205,7 @@ async fn an_existing_session_cookie_is_never_reused_at_login() {
         "a brand-new session id"
     );
     // The old id no longer works.
-    let stale = reqwest::Client::builder()
-        .redirect(reqwest::redirect::Policy::none())
-        .build()
-        .unwrap();
+    let stale = app::no_redirect_client();
     let r = stale
         .get(format!("{}/me", s.origin))
         .header("cookie", old.split(';').next().unwrap())
@@ -281,10 +272,7 @@ async fn api_requests_without_session_get_401_json_with_www_authenticate() {
 #[tokio::test]
 async fn attacker_input_gets_a_4xx_never_a_5xx() {
     let s = setup().await;
-    let raw = reqwest::Client::builder()
-        .redirect(reqwest::redirect::Policy::none())
-        .build()
-        .unwrap();
+    let raw = app::no_redirect_client();
     let get = |path: &str, cookie: Option<String>| {
         let mut rb = raw.get(format!("{}{path}", s.origin));
         if let Some(c) = cookie {
@@ -345,10 +333,7 @@ async fn a_tampered_session_cookie_is_cleared_and_treated_as_anonymous() {
     let last = bytes.len() - 1;
     bytes[last] = if bytes[last] == b'A' { b'B' } else { b'A' };
     let tampered = format!("{name}={}", String::from_utf8(bytes).unwrap());
-    let raw = reqwest::Client::builder()
-        .redirect(reqwest::redirect::Policy::none())
-        .build()
-        .unwrap();
+    let raw = app::no_redirect_client();
     let r = raw
         .get(format!("{}/me", s.origin))
         .header("cookie", tampered)
@@ -367,10 +352,7 @@ async fn a_tampered_session_cookie_is_cleared_and_treated_as_anonymous() {
 async fn a_provider_that_is_down_at_the_callback_gives_502_and_no_session() {
     let s = setup().await;
     let auth = s.browser.start_login("/").await;
-    let provider = reqwest::Client::builder()
-        .redirect(reqwest::redirect::Policy::none())
-        .build()
-        .unwrap();
+    let provider = app::no_redirect_client();
     let back = location(
         &provider
             .get(format!("{auth}&login_hint=alice"))
@@ -494,10 +476,7 @@ async fn a_store_failure_during_login_gives_an_error_page_and_no_session() {
     let flaky = FlakyStore::new();
     let s = setup_with(flaky.clone()).await;
     let auth = s.browser.start_login("/").await;
-    let provider = reqwest::Client::builder()
-        .redirect(reqwest::redirect::Policy::none())
-        .build()
-        .unwrap();
+    let provider = app::no_redirect_client();
     let back = location(
         &provider
             .get(format!("{auth}&login_hint=alice"))

@@ -99,10 +99,7 @@ fn session_cookie(r: &reqwest::Response) -> String {
 }
 
 fn plain_client() -> reqwest::Client {
-    reqwest::Client::builder()
-        .redirect(reqwest::redirect::Policy::none())
-        .build()
-        .expect("client")
+    app::no_redirect_client()
 }
 
 async fn get_with_cookie(url: &str, cookie: &str) -> reqwest::Response {

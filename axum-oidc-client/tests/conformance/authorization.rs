@@ -115,10 +115,7 @@ async fn rejects_a_callback_that_belongs_to_another_browser() {
 /// The raw steps of a login with a cookie-less client: the callback URL and the
 /// login cookie (`name=value`) it needs, so a test can replay both.
 async fn captured_callback(t: &Trial) -> (reqwest::Client, String, String) {
-    let client = reqwest::Client::builder()
-        .redirect(reqwest::redirect::Policy::none())
-        .build()
-        .unwrap();
+    let client = crate::app::no_redirect_client();
     let start = client
         .get(format!("{}/auth/login?next=%2Fme", t.rp.origin))
         .send()

@@ -91,6 +91,15 @@ pub fn memory() -> SharedStore {
     Arc::new(axum_oidc_client::MemoryStore::default())
 }
 
+/// An HTTP client that follows no redirects and keeps no cookies: the provider's side
+/// of a browser, or an attacker's hand-made requests.
+pub fn no_redirect_client() -> reqwest::Client {
+    reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .expect("HTTP client")
+}
+
 /// A browser: keeps cookies, follows no redirects.
 #[derive(Clone)]
 pub struct Browser {
@@ -163,10 +172,7 @@ impl Browser {
     /// shortcut, from `/auth/login?next=…` to the callback; returns the callback answer.
     pub async fn login_as(&self, user: &str, next: &str) -> reqwest::Response {
         let auth = self.start_login(next).await;
-        let provider = reqwest::Client::builder()
-            .redirect(reqwest::redirect::Policy::none())
-            .build()
-            .unwrap();
+        let provider = no_redirect_client();
         let r = provider
             .get(format!("{auth}&login_hint={user}"))
             .send()
