@@ -22,6 +22,7 @@ use axum_oidc_client::auth_session::AuthSession;
 use axum_oidc_client::{
     AuthenticationLayer, OAuthConfigurationBuilder, OidcLogoutHandler, OptionalAuthSession,
 };
+use html_escape::encode_quoted_attribute as escape;
 
 #[tokio::main]
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
@@ -108,20 +109,4 @@ fn page(title: &str, body: &str) -> Html<String> {
         "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\">\
          <title>{title}</title></head><body><h1>{title}</h1>{body}</body></html>"
     ))
-}
-
-/// Claims come from the provider: escape them before putting them in HTML.
-fn escape(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    for c in s.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&#39;"),
-            c => out.push(c),
-        }
-    }
-    out
 }

@@ -1,21 +1,7 @@
 //! HTML of the demo pages. Every value from a token is escaped.
 
 use axum_oidc_client::auth_session::AuthSession;
-
-fn escape(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    for c in s.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&#39;"),
-            c => out.push(c),
-        }
-    }
-    out
-}
+use html_escape::encode_quoted_attribute as escape;
 
 fn layout(title: &str, body: &str) -> String {
     format!(
@@ -43,7 +29,7 @@ fn who(session: &AuthSession) -> String {
             .or_else(|| c.get_str("preferred_username"))
     });
     let sub = session.sub().unwrap_or("unknown");
-    escape(name.unwrap_or(sub))
+    escape(name.unwrap_or(sub)).into_owned()
 }
 
 const SIGN_OUT: &str = r#"<form method="post" action="/auth/logout" style="display:inline"><button class="button" id="sign-out" type="submit">Sign out</button></form>"#;
