@@ -188,6 +188,23 @@ impl AuthCache for TwoTierAuthCache {
         }
     }
 
+    /// The shared tier decides; the local copy becomes `record` if it wrote, and is
+    /// dropped otherwise (the shared tier holds another version, or none).
+    async fn replace(
+        &self,
+        key: &SessionKey,
+        current: &SessionRecord,
+        record: Arc<SessionRecord>,
+        ttl: Duration,
+    ) -> Result<bool, StoreError> {
+        let replaced = self.l2.replace(key, current, record.clone(), ttl).await;
+        match replaced {
+            Ok(true) => self.l1.put(key, record, ttl.min(self.l1_ttl)).await?,
+            Ok(false) | Err(_) => self.l1.remove(key).await?,
+        }
+        replaced
+    }
+
     async fn remove(&self, key: &SessionKey) -> Result<(), StoreError> {
         let removed = self.l2.remove(key).await;
         self.l1.remove(key).await?;
@@ -203,6 +220,12 @@ impl AuthCache for TwoTierAuthCache {
     async fn remove_by_sub(&self, sub: &str) -> Result<usize, StoreError> {
         let removed = self.l2.remove_by_sub(sub).await;
         self.l1.remove_by_sub(sub).await?;
+        removed
+    }
+
+    async fn remove_by_sub_without_sid(&self, sub: &str) -> Result<usize, StoreError> {
+        let removed = self.l2.remove_by_sub_without_sid(sub).await;
+        self.l1.remove_by_sub_without_sid(sub).await?;
         removed
     }
 
@@ -321,7 +344,19 @@ mod tests {
         ) -> Result<(), StoreError> {
             Err(StoreError::Timeout)
         }
+        async fn replace(
+            &self,
+            _: &SessionKey,
+            _: &SessionRecord,
+            _: Arc<SessionRecord>,
+            _: Duration,
+        ) -> Result<bool, StoreError> {
+            Err(StoreError::Timeout)
+        }
         async fn remove(&self, _: &SessionKey) -> Result<(), StoreError> {
+            Err(StoreError::Timeout)
+        }
+        async fn remove_by_sub_without_sid(&self, _: &str) -> Result<usize, StoreError> {
             Err(StoreError::Timeout)
         }
         async fn remove_by_sid(&self, _: &str) -> Result<usize, StoreError> {

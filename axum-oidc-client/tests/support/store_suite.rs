@@ -37,6 +37,14 @@ macro_rules! store_suite {
                 remove_by_sid_ends_only_the_sessions_of_that_sid,
                 remove_by_sub_ends_every_session_of_the_subject_and_no_other,
                 a_rewritten_session_is_still_ended_by_its_sid_and_sub,
+                replace_writes_over_the_version_read,
+                replace_refuses_when_the_session_was_removed,
+                replace_refuses_when_the_session_changed_meanwhile,
+                replace_refuses_when_the_session_expired,
+                replace_reindexes_by_sid_and_sub,
+                concurrent_replaces_of_one_version_have_exactly_one_winner,
+                remove_by_sub_without_sid_ends_only_the_sessions_without_a_sid,
+                remove_by_sub_without_sid_spares_other_subjects,
                 a_lease_is_exclusive_between_owners,
                 a_lease_is_reentrant_for_its_owner_and_extended,
                 unlock_releases_the_lease_only_for_its_owner,
@@ -435,4 +443,218 @@ pub async fn stored_entries_do_not_contain_token_plaintext(f: &Fixture) {
     let text = String::from_utf8_lossy(&bytes);
     assert!(!text.contains(ACCESS_TOKEN) && !text.contains(REFRESH_TOKEN));
     assert!(!text.contains("header.payload.signature"));
+}
+
+/// `record` with `last_seen` set, so versions of one session differ.
+fn version(sub: &str, sid: Option<&str>, last_seen: i64) -> Arc<SessionRecord> {
+    let mut r = (*record(sub, sid)).clone();
+    r.last_seen = last_seen;
+    Arc::new(r)
+}
+
+/// A refresh writes the refreshed record over the version it read.
+pub async fn replace_writes_over_the_version_read(f: &Fixture) {
+    let k = key();
+    let read = version("alice", Some("s1"), 1);
+    f.store.put(&k, read.clone(), LONG).await.unwrap();
+    let current = f.store.get(&k).await.unwrap().expect("stored");
+    let refreshed = version("alice", Some("s1"), 2);
+    assert!(
+        f.store
+            .replace(&k, &current, refreshed.clone(), LONG)
+            .await
+            .unwrap()
+    );
+    assert_eq!(f.store.get(&k).await.unwrap().as_deref(), Some(&*refreshed));
+    assert_eq!(
+        f.store.get_fresh(&k).await.unwrap().as_deref(),
+        Some(&*refreshed)
+    );
+    // The replaced version is no longer current: replacing it again is refused.
+    assert!(
+        !f.store
+            .replace(&k, &current, version("alice", Some("s1"), 3), LONG)
+            .await
+            .unwrap()
+    );
+    assert_eq!(f.store.get(&k).await.unwrap().as_deref(), Some(&*refreshed));
+}
+
+/// Back-Channel Logout 1.0 §2.7: a logout that ends the session while a refresh is in
+/// flight is not undone by the refresh's write.
+pub async fn replace_refuses_when_the_session_was_removed(f: &Fixture) {
+    let (sid, sub) = (unique_name(), unique_name());
+    for end in ["remove", "remove_by_sid", "remove_by_sub"] {
+        let k = key();
+        let read = version(&sub, Some(&sid), 1);
+        f.store.put(&k, read.clone(), LONG).await.unwrap();
+        match end {
+            "remove" => f.store.remove(&k).await.unwrap(),
+            "remove_by_sid" => assert_eq!(f.store.remove_by_sid(&sid).await.unwrap(), 1),
+            _ => assert_eq!(f.store.remove_by_sub(&sub).await.unwrap(), 1),
+        }
+        let refreshed = version(&sub, Some(&sid), 2);
+        assert!(
+            !f.store.replace(&k, &read, refreshed, LONG).await.unwrap(),
+            "{end}"
+        );
+        assert!(f.store.get(&k).await.unwrap().is_none(), "{end}");
+        assert!(f.store.get_fresh(&k).await.unwrap().is_none(), "{end}");
+    }
+}
+
+pub async fn replace_refuses_when_the_session_changed_meanwhile(f: &Fixture) {
+    let k = key();
+    let read = version("alice", Some("s1"), 1);
+    f.store.put(&k, read.clone(), LONG).await.unwrap();
+    let other_write = version("alice", Some("s1"), 7);
+    f.store.put(&k, other_write.clone(), LONG).await.unwrap();
+    assert!(
+        !f.store
+            .replace(&k, &read, version("alice", Some("s1"), 2), LONG)
+            .await
+            .unwrap()
+    );
+    assert_eq!(
+        f.store.get_fresh(&k).await.unwrap().as_deref(),
+        Some(&*other_write)
+    );
+    // An unknown key is never created.
+    let unknown = key();
+    assert!(
+        !f.store
+            .replace(&unknown, &read, version("alice", Some("s1"), 2), LONG)
+            .await
+            .unwrap()
+    );
+    assert!(f.store.get_fresh(&unknown).await.unwrap().is_none());
+}
+
+pub async fn replace_refuses_when_the_session_expired(f: &Fixture) {
+    let k = key();
+    let read = version("alice", None, 1);
+    f.store.put(&k, read.clone(), SHORT).await.unwrap();
+    tokio::time::sleep(AFTER_SHORT).await;
+    assert!(
+        !f.store
+            .replace(&k, &read, version("alice", None, 2), LONG)
+            .await
+            .unwrap()
+    );
+    assert!(f.store.get_fresh(&k).await.unwrap().is_none());
+}
+
+/// The replaced record is reachable by its own `sid` and `sub`, once.
+pub async fn replace_reindexes_by_sid_and_sub(f: &Fixture) {
+    let (sid, sub) = (unique_name(), unique_name());
+    let k = key();
+    f.store.put(&k, version(&sub, None, 1), LONG).await.unwrap();
+    let current = f.store.get(&k).await.unwrap().expect("stored");
+    // The refreshed ID token now carries a sid (OIDC Core 12.2).
+    let refreshed = version(&sub, Some(&sid), 2);
+    assert!(
+        f.store
+            .replace(&k, &current, refreshed.clone(), LONG)
+            .await
+            .unwrap()
+    );
+    assert_eq!(f.store.remove_by_sid(&sid).await.unwrap(), 1);
+    assert!(f.store.get_fresh(&k).await.unwrap().is_none());
+
+    let k = key();
+    f.store
+        .put(&k, version(&sub, Some(&sid), 1), LONG)
+        .await
+        .unwrap();
+    let current = f.store.get(&k).await.unwrap().expect("stored");
+    assert!(
+        f.store
+            .replace(&k, &current, version(&sub, Some(&sid), 2), LONG)
+            .await
+            .unwrap()
+    );
+    // A session that now has a sid is not one "without a sid".
+    assert_eq!(f.store.remove_by_sub_without_sid(&sub).await.unwrap(), 0);
+    assert_eq!(f.store.remove_by_sub(&sub).await.unwrap(), 1);
+    assert!(f.store.get_fresh(&k).await.unwrap().is_none());
+}
+
+pub async fn concurrent_replaces_of_one_version_have_exactly_one_winner(f: &Fixture) {
+    const TASKS: i64 = 12;
+    let k = key();
+    f.store
+        .put(&k, version("alice", Some("s1"), 0), LONG)
+        .await
+        .unwrap();
+    let current = f.store.get(&k).await.unwrap().expect("stored");
+    let barrier = Arc::new(tokio::sync::Barrier::new(TASKS as usize));
+    let tasks: Vec<_> = (1..=TASKS)
+        .map(|i| {
+            let (store, k, current, barrier) =
+                (f.store.clone(), k.clone(), current.clone(), barrier.clone());
+            tokio::spawn(async move {
+                barrier.wait().await;
+                let won = store
+                    .replace(&k, &current, version("alice", Some("s1"), i), LONG)
+                    .await
+                    .unwrap();
+                won.then_some(i)
+            })
+        })
+        .collect();
+    let mut winners = Vec::new();
+    for task in tasks {
+        winners.extend(task.await.unwrap());
+    }
+    assert_eq!(winners.len(), 1, "{winners:?}");
+    let stored = f.store.get_fresh(&k).await.unwrap().expect("stored");
+    assert_eq!(stored.last_seen, winners[0]);
+}
+
+/// Back-Channel Logout 1.0 §2.7: a logout token with both `sid` and `sub` also ends
+/// the subject's sessions whose ID token carried no `sid`.
+pub async fn remove_by_sub_without_sid_ends_only_the_sessions_without_a_sid(f: &Fixture) {
+    let sub = unique_name();
+    let (without1, without2, with) = (key(), key(), key());
+    f.store
+        .put(&without1, record(&sub, None), LONG)
+        .await
+        .unwrap();
+    f.store
+        .put(&without2, record(&sub, None), LONG)
+        .await
+        .unwrap();
+    f.store
+        .put(&with, record(&sub, Some("s1")), LONG)
+        .await
+        .unwrap();
+    assert_eq!(f.store.remove_by_sub_without_sid(&sub).await.unwrap(), 2);
+    assert!(f.store.get_fresh(&without1).await.unwrap().is_none());
+    assert!(f.store.get_fresh(&without2).await.unwrap().is_none());
+    assert!(live(&f.store, &with).await);
+    assert_eq!(f.store.remove_by_sub_without_sid(&sub).await.unwrap(), 0);
+    assert!(live(&f.store, &with).await);
+}
+
+pub async fn remove_by_sub_without_sid_spares_other_subjects(f: &Fixture) {
+    let sub = unique_name();
+    let mine = key();
+    f.store.put(&mine, record(&sub, None), LONG).await.unwrap();
+    // Subjects are compared exactly: case and trailing spaces count.
+    let mut kept = Vec::new();
+    for other in [
+        unique_name(),
+        sub.to_uppercase(),
+        format!("{sub} "),
+        format!("{sub}x"),
+    ] {
+        let k = key();
+        f.store.put(&k, record(&other, None), LONG).await.unwrap();
+        kept.push(k);
+    }
+    assert_eq!(f.store.remove_by_sub_without_sid(&sub).await.unwrap(), 1);
+    assert!(f.store.get_fresh(&mine).await.unwrap().is_none());
+    for k in &kept {
+        assert!(live(&f.store, k).await);
+    }
 }

@@ -590,6 +590,14 @@ impl Inner {
         }
     }
 
+    /// The stored bytes of a live session.
+    async fn raw(&self, key: &SessionKey) -> Result<Option<Vec<u8>>, StoreError> {
+        self.engine
+            .fetch_bytes(&self.queries.get, &[Arg::Text(key.as_str())])
+            .await
+            .map_err(StoreError::unavailable)
+    }
+
     async fn count(&self, sql: &str, value: &str) -> Result<usize, StoreError> {
         let n = self.execute(sql, &[Arg::Text(value)]).await?;
         Ok(usize::try_from(n).unwrap_or(usize::MAX))
@@ -599,13 +607,8 @@ impl Inner {
 #[async_trait]
 impl AuthCache for SqlAuthCache {
     async fn get(&self, key: &SessionKey) -> Result<Option<Arc<SessionRecord>>, StoreError> {
-        let inner = &self.inner;
-        let bytes = inner
-            .engine
-            .fetch_bytes(&inner.queries.get, &[Arg::Text(key.as_str())])
-            .await
-            .map_err(StoreError::unavailable)?;
-        Ok(bytes.and_then(|b| decode_entry(&inner.codec, key, &b)))
+        let bytes = self.inner.raw(key).await?;
+        Ok(bytes.and_then(|b| decode_entry(&self.inner.codec, key, &b)))
     }
 
     async fn put(
@@ -626,6 +629,36 @@ impl AuthCache for SqlAuthCache {
         inner.execute(&inner.queries.put, &args).await.map(drop)
     }
 
+    /// Reads the stored bytes, decodes them and compares the record with `current`
+    /// here (encrypted entries carry a random nonce, so equal records have different
+    /// bytes); then one `UPDATE … WHERE session_key = ? AND data = <bytes read>` on a
+    /// live row writes only if nobody wrote or deleted the row meanwhile.
+    async fn replace(
+        &self,
+        key: &SessionKey,
+        current: &SessionRecord,
+        record: Arc<SessionRecord>,
+        ttl: Duration,
+    ) -> Result<bool, StoreError> {
+        let inner = &self.inner;
+        let Some(read) = inner.raw(key).await? else {
+            return Ok(false);
+        };
+        if decode_entry(&inner.codec, key, &read).as_deref() != Some(current) {
+            return Ok(false);
+        }
+        let data = inner.codec.encode(key, &record)?;
+        let args = [
+            Arg::Bytes(&data),
+            Arg::OptText(record.sid()),
+            Arg::Text(record.sub()),
+            Arg::Int(ttl_millis(ttl)),
+            Arg::Text(key.as_str()),
+            Arg::Bytes(&read),
+        ];
+        Ok(inner.execute(&inner.queries.replace, &args).await? > 0)
+    }
+
     async fn remove(&self, key: &SessionKey) -> Result<(), StoreError> {
         let inner = &self.inner;
         inner
@@ -643,6 +676,14 @@ impl AuthCache for SqlAuthCache {
     async fn remove_by_sub(&self, sub: &str) -> Result<usize, StoreError> {
         self.inner
             .count(&self.inner.queries.remove_by_sub, sub)
+            .await
+    }
+
+    /// The `sid` column is NULL exactly for sessions without one (since the first
+    /// schema), so existing rows need no migration.
+    async fn remove_by_sub_without_sid(&self, sub: &str) -> Result<usize, StoreError> {
+        self.inner
+            .count(&self.inner.queries.remove_by_sub_without_sid, sub)
             .await
     }
 
