@@ -440,7 +440,7 @@ impl AuthCache for RedisStore {
 
     /// Reads the raw bytes, decodes them and compares the record with `current` here
     /// (encrypted entries carry a random nonce, so equal records have different
-    /// bytes); then [`REPLACE`] writes only if the key still holds those exact bytes.
+    /// bytes); then the `REPLACE` script writes only if the key still holds those exact bytes.
     async fn replace(
         &self,
         key: &SessionKey,
@@ -475,7 +475,7 @@ impl AuthCache for RedisStore {
     }
 
     /// The subject's index set holds every session key written for it; each entry is
-    /// read and decoded here, and [`REMOVE_UNCHANGED`] deletes those without a `sid`
+    /// read and decoded here, and the `REMOVE_UNCHANGED` script deletes those without a `sid`
     /// unless they were rewritten meanwhile. Needs no index of its own, so sessions
     /// written before this method existed are found too.
     async fn remove_by_sub_without_sid(&self, sub: &str) -> Result<usize, StoreError> {

@@ -6,7 +6,7 @@ use super::DEFAULT_TABLE_PREFIX;
 use super::dialect::{MAX_PREFIX_LEN, Tables};
 use crate::store::StoreError;
 
-/// Settings of a [`SqlStore`].
+/// Settings of a [`SqlStore`](super::SqlStore).
 ///
 /// ```
 /// use std::time::Duration;
@@ -77,7 +77,7 @@ impl SqlStoreConfig {
     }
 
     /// Runs no cleanup task (for example when a database job purges expired rows, or
-    /// [`SqlStore::purge_expired`] is called on a schedule).
+    /// [`SqlStore::purge_expired`](super::SqlStore::purge_expired) is called on a schedule).
     ///
     /// ```
     /// # use axum_oidc_client::store::SqlStoreConfig;
@@ -101,7 +101,7 @@ impl SqlStoreConfig {
         self
     }
 
-    /// Creates no tables: they must exist (see the [module docs](self) for the schema).
+    /// Creates no tables: they must exist (see the [module docs](super) for the schema).
     ///
     /// ```
     /// # use axum_oidc_client::store::SqlStoreConfig;
