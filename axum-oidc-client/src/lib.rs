@@ -46,7 +46,9 @@ pub use id_token::IdTokenClaims;
 pub use jose::SigningAlgorithm;
 pub use layer::{AuthLayer, Authentication, AuthenticationLayer};
 pub use logout::{DefaultLogoutHandler, LogoutHandler, OidcLogoutHandler};
-pub use store::{AuthCache, MemoryStore, StoreError, TwoTierAuthCache, TwoTierCacheConfig};
+pub use store::{AuthCache, MemoryStore, StoreError, TwoTierStore, TwoTierStoreConfig};
+#[allow(deprecated)]
+pub use store::{TwoTierAuthCache, TwoTierCacheConfig};
 pub use token::AccessTokenResponse;
 
 /// Seed-compatible path for the layer (`axum_oidc_client::auth::AuthLayer`).

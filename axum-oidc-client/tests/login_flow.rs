@@ -417,9 +417,23 @@ impl AuthCache for FlakyStore {
         self.check()?;
         self.inner.put(key, record, ttl).await
     }
+    async fn replace(
+        &self,
+        key: &SessionKey,
+        current: &SessionRecord,
+        record: Arc<SessionRecord>,
+        ttl: Duration,
+    ) -> Result<bool, StoreError> {
+        self.check()?;
+        self.inner.replace(key, current, record, ttl).await
+    }
     async fn remove(&self, key: &SessionKey) -> Result<(), StoreError> {
         self.check()?;
         self.inner.remove(key).await
+    }
+    async fn remove_by_sub_without_sid(&self, sub: &str) -> Result<usize, StoreError> {
+        self.check()?;
+        self.inner.remove_by_sub_without_sid(sub).await
     }
     async fn remove_by_sid(&self, sid: &str) -> Result<usize, StoreError> {
         self.check()?;

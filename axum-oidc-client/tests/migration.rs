@@ -10,6 +10,8 @@ use axum_oidc_client::auth::{AuthLayer, AuthenticationLayer};
 use axum_oidc_client::auth_builder::OAuthConfigurationBuilder;
 use axum_oidc_client::auth_cache::AuthCache;
 use axum_oidc_client::auth_session::AuthSession;
+// The store names of before the rename stay usable, deprecated.
+#[allow(deprecated)]
 use axum_oidc_client::cache::{MemoryStore, TwoTierAuthCache, TwoTierCacheConfig, from_url};
 use axum_oidc_client::jwt::{
     JwtClaims, JwtConfiguration, JwtLayer, OidcClaims, OptionalJwtClaims, VerifiedJwt,
@@ -155,6 +157,7 @@ async fn an_application_written_against_the_migration_guide_compiles_and_serves(
     // "Stores": the in-process store, the two-tier cache over it, and from_url.
     let memory = MemoryStore::default();
     let _with_store = AuthenticationLayer::with_store(config.clone(), Arc::new(memory.clone()));
+    #[allow(deprecated)]
     let _tiered: Arc<dyn AuthCache> = Arc::new(TwoTierAuthCache::new(
         Arc::new(memory),
         TwoTierCacheConfig::default(),

@@ -17,18 +17,18 @@
     allow(dead_code, unused_imports)
 )]
 
-#[path = "support/store_suite.rs"]
-#[macro_use]
-mod suite;
-
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use axum_oidc_client::session::{SessionCodec, SessionKey};
 use axum_oidc_client::store::{
-    AuthCache, MemoryStore, SharedStore, StoreError, TwoTierAuthCache, TwoTierCacheConfig,
+    AuthCache, MemoryStore, SharedStore, StoreError, TwoTierStore, TwoTierStoreConfig,
 };
-use suite::{Fixture, KEY, OTHER_KEY, RawRead, Teardown, key, record, server_url, unique_name};
+// The suite exactly as a third-party store uses it (feature `test-util`).
+use axum_oidc_client::store::suite::{
+    self, Fixture, KEY, OTHER_KEY, RawRead, Teardown, key, record, server_url, unique_name,
+};
+use axum_oidc_client::store_suite;
 
 const REDIS_VAR: &str = "AXUM_OIDC_TEST_REDIS_URL";
 const POSTGRES_VAR: &str = "AXUM_OIDC_TEST_POSTGRES_URL";
@@ -47,9 +47,9 @@ fn unreachable_server(var: &str, e: impl std::fmt::Debug) -> ! {
 }
 
 fn tiered(shared: impl AuthCache) -> SharedStore {
-    Arc::new(TwoTierAuthCache::new(
+    Arc::new(TwoTierStore::new(
         Arc::new(shared),
-        TwoTierCacheConfig::default(),
+        TwoTierStoreConfig::default(),
     ))
 }
 
@@ -181,19 +181,19 @@ macro_rules! sql_fixture {
 
 #[cfg(any(feature = "postgres", feature = "mysql", feature = "sqlite"))]
 mod sql_backend {
-    use axum_oidc_client::store::{SqlAuthCache, SqlCacheConfig};
+    use axum_oidc_client::store::{SqlStore, SqlStoreConfig};
 
     use super::*;
 
     /// Test tables with no cleanup task (the suite checks reads filter expiry).
-    pub fn config(prefix: &str) -> SqlCacheConfig {
-        SqlCacheConfig::default()
+    pub fn config(prefix: &str) -> SqlStoreConfig {
+        SqlStoreConfig::default()
             .with_table_prefix(prefix)
             .without_cleanup()
     }
 
-    pub async fn connect(var: &str, url: &str, codec: SessionCodec, prefix: &str) -> SqlAuthCache {
-        SqlAuthCache::connect(url, codec, config(prefix))
+    pub async fn connect(var: &str, url: &str, codec: SessionCodec, prefix: &str) -> SqlStore {
+        SqlStore::connect(url, codec, config(prefix))
             .await
             .unwrap_or_else(|e| unreachable_server(var, e))
     }
@@ -252,10 +252,10 @@ mod sql_backend {
     pub async fn sqlite_memory() -> Option<Fixture> {
         let pool = memory_pool().await;
         let prefix = unique_name();
-        let store = SqlAuthCache::from_sqlite_pool(pool.clone(), codec(), config(&prefix))
+        let store = SqlStore::from_sqlite_pool(pool.clone(), codec(), config(&prefix))
             .await
             .unwrap();
-        let other = SqlAuthCache::from_sqlite_pool(pool.clone(), other_codec(), config(&prefix))
+        let other = SqlStore::from_sqlite_pool(pool.clone(), other_codec(), config(&prefix))
             .await
             .unwrap();
         Some(sql_fixture!(store, other, pool, prefix, "?"))
@@ -292,14 +292,14 @@ store_suite!(sqlite_memory, sql_backend::sqlite_memory());
 
 #[cfg(any(feature = "postgres", feature = "mysql", feature = "sqlite"))]
 mod sql_cleanup {
-    use axum_oidc_client::store::{SqlAuthCache, SqlCacheConfig};
+    use axum_oidc_client::store::{SqlStore, SqlStoreConfig};
 
     use super::*;
 
     const TINY: Duration = Duration::from_millis(1);
 
     /// Expired rows in all three tables, and live ones that must survive.
-    async fn expired_rows(store: &SqlAuthCache) -> SessionKey {
+    async fn expired_rows(store: &SqlStore) -> SessionKey {
         for _ in 0..5 {
             store
                 .put(&key(), record("alice", Some("s")), TINY)
@@ -328,11 +328,11 @@ mod sql_cleanup {
     /// Batches of 2 make each table take several statements.
     pub async fn purge_deletes_expired_rows_in_bounded_batches(url: &str) {
         let prefix = unique_name();
-        let config = SqlCacheConfig::default()
+        let config = SqlStoreConfig::default()
             .with_table_prefix(&prefix)
             .without_cleanup()
             .with_cleanup_batch_size(2);
-        let store = SqlAuthCache::connect(url, codec(), config).await.unwrap();
+        let store = SqlStore::connect(url, codec(), config).await.unwrap();
         let live = expired_rows(&store).await;
         assert_eq!(store.purge_expired().await.unwrap(), 5 + 3 + 1);
         assert_eq!(store.purge_expired().await.unwrap(), 0);
@@ -397,10 +397,10 @@ mod sql_cleanup {
     #[cfg(feature = "sqlite")]
     #[tokio::test]
     async fn the_cleanup_task_purges_on_its_interval_and_stops_at_shutdown() {
-        let config = SqlCacheConfig::default()
+        let config = SqlStoreConfig::default()
             .with_table_prefix(unique_name())
             .with_cleanup_interval(Duration::from_millis(100));
-        let store = SqlAuthCache::connect("sqlite::memory:", codec(), config)
+        let store = SqlStore::connect("sqlite::memory:", codec(), config)
             .await
             .unwrap();
         let live = expired_rows(&store).await;
@@ -432,15 +432,15 @@ mod sql_cleanup {
             "x\"y",
             &"a".repeat(41),
         ] {
-            let config = SqlCacheConfig::default().with_table_prefix(prefix);
-            match SqlAuthCache::connect("sqlite::memory:", codec(), config).await {
+            let config = SqlStoreConfig::default().with_table_prefix(prefix);
+            match SqlStore::connect("sqlite::memory:", codec(), config).await {
                 Err(StoreError::Config(msg)) => assert!(msg.contains("table_prefix"), "{msg}"),
                 other => panic!("{prefix:?}: {other:?}"),
             }
         }
-        let config = SqlCacheConfig::default().with_cleanup_batch_size(0);
+        let config = SqlStoreConfig::default().with_cleanup_batch_size(0);
         assert!(matches!(
-            SqlAuthCache::connect("sqlite::memory:", codec(), config).await,
+            SqlStore::connect("sqlite::memory:", codec(), config).await,
             Err(StoreError::Config(_))
         ));
     }
@@ -451,9 +451,9 @@ mod sql_cleanup {
         let path = sql_backend::sqlite_path();
         assert!(!path.exists());
         let url = format!("sqlite://{}", path.display());
-        let config = SqlCacheConfig::default();
+        let config = SqlStoreConfig::default();
         let k = key();
-        let store = SqlAuthCache::connect(&url, codec(), config.clone())
+        let store = SqlStore::connect(&url, codec(), config.clone())
             .await
             .unwrap();
         assert!(path.exists());
@@ -464,7 +464,7 @@ mod sql_cleanup {
         store.shutdown().await;
         drop(store);
 
-        let reopened = SqlAuthCache::connect(&url, codec(), config).await.unwrap();
+        let reopened = SqlStore::connect(&url, codec(), config).await.unwrap();
         assert!(reopened.get(&k).await.unwrap().is_some());
         reopened.shutdown().await;
         sql_backend::remove_sqlite_files(&path);
@@ -473,7 +473,7 @@ mod sql_cleanup {
     #[cfg(all(feature = "sqlite", not(feature = "postgres")))]
     #[tokio::test]
     async fn postgres_urls_need_the_postgres_feature() {
-        match SqlAuthCache::connect("postgres://u@h/db", codec(), SqlCacheConfig::default()).await {
+        match SqlStore::connect("postgres://u@h/db", codec(), SqlStoreConfig::default()).await {
             Err(StoreError::Config(msg)) => assert!(msg.contains("`postgres` feature"), "{msg}"),
             other => panic!("{other:?}"),
         }
@@ -643,7 +643,7 @@ mod faults {
 
     #[cfg(feature = "postgres")]
     mod postgres_faults {
-        use axum_oidc_client::store::{SqlAuthCache, SqlCacheConfig};
+        use axum_oidc_client::store::{SqlStore, SqlStoreConfig};
 
         use super::*;
 
@@ -652,7 +652,7 @@ mod faults {
             let url = "postgres://postgres@127.0.0.1:1/test";
             let started = Instant::now();
             assert_unavailable(
-                SqlAuthCache::connect(url, codec(), SqlCacheConfig::default()).await,
+                SqlStore::connect(url, codec(), SqlStoreConfig::default()).await,
                 started,
             );
 
@@ -660,10 +660,8 @@ mod faults {
                 .acquire_timeout(Duration::from_secs(2))
                 .connect_lazy(url)
                 .unwrap();
-            let config = SqlCacheConfig::default().without_schema_creation();
-            let store = SqlAuthCache::from_pg_pool(pool, codec(), config)
-                .await
-                .unwrap();
+            let config = SqlStoreConfig::default().without_schema_creation();
+            let store = SqlStore::from_pg_pool(pool, codec(), config).await.unwrap();
             let started = Instant::now();
             assert_unavailable(store.get(&key()).await, started);
             let started = Instant::now();
@@ -680,8 +678,8 @@ mod faults {
             };
             let (proxied, task, addr) = proxied(&url).await;
             let prefix = unique_name();
-            let config = SqlCacheConfig::default().with_table_prefix(&prefix);
-            let store = SqlAuthCache::connect(&proxied, codec(), config)
+            let config = SqlStoreConfig::default().with_table_prefix(&prefix);
+            let store = SqlStore::connect(&proxied, codec(), config)
                 .await
                 .unwrap_or_else(|e| unreachable_server(POSTGRES_VAR, e));
             let k = key();
@@ -706,13 +704,13 @@ mod faults {
     #[cfg(feature = "mysql")]
     #[tokio::test]
     async fn a_mysql_store_at_a_dead_port_fails_fast_with_unavailable() {
-        use axum_oidc_client::store::{SqlAuthCache, SqlCacheConfig};
+        use axum_oidc_client::store::{SqlStore, SqlStoreConfig};
         let started = Instant::now();
         assert_unavailable(
-            SqlAuthCache::connect(
+            SqlStore::connect(
                 "mysql://root@127.0.0.1:1/test",
                 codec(),
-                SqlCacheConfig::default(),
+                SqlStoreConfig::default(),
             )
             .await,
             started,

@@ -133,6 +133,19 @@ impl AuthCache for CountingStore {
         self.inner.put(key, record, ttl).await
     }
 
+    /// Counted as a `put`: it is the refresh's write.
+    async fn replace(
+        &self,
+        key: &SessionKey,
+        current: &SessionRecord,
+        record: Arc<SessionRecord>,
+        ttl: Duration,
+    ) -> Result<bool, StoreError> {
+        bump(&self.counts.put);
+        *self.last_put.lock().unwrap_or_else(|p| p.into_inner()) = Some(record.clone());
+        self.inner.replace(key, current, record, ttl).await
+    }
+
     async fn remove(&self, key: &SessionKey) -> Result<(), StoreError> {
         bump(&self.counts.remove);
         self.inner.remove(key).await
@@ -146,6 +159,11 @@ impl AuthCache for CountingStore {
     async fn remove_by_sub(&self, sub: &str) -> Result<usize, StoreError> {
         bump(&self.counts.remove_by);
         self.inner.remove_by_sub(sub).await
+    }
+
+    async fn remove_by_sub_without_sid(&self, sub: &str) -> Result<usize, StoreError> {
+        bump(&self.counts.remove_by);
+        self.inner.remove_by_sub_without_sid(sub).await
     }
 
     async fn try_lock(&self, name: &str, owner: &str, lease: Duration) -> Result<bool, StoreError> {

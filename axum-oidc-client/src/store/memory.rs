@@ -8,6 +8,7 @@ use std::time::{Duration, Instant};
 use async_trait::async_trait;
 use moka::Expiry;
 use moka::future::Cache;
+use moka::ops::compute::{CompResult, Op};
 
 use super::{AuthCache, StoreError};
 use crate::session::{SessionKey, SessionRecord};
@@ -145,12 +146,75 @@ impl MemoryStore {
         self.sessions.entry_count()
     }
 
-    async fn remove_keys(&self, keys: Option<HashMap<SessionKey, u64>>) -> usize {
-        let keys = keys.unwrap_or_default();
-        for k in keys.keys() {
-            self.sessions.invalidate(k).await;
+    /// Writes `record` under `key`: always when `current` is `None` (a put), else only
+    /// if a live session equal to `current` is stored (a replace). Every write and
+    /// removal of a session goes through moka's compute methods, which are serialized
+    /// per key, so the comparison and the write are one atomic step.
+    async fn write(
+        &self,
+        key: &SessionKey,
+        record: Arc<SessionRecord>,
+        ttl: Duration,
+        current: Option<&SessionRecord>,
+    ) -> bool {
+        let generation = self
+            .generation
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let indexes = &self.indexes;
+        let result = self
+            .sessions
+            .entry(key.clone())
+            .and_compute_with(|stored| {
+                let write = match current {
+                    None => true,
+                    Some(current) => stored.is_some_and(|e| *e.value().0.0 == *current),
+                };
+                std::future::ready(if write {
+                    indexes.add(key, &record, generation);
+                    Op::Put(((record, generation), ttl))
+                } else {
+                    Op::Nop
+                })
+            })
+            .await;
+        matches!(
+            result,
+            CompResult::Inserted(_) | CompResult::ReplacedWith(_)
+        )
+    }
+
+    /// Removes the live session under `key` if `matches` its record; `true` if removed.
+    async fn remove_if(
+        &self,
+        key: &SessionKey,
+        matches: impl FnOnce(&SessionRecord) -> bool,
+    ) -> bool {
+        let result = self
+            .sessions
+            .entry(key.clone())
+            .and_compute_with(|stored| {
+                std::future::ready(match stored {
+                    Some(e) if matches(&e.value().0.0) => Op::Remove,
+                    _ => Op::Nop,
+                })
+            })
+            .await;
+        matches!(result, CompResult::Removed(_))
+    }
+
+    /// Removes the sessions `keys` whose record still `matches`; returns how many.
+    async fn remove_keys(
+        &self,
+        keys: Option<HashMap<SessionKey, u64>>,
+        matches: impl Fn(&SessionRecord) -> bool,
+    ) -> usize {
+        let mut removed = 0;
+        for k in keys.unwrap_or_default().keys() {
+            if self.remove_if(k, &matches).await {
+                removed += 1;
+            }
         }
-        keys.len()
+        removed
     }
 }
 
@@ -166,29 +230,42 @@ impl AuthCache for MemoryStore {
         record: Arc<SessionRecord>,
         ttl: Duration,
     ) -> Result<(), StoreError> {
-        let generation = self
-            .generation
-            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-        self.indexes.add(key, &record, generation);
-        self.sessions
-            .insert(key.clone(), ((record, generation), ttl))
-            .await;
+        self.write(key, record, ttl, None).await;
         Ok(())
     }
 
+    async fn replace(
+        &self,
+        key: &SessionKey,
+        current: &SessionRecord,
+        record: Arc<SessionRecord>,
+        ttl: Duration,
+    ) -> Result<bool, StoreError> {
+        Ok(self.write(key, record, ttl, Some(current)).await)
+    }
+
     async fn remove(&self, key: &SessionKey) -> Result<(), StoreError> {
-        self.sessions.invalidate(key).await;
+        self.remove_if(key, |_| true).await;
         Ok(())
     }
 
     async fn remove_by_sid(&self, sid: &str) -> Result<usize, StoreError> {
         let keys = lock(&self.indexes.by_sid).remove(sid);
-        Ok(self.remove_keys(keys).await)
+        Ok(self.remove_keys(keys, |r| r.sid() == Some(sid)).await)
     }
 
     async fn remove_by_sub(&self, sub: &str) -> Result<usize, StoreError> {
         let keys = lock(&self.indexes.by_sub).remove(sub);
-        Ok(self.remove_keys(keys).await)
+        Ok(self.remove_keys(keys, |r| r.sub() == sub).await)
+    }
+
+    /// Goes through the subject's index and removes the sessions whose record, checked
+    /// under the key's lock, has no `sid`; those with one stay indexed.
+    async fn remove_by_sub_without_sid(&self, sub: &str) -> Result<usize, StoreError> {
+        let keys = lock(&self.indexes.by_sub).get(sub).cloned();
+        Ok(self
+            .remove_keys(keys, |r| r.sub() == sub && r.sid().is_none())
+            .await)
     }
 
     async fn try_lock(&self, name: &str, owner: &str, lease: Duration) -> Result<bool, StoreError> {

@@ -6,7 +6,8 @@
 //! - short leases used as the cross-instance refresh lock;
 //! - a replay cache of one-time values (logout-token `jti`, consumed `state`).
 //!
-//! Every backend runs the same behaviour suite (`tests/store_suite.rs`).
+//! Every backend runs the same behaviour suite (`store::suite`, Cargo feature
+//! `test-util`), which a store of your own can run too.
 //!
 //! # Backends
 //!
@@ -14,8 +15,8 @@
 //! |---|---|---|---|
 //! | [`MemoryStore`] | — | no | the default; sessions die with the process |
 //! | `RedisStore` | `redis` | yes | reconnects by itself; TTLs are Redis's own |
-//! | `SqlAuthCache` | `postgres`, `mysql`, `sqlite` | yes (SQLite: one host) | tables created at connect; expired rows purged in the background |
-//! | [`TwoTierAuthCache`] | — | through its second tier | a short-lived local copy in front of a shared store |
+//! | `SqlStore` | `postgres`, `mysql`, `sqlite` | yes (SQLite: one host) | tables created at connect; expired rows purged in the background |
+//! | [`TwoTierStore`] | — | through its second tier | a short-lived local copy in front of a shared store |
 //!
 //! [`from_url`] picks one from a URL (`memory`, `redis://…`, `postgres://…`,
 //! `mysql://…`, `sqlite://…`, `tiered+redis://…`).
@@ -47,10 +48,15 @@ pub mod memory;
 pub use memory::MemoryStore;
 
 pub mod two_tier;
+#[allow(deprecated)]
 pub use two_tier::{TwoTierAuthCache, TwoTierCacheConfig};
+pub use two_tier::{TwoTierStore, TwoTierStoreConfig};
 
 pub mod url;
 pub use self::url::from_url;
+
+#[cfg(feature = "test-util")]
+pub mod suite;
 
 #[cfg(feature = "redis")]
 pub mod redis;
@@ -60,7 +66,10 @@ pub use self::redis::{RedisStore, RedisStoreBuilder};
 #[cfg(any(feature = "postgres", feature = "mysql", feature = "sqlite"))]
 pub mod sql;
 #[cfg(any(feature = "postgres", feature = "mysql", feature = "sqlite"))]
+#[allow(deprecated)]
 pub use self::sql::{SqlAuthCache, SqlCacheConfig};
+#[cfg(any(feature = "postgres", feature = "mysql", feature = "sqlite"))]
+pub use self::sql::{SqlStore, SqlStoreConfig};
 
 #[cfg(any(
     feature = "redis",
@@ -99,9 +108,171 @@ impl StoreError {
 /// Storage for sessions, their logout indexes, refresh leases and one-time values.
 ///
 /// Implementations must be safe to share between instances of the application when
-/// they are remote (Redis, SQL): every operation is atomic on its own.
+/// they are remote (Redis, SQL): every operation is atomic on its own. Every backend
+/// of this crate passes the same behaviour suite; a store of your own can run it too
+/// (Cargo feature `test-util`, see `store::suite`).
+///
+/// The methods come in four groups:
+///
+/// - **Sessions** by [`SessionKey`]: [`get`](Self::get), [`get_fresh`](Self::get_fresh),
+///   [`put`](Self::put), [`replace`](Self::replace), [`remove`](Self::remove). Every
+///   write carries a TTL; an expired session is never returned.
+/// - **The `sid`/`sub` index** for back-channel logout (Back-Channel Logout 1.0 §2.7):
+///   [`remove_by_sid`](Self::remove_by_sid), [`remove_by_sub`](Self::remove_by_sub),
+///   [`remove_by_sub_without_sid`](Self::remove_by_sub_without_sid). `put` and
+///   `replace` index a record by its `sid` (when it has one) and its `sub`.
+/// - **Leases** for the refresh single flight across instances:
+///   [`try_lock`](Self::try_lock), [`unlock`](Self::unlock).
+/// - **One-time values** (logout-token `jti`, consumed `state`):
+///   [`insert_once`](Self::insert_once).
+///
+/// # A store of your own
+///
+/// A complete store: every method, in one process, under one lock. Holding the lock
+/// for the whole of each method is what makes [`replace`](Self::replace) and
+/// [`try_lock`](Self::try_lock) atomic; a remote store gets the same from its
+/// server (a script, a conditional `UPDATE`). This one scans for `sid` and `sub`
+/// where a real store keeps an index.
+///
+/// ```
+/// use std::collections::HashMap;
+/// use std::sync::{Arc, Mutex, MutexGuard};
+/// use std::time::{Duration, Instant};
+///
+/// use axum_oidc_client::async_trait;
+/// use axum_oidc_client::session::{SessionKey, SessionRecord};
+/// use axum_oidc_client::store::{AuthCache, SharedStore, StoreError};
+///
+/// #[derive(Default)]
+/// struct MapStore(Mutex<Maps>);
+///
+/// #[derive(Default)]
+/// struct Maps {
+///     sessions: HashMap<SessionKey, (Arc<SessionRecord>, Instant)>,
+///     leases: HashMap<String, (String, Instant)>,
+///     once: HashMap<String, Instant>,
+/// }
+///
+/// impl MapStore {
+///     /// The maps, with every expired entry dropped.
+///     fn live(&self) -> MutexGuard<'_, Maps> {
+///         let mut maps = self.0.lock().unwrap_or_else(|p| p.into_inner());
+///         let now = Instant::now();
+///         maps.sessions.retain(|_, (_, until)| *until > now);
+///         maps.leases.retain(|_, (_, until)| *until > now);
+///         maps.once.retain(|_, until| *until > now);
+///         maps
+///     }
+///
+///     /// Removes the sessions whose record matches; returns how many.
+///     fn remove_where(&self, matches: impl Fn(&SessionRecord) -> bool) -> usize {
+///         let mut maps = self.live();
+///         let before = maps.sessions.len();
+///         maps.sessions.retain(|_, (record, _)| !matches(record));
+///         before - maps.sessions.len()
+///     }
+/// }
+///
+/// #[async_trait]
+/// impl AuthCache for MapStore {
+///     // Sessions.
+///     async fn get(&self, key: &SessionKey) -> Result<Option<Arc<SessionRecord>>, StoreError> {
+///         Ok(self.live().sessions.get(key).map(|(record, _)| record.clone()))
+///     }
+///
+///     async fn put(
+///         &self,
+///         key: &SessionKey,
+///         record: Arc<SessionRecord>,
+///         ttl: Duration,
+///     ) -> Result<(), StoreError> {
+///         let until = Instant::now() + ttl;
+///         self.live().sessions.insert(key.clone(), (record, until));
+///         Ok(())
+///     }
+///
+///     async fn replace(
+///         &self,
+///         key: &SessionKey,
+///         current: &SessionRecord,
+///         record: Arc<SessionRecord>,
+///         ttl: Duration,
+///     ) -> Result<bool, StoreError> {
+///         // Compare and write under one lock.
+///         let mut maps = self.live();
+///         match maps.sessions.get_mut(key) {
+///             Some(stored) if *stored.0 == *current => {
+///                 *stored = (record, Instant::now() + ttl);
+///                 Ok(true)
+///             }
+///             _ => Ok(false),
+///         }
+///     }
+///
+///     async fn remove(&self, key: &SessionKey) -> Result<(), StoreError> {
+///         self.live().sessions.remove(key);
+///         Ok(())
+///     }
+///
+///     // The sid/sub index, for back-channel logout.
+///     async fn remove_by_sid(&self, sid: &str) -> Result<usize, StoreError> {
+///         Ok(self.remove_where(|r| r.sid() == Some(sid)))
+///     }
+///
+///     async fn remove_by_sub(&self, sub: &str) -> Result<usize, StoreError> {
+///         Ok(self.remove_where(|r| r.sub() == sub))
+///     }
+///
+///     async fn remove_by_sub_without_sid(&self, sub: &str) -> Result<usize, StoreError> {
+///         Ok(self.remove_where(|r| r.sub() == sub && r.sid().is_none()))
+///     }
+///
+///     // Leases, for the refresh single flight.
+///     async fn try_lock(&self, name: &str, owner: &str, lease: Duration) -> Result<bool, StoreError> {
+///         let mut maps = self.live();
+///         if maps.leases.get(name).is_some_and(|(holder, _)| holder != owner) {
+///             return Ok(false);
+///         }
+///         let until = Instant::now() + lease;
+///         maps.leases.insert(name.to_owned(), (owner.to_owned(), until));
+///         Ok(true)
+///     }
+///
+///     async fn unlock(&self, name: &str, owner: &str) -> Result<(), StoreError> {
+///         let mut maps = self.live();
+///         if maps.leases.get(name).is_some_and(|(holder, _)| holder == owner) {
+///             maps.leases.remove(name);
+///         }
+///         Ok(())
+///     }
+///
+///     // One-time values.
+///     async fn insert_once(&self, value: &str, ttl: Duration) -> Result<bool, StoreError> {
+///         let mut maps = self.live();
+///         if maps.once.contains_key(value) {
+///             return Ok(false);
+///         }
+///         maps.once.insert(value.to_owned(), Instant::now() + ttl);
+///         Ok(true)
+///     }
+/// }
+///
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() -> Result<(), StoreError> {
+/// let store: SharedStore = Arc::new(MapStore::default());
+/// let minute = Duration::from_secs(60);
+/// assert!(store.try_lock("refresh:k", "instance-a", minute).await?);
+/// assert!(!store.try_lock("refresh:k", "instance-b", minute).await?);
+/// assert!(store.insert_once("jti-1", minute).await?);
+/// assert!(!store.insert_once("jti-1", minute).await?);
+/// assert_eq!(store.remove_by_sub_without_sid("alice").await?, 0);
+/// # Ok(())
+/// # }
+/// ```
 #[async_trait]
 pub trait AuthCache: Send + Sync + 'static {
+    // ---- sessions ----
+
     /// Reads a live session. Expired entries are never returned.
     async fn get(&self, key: &SessionKey) -> Result<Option<Arc<SessionRecord>>, StoreError>;
 
@@ -111,7 +282,8 @@ pub trait AuthCache: Send + Sync + 'static {
         self.get(key).await
     }
 
-    /// Writes a session for `ttl` and indexes it by its `sid` and `sub`.
+    /// Writes a session for `ttl` and indexes it by its `sid` and `sub`,
+    /// unconditionally (a new session, or a touch of one just read).
     async fn put(
         &self,
         key: &SessionKey,
@@ -119,8 +291,35 @@ pub trait AuthCache: Send + Sync + 'static {
         ttl: Duration,
     ) -> Result<(), StoreError>;
 
+    /// Compare-and-set: writes `record` for `ttl` (and indexes it by its `sid` and
+    /// `sub`, as [`put`](Self::put)) only if a live session is stored under `key` and
+    /// it equals `current`, the version the caller read.
+    ///
+    /// - `Ok(true)`: the stored session equalled `current` and is now `record`.
+    /// - `Ok(false)`: nothing was written, because the session is absent, expired,
+    ///   unreadable, or differs from `current`: it was removed (logout, back-channel
+    ///   logout) or rewritten by someone else meanwhile. A removed session is never
+    ///   brought back. A store may also answer `false` when the session was rewritten
+    ///   meanwhile with a record equal to `current`; the caller re-reads either way.
+    ///
+    /// The comparison and the write are one atomic step with respect to every other
+    /// write and removal of the session, on every instance sharing the store: of
+    /// concurrent `replace` calls with the same `current`, at most one returns `true`.
+    /// The refresh writes through it, so a back-channel logout that lands during a
+    /// refresh is not undone (Back-Channel Logout 1.0 §2.7). There is deliberately no
+    /// default body: a read-then-`put` default would not be atomic.
+    async fn replace(
+        &self,
+        key: &SessionKey,
+        current: &SessionRecord,
+        record: Arc<SessionRecord>,
+        ttl: Duration,
+    ) -> Result<bool, StoreError>;
+
     /// Deletes a session.
     async fn remove(&self, key: &SessionKey) -> Result<(), StoreError>;
+
+    // ---- sid/sub index, for back-channel logout ----
 
     /// Deletes every session with this provider session id; returns how many.
     async fn remove_by_sid(&self, sid: &str) -> Result<usize, StoreError>;
@@ -128,11 +327,22 @@ pub trait AuthCache: Send + Sync + 'static {
     /// Deletes every session of this subject; returns how many.
     async fn remove_by_sub(&self, sub: &str) -> Result<usize, StoreError>;
 
+    /// Deletes every session of this subject whose record has no `sid`, and no other;
+    /// returns how many. A logout token with both `sid` and `sub` ends the provider
+    /// session `sid` and also these (Back-Channel Logout 1.0 §2.7: many providers
+    /// put no `sid` in ID tokens). Subjects compare exactly (case and trailing spaces
+    /// count).
+    async fn remove_by_sub_without_sid(&self, sub: &str) -> Result<usize, StoreError>;
+
+    // ---- leases, for the refresh single flight ----
+
     /// Takes the lease `name` for `owner` unless someone else holds a live one.
     async fn try_lock(&self, name: &str, owner: &str, lease: Duration) -> Result<bool, StoreError>;
 
     /// Releases the lease if `owner` still holds it.
     async fn unlock(&self, name: &str, owner: &str) -> Result<(), StoreError>;
+
+    // ---- one-time values ----
 
     /// Records a one-time value for `ttl`; `false` when it was already recorded.
     async fn insert_once(&self, value: &str, ttl: Duration) -> Result<bool, StoreError>;

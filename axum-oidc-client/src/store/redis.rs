@@ -44,9 +44,7 @@ const PRUNE_ABOVE: usize = 64;
 /// `KEYS[1]` session, `KEYS[2..]` index sets; `ARGV`: encoded record, TTL in ms, the
 /// session key (the set member), the session key prefix, the prune threshold.
 /// Index sets live at least as long as the session they point to.
-static PUT: LazyLock<Script> = LazyLock::new(|| {
-    Script::new(
-        r"
+const PUT_BODY: &str = r"
 local ttl = tonumber(ARGV[2])
 redis.call('SET', KEYS[1], ARGV[1], 'PX', ttl)
 for i = 2, #KEYS do
@@ -64,6 +62,32 @@ for i = 2, #KEYS do
   end
 end
 return 1
+";
+
+/// [`PUT_BODY`].
+static PUT: LazyLock<Script> = LazyLock::new(|| Script::new(PUT_BODY));
+
+/// [`PUT_BODY`] with one more argument, `ARGV[6]`: the stored bytes the caller read.
+/// Writes only if the session still holds exactly those bytes (an absent or expired
+/// key reads as `false`, which never equals them); returns 1 if it wrote, else 0.
+static REPLACE: LazyLock<Script> = LazyLock::new(|| {
+    Script::new(&format!(
+        "if redis.call('GET', KEYS[1]) ~= ARGV[6] then\n  return 0\nend\n{PUT_BODY}"
+    ))
+});
+
+/// `KEYS` sessions, `ARGV` the bytes read from each. Deletes each session that still
+/// holds exactly those bytes; returns how many it deleted.
+static REMOVE_UNCHANGED: LazyLock<Script> = LazyLock::new(|| {
+    Script::new(
+        r"
+local removed = 0
+for i = 1, #KEYS do
+  if redis.call('GET', KEYS[i]) == ARGV[i] then
+    removed = removed + redis.call('DEL', KEYS[i])
+  end
+end
+return removed
 ",
     )
 });
@@ -401,11 +425,7 @@ fn ensure_crypto_provider() {
 #[async_trait]
 impl AuthCache for RedisStore {
     async fn get(&self, key: &SessionKey) -> Result<Option<Arc<SessionRecord>>, StoreError> {
-        let bytes: Option<Vec<u8>> = self
-            .conn()
-            .get(self.keys.session(key))
-            .await
-            .map_err(StoreError::unavailable)?;
+        let bytes = self.raw(key).await?;
         Ok(bytes.and_then(|b| decode_entry(&self.codec, key, &b)))
     }
 
@@ -415,20 +435,26 @@ impl AuthCache for RedisStore {
         record: Arc<SessionRecord>,
         ttl: Duration,
     ) -> Result<(), StoreError> {
-        let bytes = self.codec.encode(key, &record)?;
-        let mut call = PUT.key(self.keys.session(key));
-        call.key(self.keys.sub(record.sub()));
-        if let Some(sid) = record.sid() {
-            call.key(self.keys.sid(sid));
+        self.write(&PUT, key, &record, ttl, None).await.map(drop)
+    }
+
+    /// Reads the raw bytes, decodes them and compares the record with `current` here
+    /// (encrypted entries carry a random nonce, so equal records have different
+    /// bytes); then the `REPLACE` script writes only if the key still holds those exact bytes.
+    async fn replace(
+        &self,
+        key: &SessionKey,
+        current: &SessionRecord,
+        record: Arc<SessionRecord>,
+        ttl: Duration,
+    ) -> Result<bool, StoreError> {
+        let Some(read) = self.raw(key).await? else {
+            return Ok(false);
+        };
+        if decode_entry(&self.codec, key, &read).as_deref() != Some(current) {
+            return Ok(false);
         }
-        call.arg(bytes)
-            .arg(ttl_millis(ttl))
-            .arg(key.as_str())
-            .arg(&self.keys.session)
-            .arg(PRUNE_ABOVE);
-        call.invoke_async::<()>(&mut self.conn())
-            .await
-            .map_err(StoreError::unavailable)
+        self.write(&REPLACE, key, &record, ttl, Some(read)).await
     }
 
     async fn remove(&self, key: &SessionKey) -> Result<(), StoreError> {
@@ -446,6 +472,46 @@ impl AuthCache for RedisStore {
 
     async fn remove_by_sub(&self, sub: &str) -> Result<usize, StoreError> {
         self.remove_indexed(self.keys.sub(sub)).await
+    }
+
+    /// The subject's index set holds every session key written for it; each entry is
+    /// read and decoded here, and the `REMOVE_UNCHANGED` script deletes those without a `sid`
+    /// unless they were rewritten meanwhile. Needs no index of its own, so sessions
+    /// written before this method existed are found too.
+    async fn remove_by_sub_without_sid(&self, sub: &str) -> Result<usize, StoreError> {
+        let members: Vec<String> = self
+            .conn()
+            .smembers(self.keys.sub(sub))
+            .await
+            .map_err(StoreError::unavailable)?;
+        if members.is_empty() {
+            return Ok(0);
+        }
+        let keys: Vec<String> = members
+            .iter()
+            .map(|m| self.keys.session(&SessionKey::from_stored(m.clone())))
+            .collect();
+        let entries: Vec<Option<Vec<u8>>> = self
+            .conn()
+            .mget(&keys)
+            .await
+            .map_err(StoreError::unavailable)?;
+        let mut call = REMOVE_UNCHANGED.prepare_invoke();
+        let mut any = false;
+        for ((member, redis_key), bytes) in members.into_iter().zip(keys).zip(entries) {
+            let Some(bytes) = bytes else { continue };
+            let record = decode_entry(&self.codec, &SessionKey::from_stored(member), &bytes);
+            if record.is_some_and(|r| r.sub() == sub && r.sid().is_none()) {
+                call.key(redis_key).arg(bytes);
+                any = true;
+            }
+        }
+        if !any {
+            return Ok(0);
+        }
+        call.invoke_async::<usize>(&mut self.conn())
+            .await
+            .map_err(StoreError::unavailable)
     }
 
     async fn try_lock(&self, name: &str, owner: &str, lease: Duration) -> Result<bool, StoreError> {
@@ -481,6 +547,42 @@ impl AuthCache for RedisStore {
 }
 
 impl RedisStore {
+    /// The stored bytes of a session.
+    async fn raw(&self, key: &SessionKey) -> Result<Option<Vec<u8>>, StoreError> {
+        self.conn()
+            .get(self.keys.session(key))
+            .await
+            .map_err(StoreError::unavailable)
+    }
+
+    /// Runs [`PUT`], or [`REPLACE`] with the bytes `read`; `true` if it wrote.
+    async fn write(
+        &self,
+        script: &Script,
+        key: &SessionKey,
+        record: &SessionRecord,
+        ttl: Duration,
+        read: Option<Vec<u8>>,
+    ) -> Result<bool, StoreError> {
+        let bytes = self.codec.encode(key, record)?;
+        let mut call = script.key(self.keys.session(key));
+        call.key(self.keys.sub(record.sub()));
+        if let Some(sid) = record.sid() {
+            call.key(self.keys.sid(sid));
+        }
+        call.arg(bytes)
+            .arg(ttl_millis(ttl))
+            .arg(key.as_str())
+            .arg(&self.keys.session)
+            .arg(PRUNE_ABOVE);
+        if let Some(read) = read {
+            call.arg(read);
+        }
+        call.invoke_async::<bool>(&mut self.conn())
+            .await
+            .map_err(StoreError::unavailable)
+    }
+
     async fn remove_indexed(&self, index: String) -> Result<usize, StoreError> {
         REMOVE_INDEXED
             .key(index)

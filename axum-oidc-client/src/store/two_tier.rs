@@ -32,19 +32,19 @@ pub const DEFAULT_L1_TTL: Duration = Duration::from_secs(5);
 /// Default capacity of the local tier, in sessions.
 pub const DEFAULT_L1_CAPACITY: u64 = 10_000;
 
-/// Settings of a [`TwoTierAuthCache`].
+/// Settings of a [`TwoTierStore`].
 ///
 /// ```
 /// use std::time::Duration;
-/// use axum_oidc_client::store::TwoTierCacheConfig;
+/// use axum_oidc_client::store::TwoTierStoreConfig;
 ///
-/// let config = TwoTierCacheConfig::default()
+/// let config = TwoTierStoreConfig::default()
 ///     .with_l1_ttl(Duration::from_secs(2))
 ///     .with_l1_capacity(50_000);
 /// ```
 #[derive(Debug, Clone)]
 #[non_exhaustive]
-pub struct TwoTierCacheConfig {
+pub struct TwoTierStoreConfig {
     /// Longest time an entry is served from the local tier without asking the shared
     /// one: the bound on how long a session revoked elsewhere keeps working here.
     /// Default [`DEFAULT_L1_TTL`]. A session written through this instance is kept
@@ -56,7 +56,7 @@ pub struct TwoTierCacheConfig {
     pub l1_capacity: u64,
 }
 
-impl Default for TwoTierCacheConfig {
+impl Default for TwoTierStoreConfig {
     fn default() -> Self {
         Self {
             l1_ttl: DEFAULT_L1_TTL,
@@ -65,13 +65,13 @@ impl Default for TwoTierCacheConfig {
     }
 }
 
-impl TwoTierCacheConfig {
+impl TwoTierStoreConfig {
     /// Sets [`l1_ttl`](Self::l1_ttl).
     ///
     /// ```
     /// # use std::time::Duration;
-    /// # use axum_oidc_client::store::TwoTierCacheConfig;
-    /// let config = TwoTierCacheConfig::default().with_l1_ttl(Duration::from_millis(500));
+    /// # use axum_oidc_client::store::TwoTierStoreConfig;
+    /// let config = TwoTierStoreConfig::default().with_l1_ttl(Duration::from_millis(500));
     /// ```
     #[must_use]
     pub fn with_l1_ttl(mut self, ttl: Duration) -> Self {
@@ -82,8 +82,8 @@ impl TwoTierCacheConfig {
     /// Sets [`l1_capacity`](Self::l1_capacity).
     ///
     /// ```
-    /// # use axum_oidc_client::store::TwoTierCacheConfig;
-    /// let config = TwoTierCacheConfig::default().with_l1_capacity(1_000);
+    /// # use axum_oidc_client::store::TwoTierStoreConfig;
+    /// let config = TwoTierStoreConfig::default().with_l1_capacity(1_000);
     /// ```
     #[must_use]
     pub fn with_l1_capacity(mut self, sessions: u64) -> Self {
@@ -95,45 +95,45 @@ impl TwoTierCacheConfig {
 /// A [`MemoryStore`] (L1) in front of any shared store (L2).
 ///
 /// Reads try L1, then L2, and keep what L2 returned in L1 for the
-/// [L1 TTL](TwoTierCacheConfig::l1_ttl). Writes and removals go to L2 first, then
+/// [L1 TTL](TwoTierStoreConfig::l1_ttl). Writes and removals go to L2 first, then
 /// L1. Leases and one-time values live only in L2, where every instance sees them.
 /// See the [module docs](self) for the revocation bound.
 ///
 /// ```
-/// use axum_oidc_client::store::{SharedStore, TwoTierAuthCache, TwoTierCacheConfig};
+/// use axum_oidc_client::store::{SharedStore, TwoTierStore, TwoTierStoreConfig};
 ///
 /// // `shared` is a Redis or SQL store, for example from `store::from_url`.
 /// fn with_local_tier(shared: SharedStore) -> SharedStore {
-///     std::sync::Arc::new(TwoTierAuthCache::new(shared, TwoTierCacheConfig::default()))
+///     std::sync::Arc::new(TwoTierStore::new(shared, TwoTierStoreConfig::default()))
 /// }
 /// ```
 #[derive(Clone)]
-pub struct TwoTierAuthCache {
+pub struct TwoTierStore {
     l1: MemoryStore,
     l2: SharedStore,
     l1_ttl: Duration,
 }
 
-impl std::fmt::Debug for TwoTierAuthCache {
+impl std::fmt::Debug for TwoTierStore {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("TwoTierAuthCache")
+        f.debug_struct("TwoTierStore")
             .field("l1", &self.l1)
             .field("l1_ttl", &self.l1_ttl)
             .finish_non_exhaustive()
     }
 }
 
-impl TwoTierAuthCache {
+impl TwoTierStore {
     /// Puts a local tier in front of `shared`.
     ///
     /// ```
     /// use std::sync::Arc;
-    /// use axum_oidc_client::store::{MemoryStore, TwoTierAuthCache, TwoTierCacheConfig};
+    /// use axum_oidc_client::store::{MemoryStore, TwoTierStore, TwoTierStoreConfig};
     ///
     /// // A memory store stands in for a shared one here.
-    /// let store = TwoTierAuthCache::new(Arc::new(MemoryStore::default()), TwoTierCacheConfig::default());
+    /// let store = TwoTierStore::new(Arc::new(MemoryStore::default()), TwoTierStoreConfig::default());
     /// ```
-    pub fn new(shared: SharedStore, config: TwoTierCacheConfig) -> Self {
+    pub fn new(shared: SharedStore, config: TwoTierStoreConfig) -> Self {
         Self {
             l1: MemoryStore::new(config.l1_capacity),
             l2: shared,
@@ -154,8 +154,16 @@ impl TwoTierAuthCache {
     }
 }
 
+/// The earlier name of [`TwoTierStore`].
+#[deprecated(note = "renamed to `TwoTierStore`")]
+pub type TwoTierAuthCache = TwoTierStore;
+
+/// The earlier name of [`TwoTierStoreConfig`].
+#[deprecated(note = "renamed to `TwoTierStoreConfig`")]
+pub type TwoTierCacheConfig = TwoTierStoreConfig;
+
 #[async_trait]
-impl AuthCache for TwoTierAuthCache {
+impl AuthCache for TwoTierStore {
     async fn get(&self, key: &SessionKey) -> Result<Option<Arc<SessionRecord>>, StoreError> {
         if let Some(hit) = self.l1.get(key).await? {
             return Ok(Some(hit));
@@ -188,6 +196,23 @@ impl AuthCache for TwoTierAuthCache {
         }
     }
 
+    /// The shared tier decides; the local copy becomes `record` if it wrote, and is
+    /// dropped otherwise (the shared tier holds another version, or none).
+    async fn replace(
+        &self,
+        key: &SessionKey,
+        current: &SessionRecord,
+        record: Arc<SessionRecord>,
+        ttl: Duration,
+    ) -> Result<bool, StoreError> {
+        let replaced = self.l2.replace(key, current, record.clone(), ttl).await;
+        match replaced {
+            Ok(true) => self.l1.put(key, record, ttl.min(self.l1_ttl)).await?,
+            Ok(false) | Err(_) => self.l1.remove(key).await?,
+        }
+        replaced
+    }
+
     async fn remove(&self, key: &SessionKey) -> Result<(), StoreError> {
         let removed = self.l2.remove(key).await;
         self.l1.remove(key).await?;
@@ -203,6 +228,12 @@ impl AuthCache for TwoTierAuthCache {
     async fn remove_by_sub(&self, sub: &str) -> Result<usize, StoreError> {
         let removed = self.l2.remove_by_sub(sub).await;
         self.l1.remove_by_sub(sub).await?;
+        removed
+    }
+
+    async fn remove_by_sub_without_sid(&self, sub: &str) -> Result<usize, StoreError> {
+        let removed = self.l2.remove_by_sub_without_sid(sub).await;
+        self.l1.remove_by_sub_without_sid(sub).await?;
         removed
     }
 
@@ -225,11 +256,11 @@ mod tests {
     use crate::session::new_session_id;
     use crate::session::tests::record;
 
-    fn pair(l1_ttl: Duration) -> (SharedStore, TwoTierAuthCache, TwoTierAuthCache) {
+    fn pair(l1_ttl: Duration) -> (SharedStore, TwoTierStore, TwoTierStore) {
         let shared: SharedStore = Arc::new(MemoryStore::default());
-        let config = TwoTierCacheConfig::default().with_l1_ttl(l1_ttl);
-        let a = TwoTierAuthCache::new(shared.clone(), config.clone());
-        let b = TwoTierAuthCache::new(shared.clone(), config);
+        let config = TwoTierStoreConfig::default().with_l1_ttl(l1_ttl);
+        let a = TwoTierStore::new(shared.clone(), config.clone());
+        let b = TwoTierStore::new(shared.clone(), config);
         (shared, a, b)
     }
 
@@ -321,7 +352,19 @@ mod tests {
         ) -> Result<(), StoreError> {
             Err(StoreError::Timeout)
         }
+        async fn replace(
+            &self,
+            _: &SessionKey,
+            _: &SessionRecord,
+            _: Arc<SessionRecord>,
+            _: Duration,
+        ) -> Result<bool, StoreError> {
+            Err(StoreError::Timeout)
+        }
         async fn remove(&self, _: &SessionKey) -> Result<(), StoreError> {
+            Err(StoreError::Timeout)
+        }
+        async fn remove_by_sub_without_sid(&self, _: &str) -> Result<usize, StoreError> {
             Err(StoreError::Timeout)
         }
         async fn remove_by_sid(&self, _: &str) -> Result<usize, StoreError> {
@@ -343,7 +386,7 @@ mod tests {
 
     #[tokio::test]
     async fn shared_tier_faults_are_reported_and_never_cached() {
-        let store = TwoTierAuthCache::new(Arc::new(Down), TwoTierCacheConfig::default());
+        let store = TwoTierStore::new(Arc::new(Down), TwoTierStoreConfig::default());
         let k = key();
         let r = Arc::new(record("alice", None));
         assert!(store.put(&k, r, Duration::from_secs(60)).await.is_err());

@@ -3,7 +3,7 @@
 
 use std::sync::Arc;
 
-use super::{MemoryStore, SharedStore, StoreError, TwoTierAuthCache, TwoTierCacheConfig};
+use super::{MemoryStore, SharedStore, StoreError, TwoTierStore, TwoTierStoreConfig};
 use crate::cookies::CookieKey;
 #[cfg(any(
     feature = "redis",
@@ -14,7 +14,7 @@ use crate::cookies::CookieKey;
 use crate::session::SessionCodec;
 
 /// The prefix that puts a local tier in front of a shared store:
-/// `tiered+redis://…`, `tiered+postgres://…`. See [`TwoTierAuthCache`].
+/// `tiered+redis://…`, `tiered+postgres://…`. See [`TwoTierStore`].
 pub const TIERED_PREFIX: &str = "tiered+";
 
 /// The backend a URL names.
@@ -85,10 +85,10 @@ impl Scheme {
 /// |---|---|---|
 /// | `memory`, `memory://` | [`MemoryStore`] (one process only) | — |
 /// | `redis://host:6379/0`, `rediss://…` (TLS) | `RedisStore` | `redis` |
-/// | `postgres://…`, `postgresql://…` | `SqlAuthCache` | `postgres` |
-/// | `mysql://…`, `mariadb://…` | `SqlAuthCache` | `mysql` |
-/// | `sqlite://sessions.db`, `sqlite::memory:` | `SqlAuthCache` | `sqlite` |
-/// | `tiered+` followed by a Redis or SQL URL | [`TwoTierAuthCache`] in front of it | as above |
+/// | `postgres://…`, `postgresql://…` | `SqlStore` | `postgres` |
+/// | `mysql://…`, `mariadb://…` | `SqlStore` | `mysql` |
+/// | `sqlite://sessions.db`, `sqlite::memory:` | `SqlStore` | `sqlite` |
+/// | `tiered+` followed by a Redis or SQL URL | [`TwoTierStore`] in front of it | as above |
 ///
 /// Backends use their default settings (key prefix `axum_oidc:`, tables `axum_oidc_*`,
 /// local tier TTL 5 s); build the store yourself to change them.
@@ -122,9 +122,9 @@ pub async fn from_url(url: &str, key: &CookieKey) -> Result<SharedStore, StoreEr
         ))),
         Some(_) => {
             let shared = open(shared_url, key).await?;
-            Ok(Arc::new(TwoTierAuthCache::new(
+            Ok(Arc::new(TwoTierStore::new(
                 shared,
-                TwoTierCacheConfig::default(),
+                TwoTierStoreConfig::default(),
             )))
         }
     }
@@ -159,7 +159,7 @@ async fn open(url: &str, key: &CookieKey) -> Result<SharedStore, StoreError> {
         Scheme::Redis => Ok(Arc::new(super::RedisStore::connect(url, codec()).await?)),
         #[cfg(any(feature = "postgres", feature = "mysql", feature = "sqlite"))]
         Scheme::Postgres | Scheme::MySql | Scheme::Sqlite => Ok(Arc::new(
-            super::SqlAuthCache::connect(url, codec(), super::SqlCacheConfig::default()).await?,
+            super::SqlStore::connect(url, codec(), super::SqlStoreConfig::default()).await?,
         )),
         // Only reachable for a backend whose feature is off, refused above.
         #[allow(unreachable_patterns)]

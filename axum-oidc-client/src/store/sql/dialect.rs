@@ -57,12 +57,17 @@ pub(super) struct Queries {
     pub get: String,
     /// Upsert of `session_key, data, sid, sub, ttl_ms`.
     pub put: String,
+    /// `data, sid, sub, ttl_ms, session_key, data read`: rewrites a live session only
+    /// if it still holds the bytes read; affects one row if it wrote.
+    pub replace: String,
     /// `session_key`.
     pub remove: String,
     /// `sid`; live rows only, so the count is of sessions ended.
     pub remove_by_sid: String,
     /// `sub`; live rows only.
     pub remove_by_sub: String,
+    /// `sub`; live rows with no `sid` only.
+    pub remove_by_sub_without_sid: String,
     /// `name`: drops an expired lease.
     pub lease_clear_expired: String,
     /// `name, owner, lease_ms`; affects no row when the name is taken.
@@ -241,12 +246,19 @@ impl Dialect {
                 "SELECT data FROM {s} WHERE session_key = ? AND expires_at_ms > {now}"
             )),
             put: q(self.upsert_session(s, now)),
+            replace: q(format!(
+                "UPDATE {s} SET data = ?, sid = ?, sub = ?, expires_at_ms = {now} + ? \
+                 WHERE session_key = ? AND data = ? AND expires_at_ms > {now}"
+            )),
             remove: q(format!("DELETE FROM {s} WHERE session_key = ?")),
             remove_by_sid: q(format!(
                 "DELETE FROM {s} WHERE sid = ? AND expires_at_ms > {now}"
             )),
             remove_by_sub: q(format!(
                 "DELETE FROM {s} WHERE sub = ? AND expires_at_ms > {now}"
+            )),
+            remove_by_sub_without_sid: q(format!(
+                "DELETE FROM {s} WHERE sub = ? AND sid IS NULL AND expires_at_ms > {now}"
             )),
             lease_clear_expired: q(format!(
                 "DELETE FROM {l} WHERE name = ? AND expires_at_ms <= {now}"

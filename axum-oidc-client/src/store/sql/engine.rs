@@ -1,6 +1,6 @@
 //! The three sqlx calls the store makes, over a pool of any enabled engine.
 //!
-//! Keeping the per-engine surface this small lets one [`SqlAuthCache`](super::SqlAuthCache)
+//! Keeping the per-engine surface this small lets one [`SqlStore`](super::SqlStore)
 //! hold the store logic for every engine, behind a trait object, without sqlx's
 //! generic bounds spreading through it.
 
