@@ -227,17 +227,47 @@ async fn refresh_holding_lease(
     } else {
         claims
     };
-    let record = Arc::new(new_record(
-        &state.config,
-        &response,
-        claims,
-        Some(&current),
-        now,
-    ));
-    state
-        .store_op(state.store.put(key, record.clone(), ttl))
-        .await?;
-    Ok(record)
+    let refreshed = new_record(&state.config, &response, claims, Some(&current), now);
+    write_over(state, key, current, ttl, |stored| {
+        let mut record = refreshed.clone();
+        record.last_seen = record.last_seen.max(stored.last_seen);
+        record
+    })
+    .await
+}
+
+/// How often a refresh re-reads and writes again when other writes (activity touches)
+/// keep changing the session between its read and its write.
+const WRITE_ATTEMPTS: usize = 3;
+
+/// Writes a record derived from the stored session over the very version read
+/// ([`AuthCache::replace`](crate::store::AuthCache::replace)), never with a plain
+/// `put`: a logout that ended the session while the provider was being asked is never
+/// undone. When another write came in between, the record is derived again from the
+/// newer version; when the session is gone, it has ended.
+async fn write_over(
+    state: &AuthState,
+    key: &SessionKey,
+    mut current: Arc<SessionRecord>,
+    ttl: Duration,
+    derive: impl Fn(&SessionRecord) -> SessionRecord,
+) -> Result<Arc<SessionRecord>, RefreshError> {
+    for _ in 0..WRITE_ATTEMPTS {
+        let record = Arc::new(derive(&current));
+        if state
+            .store_op(state.store.replace(key, &current, record.clone(), ttl))
+            .await?
+        {
+            return Ok(record);
+        }
+        current = state
+            .store_op(state.store.get_fresh(key))
+            .await?
+            .ok_or(RefreshError::Ended)?;
+    }
+    Err(provider_fault(
+        "the session kept changing during its refresh",
+    ))
 }
 
 /// Keeps the refresh token of a response that cannot be used yet (its ID token or
@@ -266,11 +296,12 @@ async fn keep_rotated_refresh_token(
     {
         return Ok(());
     }
-    let mut kept = (**current).clone();
-    kept.tokens.refresh_token = Some(crate::secret::RefreshTokenValue::new(rotated));
-    state
-        .store_op(state.store.put(key, Arc::new(kept), ttl))
-        .await?;
+    write_over(state, key, current.clone(), ttl, |stored| {
+        let mut kept = stored.clone();
+        kept.tokens.refresh_token = Some(crate::secret::RefreshTokenValue::new(rotated));
+        kept
+    })
+    .await?;
     Ok(())
 }
 

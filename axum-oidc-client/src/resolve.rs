@@ -164,17 +164,22 @@ async fn resolve(slot: &SlotInner, headers: &HeaderMap) -> Resolution {
         touched.last_seen = now;
         let touched = Arc::new(touched);
         let left = remaining(state, &touched, now).max(1);
+        // Over the version read only: a logout that ended the session since is kept.
         match state
-            .store_op(
-                state
-                    .store
-                    .put(&key, touched.clone(), Duration::from_secs(left as u64)),
-            )
+            .store_op(state.store.replace(
+                &key,
+                &record,
+                touched.clone(),
+                Duration::from_secs(left as u64),
+            ))
             .await
         {
-            Ok(()) => {
+            Ok(true) => {
                 renew_cookie = true;
                 record = touched;
+            }
+            Ok(false) => {
+                tracing::debug!("the session changed or ended since it was read; not renewed")
             }
             Err(e) => {
                 tracing::debug!(error = %e, "could not renew the session; serving it unchanged")

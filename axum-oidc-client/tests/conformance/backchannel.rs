@@ -287,3 +287,43 @@ async fn a_logout_that_failed_in_the_store_succeeds_when_retried() {
         StatusCode::BAD_REQUEST
     );
 }
+
+#[tokio::test]
+async fn a_backchannel_logout_during_a_refresh_is_not_undone() {
+    // The logout lands after the refresh read the session and before it writes the
+    // refreshed one back: the write must not bring the ended session back.
+    let sessions: axum_oidc_client::store::SharedStore =
+        std::sync::Arc::new(axum_oidc_client::MemoryStore::default());
+    let store = crate::faulty_store::FaultyStore::new(sessions);
+    let faults = store.clone();
+    let t = Trial::with_layer(
+        Behavior {
+            expires_in: 2,
+            ..Behavior::default()
+        },
+        |b| b.with_refresh_margin(Duration::from_secs(1)),
+        move |l| l.store(store),
+    )
+    .await;
+    t.login_ok().await;
+    let sid = t.seen().sids[0].clone();
+    t.adv.advance(Duration::from_secs(1));
+
+    let gate = faults.hold_next_write();
+    let browser = t.browser.clone();
+    let refreshing = tokio::spawn(async move { me(&browser).await });
+    gate.reached().await;
+    assert_eq!(t.seen().refresh_grants(), 1, "the refresh is in flight");
+    let token = t
+        .adv
+        .logout_token(t.case, &Sig::By(Key::Rsa1), json!({ "sid": sid }));
+    assert_success(&post_logout_token(&t.rp, &token).await);
+    gate.release();
+
+    assert_eq!(
+        refreshing.await.unwrap(),
+        StatusCode::UNAUTHORIZED,
+        "the refresh sees the logout"
+    );
+    assert_eq!(me(&t.browser).await, StatusCode::UNAUTHORIZED);
+}

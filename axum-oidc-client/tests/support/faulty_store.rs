@@ -23,6 +23,27 @@ pub struct FaultyStore {
 struct Counts {
     failures: Mutex<HashMap<&'static str, usize>>,
     calls: Mutex<HashMap<&'static str, usize>>,
+    gate: Mutex<Option<Gate>>,
+}
+
+/// Holds the next session write (`put` or `replace`) until released: the test can act
+/// between a read and the write that follows it.
+#[derive(Clone, Default)]
+pub struct Gate {
+    reached: Arc<tokio::sync::Notify>,
+    release: Arc<tokio::sync::Notify>,
+}
+
+impl Gate {
+    /// Waits until a write is held at the gate.
+    pub async fn reached(&self) {
+        self.reached.notified().await;
+    }
+
+    /// Lets the held write go on.
+    pub fn release(&self) {
+        self.release.notify_one();
+    }
 }
 
 impl FaultyStore {
@@ -36,6 +57,21 @@ impl FaultyStore {
     /// The next `times` calls of `op` (a trait method's name) fail with a timeout.
     pub fn fail_next(&self, op: &'static str, times: usize) {
         *self.counts.failures.lock().unwrap().entry(op).or_default() += times;
+    }
+
+    /// Holds the next session write until [`Gate::release`].
+    pub fn hold_next_write(&self) -> Gate {
+        let gate = Gate::default();
+        *self.counts.gate.lock().unwrap() = Some(gate.clone());
+        gate
+    }
+
+    async fn pass_gate(&self) {
+        let gate = self.counts.gate.lock().unwrap().take();
+        if let Some(gate) = gate {
+            gate.reached.notify_one();
+            gate.release.notified().await;
+        }
     }
 
     /// How many times `op` was called.
@@ -91,7 +127,20 @@ impl AuthCache for FaultyStore {
         ttl: Duration,
     ) -> Result<(), StoreError> {
         self.enter("put")?;
+        self.pass_gate().await;
         self.inner.put(key, record, ttl).await
+    }
+
+    async fn replace(
+        &self,
+        key: &SessionKey,
+        current: &SessionRecord,
+        record: Arc<SessionRecord>,
+        ttl: Duration,
+    ) -> Result<bool, StoreError> {
+        self.enter("replace")?;
+        self.pass_gate().await;
+        self.inner.replace(key, current, record, ttl).await
     }
 
     async fn remove(&self, key: &SessionKey) -> Result<(), StoreError> {
@@ -107,6 +156,11 @@ impl AuthCache for FaultyStore {
     async fn remove_by_sub(&self, sub: &str) -> Result<usize, StoreError> {
         self.enter("remove_by_sub")?;
         self.inner.remove_by_sub(sub).await
+    }
+
+    async fn remove_by_sub_without_sid(&self, sub: &str) -> Result<usize, StoreError> {
+        self.enter("remove_by_sub_without_sid")?;
+        self.inner.remove_by_sub_without_sid(sub).await
     }
 
     async fn try_lock(&self, name: &str, owner: &str, lease: Duration) -> Result<bool, StoreError> {
