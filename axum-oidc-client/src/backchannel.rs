@@ -78,13 +78,28 @@ fn present<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<serde_json::
     serde_json::Value::deserialize(d).map(Some)
 }
 
-/// What a valid logout token asks to end (section 2.7).
+/// What a valid logout token asks to end (sections 2.4 and 2.7).
+///
+/// - `sid` only: every session of that provider session.
+/// - `sub` only: every session of that subject (section 2.4: "all sessions at the RP
+///   for the End-User").
+/// - both: the sessions of that `sid`, and the subject's sessions that recorded no
+///   `sid` at all (many providers leave `sid` out of ID tokens, so such a session may
+///   well belong to the provider session being ended). The subject's sessions with
+///   another `sid` stay.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum LogoutTarget {
     /// Every session of this provider session.
     Sid(String),
     /// Every session of this subject.
     Sub(String),
+    /// The sessions of `sid`, and those of `sub` without a recorded `sid`.
+    SidAndSub {
+        /// The provider session.
+        sid: String,
+        /// The subject.
+        sub: String,
+    },
 }
 
 /// A validated logout token.
@@ -136,7 +151,8 @@ pub fn validate_logout_claims(
         c.sid.filter(|s| !s.is_empty()),
         c.sub.filter(|s| !s.is_empty()),
     ) {
-        (Some(sid), _) => LogoutTarget::Sid(sid),
+        (Some(sid), Some(sub)) => LogoutTarget::SidAndSub { sid, sub },
+        (Some(sid), None) => LogoutTarget::Sid(sid),
         (None, Some(sub)) => LogoutTarget::Sub(sub),
         (None, None) => return Err(LogoutTokenError::NoSubject),
     };
@@ -244,14 +260,20 @@ mod tests {
     }
 
     #[test]
-    fn accepts_sid_and_prefers_it() {
+    fn a_token_with_sid_and_sub_targets_both_and_one_claim_targets_that_one() {
         assert_eq!(
             check(claims()).unwrap().target,
-            LogoutTarget::Sid("s1".into())
+            LogoutTarget::SidAndSub {
+                sid: "s1".into(),
+                sub: "alice".into()
+            }
         );
         let mut c = claims();
         c.as_object_mut().unwrap().remove("sid");
         assert_eq!(check(c).unwrap().target, LogoutTarget::Sub("alice".into()));
+        let mut c = claims();
+        c.as_object_mut().unwrap().remove("sub");
+        assert_eq!(check(c).unwrap().target, LogoutTarget::Sid("s1".into()));
     }
 
     type Mutation = Box<dyn Fn(&mut serde_json::Value)>;

@@ -361,6 +361,15 @@ async fn backchannel(state: &AuthState, req: &Parts, body: Body) -> Response {
     let ended = match &valid.target {
         LogoutTarget::Sid(sid) => state.store_op(state.store.remove_by_sid(sid)).await,
         LogoutTarget::Sub(sub) => state.store_op(state.store.remove_by_sub(sub)).await,
+        LogoutTarget::SidAndSub { sid, sub } => {
+            match state.store_op(state.store.remove_by_sid(sid)).await {
+                Ok(by_sid) => state
+                    .store_op(state.store.remove_by_sub_without_sid(sub))
+                    .await
+                    .map(|without_sid| by_sid + without_sid),
+                Err(e) => Err(e),
+            }
+        }
     };
     match ended {
         Ok(n) => {

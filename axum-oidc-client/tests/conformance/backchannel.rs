@@ -327,3 +327,50 @@ async fn a_backchannel_logout_during_a_refresh_is_not_undone() {
     );
     assert_eq!(me(&t.browser).await, StatusCode::UNAUTHORIZED);
 }
+
+#[tokio::test]
+async fn a_token_with_sid_and_sub_ends_the_sessions_of_that_sub_without_a_sid() {
+    // The first login's ID token carries no `sid` (many providers leave it out).
+    let t = Trial::new(Behavior {
+        id_token_claims: json!({ "sid": null }),
+        ..Behavior::default()
+    })
+    .await;
+    t.login_ok().await;
+    t.update(|b| b.id_token_claims = json!({}));
+    let with_sid = t.rp.browser();
+    login_ok(&with_sid).await;
+    let sid = t.seen().sids[1].clone();
+
+    let token = t.adv.logout_token(
+        t.case,
+        &Sig::By(Key::Rsa1),
+        json!({ "sid": sid, "sub": "alice" }),
+    );
+    assert_success(&post_logout_token(&t.rp, &token).await);
+    assert_eq!(me(&with_sid).await, StatusCode::UNAUTHORIZED);
+    assert_eq!(
+        me(&t.browser).await,
+        StatusCode::UNAUTHORIZED,
+        "the subject's session without a sid must end too"
+    );
+}
+
+#[tokio::test]
+async fn a_token_with_sid_and_sub_spares_the_other_sids_of_that_sub() {
+    let (t, sid) = signed_in().await;
+    let other = t.rp.browser();
+    login_ok(&other).await;
+    let token = t.adv.logout_token(
+        t.case,
+        &Sig::By(Key::Rsa1),
+        json!({ "sid": sid, "sub": "alice" }),
+    );
+    assert_success(&post_logout_token(&t.rp, &token).await);
+    assert_eq!(me(&t.browser).await, StatusCode::UNAUTHORIZED);
+    assert_eq!(
+        me(&other).await,
+        StatusCode::OK,
+        "another provider session of the same subject stays"
+    );
+}
