@@ -637,10 +637,9 @@ impl OAuthConfigurationBuilder {
                     same_site: SameSite::Lax,
                 },
                 base_path,
-                session_max_age,
-                idle_timeout,
+                policy: crate::session::SessionPolicy::new(idle_timeout, session_max_age)
+                    .with_refresh_margin(self.refresh_margin.unwrap_or(Duration::from_secs(30))),
                 token_max_age: self.token_max_age.unwrap_or(Duration::from_secs(300)),
-                refresh_margin: self.refresh_margin.unwrap_or(Duration::from_secs(30)),
                 leeway: self.leeway.unwrap_or(Duration::from_secs(60)),
                 algorithms,
                 additional_audiences: self.additional_audiences,

@@ -46,6 +46,7 @@ pub use id_token::IdTokenClaims;
 pub use jose::SigningAlgorithm;
 pub use layer::{AuthLayer, Authentication, AuthenticationLayer};
 pub use logout::{DefaultLogoutHandler, LogoutHandler, OidcLogoutHandler};
+pub use session::SessionPolicy;
 pub use store::{AuthCache, MemoryStore, StoreError, TwoTierStore, TwoTierStoreConfig};
 #[allow(deprecated)]
 pub use store::{TwoTierAuthCache, TwoTierCacheConfig};

@@ -53,11 +53,6 @@ fn provider_fault(e: impl Into<Box<dyn std::error::Error + Send + Sync>>) -> Ref
 /// for it.
 pub(crate) type RefreshFlight = tokio::sync::OnceCell<Result<Arc<SessionRecord>, RefreshError>>;
 
-/// Whether a record's access token is valid for at least `margin` at `now`.
-pub fn is_fresh(record: &SessionRecord, now: i64, margin: Duration) -> bool {
-    record.tokens.expires_at - margin.as_secs() as i64 > now
-}
-
 /// Refreshes the session under `key`, or returns the result of a concurrent refresh.
 ///
 /// Within this process the first request starts the refresh and the others wait for
@@ -69,7 +64,7 @@ pub(crate) async fn refresh_session(
     ttl: Duration,
 ) -> Result<Arc<SessionRecord>, RefreshError> {
     let c = &state.config.inner;
-    let flight = state.refresh_flight(key, |r| is_fresh(r, c.clock.now(), c.refresh_margin));
+    let flight = state.refresh_flight(key, |r| c.policy.is_fresh(r, c.clock.now()));
     flight
         .get_or_init(|| refresh_across_instances(state, key, ttl))
         .await
@@ -110,13 +105,13 @@ async fn refresh_across_instances(
     key: &SessionKey,
     ttl: Duration,
 ) -> Result<Arc<SessionRecord>, RefreshError> {
-    let margin = state.config.inner.refresh_margin;
+    let policy = &state.config.inner.policy;
     let now = state.config.inner.clock.now();
     let current = state
         .store_op(state.store.get_fresh(key))
         .await?
         .ok_or(RefreshError::Ended)?;
-    if is_fresh(&current, now, margin) {
+    if policy.is_fresh(&current, now) {
         return Ok(current);
     }
 
@@ -138,7 +133,7 @@ async fn refresh_across_instances(
             .store_op(state.store.get_fresh(key))
             .await?
             .ok_or(RefreshError::Ended)?;
-        if is_fresh(&current, state.config.inner.clock.now(), margin) {
+        if policy.is_fresh(&current, state.config.inner.clock.now()) {
             return Ok(current);
         }
     }
@@ -163,7 +158,7 @@ async fn refresh_holding_lease(
         .store_op(state.store.get_fresh(key))
         .await?
         .ok_or(RefreshError::Ended)?;
-    if is_fresh(&current, c.clock.now(), c.refresh_margin) {
+    if c.policy.is_fresh(&current, c.clock.now()) {
         return Ok(current);
     }
     let Some(refresh_token) = current.tokens.refresh_token.clone() else {

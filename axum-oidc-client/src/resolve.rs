@@ -9,7 +9,7 @@ use std::time::Duration;
 use http::{HeaderMap, HeaderValue};
 
 use crate::cookies::{has_cookie, read_session_id, session_cookie};
-use crate::refresh::{RefreshError, is_fresh, refresh_session};
+use crate::refresh::{RefreshError, refresh_session};
 use crate::session::{SessionKey, SessionRecord};
 use crate::state::AuthState;
 
@@ -79,18 +79,11 @@ fn remove_session_cookie(slot: &SlotInner) {
     }
 }
 
-/// Seconds the session may still live: the earlier of the idle and absolute deadlines.
+/// Seconds the session may still live (see [`SessionPolicy::remaining`]).
+///
+/// [`SessionPolicy::remaining`]: crate::session::SessionPolicy::remaining
 pub(crate) fn remaining(state: &AuthState, record: &SessionRecord, now: i64) -> i64 {
-    let c = &state.config.inner;
-    let idle_deadline = record.last_seen + c.idle_timeout.as_secs() as i64;
-    let absolute_deadline = record.created_at + c.session_max_age.as_secs() as i64;
-    idle_deadline.min(absolute_deadline) - now
-}
-
-/// How often `last_seen` is written back: a tenth of the idle timeout, between 1 s and
-/// 5 min. The idle timeout is enforced to within this interval.
-pub(crate) fn touch_interval(state: &AuthState) -> i64 {
-    (state.config.inner.idle_timeout.as_secs() as i64 / 10).clamp(1, 300)
+    state.config.inner.policy.remaining(record, now)
 }
 
 async fn resolve(slot: &SlotInner, headers: &HeaderMap) -> Resolution {
@@ -127,7 +120,7 @@ async fn resolve(slot: &SlotInner, headers: &HeaderMap) -> Resolution {
     let ttl = Duration::from_secs(left as u64);
     let mut renew_cookie = false;
 
-    if !is_fresh(&record, now, c.refresh_margin) {
+    if !c.policy.is_fresh(&record, now) {
         if record.tokens.refresh_token.is_none() {
             // Without a refresh token the session lasts as long as its access token.
             if record.tokens.expires_at > now {
@@ -159,7 +152,7 @@ async fn resolve(slot: &SlotInner, headers: &HeaderMap) -> Resolution {
         }
     }
 
-    if now - record.last_seen >= touch_interval(state) {
+    if now - record.last_seen >= c.policy.touch_interval() {
         let mut touched = (*record).clone();
         touched.last_seen = now;
         let touched = Arc::new(touched);

@@ -13,6 +13,9 @@ use crate::id_token::IdTokenClaims;
 use crate::secret::{AccessTokenValue, IdTokenValue, RefreshTokenValue, SessionId, random_token};
 use crate::store::StoreError;
 
+mod timeouts;
+pub use timeouts::SessionPolicy;
+
 /// The store key of a session: the SHA-256 of its id, so a leaked store does not
 /// hand out usable session cookies.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
