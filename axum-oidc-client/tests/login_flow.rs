@@ -824,3 +824,51 @@ async fn requests_waiting_for_a_failed_refresh_share_its_failure() {
     assert_eq!(outage.refused.load(Ordering::SeqCst), 1);
     provider_task.abort();
 }
+
+/// RFC 6265 section 6.1: a browser keeps a cookie of at least 4,096 bytes (name, value
+/// and attributes); a longer login cookie may be dropped, and the login fails. A `next`
+/// that JSON escaping would blow up past that falls back to `/`; the login still works.
+#[tokio::test]
+async fn the_login_cookie_fits_the_browser_whatever_the_next_and_login_still_works() {
+    let s = setup().await;
+    let longest = axum_oidc_client::redirect::MAX_NEXT_LEN - 1;
+    for (next, returns_to) in [
+        (format!("/{}", "\"".repeat(longest)), "/".to_owned()),
+        (format!("/q?{}", "\"".repeat(1500)), "/".to_owned()),
+        (
+            format!("/{}", "a".repeat(longest)),
+            format!("/{}", "a".repeat(longest)),
+        ),
+    ] {
+        let start = s
+            .browser
+            .get(&format!("/auth/login?next={}", app::urlencode(&next)))
+            .await;
+        assert_eq!(start.status(), StatusCode::SEE_OTHER);
+        let login_cookie = set_cookies(&start)
+            .into_iter()
+            .find(|c| c.starts_with("axum_oidc_login_"))
+            .expect("login cookie");
+        assert!(
+            login_cookie.len() <= 4096,
+            "the login cookie is {} bytes for a next of {} bytes",
+            login_cookie.len(),
+            next.len()
+        );
+        let provider = reqwest::Client::builder()
+            .redirect(reqwest::redirect::Policy::none())
+            .build()
+            .unwrap();
+        let back = location(
+            &provider
+                .get(format!("{}&login_hint=alice", location(&start)))
+                .send()
+                .await
+                .unwrap(),
+        );
+        let done = s.browser.finish_login(&back).await;
+        assert_eq!(done.status(), StatusCode::SEE_OTHER);
+        assert_eq!(location(&done), returns_to);
+        assert_eq!(s.browser.get("/me").await.status(), StatusCode::OK);
+    }
+}
