@@ -17,6 +17,11 @@ use sha2::{Digest as _, Sha256};
 
 use crate::secret::{CsrfState, Nonce, PkceCodeVerifier, SessionId};
 
+mod key_strength;
+
+pub use key_strength::MIN_SECRET_BITS;
+pub(crate) use key_strength::weakness as secret_weakness;
+
 /// Shortest accepted configured cookie secret, in bytes.
 pub const MIN_SECRET_LEN: usize = 32;
 
