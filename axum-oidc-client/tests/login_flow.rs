@@ -968,7 +968,7 @@ async fn a_callback_with_a_junk_code_writes_nothing_to_the_store() {
                 "{}/auth/callback?code=junk&state={}&iss={}",
                 s.origin,
                 app::urlencode(&state),
-                app::urlencode(&s.op.issuer())
+                app::urlencode(s.op.issuer())
             ))
             .header("cookie", cookie)
             .send()
