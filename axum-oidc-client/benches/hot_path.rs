@@ -43,7 +43,7 @@ use criterion::{Criterion, criterion_group, criterion_main};
 use http::{HeaderMap, HeaderValue, Request, header};
 use tower::ServiceExt as _;
 
-const SECRET: &str = "hot-path-bench-cookie-secret-32-bytes-or-more";
+const SECRET: &str = "+D19HNLhNHWXD7JBxyv+GulLZaN0C1kut/v1ZKYOxXsY8oG/PAQkBwav+r6B5UVJ";
 
 fn config() -> OAuthConfiguration {
     OAuthConfigurationBuilder::default()

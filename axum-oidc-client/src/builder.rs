@@ -29,7 +29,8 @@ pub const DEFAULT_SCOPES: &[&str] = &["openid", "profile", "email"];
 ///     .with_client_id("my-app")
 ///     .with_client_secret("s3cret")
 ///     .with_app_url("https://app.example")
-///     .with_private_cookie_key("a secret of at least thirty-two bytes!!")
+///     // Made once with `openssl rand -base64 48`, shared by every instance.
+///     .with_private_cookie_key(std::env::var("COOKIE_KEY").unwrap_or_default())
 ///     .with_issuer("https://login.example")
 ///     .await?
 ///     .build()?;
@@ -106,7 +107,7 @@ impl OAuthConfigurationBuilder {
     /// | `OIDC_CLIENT_SECRET` | client secret | none: public client |
     /// | `APP_URL` | the application's origin | `http://localhost:3000` |
     /// | `OIDC_SCOPES` | space-separated scopes | `openid profile email` |
-    /// | `COOKIE_KEY` | cookie secret, 32+ bytes | random per process (warns) |
+    /// | `COOKIE_KEY` | cookie secret: `openssl rand -base64 48` | random per process (warns) |
     /// | `OIDC_CA_CERT` | PEM file of an extra trusted CA | none |
     /// | `OIDC_BASE_PATH` | base path of the auth routes | `/auth` |
     /// | `OIDC_REFRESH_MARGIN_SECS` | refresh this long before expiry | `30` |
@@ -184,9 +185,18 @@ impl OAuthConfigurationBuilder {
     );
 
     setter!(
-        /// The cookie secret (at least 32 bytes; keys are derived with HKDF-SHA256). Every
-        /// instance must share it. Without it a random key is generated per process
-        /// and a warning logged.
+        /// The cookie secret; make one with `openssl rand -base64 48`. Keys are derived
+        /// from it with HKDF-SHA256. Every instance must share it. Without it a random
+        /// key is generated per process and a warning logged.
+        ///
+        /// `build()` refuses a secret shorter than 32 bytes
+        /// ([`ConfigError::CookieKeyTooShort`]), and, as
+        /// [`ConfigError::Invalid`] naming `COOKIE_KEY`, the documentation's example
+        /// values and secrets estimated at fewer than
+        /// [`MIN_SECRET_BITS`](crate::cookies::MIN_SECRET_BITS) bits: the estimate counts
+        /// the characters that are not runs (`aaaa`), sequences (`abcd`, `1234`),
+        /// repeated blocks or the inside of words, times the Shannon entropy of the
+        /// characters. Random keys of 44 characters or more pass.
         with_private_cookie_key, cookie_secret, String
     );
 
@@ -557,7 +567,17 @@ impl OAuthConfigurationBuilder {
         }
 
         let cookie_key = match &self.cookie_secret {
-            Some(s) => CookieKey::derive(s.as_bytes()).ok_or(ConfigError::CookieKeyTooShort)?,
+            Some(s) => {
+                if s.len() >= crate::cookies::MIN_SECRET_LEN
+                    && let Some(reason) = crate::cookies::secret_weakness(s)
+                {
+                    return Err(ConfigError::Invalid {
+                        name: "COOKIE_KEY",
+                        reason,
+                    });
+                }
+                CookieKey::derive(s.as_bytes()).ok_or(ConfigError::CookieKeyTooShort)?
+            }
             None => {
                 tracing::warn!(
                     "no cookie key configured: generated a random one; sessions will not survive a restart nor work across instances"
@@ -716,7 +736,7 @@ mod tests {
             .with_authorization_endpoint("https://op.example/authorize")
             .with_token_endpoint("https://op.example/token")
             .with_oauth2_only("https://op.example/user", "id")
-            .with_private_cookie_key("0123456789abcdef0123456789abcdef")
+            .with_private_cookie_key("kD9vR2xQ7mW4zL1pT8nB3cF6hJ0sY5gA")
     }
 
     #[test]
@@ -748,6 +768,72 @@ mod tests {
             explicit().with_private_cookie_key("short").build(),
             Err(ConfigError::CookieKeyTooShort)
         ));
+    }
+
+    /// The reason a cookie key was refused, if it was refused the way weak keys are.
+    fn weak_key_refusal(key: &str) -> Option<String> {
+        match explicit().with_private_cookie_key(key).build() {
+            Err(ConfigError::Invalid { name, reason }) => {
+                assert_eq!(name, "COOKIE_KEY");
+                assert!(
+                    reason.contains("openssl rand -base64 48"),
+                    "the refusal says how to make a key: {reason}"
+                );
+                assert!(!reason.contains(key), "the key must not be echoed");
+                Some(reason)
+            }
+            Err(e) => panic!("{key:?}: unexpected error {e}"),
+            Ok(_) => None,
+        }
+    }
+
+    #[test]
+    fn the_documented_example_cookie_keys_are_refused() {
+        for example in [
+            "a secret of at least thirty-two bytes!!",
+            "a secret of at least thirty-two bytes!",
+            "at least thirty-two bytes of secret key material",
+            // Changing the case or the punctuation does not make it a secret.
+            "A-Secret-Of-At-Least-Thirty-Two-Bytes",
+        ] {
+            assert!(weak_key_refusal(example).is_some(), "{example:?}");
+        }
+    }
+
+    #[test]
+    fn repeated_sequential_and_low_entropy_cookie_keys_are_refused() {
+        for weak in [
+            "a".repeat(64).as_str(),
+            "0123456789abcdef0123456789abcdef",
+            "abcdefghijklmnopqrstuvwxyz0123456789",
+            "zyxwvutsrqponmlkjihgfedcba9876543210",
+            "Secret1!Secret1!Secret1!Secret1!Secret1!",
+            "abababababababababababababababababababab",
+            "0000000011111111000000001111111100000000",
+            "correct horse battery staple and more words",
+            "my-company-production-cookie-secret-2024",
+            // 16 random bytes in hex: 128 bits at best, not a margin above the bar.
+            "7f3a9c1e5b2d4f6a8c0e1b3d5f7a9c2e",
+        ] {
+            assert!(weak_key_refusal(weak).is_some(), "{weak:?} was accepted");
+        }
+    }
+
+    #[test]
+    fn an_openssl_rand_base64_48_cookie_key_is_accepted() {
+        use base64::Engine as _;
+        for _ in 0..20 {
+            let bytes: [u8; 48] = rand::random();
+            let key = base64::engine::general_purpose::STANDARD.encode(bytes);
+            assert_eq!(key.len(), 64);
+            assert!(weak_key_refusal(&key).is_none(), "{key:?} was refused");
+        }
+        // Without building a configuration each time: many more draws.
+        for _ in 0..5_000 {
+            let bytes: [u8; 48] = rand::random();
+            let key = base64::engine::general_purpose::STANDARD.encode(bytes);
+            assert_eq!(crate::cookies::secret_weakness(&key), None, "{key:?}");
+        }
     }
 
     #[test]

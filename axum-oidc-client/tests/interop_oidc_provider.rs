@@ -34,7 +34,7 @@ async fn config(op: &NodeProvider, origin: &str) -> OAuthConfiguration {
         .with_app_url(origin)
         .with_scopes(["openid", "profile", "email", "offline_access"])
         .with_auth_param("prompt", "consent")
-        .with_private_cookie_key("interop-cookie-key-interop-cookie-key")
+        .with_private_cookie_key("nEYuYFy3n+LkT5WRRG5oKUcmNsvdBDPOboQca75yDWy5ye/Ss5sqSgP1sY/ofoMf")
         .with_issuer(op.issuer.clone())
         .await
         .expect("discovery against oidc-provider")

@@ -817,3 +817,334 @@ async fn requests_waiting_for_a_failed_refresh_share_its_failure() {
     assert_eq!(outage.refused.load(Ordering::SeqCst), 1);
     provider_task.abort();
 }
+
+/// RFC 6265 section 6.1: a browser keeps a cookie of at least 4,096 bytes (name, value
+/// and attributes); a longer login cookie may be dropped, and the login fails. A `next`
+/// that JSON escaping would blow up past that falls back to `/`; the login still works.
+#[tokio::test]
+async fn the_login_cookie_fits_the_browser_whatever_the_next_and_login_still_works() {
+    let s = setup().await;
+    let longest = axum_oidc_client::redirect::MAX_NEXT_LEN - 1;
+    for (next, returns_to) in [
+        (format!("/{}", "\"".repeat(longest)), "/".to_owned()),
+        (format!("/q?{}", "\"".repeat(1500)), "/".to_owned()),
+        (
+            format!("/{}", "a".repeat(longest)),
+            format!("/{}", "a".repeat(longest)),
+        ),
+    ] {
+        let start = s
+            .browser
+            .get(&format!("/auth/login?next={}", app::urlencode(&next)))
+            .await;
+        assert_eq!(start.status(), StatusCode::SEE_OTHER);
+        let login_cookie = set_cookies(&start)
+            .into_iter()
+            .find(|c| c.starts_with("axum_oidc_login_"))
+            .expect("login cookie");
+        assert!(
+            login_cookie.len() <= 4096,
+            "the login cookie is {} bytes for a next of {} bytes",
+            login_cookie.len(),
+            next.len()
+        );
+        let provider = reqwest::Client::builder()
+            .redirect(reqwest::redirect::Policy::none())
+            .build()
+            .unwrap();
+        let back = location(
+            &provider
+                .get(format!("{}&login_hint=alice", location(&start)))
+                .send()
+                .await
+                .unwrap(),
+        );
+        let done = s.browser.finish_login(&back).await;
+        assert_eq!(done.status(), StatusCode::SEE_OTHER);
+        assert_eq!(location(&done), returns_to);
+        assert_eq!(s.browser.get("/me").await.status(), StatusCode::OK);
+    }
+}
+
+/// A memory store that counts every write (session, lock and replay-marker rows).
+#[derive(Default)]
+struct CountingStore {
+    inner: MemoryStore,
+    writes: std::sync::atomic::AtomicU64,
+}
+
+impl CountingStore {
+    fn wrote(&self) {
+        self.writes
+            .fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+    }
+}
+
+#[async_trait]
+impl AuthCache for CountingStore {
+    async fn get(&self, key: &SessionKey) -> Result<Option<Arc<SessionRecord>>, StoreError> {
+        self.inner.get(key).await
+    }
+    async fn put(
+        &self,
+        key: &SessionKey,
+        record: Arc<SessionRecord>,
+        ttl: Duration,
+    ) -> Result<(), StoreError> {
+        self.wrote();
+        self.inner.put(key, record, ttl).await
+    }
+    async fn remove(&self, key: &SessionKey) -> Result<(), StoreError> {
+        self.wrote();
+        self.inner.remove(key).await
+    }
+    async fn remove_by_sid(&self, sid: &str) -> Result<usize, StoreError> {
+        self.wrote();
+        self.inner.remove_by_sid(sid).await
+    }
+    async fn remove_by_sub(&self, sub: &str) -> Result<usize, StoreError> {
+        self.wrote();
+        self.inner.remove_by_sub(sub).await
+    }
+    async fn try_lock(&self, name: &str, owner: &str, lease: Duration) -> Result<bool, StoreError> {
+        self.wrote();
+        self.inner.try_lock(name, owner, lease).await
+    }
+    async fn unlock(&self, name: &str, owner: &str) -> Result<(), StoreError> {
+        self.wrote();
+        self.inner.unlock(name, owner).await
+    }
+    async fn insert_once(&self, value: &str, ttl: Duration) -> Result<bool, StoreError> {
+        self.wrote();
+        self.inner.insert_once(value, ttl).await
+    }
+}
+
+/// A login started by a cookie-less client: the `state` and the login cookie
+/// (`name=value`) an anonymous client gets for free from `GET /auth/login`.
+async fn free_login_cookie(client: &reqwest::Client, origin: &str) -> (String, String) {
+    let start = client
+        .get(format!("{origin}/auth/login?next=%2F"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(start.status(), StatusCode::SEE_OTHER);
+    let cookie = set_cookies(&start)[0].split(';').next().unwrap().to_owned();
+    let auth = url::Url::parse(&location(&start)).unwrap();
+    let state = auth
+        .query_pairs()
+        .find(|(k, _)| k == "state")
+        .map(|(_, v)| v.into_owned())
+        .unwrap();
+    (state, cookie)
+}
+
+fn no_redirects() -> reqwest::Client {
+    reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap()
+}
+
+/// RFC 6749 10.12 binds the response to the browser, but the login cookie is free:
+/// a callback with a made-up code must cost the shared store nothing.
+#[tokio::test]
+async fn a_callback_with_a_junk_code_writes_nothing_to_the_store() {
+    use std::sync::atomic::Ordering;
+    let store = Arc::new(CountingStore::default());
+    let s = setup_with(store.clone()).await;
+    let client = no_redirects();
+    for _ in 0..3 {
+        let (state, cookie) = free_login_cookie(&client, &s.origin).await;
+        let r = client
+            .get(format!(
+                "{}/auth/callback?code=junk&state={}&iss={}",
+                s.origin,
+                app::urlencode(&state),
+                app::urlencode(s.op.issuer())
+            ))
+            .header("cookie", cookie)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), StatusCode::BAD_REQUEST);
+    }
+    assert_eq!(
+        store.writes.load(Ordering::SeqCst),
+        0,
+        "junk callbacks wrote to the store"
+    );
+    assert_eq!(s.op.stats().authorization_code_grants, 0);
+    // A real login still writes its session.
+    assert_eq!(
+        s.browser.login_as("alice", "/").await.status(),
+        StatusCode::SEE_OTHER
+    );
+    assert!(store.writes.load(Ordering::SeqCst) >= 1);
+}
+
+/// Holds every `authorization_code` grant at the provider until `release` is set,
+/// counting how many arrive and how many are held at once.
+#[derive(Default)]
+struct CodeGrantGate {
+    release: std::sync::atomic::AtomicBool,
+    arrived: std::sync::atomic::AtomicU64,
+    held: std::sync::atomic::AtomicU64,
+    most_held: std::sync::atomic::AtomicU64,
+}
+
+async fn hold_code_grants(
+    axum::extract::State(gate): axum::extract::State<Arc<CodeGrantGate>>,
+    req: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> axum::response::Response {
+    use std::sync::atomic::Ordering;
+    if !req.uri().path().ends_with("/token") {
+        return next.run(req).await;
+    }
+    let (parts, body) = req.into_parts();
+    let form = axum::body::to_bytes(body, 64 * 1024).await.unwrap();
+    let is_code = url::form_urlencoded::parse(&form)
+        .any(|(name, value)| name == "grant_type" && value == "authorization_code");
+    if is_code {
+        gate.arrived.fetch_add(1, Ordering::SeqCst);
+        let now = gate.held.fetch_add(1, Ordering::SeqCst) + 1;
+        gate.most_held.fetch_max(now, Ordering::SeqCst);
+        wait_until("the test releases the code grants", || {
+            gate.release.load(Ordering::SeqCst)
+        })
+        .await;
+        gate.held.fetch_sub(1, Ordering::SeqCst);
+    }
+    next.run(axum::extract::Request::from_parts(parts, form.into()))
+        .await
+}
+
+/// The dev provider behind a [`CodeGrantGate`], and an application in front of it.
+async fn gated_setup() -> (
+    String,
+    String,
+    Arc<CodeGrantGate>,
+    Vec<tokio::task::JoinHandle<()>>,
+) {
+    let bound = bind().await;
+    let origin = bound.origin.clone();
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let issuer = format!("http://{}", listener.local_addr().unwrap());
+    let client =
+        ClientRegistration::confidential("flow", SECRET, format!("{origin}/auth/callback"));
+    let provider_config = DevProviderConfig::default().with_client(client);
+    let state = {
+        let issuer = issuer.clone();
+        tokio::task::spawn_blocking(move || {
+            oidc_dev_provider::ProviderState::new(provider_config, &issuer)
+        })
+        .await
+        .unwrap()
+        .unwrap()
+    };
+    let gate = Arc::new(CodeGrantGate::default());
+    let provider_app = oidc_dev_provider::router(state).layer(
+        axum::middleware::from_fn_with_state(gate.clone(), hold_code_grants),
+    );
+    let provider_task = tokio::spawn(async move {
+        let _ = axum::serve(listener, provider_app).await;
+    });
+    let cfg = config_for_issuer(&issuer, &origin).await;
+    let server = serve(bound, layer(cfg, memory()));
+    (origin, issuer, gate, vec![provider_task, server])
+}
+
+async fn config_for_issuer(issuer: &str, origin: &str) -> OAuthConfiguration {
+    OAuthConfigurationBuilder::default()
+        .with_client_id("flow")
+        .with_client_secret(SECRET)
+        .with_app_url(origin)
+        .with_issuer(issuer)
+        .await
+        .unwrap()
+        .build()
+        .unwrap()
+}
+
+/// What an anonymous client can make the server send to the provider is bounded:
+/// concurrent callbacks for one login `state` share one code exchange, and across
+/// states at most `MAX_CODE_EXCHANGES_IN_FLIGHT` exchanges run at once; the rest get
+/// 503 with `Retry-After` without the provider being called.
+#[tokio::test]
+async fn a_flood_of_junk_callbacks_reaches_the_token_endpoint_a_bounded_number_of_times() {
+    use std::sync::atomic::Ordering;
+    let (origin, issuer, gate, tasks) = gated_setup().await;
+    let client = no_redirects();
+    let callback = |state: &str, cookie: &str, code: usize| {
+        client
+            .get(format!(
+                "{origin}/auth/callback?code=junk-{code}&state={}&iss={}",
+                app::urlencode(state),
+                app::urlencode(&issuer)
+            ))
+            .header("cookie", cookie.to_owned())
+            .send()
+    };
+
+    // One login cookie, 80 concurrent callbacks with junk codes.
+    let (state, cookie) = free_login_cookie(&client, &origin).await;
+    let flood = futures_util::future::join_all((0..80).map(|i| callback(&state, &cookie, i)));
+    let flood = tokio::spawn(flood);
+    wait_until("the first exchange at the provider", || {
+        gate.arrived.load(Ordering::SeqCst) >= 1
+    })
+    .await;
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    gate.release.store(true, Ordering::SeqCst);
+    let answers = flood.await.unwrap();
+    assert!(
+        answers
+            .iter()
+            .all(|r| r.as_ref().unwrap().status().is_client_error())
+    );
+    assert_eq!(
+        gate.arrived.load(Ordering::SeqCst),
+        1,
+        "one login state, one code exchange"
+    );
+
+    // 80 login cookies, one junk callback each, all at once.
+    gate.release.store(false, Ordering::SeqCst);
+    let mut logins = Vec::new();
+    for _ in 0..80 {
+        logins.push(free_login_cookie(&client, &origin).await);
+    }
+    let flood = futures_util::future::join_all(
+        logins
+            .iter()
+            .enumerate()
+            .map(|(i, (s, c))| callback(s, c, i)),
+    );
+    let flood = tokio::spawn(flood);
+    wait_until("exchanges pile up at the provider", || {
+        gate.held.load(Ordering::SeqCst) >= 32
+    })
+    .await;
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    gate.release.store(true, Ordering::SeqCst);
+    let answers = flood.await.unwrap();
+    let busy: Vec<_> = answers
+        .iter()
+        .map(|r| r.as_ref().unwrap())
+        .filter(|r| r.status() == StatusCode::SERVICE_UNAVAILABLE)
+        .collect();
+    assert!(
+        gate.most_held.load(Ordering::SeqCst) <= 32,
+        "{} code exchanges at the provider at once",
+        gate.most_held.load(Ordering::SeqCst)
+    );
+    assert_eq!(
+        busy.len() as u64,
+        80 - (gate.arrived.load(Ordering::SeqCst) - 1)
+    );
+    assert!(busy.iter().all(|r| r.headers().contains_key("retry-after")));
+    for t in tasks {
+        t.abort();
+    }
+}

@@ -39,7 +39,7 @@ use oidc_dev_provider::{ClientRegistration, DevProvider, DevProviderConfig};
 use tower::ServiceExt as _;
 
 const SECRET: &str = "migration-secret";
-const COOKIE_KEY: &str = "migration-cookie-key-0123456789abcdefghij";
+const COOKIE_KEY: &str = "TNWZY3MOKzmpg6yYYH7sqd+K7YaSXd/JKj4R6ZvllYPKh459lN7LG4HEFsmiVtqX";
 
 /// "A custom logout handler in the new shape".
 pub struct Goodbye;

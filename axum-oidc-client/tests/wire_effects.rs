@@ -1234,7 +1234,7 @@ async fn instances(op: &CaptureProvider) -> (Rp, Rp, Rp) {
     for key in [
         COOKIE_KEY,
         COOKIE_KEY,
-        "another-cookie-key-0123456789abcdefghij",
+        "8aOmEP1hE+lXXU7/Yy3ucvuQlY9LeWUMFH/3frfojt4pGbqeqzOBF7VAU2qtJ/8z",
     ] {
         let bound = bind().await;
         let config = op

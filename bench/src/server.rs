@@ -42,7 +42,7 @@ use crate::provider::{CLIENT_ID, CLIENT_SECRET};
 pub const SERVER_ARG: &str = "__server";
 
 /// The cookie secret of every benchmark server.
-pub const COOKIE_SECRET: &str = "bench-cookie-secret-of-at-least-32-bytes!";
+pub const COOKIE_SECRET: &str = "uVc7AtIwnt/itQlhICxJdj0UWhCIR8IpzJOmbjHJi6d6K2GkaqW6ic9ooBl+lAPZ";
 
 /// Issuer and audience of the bearer tokens.
 pub const BEARER_ISSUER: &str = "https://issuer.bench.invalid";

@@ -13,7 +13,7 @@ use serde_json::json;
 use tokio::process::{Child, Command};
 
 const SECRET: &str = "multi-instance-client-secret";
-const COOKIE_KEY: &str = "multi-instance-shared-cookie-key-0123456789";
+const COOKIE_KEY: &str = "/77lyw0yClYwvfbYXNGBee/8yBqi0k8V+mz66FNZzAl7EjHudrN6eW0LdmckOKoE";
 
 fn free_port() -> u16 {
     std::net::TcpListener::bind("127.0.0.1:0")

@@ -9,7 +9,7 @@ use http::{HeaderMap, Method, Request, StatusCode, header};
 
 use crate::backchannel::{LogoutTarget, LogoutTokenError, verify_logout_token};
 use crate::callback::{
-    CallbackError, REPLAY_TTL, check_response, complete_login, login_cookie_for,
+    CallbackError, REPLAY_TTL, check_response, claim_exchange, complete_login, login_cookie_for,
     parse_callback_query, replay_marker,
 };
 use crate::config::OAuthConfiguration;
@@ -140,7 +140,42 @@ async fn callback(state: &AuthState, req: &Parts) -> Response {
     let login_cookie = login_cookie_for(&state.config, login.state.secret());
     let clear_login = removal(&login_cookie, &c.cookies.login_path, &c.cookies);
 
-    // A second use of the same authorization response is refused before any exchange.
+    // Nothing is written to the store before the code is redeemed: the login cookie
+    // is free, so before that point the request may be anyone's. One exchange per
+    // `state` in this process, and a bounded number per token endpoint.
+    let mut claim = match claim_exchange(&state.config, &login) {
+        Ok(claim) => claim,
+        Err(CallbackError::Busy) => {
+            tracing::debug!("login callback deferred: too many code exchanges in flight");
+            let mut r = pages::html(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "Temporarily unavailable",
+                "Please try again in a moment.",
+            );
+            pages::retry_after(&mut r, 1);
+            return r;
+        }
+        Err(e) => {
+            let mut r = callback_error(&e);
+            pages::append_cookie(&mut r, &clear_login);
+            return r;
+        }
+    };
+    let completed = complete_login(&state.config, &login, &code).await;
+    if matches!(&completed, Err(e) if e.is_provider_fault()) {
+        claim.retryable();
+    }
+    drop(claim);
+    let record = match completed {
+        Ok(r) => Arc::new(r),
+        Err(e) => {
+            let mut r = callback_error(&e);
+            pages::append_cookie(&mut r, &clear_login);
+            return r;
+        }
+    };
+    // The code is redeemed: remember the `state` for every instance, so a provider
+    // that redeemed the code twice still yields one session (RFC 6749 10.5).
     match state
         .store_op(
             state
@@ -157,14 +192,6 @@ async fn callback(state: &AuthState, req: &Parts) -> Response {
         }
         Err(e) => return store_unavailable(&e),
     }
-    let record = match complete_login(&state.config, &login, &code).await {
-        Ok(r) => Arc::new(r),
-        Err(e) => {
-            let mut r = callback_error(&e);
-            pages::append_cookie(&mut r, &clear_login);
-            return r;
-        }
-    };
 
     // Never reuse a session id the browser brought along (session fixation).
     if let Some(old) = read_session_id(&c.cookie_key, &c.cookies, &req.headers) {

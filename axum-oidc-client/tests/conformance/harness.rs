@@ -13,7 +13,7 @@ pub use crate::adversary::{
 };
 pub use crate::app::{Browser, location, set_cookies};
 
-pub const COOKIE_KEY: &str = "conformance-cookie-key-0123456789abcdef";
+pub const COOKIE_KEY: &str = "Ya1MKbYwuY7TEro/4nV2aWW5EW9e45x1oClUUbYZwAvoB96GWvjcMIiHEhPnjsIL";
 pub const SESSION_COOKIE: &str = "axum_oidc_session";
 
 /// Prints the library's debug logs when `RUST_LOG` is set.

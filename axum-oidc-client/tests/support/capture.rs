@@ -34,7 +34,7 @@ use crate::app::{Browser, location};
 
 pub const CLIENT_ID: &str = "capture-client";
 pub const CLIENT_SECRET: &str = "capture-secret";
-pub const COOKIE_KEY: &str = "capture-cookie-key-0123456789abcdefghij";
+pub const COOKIE_KEY: &str = "9GnkEU8YMW7Wt0kd4HRMzFAmNp/w+3FI7pgvXcjrTlVCXguYoeFXAbBuSsHU5Oim";
 
 const SIGNING_KEY_PEM: &[u8] = include_bytes!("../fixtures/rsa1.pem");
 const KID: &str = "capture-rsa-1";

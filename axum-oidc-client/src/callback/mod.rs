@@ -14,6 +14,11 @@ use crate::session::{SessionRecord, TokenSet};
 use crate::token::{AccessTokenResponse, TokenError};
 use crate::userinfo::{UserInfoError, fetch_user_claims};
 
+mod gate;
+
+pub(crate) use gate::ExchangeClaim;
+pub use gate::MAX_CODE_EXCHANGES_IN_FLIGHT;
+
 /// Longest callback query accepted.
 pub const MAX_CALLBACK_QUERY: usize = 8 * 1024;
 
@@ -70,9 +75,14 @@ pub enum CallbackError {
     /// The user endpoint or UserInfo failed or mismatched.
     #[error("user info rejected")]
     UserInfo(#[source] UserInfoError),
-    /// This authorization response was already used.
+    /// This authorization response was already used, or its code is being exchanged
+    /// by another request.
     #[error("authorization response replayed")]
     Replayed,
+    /// [`MAX_CODE_EXCHANGES_IN_FLIGHT`] code exchanges are already running towards the
+    /// token endpoint; the provider was not called.
+    #[error("too many code exchanges in flight")]
+    Busy,
 }
 
 impl CallbackError {
@@ -155,6 +165,27 @@ pub fn check_response(
 /// The cookie name of the login being completed, to delete it.
 pub fn login_cookie_for(config: &OAuthConfiguration, state: &str) -> String {
     login_cookie_name(&config.inner.cookies, state)
+}
+
+/// Claims the one code exchange of this login (see the `gate` module): refused as a
+/// replay while another request exchanges the same `state` or once it has been
+/// exchanged, and refused as [`CallbackError::Busy`] when the token endpoint already
+/// has [`MAX_CODE_EXCHANGES_IN_FLIGHT`] exchanges running. No I/O.
+pub(crate) fn claim_exchange(
+    config: &OAuthConfiguration,
+    login: &LoginState,
+) -> Result<ExchangeClaim, CallbackError> {
+    let c = &config.inner;
+    gate::claim_exchange(
+        login.state.secret(),
+        c.token_endpoint.as_str(),
+        login.started_at.saturating_add(LOGIN_COOKIE_MAX_AGE),
+        c.clock.now(),
+    )
+    .map_err(|refusal| match refusal {
+        gate::Refusal::StateUsed => CallbackError::Replayed,
+        gate::Refusal::Busy => CallbackError::Busy,
+    })
 }
 
 /// The replay-cache entry of a consumed `state`.

@@ -17,6 +17,11 @@ use sha2::{Digest as _, Sha256};
 
 use crate::secret::{CsrfState, Nonce, PkceCodeVerifier, SessionId};
 
+mod key_strength;
+
+pub use key_strength::MIN_SECRET_BITS;
+pub(crate) use key_strength::weakness as secret_weakness;
+
 /// Shortest accepted configured cookie secret, in bytes.
 pub const MIN_SECRET_LEN: usize = 32;
 
@@ -140,6 +145,10 @@ pub struct LoginState {
     pub started_at: i64,
 }
 
+/// Longest `Set-Cookie` value the library sends: browsers must keep cookies of at least
+/// 4,096 bytes, name, value and attributes together (RFC 6265 section 6.1).
+pub const MAX_SET_COOKIE_LEN: usize = 4096;
+
 /// How long a login may take, seconds.
 pub const LOGIN_COOKIE_MAX_AGE: i64 = 600;
 
@@ -156,7 +165,24 @@ fn base<'c>(name: String, value: String, settings: &CookieSettings) -> cookie::C
 }
 
 /// Builds the `Set-Cookie` value of an encrypted login cookie.
+///
+/// The whole value stays within [`MAX_SET_COOKIE_LEN`] (RFC 6265 section 6.1): `next`
+/// grows when JSON-escaped (`"` doubles, a control character becomes six bytes) and
+/// again when sealed and base64-encoded, so a `next` that would push the cookie past
+/// the limit is replaced by `/` rather than have the browser drop the cookie.
 pub fn login_cookie(key: &CookieKey, settings: &CookieSettings, login: &LoginState) -> String {
+    let set_cookie = sealed_login_cookie(key, settings, login);
+    if set_cookie.len() <= MAX_SET_COOKIE_LEN || login.next == "/" {
+        return set_cookie;
+    }
+    let to_root = LoginState {
+        next: "/".to_owned(),
+        ..login.clone()
+    };
+    sealed_login_cookie(key, settings, &to_root)
+}
+
+fn sealed_login_cookie(key: &CookieKey, settings: &CookieSettings, login: &LoginState) -> String {
     let name = login_cookie_name(settings, login.state.secret());
     let json = serde_json::to_string(login).unwrap_or_default();
     let mut jar = CookieJar::new();
@@ -339,6 +365,59 @@ mod tests {
         let back = read_login_cookie(&key, &settings(), &h, "st-1").unwrap();
         assert_eq!(back.verifier, PkceCodeVerifier::new("ver-1"));
         assert!(read_login_cookie(&key, &settings(), &h, "st-2").is_none());
+    }
+
+    /// RFC 6265 section 6.1: browsers keep cookies of at least 4,096 bytes (name,
+    /// value and attributes); a longer one may be dropped, and the login with it.
+    #[test]
+    fn the_login_cookie_never_outgrows_the_browser_limit() {
+        let key = CookieKey::generate();
+        let settings = CookieSettings {
+            secure: true,
+            ..settings()
+        };
+        let long = crate::redirect::MAX_NEXT_LEN - 1;
+        let worst = [
+            format!("/{}", "\"".repeat(long)),
+            format!("/{}", "\\".repeat(long)),
+            format!("/{}", "\u{1}".repeat(long)),
+            format!("/{}", "\u{7f}".repeat(long)),
+            format!("/{}", "é".repeat(long / 2)),
+            format!("/{}", "\"\u{1f}a".repeat(long / 3)),
+            format!("/{}", "\"".repeat(long / 2)),
+        ];
+        for next in worst {
+            let login = LoginState {
+                state: CsrfState::new("s".repeat(43)),
+                nonce: Nonce::new("n".repeat(43)),
+                verifier: PkceCodeVerifier::new("v".repeat(128)),
+                next: next.clone(),
+                started_at: i64::MAX,
+            };
+            let set = login_cookie(&key, &settings, &login);
+            assert!(
+                set.len() <= MAX_SET_COOKIE_LEN,
+                "{} bytes for a next of {} bytes",
+                set.len(),
+                next.len()
+            );
+            let back = read_login_cookie(&key, &settings, &headers(&pair(&set)), &"s".repeat(43))
+                .expect("the login cookie still decrypts");
+            assert!(back.next == next || back.next == "/", "{:?}", back.next);
+        }
+        // A long next that fits is carried as it is.
+        let fits = format!("/{}", "a".repeat(long));
+        let login = LoginState {
+            state: CsrfState::new("st"),
+            nonce: Nonce::new("no"),
+            verifier: PkceCodeVerifier::new("v".repeat(128)),
+            next: fits.clone(),
+            started_at: 1,
+        };
+        let set = login_cookie(&key, &settings, &login);
+        assert!(set.len() <= MAX_SET_COOKIE_LEN);
+        let back = read_login_cookie(&key, &settings, &headers(&pair(&set)), "st").unwrap();
+        assert_eq!(back.next, fits);
     }
 
     #[test]
