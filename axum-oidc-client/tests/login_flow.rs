@@ -2,6 +2,8 @@
 
 #[path = "support/app.rs"]
 mod app;
+#[path = "support/faulty_store.rs"]
+mod faulty_store;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -866,60 +868,6 @@ async fn the_login_cookie_fits_the_browser_whatever_the_next_and_login_still_wor
     }
 }
 
-/// A memory store that counts every write (session, lock and replay-marker rows).
-#[derive(Default)]
-struct CountingStore {
-    inner: MemoryStore,
-    writes: std::sync::atomic::AtomicU64,
-}
-
-impl CountingStore {
-    fn wrote(&self) {
-        self.writes
-            .fetch_add(1, std::sync::atomic::Ordering::SeqCst);
-    }
-}
-
-#[async_trait]
-impl AuthCache for CountingStore {
-    async fn get(&self, key: &SessionKey) -> Result<Option<Arc<SessionRecord>>, StoreError> {
-        self.inner.get(key).await
-    }
-    async fn put(
-        &self,
-        key: &SessionKey,
-        record: Arc<SessionRecord>,
-        ttl: Duration,
-    ) -> Result<(), StoreError> {
-        self.wrote();
-        self.inner.put(key, record, ttl).await
-    }
-    async fn remove(&self, key: &SessionKey) -> Result<(), StoreError> {
-        self.wrote();
-        self.inner.remove(key).await
-    }
-    async fn remove_by_sid(&self, sid: &str) -> Result<usize, StoreError> {
-        self.wrote();
-        self.inner.remove_by_sid(sid).await
-    }
-    async fn remove_by_sub(&self, sub: &str) -> Result<usize, StoreError> {
-        self.wrote();
-        self.inner.remove_by_sub(sub).await
-    }
-    async fn try_lock(&self, name: &str, owner: &str, lease: Duration) -> Result<bool, StoreError> {
-        self.wrote();
-        self.inner.try_lock(name, owner, lease).await
-    }
-    async fn unlock(&self, name: &str, owner: &str) -> Result<(), StoreError> {
-        self.wrote();
-        self.inner.unlock(name, owner).await
-    }
-    async fn insert_once(&self, value: &str, ttl: Duration) -> Result<bool, StoreError> {
-        self.wrote();
-        self.inner.insert_once(value, ttl).await
-    }
-}
-
 /// A login started by a cookie-less client: the `state` and the login cookie
 /// (`name=value`) an anonymous client gets for free from `GET /auth/login`.
 async fn free_login_cookie(client: &reqwest::Client, origin: &str) -> (String, String) {
@@ -939,21 +887,13 @@ async fn free_login_cookie(client: &reqwest::Client, origin: &str) -> (String, S
     (state, cookie)
 }
 
-fn no_redirects() -> reqwest::Client {
-    reqwest::Client::builder()
-        .redirect(reqwest::redirect::Policy::none())
-        .build()
-        .unwrap()
-}
-
 /// RFC 6749 10.12 binds the response to the browser, but the login cookie is free:
 /// a callback with a made-up code must cost the shared store nothing.
 #[tokio::test]
 async fn a_callback_with_a_junk_code_writes_nothing_to_the_store() {
-    use std::sync::atomic::Ordering;
-    let store = Arc::new(CountingStore::default());
-    let s = setup_with(store.clone()).await;
-    let client = no_redirects();
+    let store = faulty_store::FaultyStore::new(memory());
+    let s = setup_with(Arc::new(store.clone())).await;
+    let client = app::no_redirect_client();
     for _ in 0..3 {
         let (state, cookie) = free_login_cookie(&client, &s.origin).await;
         let r = client
@@ -969,18 +909,14 @@ async fn a_callback_with_a_junk_code_writes_nothing_to_the_store() {
             .unwrap();
         assert_eq!(r.status(), StatusCode::BAD_REQUEST);
     }
-    assert_eq!(
-        store.writes.load(Ordering::SeqCst),
-        0,
-        "junk callbacks wrote to the store"
-    );
+    assert_eq!(store.writes(), 0, "junk callbacks wrote to the store");
     assert_eq!(s.op.stats().authorization_code_grants, 0);
     // A real login still writes its session.
     assert_eq!(
         s.browser.login_as("alice", "/").await.status(),
         StatusCode::SEE_OTHER
     );
-    assert!(store.writes.load(Ordering::SeqCst) >= 1);
+    assert!(store.writes() >= 1);
 }
 
 /// Holds every `authorization_code` grant at the provider until `release` is set,
@@ -1075,7 +1011,7 @@ async fn config_for_issuer(issuer: &str, origin: &str) -> OAuthConfiguration {
 async fn a_flood_of_junk_callbacks_reaches_the_token_endpoint_a_bounded_number_of_times() {
     use std::sync::atomic::Ordering;
     let (origin, issuer, gate, tasks) = gated_setup().await;
-    let client = no_redirects();
+    let client = app::no_redirect_client();
     let callback = |state: &str, cookie: &str, code: usize| {
         client
             .get(format!(
