@@ -8,7 +8,7 @@ use url::Url;
 
 use crate::config::{
     ClientAuthMethod, Clock, ConfigError, ConfigInner, IdentityMode, OAuthConfiguration,
-    url_is_acceptable,
+    ProviderConfig, Routes, url_is_acceptable,
 };
 use crate::cookies::{CookieKey, CookieSettings};
 use crate::discovery::{ProviderMetadata, discover};
@@ -630,45 +630,49 @@ impl OAuthConfigurationBuilder {
 
         Ok(OAuthConfiguration {
             inner: Arc::new(ConfigInner {
-                client_id,
-                client_secret: self.client_secret,
-                client_auth,
-                iss_parameter_required: meta
-                    .is_some_and(|m| m.authorization_response_iss_parameter_supported),
-                issuer: self.issuer,
-                authorization_endpoint,
-                token_endpoint,
-                userinfo_endpoint,
-                end_session_endpoint,
-                revocation_endpoint,
-                jwks,
-                redirect_uri,
-                post_logout_redirect_uri,
-                token_request_redirect_uri: self.token_request_redirect_uri.unwrap_or(true),
-                scopes,
-                auth_params: self.auth_params,
-                pkce,
+                provider: ProviderConfig {
+                    client_id,
+                    client_secret: self.client_secret,
+                    client_auth,
+                    iss_parameter_required: meta
+                        .is_some_and(|m| m.authorization_response_iss_parameter_supported),
+                    issuer: self.issuer,
+                    authorization_endpoint,
+                    token_endpoint,
+                    userinfo_endpoint,
+                    end_session_endpoint,
+                    revocation_endpoint,
+                    jwks,
+                    scopes,
+                    auth_params: self.auth_params,
+                    pkce,
+                    token_max_age: self.token_max_age.unwrap_or(Duration::from_secs(300)),
+                    leeway: self.leeway.unwrap_or(Duration::from_secs(60)),
+                    algorithms,
+                    additional_audiences: self.additional_audiences,
+                    http,
+                    identity: self.identity,
+                    fetch_userinfo: self.fetch_userinfo,
+                },
+                routes: Routes {
+                    redirect_uri,
+                    post_logout_redirect_uri,
+                    token_request_redirect_uri: self.token_request_redirect_uri.unwrap_or(true),
+                    logout_via_get: self.logout_via_get.unwrap_or(false),
+                    base_path: base_path.clone(),
+                },
                 cookie_key,
                 cookies: CookieSettings {
                     session_name,
                     login_prefix: "axum_oidc_login_".into(),
                     secure: app_url.scheme() == "https",
-                    login_path: base_path.clone(),
+                    login_path: base_path,
                     same_site: SameSite::Lax,
                 },
-                base_path,
                 policy: crate::session::SessionPolicy::new(idle_timeout, session_max_age)
                     .with_refresh_margin(self.refresh_margin.unwrap_or(Duration::from_secs(30))),
-                token_max_age: self.token_max_age.unwrap_or(Duration::from_secs(300)),
-                leeway: self.leeway.unwrap_or(Duration::from_secs(60)),
-                algorithms,
-                additional_audiences: self.additional_audiences,
-                http,
                 store_timeout: self.store_timeout.unwrap_or(Duration::from_secs(2)),
-                logout_via_get: self.logout_via_get.unwrap_or(false),
                 revoke_on_logout: self.revoke_on_logout.unwrap_or(true),
-                identity: self.identity,
-                fetch_userinfo: self.fetch_userinfo,
                 clock: self.clock.unwrap_or_default(),
             }),
         })
@@ -747,7 +751,7 @@ mod tests {
             "http://localhost:3000/auth/callback"
         );
         assert_eq!(
-            c.inner.post_logout_redirect_uri.as_str(),
+            c.inner.routes.post_logout_redirect_uri.as_str(),
             "http://localhost:3000/auth/logout/callback"
         );
         assert!(!c.inner.cookies.secure);
@@ -854,6 +858,7 @@ mod tests {
                 .build()
                 .unwrap()
                 .inner
+                .provider
                 .pkce,
             CodeChallengeMethod::InsecurePlain
         );

@@ -3,7 +3,8 @@
 
 use url::Url;
 
-use crate::config::OAuthConfiguration;
+use crate::config::ProviderConfig;
+use crate::cookies::{CookieKey, CookieSettings};
 use crate::cookies::{LoginState, login_cookie};
 use crate::pkce;
 use crate::secret::{CsrfState, Nonce, random_token};
@@ -34,27 +35,35 @@ pub struct LoginStart {
     pub set_cookie: String,
 }
 
-/// Starts a login that returns to `next` (already checked by [`crate::redirect::safe_next`]).
-pub fn start_login(config: &OAuthConfiguration, next: String) -> LoginStart {
-    let c = &config.inner;
+/// Starts a login that returns to `next` (already checked by [`crate::redirect::safe_next`]):
+/// the authorization request of OIDC Core 3.1.2.1 with PKCE S256 (RFC 7636 4.3), and
+/// the login cookie that binds its `state`, `nonce` and verifier to this browser.
+pub(crate) fn start_login(
+    provider: &ProviderConfig,
+    redirect_uri: &Url,
+    key: &CookieKey,
+    cookies: &CookieSettings,
+    next: String,
+    now: i64,
+) -> LoginStart {
     let state = CsrfState::new(random_token(32));
     let nonce = Nonce::new(random_token(32));
     let verifier = pkce::new_verifier();
-    let challenge = pkce::challenge(&verifier, c.pkce);
-    let mut url = c.authorization_endpoint.clone();
+    let challenge = pkce::challenge(&verifier, provider.pkce);
+    let mut url = provider.authorization_endpoint.clone();
     {
         let mut q = url.query_pairs_mut();
         q.append_pair("response_type", "code")
-            .append_pair("client_id", &c.client_id)
-            .append_pair("redirect_uri", c.redirect_uri.as_str())
-            .append_pair("scope", &c.scopes.join(" "))
+            .append_pair("client_id", &provider.client_id)
+            .append_pair("redirect_uri", redirect_uri.as_str())
+            .append_pair("scope", &provider.scopes.join(" "))
             .append_pair("state", state.secret())
             .append_pair("code_challenge", &challenge)
-            .append_pair("code_challenge_method", c.pkce.as_str());
-        if c.identity == crate::config::IdentityMode::OpenIdConnect {
+            .append_pair("code_challenge_method", provider.pkce.as_str());
+        if provider.identity == crate::config::IdentityMode::OpenIdConnect {
             q.append_pair("nonce", nonce.secret());
         }
-        for (k, v) in c
+        for (k, v) in provider
             .auth_params
             .iter()
             .filter(|(k, _)| !RESERVED.contains(&k.as_str()))
@@ -67,9 +76,9 @@ pub fn start_login(config: &OAuthConfiguration, next: String) -> LoginStart {
         nonce,
         verifier,
         next,
-        started_at: c.clock.now(),
+        started_at: now,
     };
-    let set_cookie = login_cookie(&c.cookie_key, &c.cookies, &login);
+    let set_cookie = login_cookie(key, cookies, &login);
     LoginStart {
         authorization_url: url,
         set_cookie,

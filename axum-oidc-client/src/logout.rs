@@ -74,17 +74,17 @@ pub fn end_session_url(
     session: &SessionRecord,
 ) -> Option<(Url, String)> {
     let c = &config.inner;
-    let mut url = c.end_session_endpoint.clone()?;
+    let mut url = c.provider.end_session_endpoint.clone()?;
     let state = random_token(24);
     {
         let mut q = url.query_pairs_mut();
         if let Some(id_token) = &session.tokens.id_token {
             q.append_pair("id_token_hint", id_token.secret());
         }
-        q.append_pair("client_id", &c.client_id)
+        q.append_pair("client_id", &c.provider.client_id)
             .append_pair(
                 "post_logout_redirect_uri",
-                c.post_logout_redirect_uri.as_str(),
+                c.routes.post_logout_redirect_uri.as_str(),
             )
             .append_pair("state", &state);
     }
@@ -99,7 +99,7 @@ impl LogoutHandler for OidcLogoutHandler {
         };
         let c = &ctx.config.inner;
         let cookie = cookie::Cookie::build((LOGOUT_STATE_COOKIE, state))
-            .path(c.base_path.clone())
+            .path(c.routes.base_path.clone())
             .http_only(true)
             .secure(c.cookies.secure)
             .same_site(cookie::SameSite::Lax)
@@ -117,7 +117,7 @@ impl LogoutHandler for OidcLogoutHandler {
 /// Revokes the session's tokens (RFC 7009) in the background; failures are logged
 /// and never block logout.
 pub(crate) fn revoke_in_background(config: &OAuthConfiguration, session: &SessionRecord) {
-    if config.inner.revocation_endpoint.is_none() || !config.inner.revoke_on_logout {
+    if config.inner.provider.revocation_endpoint.is_none() || !config.inner.revoke_on_logout {
         return;
     }
     let config = config.clone();
@@ -125,11 +125,14 @@ pub(crate) fn revoke_in_background(config: &OAuthConfiguration, session: &Sessio
     let access = session.tokens.access_token.clone();
     tokio::spawn(async move {
         if let Some(rt) = refresh
-            && let Err(e) = crate::token::revoke(&config, rt.secret(), "refresh_token").await
+            && let Err(e) =
+                crate::token::revoke(&config.inner.provider, rt.secret(), "refresh_token").await
         {
             tracing::info!(error = %e, "refresh token revocation failed");
         }
-        if let Err(e) = crate::token::revoke(&config, access.secret(), "access_token").await {
+        if let Err(e) =
+            crate::token::revoke(&config.inner.provider, access.secret(), "access_token").await
+        {
             tracing::info!(error = %e, "access token revocation failed");
         }
     });

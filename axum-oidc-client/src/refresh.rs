@@ -164,7 +164,7 @@ async fn refresh_holding_lease(
     let Some(refresh_token) = current.tokens.refresh_token.clone() else {
         return Err(RefreshError::Ended);
     };
-    let response = match crate::token::refresh(&state.config, &refresh_token).await {
+    let response = match crate::token::refresh(&c.provider, &refresh_token).await {
         Ok(r) => r,
         Err(TokenError::InvalidGrant) => {
             tracing::debug!("refresh token rejected (invalid_grant); ending the session");
@@ -174,7 +174,7 @@ async fn refresh_holding_lease(
         Err(e) => return Err(provider_fault(e)),
     };
     let now = c.clock.now();
-    let claims = match (&c.identity, response.id_token.as_deref()) {
+    let claims = match (&c.provider.identity, response.id_token.as_deref()) {
         (IdentityMode::OpenIdConnect, Some(id_token)) => {
             match verify_refreshed_id_token(
                 state,
@@ -205,9 +205,10 @@ async fn refresh_holding_lease(
         }
         _ => (*current.claims).clone(),
     };
-    let claims = if c.fetch_userinfo && c.identity == IdentityMode::OpenIdConnect {
+    let claims = if c.provider.fetch_userinfo && c.provider.identity == IdentityMode::OpenIdConnect
+    {
         // OIDC Core 5.3.4 holds after a refresh too: a different `sub` ends the session.
-        match crate::userinfo::merge_userinfo(&state.config, claims, &response.access_token).await {
+        match crate::userinfo::merge_userinfo(&c.provider, claims, &response.access_token).await {
             Ok(merged) => merged,
             Err(e) if e.is_provider_fault() => {
                 keep_rotated_refresh_token(state, key, &current, &response, ttl).await?;
@@ -310,21 +311,27 @@ async fn verify_refreshed_id_token(
     now: i64,
 ) -> Result<IdTokenClaims, IdTokenError> {
     let c = &state.config.inner;
-    let (Some(jwks), Some(issuer)) = (&c.jwks, &c.issuer) else {
+    let (Some(jwks), Some(issuer)) = (&c.provider.jwks, &c.provider.issuer) else {
         return Err(IdTokenError::MalformedClaims);
     };
     let exp = Expectations {
         issuer,
-        client_id: &c.client_id,
-        additional_audiences: &c.additional_audiences,
+        client_id: &c.provider.client_id,
+        additional_audiences: &c.provider.additional_audiences,
         nonce: NonceCheck::IfPresent(original.nonce.as_deref()),
-        leeway: c.leeway,
+        leeway: c.provider.leeway,
         max_age: None,
         subject: Some(&original.sub),
         now,
     };
-    let mut claims =
-        verify_id_token(id_token, jwks, &c.algorithms, &exp, Some(access_token)).await?;
+    let mut claims = verify_id_token(
+        id_token,
+        jwks,
+        &c.provider.algorithms,
+        &exp,
+        Some(access_token),
+    )
+    .await?;
     // Keep the login's provider session id when the refreshed token omits it, so
     // back-channel logout by sid still finds the session.
     if claims.sid.is_none() {

@@ -1,11 +1,9 @@
 //! Calls to the token endpoint (RFC 6749 sections 4.1.3 and 6, OIDC Core 3.1.3 and 12)
 //! and the revocation endpoint (RFC 7009).
 
-use base64::Engine as _;
-use base64::engine::general_purpose::STANDARD;
 use serde::Deserialize;
 
-use crate::config::{ClientAuthMethod, OAuthConfiguration};
+use crate::config::{ClientAuthMethod, ProviderConfig};
 use crate::secret::{PkceCodeVerifier, RefreshTokenValue};
 
 /// Largest token response accepted (bytes).
@@ -89,34 +87,29 @@ fn form_encode(s: &str) -> String {
 
 /// Sends a client-authenticated form POST (OIDC Core 9) and returns status and body.
 async fn post_form(
-    config: &OAuthConfiguration,
+    provider: &ProviderConfig,
     endpoint: &url::Url,
     mut form: Vec<(&str, &str)>,
 ) -> Result<(u16, Vec<u8>), TokenError> {
-    let c = &config.inner;
-    let mut req = c
+    let mut req = provider
         .http
         .post(endpoint.clone())
         .header(http::header::ACCEPT, "application/json");
-    let secret = c
+    let secret = provider
         .client_secret
         .as_ref()
         .map(|s| s.secret())
         .unwrap_or_default();
-    match c.client_auth {
+    match provider.client_auth {
         ClientAuthMethod::ClientSecretBasic => {
             // RFC 6749 2.3.1: both parts are form-urlencoded before Base64.
-            let creds = format!("{}:{}", form_encode(&c.client_id), form_encode(secret));
-            req = req.header(
-                http::header::AUTHORIZATION,
-                format!("Basic {}", STANDARD.encode(creds)),
-            );
+            req = req.basic_auth(form_encode(&provider.client_id), Some(form_encode(secret)));
         }
         ClientAuthMethod::ClientSecretPost => {
-            form.push(("client_id", &c.client_id));
+            form.push(("client_id", &provider.client_id));
             form.push(("client_secret", secret));
         }
-        ClientAuthMethod::None => form.push(("client_id", &c.client_id)),
+        ClientAuthMethod::None => form.push(("client_id", &provider.client_id)),
     }
     let resp = req.form(&form).send().await.map_err(TokenError::Http)?;
     let status = resp.status().as_u16();
@@ -151,49 +144,52 @@ pub fn parse_token_response(status: u16, body: &[u8]) -> Result<AccessTokenRespo
 }
 
 /// Exchanges an authorization code (RFC 6749 4.1.3, RFC 7636 4.5).
-pub async fn exchange_code(
-    config: &OAuthConfiguration,
+///
+/// `redirect_uri` is sent when given: RFC 6749 4.1.3 requires it when the
+/// authorization request carried one.
+pub(crate) async fn exchange_code(
+    provider: &ProviderConfig,
+    redirect_uri: Option<&url::Url>,
     code: &str,
     verifier: &PkceCodeVerifier,
 ) -> Result<AccessTokenResponse, TokenError> {
-    let c = &config.inner;
     let mut form = vec![
         ("grant_type", "authorization_code"),
         ("code", code),
         ("code_verifier", verifier.secret()),
     ];
-    if c.token_request_redirect_uri {
-        form.push(("redirect_uri", c.redirect_uri.as_str()));
+    if let Some(uri) = redirect_uri {
+        form.push(("redirect_uri", uri.as_str()));
     }
-    let (status, body) = post_form(config, &c.token_endpoint, form).await?;
+    let (status, body) = post_form(provider, &provider.token_endpoint, form).await?;
     parse_token_response(status, &body)
 }
 
 /// Uses a refresh token (RFC 6749 section 6).
-pub async fn refresh(
-    config: &OAuthConfiguration,
+pub(crate) async fn refresh(
+    provider: &ProviderConfig,
     token: &RefreshTokenValue,
 ) -> Result<AccessTokenResponse, TokenError> {
     let form = vec![
         ("grant_type", "refresh_token"),
         ("refresh_token", token.secret()),
     ];
-    let (status, body) = post_form(config, &config.inner.token_endpoint, form).await?;
+    let (status, body) = post_form(provider, &provider.token_endpoint, form).await?;
     parse_token_response(status, &body)
 }
 
 /// Revokes a token (RFC 7009 section 2.1). The caller logs failures; logout goes on.
-pub async fn revoke(
-    config: &OAuthConfiguration,
+pub(crate) async fn revoke(
+    provider: &ProviderConfig,
     token: &str,
     hint: &str,
 ) -> Result<(), TokenError> {
-    let Some(endpoint) = config.inner.revocation_endpoint.clone() else {
+    let Some(endpoint) = &provider.revocation_endpoint else {
         return Ok(());
     };
     let (status, _) = post_form(
-        config,
-        &endpoint,
+        provider,
+        endpoint,
         vec![("token", token), ("token_type_hint", hint)],
     )
     .await?;

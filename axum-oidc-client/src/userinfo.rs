@@ -1,6 +1,6 @@
 //! The UserInfo endpoint (OIDC Core 5.3) and the user endpoint of OAuth2-only providers.
 
-use crate::config::{IdentityMode, OAuthConfiguration};
+use crate::config::{IdentityMode, ProviderConfig};
 use crate::id_token::{Audiences, IdTokenClaims};
 
 /// Largest user document accepted (bytes).
@@ -38,12 +38,11 @@ impl UserInfoError {
 }
 
 async fn fetch_json(
-    config: &OAuthConfiguration,
+    provider: &ProviderConfig,
     endpoint: &url::Url,
     access_token: &str,
 ) -> Result<serde_json::Map<String, serde_json::Value>, UserInfoError> {
-    let resp = config
-        .inner
+    let resp = provider
         .http
         .get(endpoint.clone())
         .bearer_auth(access_token)
@@ -80,17 +79,16 @@ pub fn merge_claims(
 }
 
 /// Fetches UserInfo and merges it (see [`merge_claims`]).
-pub async fn merge_userinfo(
-    config: &OAuthConfiguration,
+pub(crate) async fn merge_userinfo(
+    provider: &ProviderConfig,
     claims: IdTokenClaims,
     access_token: &str,
 ) -> Result<IdTokenClaims, UserInfoError> {
-    let endpoint = config
-        .inner
+    let endpoint = provider
         .userinfo_endpoint
         .as_ref()
         .ok_or(UserInfoError::NotConfigured)?;
-    let doc = fetch_json(config, endpoint, access_token).await?;
+    let doc = fetch_json(provider, endpoint, access_token).await?;
     merge_claims(claims, doc)
 }
 
@@ -131,21 +129,21 @@ pub fn map_user_document(
 }
 
 /// OAuth2-only mode: reads the user endpoint and maps it to claims.
-pub async fn fetch_user_claims(
-    config: &OAuthConfiguration,
+pub(crate) async fn fetch_user_claims(
+    provider: &ProviderConfig,
     access_token: &str,
     now: i64,
 ) -> Result<IdTokenClaims, UserInfoError> {
     let IdentityMode::OAuth2Only {
         user_endpoint,
         sub_field,
-    } = &config.inner.identity
+    } = &provider.identity
     else {
         return Err(UserInfoError::NotConfigured);
     };
-    let doc = fetch_json(config, user_endpoint, access_token).await?;
+    let doc = fetch_json(provider, user_endpoint, access_token).await?;
     let issuer = user_endpoint.origin().ascii_serialization();
-    map_user_document(doc, sub_field, &issuer, &config.inner.client_id, now)
+    map_user_document(doc, sub_field, &issuer, &provider.client_id, now)
 }
 
 #[cfg(test)]

@@ -141,9 +141,11 @@ pub fn check_response(
     if now > login.started_at + LOGIN_COOKIE_MAX_AGE {
         return Err(CallbackError::LoginExpired);
     }
-    match (&query.iss, &c.issuer) {
+    match (&query.iss, &c.provider.issuer) {
         (Some(iss), Some(issuer)) if iss != issuer => return Err(CallbackError::WrongIss),
-        (None, Some(_)) if c.iss_parameter_required => return Err(CallbackError::MissingIss),
+        (None, Some(_)) if c.provider.iss_parameter_required => {
+            return Err(CallbackError::MissingIss);
+        }
         _ => {}
     }
     if let Some(error) = &query.error {
@@ -178,7 +180,7 @@ pub(crate) fn claim_exchange(
     let c = &config.inner;
     gate::claim_exchange(
         login.state.secret(),
-        c.token_endpoint.as_str(),
+        c.provider.token_endpoint.as_str(),
         login.started_at.saturating_add(LOGIN_COOKIE_MAX_AGE),
         c.clock.now(),
     )
@@ -207,11 +209,18 @@ pub async fn complete_login(
     code: &str,
 ) -> Result<SessionRecord, CallbackError> {
     let c = &config.inner;
-    let response = crate::token::exchange_code(config, code, &login.verifier)
-        .await
-        .map_err(CallbackError::Token)?;
+    let response = crate::token::exchange_code(
+        &c.provider,
+        c.routes
+            .token_request_redirect_uri
+            .then_some(&c.routes.redirect_uri),
+        code,
+        &login.verifier,
+    )
+    .await
+    .map_err(CallbackError::Token)?;
     let now = c.clock.now();
-    let claims = match &c.identity {
+    let claims = match &c.provider.identity {
         IdentityMode::OpenIdConnect => {
             let id_token = response
                 .id_token
@@ -220,17 +229,19 @@ pub async fn complete_login(
             let claims =
                 verify_login_id_token(config, id_token, &response, login.nonce.secret(), now)
                     .await?;
-            if c.fetch_userinfo {
-                crate::userinfo::merge_userinfo(config, claims, &response.access_token)
+            if c.provider.fetch_userinfo {
+                crate::userinfo::merge_userinfo(&c.provider, claims, &response.access_token)
                     .await
                     .map_err(CallbackError::UserInfo)?
             } else {
                 claims
             }
         }
-        IdentityMode::OAuth2Only { .. } => fetch_user_claims(config, &response.access_token, now)
-            .await
-            .map_err(CallbackError::UserInfo)?,
+        IdentityMode::OAuth2Only { .. } => {
+            fetch_user_claims(&c.provider, &response.access_token, now)
+                .await
+                .map_err(CallbackError::UserInfo)?
+        }
     };
     Ok(new_record(config, &response, claims, None, now))
 }
@@ -243,15 +254,15 @@ async fn verify_login_id_token(
     now: i64,
 ) -> Result<IdTokenClaims, CallbackError> {
     let c = &config.inner;
-    let (Some(jwks), Some(issuer)) = (&c.jwks, &c.issuer) else {
+    let (Some(jwks), Some(issuer)) = (&c.provider.jwks, &c.provider.issuer) else {
         return Err(CallbackError::MissingIdToken);
     };
     let exp = Expectations {
         issuer,
-        client_id: &c.client_id,
-        additional_audiences: &c.additional_audiences,
+        client_id: &c.provider.client_id,
+        additional_audiences: &c.provider.additional_audiences,
         nonce: NonceCheck::Required(nonce),
-        leeway: c.leeway,
+        leeway: c.provider.leeway,
         max_age: None,
         subject: None,
         now,
@@ -259,7 +270,7 @@ async fn verify_login_id_token(
     verify_id_token(
         id_token,
         jwks,
-        &c.algorithms,
+        &c.provider.algorithms,
         &exp,
         Some(&response.access_token),
     )
@@ -281,7 +292,7 @@ pub(crate) fn new_record(
     let expires_at = match response.expires_in {
         Some(s) => now.saturating_add(s.min(10 * 365 * 86400) as i64),
         None if response.id_token.is_some() && claims.exp > now => claims.exp,
-        None => now + c.token_max_age.as_secs() as i64,
+        None => now + c.provider.token_max_age.as_secs() as i64,
     };
     let tokens = TokenSet {
         access_token: AccessTokenValue::new(response.access_token.clone()),
@@ -300,7 +311,7 @@ pub(crate) fn new_record(
             .scope
             .clone()
             .or_else(|| previous.map(|p| p.tokens.scope.clone()))
-            .unwrap_or_else(|| c.scopes.join(" ")),
+            .unwrap_or_else(|| c.provider.scopes.join(" ")),
         expires_at,
     };
     SessionRecord {

@@ -57,7 +57,7 @@ pub(super) async fn handle(
     match (endpoint, method) {
         (Endpoint::Login, Method::GET) => login(&state, &req),
         (Endpoint::Callback, Method::GET) => callback(&state, &req).await,
-        (Endpoint::Logout, Method::GET) if state.config.inner.logout_via_get => {
+        (Endpoint::Logout, Method::GET) if state.config.inner.routes.logout_via_get => {
             if cross_site(&req.headers) {
                 cross_site_logout_refused()
             } else {
@@ -77,7 +77,7 @@ pub(super) async fn handle(
             let mut r = pages::json(StatusCode::METHOD_NOT_ALLOWED, "method_not_allowed");
             let allow = match endpoint {
                 Endpoint::Backchannel => "POST",
-                Endpoint::Logout if state.config.inner.logout_via_get => "GET, POST",
+                Endpoint::Logout if state.config.inner.routes.logout_via_get => "GET, POST",
                 Endpoint::Logout => "POST",
                 _ => "GET",
             };
@@ -91,7 +91,12 @@ pub(super) async fn handle(
 /// CSRF protection of POST logout: the browser's `Origin` (or, without one,
 /// `Sec-Fetch-Site`) must say the request comes from the application itself.
 fn same_origin(config: &OAuthConfiguration, headers: &HeaderMap) -> bool {
-    let app_origin = config.inner.redirect_uri.origin().ascii_serialization();
+    let app_origin = config
+        .inner
+        .routes
+        .redirect_uri
+        .origin()
+        .ascii_serialization();
     match headers.get(header::ORIGIN).and_then(|v| v.to_str().ok()) {
         Some(origin) => origin == app_origin,
         None => headers.get("sec-fetch-site").and_then(|v| v.to_str().ok()) == Some("same-origin"),
@@ -121,7 +126,15 @@ fn query_param(req: &Parts, name: &str) -> Option<String> {
 
 fn login(state: &AuthState, req: &Parts) -> Response {
     let next = crate::redirect::safe_next(query_param(req, "next").as_deref());
-    let start = crate::login::start_login(&state.config, next);
+    let c = &state.config.inner;
+    let start = crate::login::start_login(
+        &c.provider,
+        &c.routes.redirect_uri,
+        &c.cookie_key,
+        &c.cookies,
+        next,
+        c.clock.now(),
+    );
     let mut r = pages::see_other(start.authorization_url.as_str());
     pages::append_cookie(&mut r, &start.set_cookie);
     r
@@ -313,7 +326,7 @@ fn logout_return(state: &AuthState, req: &Parts) -> Response {
     };
     pages::append_cookie(
         &mut resp,
-        &removal(LOGOUT_STATE_COOKIE, &c.base_path, &c.cookies),
+        &removal(LOGOUT_STATE_COOKIE, &c.routes.base_path, &c.cookies),
     );
     resp
 }
@@ -324,7 +337,7 @@ fn backchannel_error(status: StatusCode, code: &'static str) -> Response {
 
 async fn backchannel(state: &AuthState, req: &Parts, body: Body) -> Response {
     let c = &state.config.inner;
-    let (Some(jwks), Some(issuer)) = (&c.jwks, &c.issuer) else {
+    let (Some(jwks), Some(issuer)) = (&c.provider.jwks, &c.provider.issuer) else {
         return backchannel_error(
             StatusCode::NOT_IMPLEMENTED,
             "backchannel_logout_unsupported",
@@ -348,10 +361,10 @@ async fn backchannel(state: &AuthState, req: &Parts, body: Body) -> Response {
     let valid = match verify_logout_token(
         &token,
         jwks,
-        &c.algorithms,
+        &c.provider.algorithms,
         issuer,
-        &c.client_id,
-        c.leeway,
+        &c.provider.client_id,
+        c.provider.leeway,
         c.clock.now(),
     )
     .await
@@ -402,7 +415,11 @@ async fn backchannel(state: &AuthState, req: &Parts, body: Body) -> Response {
         Ok(n) => {
             tracing::debug!(sessions = n, "back-channel logout ended sessions");
             if let Err(e) = state
-                .store_op(state.store.try_lock(&marker, &owner, jti_ttl(c.leeway)))
+                .store_op(
+                    state
+                        .store
+                        .try_lock(&marker, &owner, jti_ttl(c.provider.leeway)),
+                )
                 .await
             {
                 // The logout happened; only the replay marker is shorter than usual.

@@ -7,11 +7,13 @@ use std::time::Duration;
 use url::Url;
 
 use crate::cookies::{CookieKey, CookieSettings};
+
+mod provider;
+mod routes;
 use crate::discovery::DiscoveryError;
-use crate::jose::SigningAlgorithm;
 use crate::jwks::{JwksCache, JwksError};
-use crate::pkce::CodeChallengeMethod;
-use crate::secret::ClientSecret;
+pub(crate) use provider::ProviderConfig;
+pub(crate) use routes::Routes;
 
 /// A configuration mistake, reported at start-up with the input that caused it.
 #[derive(Debug, thiserror::Error)]
@@ -140,39 +142,24 @@ pub struct OAuthConfiguration {
     pub(crate) inner: Arc<ConfigInner>,
 }
 
+/// The configuration by concern; each protocol step takes the parts it needs.
 #[derive(Debug)]
 pub(crate) struct ConfigInner {
-    pub client_id: String,
-    pub client_secret: Option<ClientSecret>,
-    pub client_auth: ClientAuthMethod,
-    pub issuer: Option<String>,
-    pub authorization_endpoint: Url,
-    pub token_endpoint: Url,
-    pub userinfo_endpoint: Option<Url>,
-    pub end_session_endpoint: Option<Url>,
-    pub revocation_endpoint: Option<Url>,
-    pub jwks: Option<JwksCache>,
-    pub iss_parameter_required: bool,
-    pub redirect_uri: Url,
-    pub post_logout_redirect_uri: Url,
-    pub token_request_redirect_uri: bool,
-    pub scopes: Vec<String>,
-    pub auth_params: Vec<(String, String)>,
-    pub pkce: CodeChallengeMethod,
+    /// The provider, the client registration, the keys and the HTTP client.
+    pub provider: ProviderConfig,
+    /// The library's routes and redirect URIs.
+    pub routes: Routes,
+    /// The key of every cookie and of the tokens stored at rest.
     pub cookie_key: CookieKey,
+    /// Cookie names and attributes.
     pub cookies: CookieSettings,
-    pub base_path: String,
+    /// Idle and absolute timeouts, refresh margin.
     pub policy: crate::session::SessionPolicy,
-    pub token_max_age: Duration,
-    pub leeway: Duration,
-    pub algorithms: Vec<SigningAlgorithm>,
-    pub additional_audiences: Vec<String>,
-    pub http: reqwest::Client,
+    /// Bound of each store operation.
     pub store_timeout: Duration,
-    pub logout_via_get: bool,
+    /// Revoke the session's tokens at logout (RFC 7009).
     pub revoke_on_logout: bool,
-    pub identity: IdentityMode,
-    pub fetch_userinfo: bool,
+    /// The source of "now".
     pub clock: Clock,
 }
 
@@ -184,27 +171,27 @@ impl OAuthConfiguration {
 
     /// The client id.
     pub fn client_id(&self) -> &str {
-        &self.inner.client_id
+        &self.inner.provider.client_id
     }
 
     /// The issuer, when configured.
     pub fn issuer(&self) -> Option<&str> {
-        self.inner.issuer.as_deref()
+        self.inner.provider.issuer.as_deref()
     }
 
     /// The redirect URI registered at the provider.
     pub fn redirect_uri(&self) -> &Url {
-        &self.inner.redirect_uri
+        &self.inner.routes.redirect_uri
     }
 
     /// The base path of the library's routes (default `/auth`).
     pub fn base_path(&self) -> &str {
-        &self.inner.base_path
+        &self.inner.routes.base_path
     }
 
     /// The JWKS cache, to share with a bearer-token layer.
     pub fn jwks(&self) -> Option<&JwksCache> {
-        self.inner.jwks.as_ref()
+        self.inner.provider.jwks.as_ref()
     }
 
     /// The clock.
