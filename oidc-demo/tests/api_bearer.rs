@@ -131,3 +131,116 @@ fn rand_bytes() -> [u8; 32] {
     }
     b
 }
+
+/// The embedded provider's client, as registered by `oidc-demo` (src/main.rs).
+const DEV_CLIENT_ID: &str = "oidc-demo";
+const DEV_CLIENT_SECRET: &str = "oidc-demo-development-secret";
+
+/// Without `OIDC_ISSUER` the demo runs the embedded provider; a login there gives an
+/// RFC 9068 access token (`typ: at+jwt`) and an ID token with the same issuer and
+/// audience (the client id). The ID token travels through the browser in the
+/// RP-initiated logout redirect (`id_token_hint`), so `/api/me` must refuse it.
+#[tokio::test]
+async fn api_me_refuses_an_id_token_and_accepts_the_access_token_of_the_embedded_provider() {
+    let free = || {
+        std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port()
+    };
+    let (port, op_port) = (free(), free());
+    let origin = format!("http://127.0.0.1:{port}");
+    let issuer = format!("http://127.0.0.1:{op_port}");
+    let redirect = format!("{origin}/auth/callback");
+    let _demo = tokio::process::Command::new(env!("CARGO_BIN_EXE_oidc-demo"))
+        .env_remove("OIDC_ISSUER")
+        .env_remove("API_AUDIENCE")
+        .env("APP_URL", &origin)
+        .env("DEV_PROVIDER_PORT", op_port.to_string())
+        .env("SESSION_STORE", "memory")
+        .env("RUST_LOG", "warn")
+        .stdin(Stdio::null())
+        .kill_on_drop(true)
+        .spawn()
+        .expect("oidc-demo");
+    let http = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while http.get(format!("{origin}/")).send().await.is_err() {
+        assert!(Instant::now() < deadline, "oidc-demo did not start");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+
+    // A code flow at the embedded provider, signed in through its login_hint shortcut.
+    let verifier = URL_SAFE_NO_PAD.encode(rand_bytes());
+    let challenge = URL_SAFE_NO_PAD.encode(sha2::Sha256::digest(verifier.as_bytes()));
+    let mut auth = url::Url::parse(&format!("{issuer}/authorize")).unwrap();
+    auth.query_pairs_mut()
+        .append_pair("response_type", "code")
+        .append_pair("client_id", DEV_CLIENT_ID)
+        .append_pair("redirect_uri", &redirect)
+        .append_pair("scope", "openid profile email")
+        .append_pair("state", "s1")
+        .append_pair("nonce", "n1")
+        .append_pair("login_hint", "alice")
+        .append_pair("code_challenge", &challenge)
+        .append_pair("code_challenge_method", "S256");
+    let r = http.get(auth).send().await.unwrap();
+    assert!(r.status().is_redirection(), "{}", r.status());
+    let back = url::Url::parse(r.headers()["location"].to_str().unwrap()).unwrap();
+    let code = back
+        .query_pairs()
+        .find(|(k, _)| k == "code")
+        .map(|(_, v)| v.into_owned())
+        .expect("code");
+    let tokens: serde_json::Value = http
+        .post(format!("{issuer}/token"))
+        .basic_auth(DEV_CLIENT_ID, Some(DEV_CLIENT_SECRET))
+        .form(&[
+            ("grant_type", "authorization_code"),
+            ("code", &code),
+            ("redirect_uri", &redirect),
+            ("code_verifier", &verifier),
+        ])
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let access_token = tokens["access_token"].as_str().expect("access token");
+    let id_token = tokens["id_token"].as_str().expect("ID token");
+    assert_eq!(access_token.split('.').count(), 3, "a JWT access token");
+
+    let r = http
+        .get(format!("{origin}/api/me"))
+        .bearer_auth(id_token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        r.status(),
+        StatusCode::UNAUTHORIZED,
+        "the ID token is refused"
+    );
+    assert!(
+        r.headers()["www-authenticate"]
+            .to_str()
+            .unwrap()
+            .contains(r#"error="invalid_token""#)
+    );
+
+    let r = http
+        .get(format!("{origin}/api/me"))
+        .bearer_auth(access_token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::OK, "the access token is accepted");
+    let claims: serde_json::Value = r.json().await.unwrap();
+    assert_eq!(claims["iss"], issuer.as_str());
+    assert_eq!(claims["aud"], DEV_CLIENT_ID);
+}

@@ -75,6 +75,7 @@ pub struct JwtConfigurationBuilder {
     leeway: Option<Duration>,
     required: Vec<String>,
     rfc9068: bool,
+    accept_id_tokens: bool,
     realm: Option<String>,
     clock: Option<Clock>,
     http: Option<reqwest::Client>,
@@ -416,6 +417,26 @@ impl JwtConfigurationBuilder {
         self
     }
 
+    /// Accepts OpenID Connect ID tokens as access tokens. Insecure: an ID token is
+    /// meant for the client that asked for it and reaches the browser (for example
+    /// as `id_token_hint` in the RP-initiated logout redirect), so anyone who sees
+    /// one could call the API with it.
+    ///
+    /// Without this call a token not typed `at+jwt` (RFC 9068 section 2.1) is refused
+    /// with 401 `invalid_token` ([`BearerError::IdToken`](super::BearerError::IdToken))
+    /// when it carries `nonce`, `at_hash` or `c_hash`, or `auth_time` with an `azp`
+    /// among its audiences and no `scope` (OIDC Core 2, 3.1.3.6, 3.3.2.11).
+    ///
+    /// ```
+    /// # let b = axum_oidc_client::bearer::JwtConfiguration::builder();
+    /// let b = b.insecure_accept_id_tokens();
+    /// # let _ = b;
+    /// ```
+    pub fn insecure_accept_id_tokens(mut self) -> Self {
+        self.accept_id_tokens = true;
+        self
+    }
+
     /// The `realm` of the `WWW-Authenticate: Bearer` challenges (RFC 6750 section 3).
     /// Printable ASCII without `"` or `\`. Default `api`.
     ///
@@ -606,6 +627,7 @@ impl JwtConfigurationBuilder {
                     leeway: i64::try_from(leeway.as_secs()).unwrap_or(i64::MAX),
                     required: boxed(required),
                     rfc9068: self.rfc9068,
+                    accept_id_tokens: self.accept_id_tokens,
                 },
                 realm: realm.into(),
                 clock: self.clock.take().unwrap_or_default(),

@@ -145,8 +145,39 @@ pub(crate) struct ClaimsView<'a> {
     pub(crate) aud: Option<Audience<'a>>,
     pub(crate) exp: Option<i64>,
     pub(crate) nbf: Option<i64>,
+    /// `azp` (OIDC Core 2), read to tell ID tokens from access tokens.
+    pub(crate) azp: Option<CowStr<'a>>,
+    /// Which of the [`markers`] are present and not `null`.
+    pub(crate) markers: u8,
     /// Bit `i` is set when `required[i]` is present and not `null`.
     pub(crate) present: u64,
+}
+
+/// Claims that tell an OIDC ID token from an access token, one bit each in
+/// [`ClaimsView::markers`].
+pub(crate) mod markers {
+    /// `nonce` (OIDC Core 2, 3.1.3.7 step 11): only ID tokens carry it.
+    pub(crate) const NONCE: u8 = 1;
+    /// `at_hash` (OIDC Core 3.1.3.6, 3.3.2.11).
+    pub(crate) const AT_HASH: u8 = 1 << 1;
+    /// `c_hash` (OIDC Core 3.3.2.11).
+    pub(crate) const C_HASH: u8 = 1 << 2;
+    /// `auth_time` (OIDC Core 2).
+    pub(crate) const AUTH_TIME: u8 = 1 << 3;
+    /// `scope` or `scp` (RFC 9068 section 2.2.3): access tokens carry it.
+    pub(crate) const SCOPE: u8 = 1 << 4;
+
+    /// The marker bit of a claim name, 0 for other claims.
+    pub(crate) fn of(name: &str) -> u8 {
+        match name {
+            "nonce" => NONCE,
+            "at_hash" => AT_HASH,
+            "c_hash" => C_HASH,
+            "auth_time" => AUTH_TIME,
+            "scope" | "scp" => SCOPE,
+            _ => 0,
+        }
+    }
 }
 
 /// Most required claims supported (one bit each in [`ClaimsView::present`]).
@@ -252,7 +283,19 @@ impl<'de> Visitor<'de> for Seed<'_> {
                             .is_some(),
                     }
                 }
-                None => map.next_value::<Option<IgnoredAny>>()?.is_some(),
+                None if key == "azp" => {
+                    view.azp = map
+                        .next_value()
+                        .map_err(|_| self.fail::<A::Error>(BearerError::InvalidClaim("azp")))?;
+                    view.azp.is_some()
+                }
+                None => {
+                    let present = map.next_value::<Option<IgnoredAny>>()?.is_some();
+                    if present {
+                        view.markers |= markers::of(&key);
+                    }
+                    present
+                }
             };
             if present && let Some(i) = self.required.iter().position(|r| **r == *key) {
                 if view.present & (1 << i) != 0 {

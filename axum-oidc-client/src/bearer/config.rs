@@ -13,7 +13,7 @@ use super::claims::{self, CowStr};
 use super::error::{BearerConfigError, BearerError, BearerRejection};
 use super::keys::{Issuer, IssuerKeys, SignedParts};
 use super::token_cache::{Entry, TokenCache};
-use super::validate::{ClaimRules, check_claims, check_time, check_typ};
+use super::validate::{ClaimRules, check_claims, check_not_id_token, check_time, check_typ};
 use super::{JwtConfigurationBuilder, VerifiedJwt};
 use crate::config::Clock;
 use crate::jose::{JoseError, MAX_JWS_LEN, from_json_object};
@@ -230,6 +230,7 @@ impl JwtConfiguration {
         };
         let keys = issuer.keys.verify(token, &signed).await?;
         check_claims(&view, &inner.rules, now)?;
+        check_not_id_token(&view, header.typ.as_ref().map(|t| &*t.0), &inner.rules)?;
 
         let (exp, nbf) = (view.exp.unwrap_or(i64::MIN), view.nbf);
         let jwt = VerifiedJwt::new(issuer.iss.clone(), payload, exp, nbf);

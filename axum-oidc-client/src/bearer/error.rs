@@ -74,6 +74,12 @@ pub enum BearerError {
     /// RFC 9068 section 4).
     #[error("wrong audience")]
     WrongAudience,
+    /// The token is an OpenID Connect ID token, not an access token: it is not typed
+    /// `at+jwt` (RFC 9068 section 2.1) and carries `nonce`, `at_hash`, `c_hash`, or
+    /// `auth_time` with its audience as `azp` and no `scope` (OIDC Core 2). See
+    /// [`insecure_accept_id_tokens`](super::JwtConfigurationBuilder::insecure_accept_id_tokens).
+    #[error("an ID token is not an access token")]
+    IdToken,
     /// `exp` is in the past, beyond the leeway (RFC 7519 section 4.1.4).
     #[error("token expired")]
     Expired,
@@ -163,6 +169,7 @@ impl BearerError {
             Self::MissingClaim(_) => "a required claim is missing",
             Self::InvalidClaim(_) | Self::DuplicateClaim(_) => "a claim is invalid",
             Self::WrongAudience => "the access token is not meant for this resource",
+            Self::IdToken => "an ID token is not an access token",
             Self::Expired => "the access token expired",
             Self::NotYetValid => "the access token is not yet valid",
             Self::InsufficientScope => "the access token lacks a required scope",
