@@ -41,21 +41,14 @@ impl<'de: 'a, 'a> Deserialize<'de> for CowStr<'a> {
     }
 }
 
-/// The `aud` claim: one string or an array of strings (RFC 7519 section 4.1.3).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub(crate) enum Audience<'a> {
-    One(CowStr<'a>),
-    Many(Vec<CowStr<'a>>),
-}
-
-impl Audience<'_> {
-    pub(crate) fn contains(&self, who: &str) -> bool {
-        match self {
-            Self::One(a) => a.0 == who,
-            Self::Many(all) => all.iter().any(|a| a.0 == who),
-        }
+impl AsRef<str> for CowStr<'_> {
+    fn as_ref(&self) -> &str {
+        &self.0
     }
 }
+
+/// The `aud` claim, borrowing from the payload (RFC 7519 section 4.1.3).
+pub(crate) type Audience<'a> = crate::jose::Audience<CowStr<'a>>;
 
 /// A list of strings given either as one space-separated string or as an array
 /// (`scope`, RFC 9068 section 2.2.3 and RFC 8693 section 4.2; `scp` as some
@@ -94,15 +87,6 @@ impl<'de: 'a, 'a> Visitor<'de> for StrOrListVisitor<'a> {
 impl<'de: 'a, 'a> Deserialize<'de> for StrOrList<'a> {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
         d.deserialize_any(StrOrListVisitor(std::marker::PhantomData))
-    }
-}
-
-impl<'de: 'a, 'a> Deserialize<'de> for Audience<'a> {
-    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        Ok(match StrOrList::deserialize(d)? {
-            StrOrList::Str(s) => Audience::One(s),
-            StrOrList::List(l) => Audience::Many(l),
-        })
     }
 }
 

@@ -3,6 +3,7 @@
 use super::claims::{ClaimsView, markers};
 use super::error::BearerError;
 use crate::jose::JoseError;
+use crate::jose::time::{TimeError, TimeRules};
 
 /// The claims every RFC 9068 access token must carry (RFC 9068 section 2.2).
 pub(crate) const RFC9068_CLAIMS: [&str; 7] =
@@ -61,13 +62,13 @@ pub(crate) fn check_time(
     leeway: i64,
     now: i64,
 ) -> Result<(), BearerError> {
-    if now.saturating_sub(leeway) >= exp {
-        return Err(BearerError::Expired);
-    }
-    if nbf.is_some_and(|nbf| now.saturating_add(leeway) < nbf) {
-        return Err(BearerError::NotYetValid);
-    }
-    Ok(())
+    let time = TimeRules { now, leeway };
+    time.check_exp(exp)
+        .and_then(|()| nbf.map_or(Ok(()), |nbf| time.check_nbf(nbf)))
+        .map_err(|e| match e {
+            TimeError::Expired => BearerError::Expired,
+            _ => BearerError::NotYetValid,
+        })
 }
 
 /// Refuses an OIDC ID token presented as an access token.
