@@ -4,19 +4,14 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use base64::Engine as _;
-use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use serde::Deserialize;
-use serde::de::IgnoredAny;
-
-use super::claims::{self, CowStr};
+use super::claims;
 use super::error::{BearerConfigError, BearerError, BearerRejection};
-use super::keys::{Issuer, IssuerKeys, SignedParts};
+use super::keys::{Issuer, IssuerKeys};
 use super::token_cache::{Entry, TokenCache};
 use super::validate::{ClaimRules, check_claims, check_not_id_token, check_time, check_typ};
 use super::{JwtConfigurationBuilder, VerifiedJwt};
 use crate::config::Clock;
-use crate::jose::{JoseError, MAX_JWS_LEN, from_json_object};
+use crate::jose::{CompactJws, JoseError, MAX_JWS_LEN};
 
 /// Validated bearer-token configuration: the trusted issuers with their keys, the
 /// audiences and the claim rules. Cheap to clone; clones share key caches and the
@@ -51,20 +46,6 @@ pub(crate) struct Inner {
     /// Held only so that dropping the configuration stops the tasks.
     pub(crate) _refresh: Option<RefreshTasks>,
 }
-
-/// The JOSE header fields read before routing, borrowed from the decoded header.
-#[derive(Deserialize)]
-struct HeaderView<'a> {
-    #[serde(borrow)]
-    alg: CowStr<'a>,
-    #[serde(borrow, default)]
-    typ: Option<CowStr<'a>>,
-    #[serde(default)]
-    crit: Option<IgnoredAny>,
-}
-
-/// Largest decoded signature accepted (an RSA-16384 signature).
-const MAX_SIGNATURE_LEN: usize = 2048;
 
 impl JwtConfiguration {
     /// Starts a builder.
@@ -199,19 +180,8 @@ impl JwtConfiguration {
             None => None,
         };
 
-        let (h, p, s) = split(token)?;
-        let header_bytes = decode(h)?;
-        let payload = decode(p)?;
-        check_base64(s)?;
-        let header: HeaderView<'_> = from_json_object(&header_bytes).ok_or(JoseError::BadHeader)?;
-        if header.alg.0.eq_ignore_ascii_case("none") {
-            return Err(JoseError::AlgNone.into());
-        }
-        if header.crit.is_some() {
-            return Err(JoseError::UnsupportedCrit.into());
-        }
-
-        let view = claims::parse(&payload, &inner.rules.required)?;
+        let jws = CompactJws::parse(token)?;
+        let view = claims::parse(&jws.payload, &inner.rules.required)?;
         let iss = view
             .iss
             .as_ref()
@@ -222,18 +192,15 @@ impl JwtConfiguration {
             .enumerate()
             .find(|(_, i)| *i.iss == *iss.0)
             .ok_or(BearerError::UnknownIssuer)?;
-        check_typ(header.typ.as_ref().map(|t| &*t.0), inner.rules.rfc9068)?;
-        let signed = SignedParts {
-            alg: &header.alg.0,
-            signing_input: &token[..h.len() + 1 + p.len()],
-            signature: s,
-        };
-        let keys = issuer.keys.verify(token, &signed).await?;
+        let typ = jws.header.typ.as_deref();
+        check_typ(typ, inner.rules.rfc9068)?;
+        let keys = issuer.keys.verify(&jws).await?;
         check_claims(&view, &inner.rules, now)?;
-        check_not_id_token(&view, header.typ.as_ref().map(|t| &*t.0), &inner.rules)?;
+        check_not_id_token(&view, typ, &inner.rules)?;
 
         let (exp, nbf) = (view.exp.unwrap_or(i64::MIN), view.nbf);
-        let jwt = VerifiedJwt::new(issuer.iss.clone(), payload, exp, nbf);
+        drop(view);
+        let jwt = VerifiedJwt::new(issuer.iss.clone(), jws.payload, exp, nbf);
         if let Some((cache, key)) = cached {
             let entry = Entry {
                 jwt: jwt.clone(),
@@ -284,30 +251,6 @@ impl JwtConfiguration {
     pub(crate) fn reject(&self, error: BearerError) -> BearerRejection {
         BearerRejection::new(error, self.inner.realm.clone())
     }
-}
-
-fn split(token: &str) -> Result<(&str, &str, &str), JoseError> {
-    let mut parts = token.split('.');
-    match (parts.next(), parts.next(), parts.next(), parts.next()) {
-        (Some(h), Some(p), Some(s), None) => Ok((h, p, s)),
-        _ => Err(JoseError::Malformed),
-    }
-}
-
-/// Checks that the signature part is base64url without keeping it: the verifier
-/// decodes it again. The buffer stays out of the verification future.
-fn check_base64(part: &str) -> Result<(), JoseError> {
-    let mut buf = [0u8; MAX_SIGNATURE_LEN];
-    match URL_SAFE_NO_PAD.decode_slice(part, &mut buf) {
-        Ok(_) => Ok(()),
-        Err(_) => Err(JoseError::BadBase64),
-    }
-}
-
-fn decode(part: &str) -> Result<Vec<u8>, JoseError> {
-    URL_SAFE_NO_PAD
-        .decode(part)
-        .map_err(|_| JoseError::BadBase64)
 }
 
 /// Background key refresh tasks, aborted when the configuration is dropped.

@@ -13,7 +13,7 @@ use jsonwebtoken::{Algorithm, DecodingKey};
 
 use super::error::BearerConfigError;
 use super::error::BearerError;
-use crate::jose::{JoseError, SigningAlgorithm, UnverifiedJws};
+use crate::jose::{CompactJws, JoseError, SigningAlgorithm};
 use crate::jwks::{JwkSet, JwksCache, KeyEntry, SignatureError};
 
 /// An HMAC algorithm (RFC 7518 section 3.2), usable only with
@@ -128,28 +128,17 @@ pub(crate) struct Issuer {
     pub(crate) keys: IssuerKeys,
 }
 
-/// The parts of a compact JWS that the HMAC path needs.
-pub(crate) struct SignedParts<'a> {
-    pub(crate) alg: &'a str,
-    pub(crate) signing_input: &'a str,
-    pub(crate) signature: &'a str,
-}
-
 impl IssuerKeys {
     /// Checks the algorithm against this issuer's allow-list and the signature with its
     /// keys. Returns the key set used, when there is one, so callers can tell later
     /// whether the keys have rotated since.
     pub(crate) async fn verify(
         &self,
-        token: &str,
-        parts: &SignedParts<'_>,
+        parts: &CompactJws<'_>,
     ) -> Result<Option<Arc<JwkSet>>, BearerError> {
         match self {
             Self::Jwks { cache, algorithms } => {
-                let alg = SigningAlgorithm::from_name(parts.alg)
-                    .filter(|a| algorithms.contains(a))
-                    .ok_or_else(|| not_allowed(parts.alg))?;
-                let jws = UnverifiedJws::parse(token, &[alg])?;
+                let jws = parts.with_allowed(algorithms)?;
                 let keys = cache.keys().await.map_err(BearerError::KeysUnavailable)?;
                 cache.verify(&jws).await.map_err(|e| match e {
                     SignatureError::Jose(j) => BearerError::Jose(j),
@@ -158,8 +147,8 @@ impl IssuerKeys {
                 Ok(Some(keys))
             }
             Self::Hmac { algorithm, key } => {
-                if parts.alg != algorithm.name() {
-                    return Err(not_allowed(parts.alg));
+                if parts.header.alg != algorithm.name() {
+                    return Err(JoseError::alg_not_allowed(&parts.header.alg).into());
                 }
                 // aws-lc-rs compares the MAC in constant time.
                 match jsonwebtoken::crypto::verify(
@@ -173,14 +162,6 @@ impl IssuerKeys {
                 }
             }
         }
-    }
-}
-
-fn not_allowed(alg: &str) -> BearerError {
-    if alg.eq_ignore_ascii_case("none") {
-        BearerError::Jose(JoseError::AlgNone)
-    } else {
-        BearerError::Jose(JoseError::AlgNotAllowed(alg.chars().take(16).collect()))
     }
 }
 

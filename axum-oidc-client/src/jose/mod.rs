@@ -23,6 +23,6 @@ pub(crate) use alg::HashLen;
 pub use alg::SigningAlgorithm;
 pub use audience::Audience;
 pub use jwks::{JwksCache, SignatureError};
-pub(crate) use jws::from_json_object;
+pub(crate) use jws::{CompactJws, from_json_object};
 pub use jws::{JoseError, JoseHeader, MAX_JWS_LEN, UnverifiedJws};
 pub use keys::{JwkSet, JwksError, KeyEntry, MAX_JWKS_LEN};
