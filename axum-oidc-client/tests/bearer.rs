@@ -174,9 +174,8 @@ async fn discovers_the_jwks_uri_from_the_issuer() {
     let key = TestKey::rsa("rsa-1");
     let provider = Provider::start(&[&key]).await;
     let config = builder()
-        .with_issuer(&provider.issuer)
+        .with_discovered_issuer(&provider.issuer)
         .await
-        .unwrap()
         .build()
         .unwrap();
     config.fetch_keys().await.unwrap();
@@ -856,6 +855,17 @@ async fn insecure_accept_id_tokens_restores_accepting_id_tokens() {
 }
 
 // ------------------------------------------------------- configuration
+
+#[tokio::test]
+async fn a_failed_discovery_surfaces_at_build() {
+    let e = builder()
+        .with_discovered_issuer("http://issuer.example")
+        .await
+        .with_audience(AUDIENCE)
+        .build()
+        .unwrap_err();
+    assert!(matches!(e, BearerConfigError::InsecureUrl { .. }), "{e:?}");
+}
 
 #[test]
 fn build_refuses_configurations_that_would_be_unsafe() {

@@ -68,7 +68,7 @@ impl JwtConfigurationBuilder {
             b = b.with_leeway(Duration::from_secs(secs));
         }
         for issuer in list(&issuers) {
-            b = b.with_issuer(issuer).await?;
+            b = b.try_with_issuer(issuer).await?;
         }
         Ok(b)
     }

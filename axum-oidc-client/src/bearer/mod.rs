@@ -11,7 +11,7 @@
 //!
 //! # async fn run() -> Result<(), Box<dyn std::error::Error>> {
 //! let config = JwtConfiguration::builder()
-//!     .with_issuer("https://login.example").await? // discovery, then its jwks_uri
+//!     .with_discovered_issuer("https://login.example").await // discovery, then its jwks_uri
 //!     .with_audience("https://api.example")
 //!     .build()?;
 //! let app: Router = Router::new()
