@@ -11,10 +11,11 @@ use axum::Router;
 use axum::body::Body;
 use axum::routing::get;
 use axum_oidc_client::Clock;
+use axum_oidc_client::ConfigError;
 use axum_oidc_client::SigningAlgorithm;
 use axum_oidc_client::bearer::{
-    BearerConfigError, BearerError, HmacAlgorithm, JwtClaims, JwtConfiguration,
-    JwtConfigurationBuilder, JwtLayer, OidcClaims, OptionalJwtClaims, VerifiedJwt,
+    BearerError, HmacAlgorithm, JwtClaims, JwtConfiguration, JwtConfigurationBuilder, JwtLayer,
+    OidcClaims, OptionalJwtClaims, VerifiedJwt,
 };
 use axum_oidc_client::jose::JoseError;
 use axum_oidc_client::jwks::{JwkSet, JwksCache};
@@ -864,7 +865,7 @@ async fn a_failed_discovery_surfaces_at_build() {
         .with_audience(AUDIENCE)
         .build()
         .unwrap_err();
-    assert!(matches!(e, BearerConfigError::InsecureUrl { .. }), "{e:?}");
+    assert!(matches!(e, ConfigError::InsecureUrl { .. }), "{e:?}");
 }
 
 #[test]
@@ -874,7 +875,7 @@ fn build_refuses_configurations_that_would_be_unsafe() {
         .with_public_key_pem(ISSUER, None, SigningAlgorithm::RS256, RSA_PUBLIC_PEM)
         .build()
         .unwrap_err();
-    assert!(matches!(e, BearerConfigError::MissingAudience), "{e:?}");
+    assert!(matches!(e, ConfigError::MissingAudience), "{e:?}");
     base()
         .with_public_key_pem(ISSUER, None, SigningAlgorithm::RS256, RSA_PUBLIC_PEM)
         .insecure_skip_audience()
@@ -886,10 +887,7 @@ fn build_refuses_configurations_that_would_be_unsafe() {
         .with_audience(AUDIENCE)
         .build()
         .unwrap_err();
-    assert!(
-        matches!(e, BearerConfigError::HmacSecretLooksLikeKey(_)),
-        "{e:?}"
-    );
+    assert!(matches!(e, ConfigError::HmacSecretLooksLikeKey(_)), "{e:?}");
 
     let e = base()
         .with_hmac_secret(ISSUER, HmacAlgorithm::HS512, SECRET)
@@ -897,7 +895,7 @@ fn build_refuses_configurations_that_would_be_unsafe() {
         .build()
         .unwrap_err();
     assert!(
-        matches!(e, BearerConfigError::HmacSecretTooShort { min: 64, .. }),
+        matches!(e, ConfigError::HmacSecretTooShort { min: 64, .. }),
         "{e:?}"
     );
 
@@ -907,24 +905,21 @@ fn build_refuses_configurations_that_would_be_unsafe() {
         .with_audience(AUDIENCE)
         .build()
         .unwrap_err();
-    assert!(
-        matches!(e, BearerConfigError::ConflictingKeySources(_)),
-        "{e:?}"
-    );
+    assert!(matches!(e, ConfigError::ConflictingKeySources(_)), "{e:?}");
 
     let e = base()
         .with_jwks_uri(ISSUER, "http://keys.example/jwks")
         .with_audience(AUDIENCE)
         .build()
         .unwrap_err();
-    assert!(matches!(e, BearerConfigError::InsecureUrl { .. }), "{e:?}");
+    assert!(matches!(e, ConfigError::InsecureUrl { .. }), "{e:?}");
 
     let e = base()
         .with_public_key_pem(ISSUER, None, SigningAlgorithm::ES256, RSA_PUBLIC_PEM)
         .with_audience(AUDIENCE)
         .build()
         .unwrap_err();
-    assert!(matches!(e, BearerConfigError::InvalidKey { .. }), "{e:?}");
+    assert!(matches!(e, ConfigError::InvalidKey { .. }), "{e:?}");
 
     let e = base()
         .with_public_key_pem(ISSUER, None, SigningAlgorithm::RS256, RSA_PUBLIC_PEM)
@@ -932,13 +927,10 @@ fn build_refuses_configurations_that_would_be_unsafe() {
         .with_leeway(Duration::from_secs(3600))
         .build()
         .unwrap_err();
-    assert!(
-        matches!(e, BearerConfigError::LeewayTooLarge(3600)),
-        "{e:?}"
-    );
+    assert!(matches!(e, ConfigError::LeewayTooLarge(3600)), "{e:?}");
 
     let e = base().with_audience(AUDIENCE).build().unwrap_err();
-    assert!(matches!(e, BearerConfigError::NoIssuer), "{e:?}");
+    assert!(matches!(e, ConfigError::NoIssuer), "{e:?}");
 }
 
 #[test]
@@ -959,7 +951,7 @@ fn static_keys_accept_a_single_jwk_or_a_jwk_set() {
         .with_audience(AUDIENCE)
         .build()
         .unwrap_err();
-    assert!(matches!(e, BearerConfigError::NoUsableKeys(_)), "{e:?}");
+    assert!(matches!(e, ConfigError::NoUsableKeys(_)), "{e:?}");
 }
 
 #[test]

@@ -5,12 +5,13 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use super::claims;
-use super::error::{BearerConfigError, BearerError, BearerRejection};
+use super::error::{BearerError, BearerRejection};
 use super::keys::{Issuer, IssuerKeys};
 use super::token_cache::{Entry, TokenCache};
 use super::validate::{ClaimRules, check_claims, check_not_id_token, check_time, check_typ};
 use super::{JwtConfigurationBuilder, VerifiedJwt};
 use crate::config::Clock;
+use crate::config::ConfigError;
 use crate::jose::{CompactJws, JoseError, MAX_JWS_LEN};
 
 /// Validated bearer-token configuration: the trusted issuers with their keys, the
@@ -29,7 +30,7 @@ use crate::jose::{CompactJws, JoseError, MAX_JWS_LEN};
 ///     .with_audience("my-api")
 ///     .build()?;
 /// assert_eq!(config.issuers().collect::<Vec<_>>(), ["my-issuer"]);
-/// # Ok::<(), axum_oidc_client::bearer::BearerConfigError>(())
+/// # Ok::<(), axum_oidc_client::ConfigError>(())
 /// ```
 #[derive(Clone, Debug)]
 pub struct JwtConfiguration {
@@ -115,17 +116,17 @@ impl JwtConfiguration {
     ///
     /// ```no_run
     /// # async fn f(config: axum_oidc_client::bearer::JwtConfiguration)
-    /// # -> Result<(), axum_oidc_client::bearer::BearerConfigError> {
+    /// # -> Result<(), axum_oidc_client::ConfigError> {
     /// config.fetch_keys().await?;
     /// # Ok(()) }
     /// ```
-    pub async fn fetch_keys(&self) -> Result<(), BearerConfigError> {
+    pub async fn fetch_keys(&self) -> Result<(), ConfigError> {
         for issuer in &*self.inner.issuers {
             if let IssuerKeys::Jwks { cache, .. } = &issuer.keys {
                 cache
                     .keys()
                     .await
-                    .map_err(|source| BearerConfigError::Jwks {
+                    .map_err(|source| ConfigError::IssuerJwks {
                         issuer: issuer.iss.to_string(),
                         source,
                     })?;
@@ -269,9 +270,8 @@ impl Drop for RefreshTasks {
 pub(crate) fn spawn_refresh(
     issuers: &[Issuer],
     every: Duration,
-) -> Result<RefreshTasks, BearerConfigError> {
-    let runtime =
-        tokio::runtime::Handle::try_current().map_err(|_| BearerConfigError::NoRuntime)?;
+) -> Result<RefreshTasks, ConfigError> {
+    let runtime = tokio::runtime::Handle::try_current().map_err(|_| ConfigError::NoRuntime)?;
     let every = every.max(Duration::from_secs(1));
     let tasks = issuers
         .iter()

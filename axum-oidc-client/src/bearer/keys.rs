@@ -11,8 +11,8 @@ use std::sync::Arc;
 
 use jsonwebtoken::{Algorithm, DecodingKey};
 
-use super::error::BearerConfigError;
 use super::error::BearerError;
+use crate::config::ConfigError;
 use crate::jose::{CompactJws, JoseError, SigningAlgorithm};
 use crate::jwks::{JwkSet, JwksCache, KeyEntry, SignatureError};
 
@@ -177,8 +177,8 @@ pub(crate) enum StaticKey {
 }
 
 /// Parses the static keys of `issuer` into a key set.
-pub(crate) fn static_keys(issuer: &str, keys: &[StaticKey]) -> Result<JwkSet, BearerConfigError> {
-    let invalid = |reason: String| BearerConfigError::InvalidKey {
+pub(crate) fn static_keys(issuer: &str, keys: &[StaticKey]) -> Result<JwkSet, ConfigError> {
+    let invalid = |reason: String| ConfigError::InvalidKey {
         issuer: issuer.to_owned(),
         reason,
     };
@@ -204,7 +204,7 @@ pub(crate) fn static_keys(issuer: &str, keys: &[StaticKey]) -> Result<JwkSet, Be
         }
     }
     if entries.is_empty() {
-        return Err(BearerConfigError::NoUsableKeys(issuer.to_owned()));
+        return Err(ConfigError::NoUsableKeys(issuer.to_owned()));
     }
     Ok(JwkSet::from_keys(entries))
 }

@@ -103,7 +103,9 @@ mod verified;
 
 pub use builder::{DEFAULT_LEEWAY, DEFAULT_REALM, JwtConfigurationBuilder, MAX_LEEWAY};
 pub use config::JwtConfiguration;
-pub use error::{BearerConfigError, BearerError, BearerRejection};
+#[allow(deprecated)]
+pub use error::BearerConfigError;
+pub use error::{BearerError, BearerRejection};
 pub use extract::{JwtClaims, OptionalJwtClaims};
 pub use keys::HmacAlgorithm;
 pub use layer::{JwtLayer, JwtService, ResponseFuture};

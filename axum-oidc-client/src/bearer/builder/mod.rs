@@ -10,11 +10,11 @@ use sources::IssuerSpec;
 use super::JwtConfiguration;
 use super::claims::MAX_REQUIRED_CLAIMS;
 use super::config::{Inner, spawn_refresh};
-use super::error::BearerConfigError;
 use super::keys::Issuer;
 use super::token_cache::{DEFAULT_CAPACITY, TokenCache};
 use super::validate::{ClaimRules, RFC9068_CLAIMS};
 use crate::config::Clock;
+use crate::config::ConfigError;
 use crate::jose::SigningAlgorithm;
 
 /// Default clock skew tolerated for `exp` and `nbf`.
@@ -62,7 +62,7 @@ pub const DEFAULT_REALM: &str = "api";
 ///     .with_leeway(std::time::Duration::from_secs(30))
 ///     .build()?;
 /// # let _ = config;
-/// # Ok::<(), axum_oidc_client::bearer::BearerConfigError>(())
+/// # Ok::<(), axum_oidc_client::ConfigError>(())
 /// ```
 #[derive(Debug, Default)]
 #[must_use]
@@ -82,7 +82,7 @@ pub struct JwtConfigurationBuilder {
     refetch_interval: Option<Duration>,
     background_refresh: Option<Duration>,
     token_cache_capacity: Option<u64>,
-    pending: Option<BearerConfigError>,
+    pending: Option<ConfigError>,
 }
 
 impl JwtConfigurationBuilder {
@@ -324,7 +324,7 @@ impl JwtConfigurationBuilder {
         self
     }
 
-    fn http_client(&mut self) -> Result<reqwest::Client, BearerConfigError> {
+    fn http_client(&mut self) -> Result<reqwest::Client, ConfigError> {
         if let Some(http) = &self.http {
             return Ok(http.clone());
         }
@@ -334,7 +334,7 @@ impl JwtConfigurationBuilder {
             .redirect(reqwest::redirect::Policy::none())
             .user_agent(concat!("axum-oidc-client/", env!("CARGO_PKG_VERSION")))
             .build()
-            .map_err(BearerConfigError::Http)?;
+            .map_err(ConfigError::Http)?;
         self.http = Some(http.clone());
         Ok(http)
     }
@@ -342,37 +342,37 @@ impl JwtConfigurationBuilder {
     /// Validates everything and builds the configuration.
     ///
     /// ```
-    /// # use axum_oidc_client::bearer::{BearerConfigError, JwtConfiguration};
+    /// # use axum_oidc_client::{ConfigError, bearer::JwtConfiguration};
     /// let err = JwtConfiguration::builder()
     ///     .with_jwks_uri("https://login.example", "https://login.example/jwks")
     ///     .build()
     ///     .unwrap_err();
-    /// assert!(matches!(err, BearerConfigError::MissingAudience));
+    /// assert!(matches!(err, ConfigError::MissingAudience));
     /// ```
-    pub fn build(mut self) -> Result<JwtConfiguration, BearerConfigError> {
+    pub fn build(mut self) -> Result<JwtConfiguration, ConfigError> {
         if let Some(e) = self.pending.take() {
             return Err(e);
         }
         if self.issuers.is_empty() {
-            return Err(BearerConfigError::NoIssuer);
+            return Err(ConfigError::NoIssuer);
         }
         let audiences = dedup(std::mem::take(&mut self.audiences));
         if let Some(bad) = audiences.iter().find(|a| a.is_empty()) {
-            return Err(BearerConfigError::InvalidAudience(bad.clone()));
+            return Err(ConfigError::InvalidAudience(bad.clone()));
         }
         if audiences.is_empty() && !self.skip_audience {
-            return Err(BearerConfigError::MissingAudience);
+            return Err(ConfigError::MissingAudience);
         }
         let algorithms: Arc<[SigningAlgorithm]> = self
             .algorithms
             .take()
             .map_or_else(|| SigningAlgorithm::ALL.into(), Into::into);
         if algorithms.is_empty() {
-            return Err(BearerConfigError::NoAlgorithms);
+            return Err(ConfigError::NoAlgorithms);
         }
         let leeway = self.leeway.unwrap_or(DEFAULT_LEEWAY);
         if leeway > MAX_LEEWAY {
-            return Err(BearerConfigError::LeewayTooLarge(leeway.as_secs()));
+            return Err(ConfigError::LeewayTooLarge(leeway.as_secs()));
         }
         let realm = self.realm.take().unwrap_or_else(|| DEFAULT_REALM.into());
         if realm.is_empty()
@@ -380,18 +380,18 @@ impl JwtConfigurationBuilder {
                 .bytes()
                 .all(|b| (0x20..=0x7E).contains(&b) && b != b'"' && b != b'\\')
         {
-            return Err(BearerConfigError::InvalidRealm(realm));
+            return Err(ConfigError::InvalidRealm(realm));
         }
         let mut required = std::mem::take(&mut self.required);
         if let Some(bad) = required.iter().find(|c| c.is_empty()) {
-            return Err(BearerConfigError::InvalidRequiredClaim(bad.clone()));
+            return Err(ConfigError::InvalidRequiredClaim(bad.clone()));
         }
         if self.rfc9068 {
             required.extend(RFC9068_CLAIMS.iter().map(|c| (*c).to_owned()));
         }
         let required = dedup(required);
         if required.len() > MAX_REQUIRED_CLAIMS {
-            return Err(BearerConfigError::TooManyRequiredClaims);
+            return Err(ConfigError::TooManyRequiredClaims);
         }
 
         let mut issuers = Vec::with_capacity(self.issuers.len());

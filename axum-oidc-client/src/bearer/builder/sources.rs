@@ -5,9 +5,9 @@ use std::sync::Arc;
 use jsonwebtoken::DecodingKey;
 use url::Url;
 
-use super::super::error::BearerConfigError;
 use super::super::keys::{HmacAlgorithm, HmacSecret, IssuerKeys, StaticKey, static_keys};
 use super::JwtConfigurationBuilder;
+use crate::config::ConfigError;
 use crate::config::{OAuthConfiguration, url_is_acceptable};
 use crate::discovery::discover;
 use crate::jose::{JwksCache, SigningAlgorithm};
@@ -37,7 +37,7 @@ impl JwtConfigurationBuilder {
     /// returned by [`build`](Self::build).
     ///
     /// ```no_run
-    /// # async fn f() -> Result<(), axum_oidc_client::bearer::BearerConfigError> {
+    /// # async fn f() -> Result<(), axum_oidc_client::ConfigError> {
     /// use axum_oidc_client::bearer::JwtConfiguration;
     /// let config = JwtConfiguration::builder()
     ///     .with_discovered_issuer("https://login.example/realms/shop").await
@@ -60,7 +60,7 @@ impl JwtConfigurationBuilder {
     ///
     /// ```no_run
     /// # #![allow(deprecated)]
-    /// # async fn f() -> Result<(), axum_oidc_client::bearer::BearerConfigError> {
+    /// # async fn f() -> Result<(), axum_oidc_client::ConfigError> {
     /// use axum_oidc_client::bearer::JwtConfiguration;
     /// let config = JwtConfiguration::builder()
     ///     .with_issuer("https://login.example/realms/shop").await?
@@ -69,7 +69,7 @@ impl JwtConfigurationBuilder {
     /// # let _ = config; Ok(()) }
     /// ```
     #[deprecated(note = "use `with_discovered_issuer(..).await`; its error surfaces at `build()`")]
-    pub async fn with_issuer(self, issuer: impl Into<String>) -> Result<Self, BearerConfigError> {
+    pub async fn with_issuer(self, issuer: impl Into<String>) -> Result<Self, ConfigError> {
         self.try_with_issuer(issuer.into()).await
     }
 
@@ -77,35 +77,28 @@ impl JwtConfigurationBuilder {
     pub(in crate::bearer) async fn try_with_issuer(
         mut self,
         issuer: String,
-    ) -> Result<Self, BearerConfigError> {
+    ) -> Result<Self, ConfigError> {
         let (issuer, jwks_uri) = self.discover_jwks_uri(issuer).await?;
         Ok(self.add(issuer, Source::JwksUri(jwks_uri)))
     }
 
     /// The `jwks_uri` of `issuer`'s discovery document.
-    async fn discover_jwks_uri(
-        &mut self,
-        issuer: String,
-    ) -> Result<(String, String), BearerConfigError> {
-        let url =
-            Url::parse(&issuer).map_err(|_| BearerConfigError::InvalidIssuer(issuer.clone()))?;
+    async fn discover_jwks_uri(&mut self, issuer: String) -> Result<(String, String), ConfigError> {
+        let url = Url::parse(&issuer).map_err(|_| ConfigError::InvalidIssuer(issuer.clone()))?;
         if !self.insecure_http && !url_is_acceptable(&url) {
-            return Err(BearerConfigError::InsecureUrl {
-                name: "issuer",
-                value: issuer,
-            });
+            return Err(ConfigError::InsecureUrl("issuer"));
         }
         let http = self.http_client()?;
         let meta =
             discover(&http, &issuer)
                 .await
-                .map_err(|source| BearerConfigError::Discovery {
+                .map_err(|source| ConfigError::IssuerDiscovery {
                     issuer: issuer.clone(),
                     source,
                 })?;
         match meta.jwks_uri {
             Some(jwks_uri) => Ok((issuer, jwks_uri.into())),
-            None => Err(BearerConfigError::NoJwksUri(issuer)),
+            None => Err(ConfigError::NoJwksUri(issuer)),
         }
     }
 
@@ -140,7 +133,7 @@ impl JwtConfigurationBuilder {
 
     /// Trusts the login side's issuer with its key cache: shorthand for
     /// `with_jwks_cache(config.issuer(), config.jwks())`. [`build`](Self::build)
-    /// fails with [`BearerConfigError::NoSharedKeys`] if the login configuration has
+    /// fails with [`ConfigError::NoSharedKeys`] if the login configuration has
     /// no issuer or no keys (plain OAuth 2.0 mode).
     ///
     /// ```no_run
@@ -159,7 +152,7 @@ impl JwtConfigurationBuilder {
         match (config.issuer(), config.jwks()) {
             (Some(issuer), Some(cache)) => self.with_jwks_cache(issuer, cache.clone()),
             _ => {
-                self.pending.get_or_insert(BearerConfigError::NoSharedKeys);
+                self.pending.get_or_insert(ConfigError::NoSharedKeys);
                 self
             }
         }
@@ -207,7 +200,7 @@ impl JwtConfigurationBuilder {
     ///     .with_audience("api")
     ///     .build()?;
     /// # let _ = config;
-    /// # Ok::<(), axum_oidc_client::bearer::BearerConfigError>(())
+    /// # Ok::<(), axum_oidc_client::ConfigError>(())
     /// ```
     pub fn with_jwks_json(self, issuer: impl Into<String>, json: impl Into<String>) -> Self {
         self.add(
@@ -231,7 +224,7 @@ impl JwtConfigurationBuilder {
     ///     .with_audience("billing")
     ///     .build()?;
     /// # let _ = config;
-    /// # Ok::<(), axum_oidc_client::bearer::BearerConfigError>(())
+    /// # Ok::<(), axum_oidc_client::ConfigError>(())
     /// ```
     pub fn with_hmac_secret(
         self,
@@ -256,7 +249,7 @@ impl JwtConfigurationBuilder {
             }
             Some(_) => {
                 self.pending
-                    .get_or_insert(BearerConfigError::ConflictingKeySources(issuer));
+                    .get_or_insert(ConfigError::ConflictingKeySources(issuer));
             }
         }
         self
@@ -266,10 +259,10 @@ impl JwtConfigurationBuilder {
         &mut self,
         spec: &IssuerSpec,
         algorithms: &Arc<[SigningAlgorithm]>,
-    ) -> Result<IssuerKeys, BearerConfigError> {
+    ) -> Result<IssuerKeys, ConfigError> {
         let issuer = &spec.issuer;
         if issuer.is_empty() {
-            return Err(BearerConfigError::InvalidIssuer(issuer.clone()));
+            return Err(ConfigError::InvalidIssuer(issuer.clone()));
         }
         let jwks = |cache| IssuerKeys::Jwks {
             cache,
@@ -277,15 +270,12 @@ impl JwtConfigurationBuilder {
         };
         Ok(match &spec.source {
             Source::JwksUri(uri) => {
-                let url = Url::parse(uri).map_err(|_| BearerConfigError::InvalidUrl {
+                let url = Url::parse(uri).map_err(|_| ConfigError::InvalidUrl {
                     name: "jwks_uri",
                     value: uri.clone(),
                 })?;
                 if !self.insecure_http && !url_is_acceptable(&url) {
-                    return Err(BearerConfigError::InsecureUrl {
-                        name: "jwks_uri",
-                        value: uri.clone(),
-                    });
+                    return Err(ConfigError::InsecureUrl("jwks_uri"));
                 }
                 let mut cache = JwksCache::new(url, self.http_client()?);
                 if let Some(interval) = self.refetch_interval {
@@ -298,13 +288,13 @@ impl JwtConfigurationBuilder {
             Source::Hmac { algorithm, secret } => {
                 let min = algorithm.min_secret_len();
                 if secret.0.len() < min {
-                    return Err(BearerConfigError::HmacSecretTooShort {
+                    return Err(ConfigError::HmacSecretTooShort {
                         issuer: issuer.clone(),
                         min,
                     });
                 }
                 if secret.0.windows(10).any(|w| w == b"-----BEGIN") {
-                    return Err(BearerConfigError::HmacSecretLooksLikeKey(issuer.clone()));
+                    return Err(ConfigError::HmacSecretLooksLikeKey(issuer.clone()));
                 }
                 IssuerKeys::Hmac {
                     algorithm: *algorithm,
