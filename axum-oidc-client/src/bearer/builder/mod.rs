@@ -35,7 +35,7 @@ pub const DEFAULT_REALM: &str = "api";
 /// |---|---|
 /// | [`with_discovered_issuer`](Self::with_discovered_issuer) | discovered `jwks_uri` (async) |
 /// | [`with_jwks_uri`](Self::with_jwks_uri) | a JWKS URL |
-/// | [`with_jwks_cache`](Self::with_jwks_cache), [`with_oauth_configuration`](Self::with_oauth_configuration) | an existing, shared [`JwksCache`] |
+/// | [`with_jwks_cache`](Self::with_jwks_cache), [`with_oauth_configuration`](Self::with_oauth_configuration) | an existing, shared [`JwksCache`](crate::jose::JwksCache) |
 /// | [`with_public_key_pem`](Self::with_public_key_pem), [`with_jwks_json`](Self::with_jwks_json) | static public keys |
 /// | [`with_hmac_secret`](Self::with_hmac_secret) | a shared secret, HS256/384/512 only |
 ///
