@@ -226,4 +226,43 @@ mod tests {
             assert!(check_typ(bad, true).is_err(), "{bad:?}");
         }
     }
+
+    fn id_token_check(
+        payload: &str,
+        typ: Option<&str>,
+        rules: &ClaimRules,
+    ) -> Result<(), BearerError> {
+        let v = parse(payload.as_bytes(), &rules.required)?;
+        check_not_id_token(&v, typ, rules)
+    }
+
+    #[test]
+    fn each_id_token_marker_alone_refuses_an_untyped_token() {
+        for marker in [
+            r#""nonce":"n""#,
+            r#""at_hash":"h""#,
+            r#""c_hash":"h""#,
+            r#""auth_time":1,"azp":"api""#,
+        ] {
+            let p = format!(r#"{{"aud":"api",{marker}}}"#);
+            let e = id_token_check(&p, Some("JWT"), &rules()).unwrap_err();
+            assert!(matches!(e, BearerError::IdToken), "{marker}");
+            id_token_check(&p, Some("application/at+jwt"), &rules()).unwrap();
+            let lax = ClaimRules {
+                accept_id_tokens: true,
+                ..rules()
+            };
+            id_token_check(&p, None, &lax).unwrap();
+        }
+        // auth_time alone, azp for another party, or a scope: an access token.
+        for p in [
+            r#"{"aud":"api","auth_time":1}"#,
+            r#"{"aud":"api","auth_time":1,"azp":"web"}"#,
+            r#"{"aud":"api","auth_time":1,"azp":"api","scope":"read"}"#,
+            r#"{"aud":"api","auth_time":1,"azp":"api","scp":["read"]}"#,
+            r#"{"aud":"api","nonce":null}"#,
+        ] {
+            id_token_check(p, None, &rules()).unwrap();
+        }
+    }
 }

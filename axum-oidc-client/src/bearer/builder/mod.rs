@@ -46,9 +46,10 @@ pub const DEFAULT_REALM: &str = "api";
 /// | leeway | 60 s (at most 300 s) |
 /// | required claims | `iss`, `exp` (+ `aud` with audiences) |
 /// | RFC 9068 profile | off |
+/// | OIDC ID tokens | refused unless typed `at+jwt` ([`insecure_accept_id_tokens`](Self::insecure_accept_id_tokens)) |
 /// | realm | `api` |
 /// | verified-token cache | 10 000 entries, 5 min |
-/// | JWKS refetch on unknown `kid` | at most every 10 s |
+/// | JWKS refetch on unknown `kid` | at most every 10 s; after a failed fetch not before a back-off of 1 s doubling to 5 min |
 ///
 /// ```
 /// use axum_oidc_client::SigningAlgorithm;
