@@ -5,9 +5,11 @@ use std::time::Duration;
 
 use serde::Deserialize;
 
-use crate::id_token::Audiences;
-use crate::jose::{JoseError, SigningAlgorithm, UnverifiedJws, from_json_object};
-use crate::jwks::{JwksCache, SignatureError};
+use crate::jose::time::{TimeError, TimeRules};
+use crate::jose::{
+    Audience, JoseError, JwksCache, SignatureError, SigningAlgorithm, UnverifiedJws,
+    from_json_object,
+};
 
 /// The event a logout token must carry (section 2.4).
 pub const BACKCHANNEL_LOGOUT_EVENT: &str = "http://schemas.openid.net/event/backchannel-logout";
@@ -57,7 +59,7 @@ pub enum LogoutTokenError {
 #[derive(Debug, Deserialize)]
 struct LogoutClaims {
     iss: String,
-    aud: Audiences,
+    aud: Audience,
     iat: i64,
     #[serde(default)]
     exp: Option<i64>,
@@ -120,18 +122,20 @@ pub fn validate_logout_claims(
     now: i64,
 ) -> Result<ValidLogoutToken, LogoutTokenError> {
     let c: LogoutClaims = from_json_object(payload).ok_or(LogoutTokenError::MalformedClaims)?;
-    let leeway = leeway.as_secs() as i64;
     if c.iss != issuer {
         return Err(LogoutTokenError::WrongIssuer);
     }
     if !c.aud.contains(client_id) {
         return Err(LogoutTokenError::WrongAudience);
     }
-    if c.iat > now + leeway || c.iat < now - MAX_TOKEN_AGE.as_secs() as i64 - leeway {
-        return Err(LogoutTokenError::BadIat);
-    }
-    if c.exp.is_some_and(|exp| now >= exp.saturating_add(leeway)) {
-        return Err(LogoutTokenError::Expired);
+    let time = TimeRules::new(now, leeway);
+    time.check_iat(c.iat, Some(MAX_TOKEN_AGE))
+        .map_err(|_| LogoutTokenError::BadIat)?;
+    if let Some(exp) = c.exp {
+        time.check_exp(exp).map_err(|e: TimeError| match e {
+            TimeError::Expired => LogoutTokenError::Expired,
+            _ => LogoutTokenError::MalformedClaims,
+        })?;
     }
     let has_event = c
         .events

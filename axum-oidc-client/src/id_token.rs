@@ -7,47 +7,18 @@ use std::time::Duration;
 
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use serde::{Deserialize, Deserializer, Serialize, Serializer};
+use serde::{Deserialize, Serialize};
 use sha2::Digest as _;
 
-use crate::jose::{HashLen, JoseError, SigningAlgorithm, UnverifiedJws, from_json_object};
-use crate::jwks::{JwksCache, JwksError, SignatureError};
+use crate::jose::time::{TimeError, TimeRules};
+use crate::jose::{
+    HashLen, JoseError, JwksCache, JwksError, SignatureError, SigningAlgorithm, UnverifiedJws,
+    from_json_object,
+};
 use crate::secret::constant_time_eq;
 
-/// The `aud` claim: one audience or several (RFC 7519 section 4.1.3).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Audiences(pub Vec<String>);
-
-impl Audiences {
-    /// Whether `aud` contains `who`.
-    pub fn contains(&self, who: &str) -> bool {
-        self.0.iter().any(|a| a == who)
-    }
-}
-
-impl Serialize for Audiences {
-    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        match self.0.as_slice() {
-            [one] => s.serialize_str(one),
-            many => many.serialize(s),
-        }
-    }
-}
-
-impl<'de> Deserialize<'de> for Audiences {
-    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        #[derive(Deserialize)]
-        #[serde(untagged)]
-        enum OneOrMany {
-            One(String),
-            Many(Vec<String>),
-        }
-        Ok(match OneOrMany::deserialize(d)? {
-            OneOrMany::One(a) => Self(vec![a]),
-            OneOrMany::Many(a) => Self(a),
-        })
-    }
-}
+/// The `aud` claim (RFC 7519 section 4.1.3): the JOSE core's [`Audience`](crate::jose::Audience).
+pub use crate::jose::Audience as Audiences;
 
 /// The verified claims of an ID token (OIDC Core 2), available to handlers.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -208,43 +179,26 @@ pub struct Expectations<'a> {
 
 /// Applies the claim rules of OIDC Core 3.1.3.7 steps 2-5 and 9-11.
 pub fn validate_claims(claims: &IdTokenClaims, exp: &Expectations<'_>) -> Result<(), IdTokenError> {
-    let leeway = exp.leeway.as_secs() as i64;
     if claims.sub.is_empty() {
         return Err(IdTokenError::MalformedClaims);
     }
     if claims.iss != exp.issuer {
         return Err(IdTokenError::WrongIssuer);
     }
-    if !claims.aud.contains(exp.client_id) {
-        return Err(IdTokenError::WrongAudience);
-    }
-    if claims.aud.0.len() > 1 {
-        if claims.azp.is_none() {
-            return Err(IdTokenError::MissingAzp);
-        }
-        let trusted = |a: &String| a == exp.client_id || exp.additional_audiences.contains(a);
-        if !claims.aud.0.iter().all(trusted) {
-            return Err(IdTokenError::UntrustedAudience);
-        }
-    }
-    if claims
-        .azp
-        .as_deref()
-        .is_some_and(|azp| azp != exp.client_id)
-    {
-        return Err(IdTokenError::WrongAzp);
-    }
-    if exp.now >= claims.exp.saturating_add(leeway) {
-        return Err(IdTokenError::Expired);
-    }
-    if claims.iat > exp.now.saturating_add(leeway) {
-        return Err(IdTokenError::IssuedInFuture);
-    }
-    if let Some(max_age) = exp.max_age
-        && claims.iat < exp.now.saturating_sub(max_age.as_secs() as i64 + leeway)
-    {
-        return Err(IdTokenError::IssuedTooLongAgo);
-    }
+    check_audience(
+        &claims.aud,
+        claims.azp.as_deref(),
+        exp.client_id,
+        exp.additional_audiences,
+    )?;
+    let time = TimeRules::new(exp.now, exp.leeway);
+    time.check_exp(claims.exp)
+        .and_then(|()| time.check_iat(claims.iat, exp.max_age))
+        .map_err(|e| match e {
+            TimeError::Expired => IdTokenError::Expired,
+            TimeError::IssuedTooLongAgo => IdTokenError::IssuedTooLongAgo,
+            _ => IdTokenError::IssuedInFuture,
+        })?;
     match (exp.nonce, claims.nonce.as_deref()) {
         (NonceCheck::Required(_), None) => return Err(IdTokenError::MissingNonce),
         (NonceCheck::Required(want), Some(got))
@@ -260,6 +214,35 @@ pub fn validate_claims(claims: &IdTokenClaims, exp: &Expectations<'_>) -> Result
         && claims.sub != subject
     {
         return Err(IdTokenError::SubjectChanged);
+    }
+    Ok(())
+}
+
+/// The audience rules of OIDC Core 3.1.3.7:
+/// - step 3: `aud` must contain the client id, and every other audience must be
+///   trusted (`additional_audiences`);
+/// - step 4: with several audiences, `azp` must be present;
+/// - step 5: when `azp` is present, it must be the client id.
+pub fn check_audience(
+    aud: &Audiences,
+    azp: Option<&str>,
+    client_id: &str,
+    additional_audiences: &[String],
+) -> Result<(), IdTokenError> {
+    if !aud.contains(client_id) {
+        return Err(IdTokenError::WrongAudience);
+    }
+    if aud.len() > 1 {
+        if azp.is_none() {
+            return Err(IdTokenError::MissingAzp);
+        }
+        let trusted = |a: &str| a == client_id || additional_audiences.iter().any(|t| t == a);
+        if !aud.iter().all(trusted) {
+            return Err(IdTokenError::UntrustedAudience);
+        }
+    }
+    if azp.is_some_and(|azp| azp != client_id) {
+        return Err(IdTokenError::WrongAzp);
     }
     Ok(())
 }

@@ -11,10 +11,11 @@ use axum::Router;
 use axum::body::Body;
 use axum::routing::get;
 use axum_oidc_client::Clock;
+use axum_oidc_client::ConfigError;
 use axum_oidc_client::SigningAlgorithm;
 use axum_oidc_client::bearer::{
-    BearerConfigError, BearerError, HmacAlgorithm, JwtClaims, JwtConfiguration,
-    JwtConfigurationBuilder, JwtLayer, OidcClaims, OptionalJwtClaims, VerifiedJwt,
+    BearerError, HmacAlgorithm, JwtClaims, JwtConfiguration, JwtConfigurationBuilder, JwtLayer,
+    OidcClaims, OptionalJwtClaims, VerifiedJwt,
 };
 use axum_oidc_client::jose::JoseError;
 use axum_oidc_client::jwks::{JwkSet, JwksCache};
@@ -174,9 +175,8 @@ async fn discovers_the_jwks_uri_from_the_issuer() {
     let key = TestKey::rsa("rsa-1");
     let provider = Provider::start(&[&key]).await;
     let config = builder()
-        .with_issuer(&provider.issuer)
+        .with_discovered_issuer(&provider.issuer)
         .await
-        .unwrap()
         .build()
         .unwrap();
     config.fetch_keys().await.unwrap();
@@ -760,7 +760,113 @@ async fn cached_token_is_verified_again_after_its_key_is_withdrawn() {
     );
 }
 
+// ------------------------------------------------ ID tokens are not access tokens
+
+/// An OIDC ID token of the trusted issuer for the audience: what the bearer layer
+/// saw when the client id was its audience (OIDC Core 2, 3.1.3.6, 3.3.2.11).
+fn id_token_claims(marker: &str, value: Value) -> Value {
+    with(without(claims(ISSUER), "scope"), marker, value)
+}
+
+/// Asserts the layer answers 401 `invalid_token` (RFC 6750 section 3.1) to `token`.
+async fn assert_refused_as_invalid_token(token: &str) {
+    let a = get_with_token(&app(JwtLayer::new(static_config())), "/me", token).await;
+    assert_eq!(a.status, StatusCode::UNAUTHORIZED, "{}", a.body);
+    assert!(
+        a.challenge().contains(r#"error="invalid_token""#),
+        "{}",
+        a.challenge()
+    );
+}
+
+#[tokio::test]
+async fn the_bearer_layer_refuses_a_token_carrying_a_nonce_as_an_id_token() {
+    let token = TestKey::rsa("rsa").sign(&id_token_claims("nonce", json!("n-1")));
+    assert_refused_as_invalid_token(&token).await;
+}
+
+#[tokio::test]
+async fn the_bearer_layer_refuses_a_token_carrying_an_at_hash_as_an_id_token() {
+    let token =
+        TestKey::rsa("rsa").sign(&id_token_claims("at_hash", json!("77QmUPtjPfzWtF2AnpK9RQ")));
+    assert_refused_as_invalid_token(&token).await;
+}
+
+#[tokio::test]
+async fn the_bearer_layer_refuses_a_token_carrying_a_c_hash_as_an_id_token() {
+    let token =
+        TestKey::rsa("rsa").sign(&id_token_claims("c_hash", json!("LDktKdoQak3Pk0cnXxCltA")));
+    assert_refused_as_invalid_token(&token).await;
+}
+
+#[tokio::test]
+async fn the_bearer_layer_refuses_a_token_with_auth_time_and_azp_as_audience_but_no_scope() {
+    let c = with(
+        id_token_claims("auth_time", json!(NOW - 10)),
+        "azp",
+        json!(AUDIENCE),
+    );
+    assert_refused_as_invalid_token(&TestKey::rsa("rsa").sign(&c)).await;
+    // With a scope it is an access token as many providers issue them.
+    let with_scope = with(c, "scope", json!("orders:read"));
+    static_config()
+        .verify(&TestKey::rsa("rsa").sign(&with_scope))
+        .await
+        .unwrap();
+}
+
+#[tokio::test]
+async fn an_at_jwt_typed_token_without_id_token_markers_is_an_access_token() {
+    let c = with(
+        with(claims(ISSUER), "auth_time", json!(NOW - 10)),
+        "azp",
+        json!(AUDIENCE),
+    );
+    let token = TestKey::rsa("rsa").sign_with(&c, |h| h.typ = Some("at+jwt".into()));
+    let a = get_with_token(&app(JwtLayer::new(static_config())), "/me", &token).await;
+    assert_eq!(a.status, StatusCode::OK, "{}", a.body);
+    // RFC 9068 section 2.1: the type alone marks an access token, whatever it carries.
+    let typed_with_nonce = TestKey::rsa("rsa").sign_with(&with(c, "nonce", json!("n")), |h| {
+        h.typ = Some("at+jwt".into())
+    });
+    static_config().verify(&typed_with_nonce).await.unwrap();
+}
+
+#[tokio::test]
+async fn insecure_accept_id_tokens_restores_accepting_id_tokens() {
+    let config = builder()
+        .with_public_key_pem(ISSUER, Some("rsa"), SigningAlgorithm::RS256, RSA_PUBLIC_PEM)
+        .insecure_accept_id_tokens()
+        .build()
+        .unwrap();
+    for (marker, value) in [
+        ("nonce", json!("n-1")),
+        ("at_hash", json!("77QmUPtjPfzWtF2AnpK9RQ")),
+        ("c_hash", json!("LDktKdoQak3Pk0cnXxCltA")),
+    ] {
+        let token = TestKey::rsa("rsa").sign(&id_token_claims(marker, value));
+        config.verify(&token).await.unwrap();
+    }
+    let e = reject(
+        &static_config(),
+        &TestKey::rsa("rsa").sign(&id_token_claims("nonce", json!("n-1"))),
+    )
+    .await;
+    assert!(matches!(e, BearerError::IdToken), "{e:?}");
+}
+
 // ------------------------------------------------------- configuration
+
+#[tokio::test]
+async fn a_failed_discovery_surfaces_at_build() {
+    let e = builder()
+        .with_discovered_issuer("http://issuer.example")
+        .await
+        .with_audience(AUDIENCE)
+        .build()
+        .unwrap_err();
+    assert!(matches!(e, ConfigError::InsecureUrl { .. }), "{e:?}");
+}
 
 #[test]
 fn build_refuses_configurations_that_would_be_unsafe() {
@@ -769,7 +875,7 @@ fn build_refuses_configurations_that_would_be_unsafe() {
         .with_public_key_pem(ISSUER, None, SigningAlgorithm::RS256, RSA_PUBLIC_PEM)
         .build()
         .unwrap_err();
-    assert!(matches!(e, BearerConfigError::MissingAudience), "{e:?}");
+    assert!(matches!(e, ConfigError::MissingAudience), "{e:?}");
     base()
         .with_public_key_pem(ISSUER, None, SigningAlgorithm::RS256, RSA_PUBLIC_PEM)
         .insecure_skip_audience()
@@ -781,10 +887,7 @@ fn build_refuses_configurations_that_would_be_unsafe() {
         .with_audience(AUDIENCE)
         .build()
         .unwrap_err();
-    assert!(
-        matches!(e, BearerConfigError::HmacSecretLooksLikeKey(_)),
-        "{e:?}"
-    );
+    assert!(matches!(e, ConfigError::HmacSecretLooksLikeKey(_)), "{e:?}");
 
     let e = base()
         .with_hmac_secret(ISSUER, HmacAlgorithm::HS512, SECRET)
@@ -792,7 +895,7 @@ fn build_refuses_configurations_that_would_be_unsafe() {
         .build()
         .unwrap_err();
     assert!(
-        matches!(e, BearerConfigError::HmacSecretTooShort { min: 64, .. }),
+        matches!(e, ConfigError::HmacSecretTooShort { min: 64, .. }),
         "{e:?}"
     );
 
@@ -802,24 +905,21 @@ fn build_refuses_configurations_that_would_be_unsafe() {
         .with_audience(AUDIENCE)
         .build()
         .unwrap_err();
-    assert!(
-        matches!(e, BearerConfigError::ConflictingKeySources(_)),
-        "{e:?}"
-    );
+    assert!(matches!(e, ConfigError::ConflictingKeySources(_)), "{e:?}");
 
     let e = base()
         .with_jwks_uri(ISSUER, "http://keys.example/jwks")
         .with_audience(AUDIENCE)
         .build()
         .unwrap_err();
-    assert!(matches!(e, BearerConfigError::InsecureUrl { .. }), "{e:?}");
+    assert!(matches!(e, ConfigError::InsecureUrl { .. }), "{e:?}");
 
     let e = base()
         .with_public_key_pem(ISSUER, None, SigningAlgorithm::ES256, RSA_PUBLIC_PEM)
         .with_audience(AUDIENCE)
         .build()
         .unwrap_err();
-    assert!(matches!(e, BearerConfigError::InvalidKey { .. }), "{e:?}");
+    assert!(matches!(e, ConfigError::InvalidKey { .. }), "{e:?}");
 
     let e = base()
         .with_public_key_pem(ISSUER, None, SigningAlgorithm::RS256, RSA_PUBLIC_PEM)
@@ -827,13 +927,10 @@ fn build_refuses_configurations_that_would_be_unsafe() {
         .with_leeway(Duration::from_secs(3600))
         .build()
         .unwrap_err();
-    assert!(
-        matches!(e, BearerConfigError::LeewayTooLarge(3600)),
-        "{e:?}"
-    );
+    assert!(matches!(e, ConfigError::LeewayTooLarge(3600)), "{e:?}");
 
     let e = base().with_audience(AUDIENCE).build().unwrap_err();
-    assert!(matches!(e, BearerConfigError::NoIssuer), "{e:?}");
+    assert!(matches!(e, ConfigError::NoIssuer), "{e:?}");
 }
 
 #[test]
@@ -854,7 +951,7 @@ fn static_keys_accept_a_single_jwk_or_a_jwk_set() {
         .with_audience(AUDIENCE)
         .build()
         .unwrap_err();
-    assert!(matches!(e, BearerConfigError::NoUsableKeys(_)), "{e:?}");
+    assert!(matches!(e, ConfigError::NoUsableKeys(_)), "{e:?}");
 }
 
 #[test]

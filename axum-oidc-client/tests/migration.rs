@@ -214,6 +214,7 @@ async fn an_application_written_against_the_migration_guide_compiles_and_serves(
     assert_eq!(logout.status(), StatusCode::SEE_OTHER);
 
     // The `jwt` alias builds a bearer-token API from the same provider.
+    #[allow(deprecated)] // the former `with_issuer(..).await?` still compiles
     let jwt = JwtConfiguration::builder()
         .with_issuer(op.issuer())
         .await

@@ -41,21 +41,14 @@ impl<'de: 'a, 'a> Deserialize<'de> for CowStr<'a> {
     }
 }
 
-/// The `aud` claim: one string or an array of strings (RFC 7519 section 4.1.3).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub(crate) enum Audience<'a> {
-    One(CowStr<'a>),
-    Many(Vec<CowStr<'a>>),
-}
-
-impl Audience<'_> {
-    pub(crate) fn contains(&self, who: &str) -> bool {
-        match self {
-            Self::One(a) => a.0 == who,
-            Self::Many(all) => all.iter().any(|a| a.0 == who),
-        }
+impl AsRef<str> for CowStr<'_> {
+    fn as_ref(&self) -> &str {
+        &self.0
     }
 }
+
+/// The `aud` claim, borrowing from the payload (RFC 7519 section 4.1.3).
+pub(crate) type Audience<'a> = crate::jose::Audience<CowStr<'a>>;
 
 /// A list of strings given either as one space-separated string or as an array
 /// (`scope`, RFC 9068 section 2.2.3 and RFC 8693 section 4.2; `scp` as some
@@ -94,15 +87,6 @@ impl<'de: 'a, 'a> Visitor<'de> for StrOrListVisitor<'a> {
 impl<'de: 'a, 'a> Deserialize<'de> for StrOrList<'a> {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
         d.deserialize_any(StrOrListVisitor(std::marker::PhantomData))
-    }
-}
-
-impl<'de: 'a, 'a> Deserialize<'de> for Audience<'a> {
-    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        Ok(match StrOrList::deserialize(d)? {
-            StrOrList::Str(s) => Audience::One(s),
-            StrOrList::List(l) => Audience::Many(l),
-        })
     }
 }
 
@@ -145,8 +129,39 @@ pub(crate) struct ClaimsView<'a> {
     pub(crate) aud: Option<Audience<'a>>,
     pub(crate) exp: Option<i64>,
     pub(crate) nbf: Option<i64>,
+    /// `azp` (OIDC Core 2), read to tell ID tokens from access tokens.
+    pub(crate) azp: Option<CowStr<'a>>,
+    /// Which of the [`markers`] are present and not `null`.
+    pub(crate) markers: u8,
     /// Bit `i` is set when `required[i]` is present and not `null`.
     pub(crate) present: u64,
+}
+
+/// Claims that tell an OIDC ID token from an access token, one bit each in
+/// [`ClaimsView::markers`].
+pub(crate) mod markers {
+    /// `nonce` (OIDC Core 2, 3.1.3.7 step 11): only ID tokens carry it.
+    pub(crate) const NONCE: u8 = 1;
+    /// `at_hash` (OIDC Core 3.1.3.6, 3.3.2.11).
+    pub(crate) const AT_HASH: u8 = 1 << 1;
+    /// `c_hash` (OIDC Core 3.3.2.11).
+    pub(crate) const C_HASH: u8 = 1 << 2;
+    /// `auth_time` (OIDC Core 2).
+    pub(crate) const AUTH_TIME: u8 = 1 << 3;
+    /// `scope` or `scp` (RFC 9068 section 2.2.3): access tokens carry it.
+    pub(crate) const SCOPE: u8 = 1 << 4;
+
+    /// The marker bit of a claim name, 0 for other claims.
+    pub(crate) fn of(name: &str) -> u8 {
+        match name {
+            "nonce" => NONCE,
+            "at_hash" => AT_HASH,
+            "c_hash" => C_HASH,
+            "auth_time" => AUTH_TIME,
+            "scope" | "scp" => SCOPE,
+            _ => 0,
+        }
+    }
 }
 
 /// Most required claims supported (one bit each in [`ClaimsView::present`]).
@@ -252,7 +267,19 @@ impl<'de> Visitor<'de> for Seed<'_> {
                             .is_some(),
                     }
                 }
-                None => map.next_value::<Option<IgnoredAny>>()?.is_some(),
+                None if key == "azp" => {
+                    view.azp = map
+                        .next_value()
+                        .map_err(|_| self.fail::<A::Error>(BearerError::InvalidClaim("azp")))?;
+                    view.azp.is_some()
+                }
+                None => {
+                    let present = map.next_value::<Option<IgnoredAny>>()?.is_some();
+                    if present {
+                        view.markers |= markers::of(&key);
+                    }
+                    present
+                }
             };
             if present && let Some(i) = self.required.iter().position(|r| **r == *key) {
                 if view.present & (1 << i) != 0 {

@@ -4,19 +4,15 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use base64::Engine as _;
-use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use serde::Deserialize;
-use serde::de::IgnoredAny;
-
-use super::claims::{self, CowStr};
-use super::error::{BearerConfigError, BearerError, BearerRejection};
-use super::keys::{Issuer, IssuerKeys, SignedParts};
+use super::claims;
+use super::error::{BearerError, BearerRejection};
+use super::keys::{Issuer, IssuerKeys};
 use super::token_cache::{Entry, TokenCache};
-use super::validate::{ClaimRules, check_claims, check_time, check_typ};
+use super::validate::{ClaimRules, check_claims, check_not_id_token, check_time, check_typ};
 use super::{JwtConfigurationBuilder, VerifiedJwt};
 use crate::config::Clock;
-use crate::jose::{JoseError, MAX_JWS_LEN, from_json_object};
+use crate::config::ConfigError;
+use crate::jose::{CompactJws, JoseError, MAX_JWS_LEN};
 
 /// Validated bearer-token configuration: the trusted issuers with their keys, the
 /// audiences and the claim rules. Cheap to clone; clones share key caches and the
@@ -34,7 +30,7 @@ use crate::jose::{JoseError, MAX_JWS_LEN, from_json_object};
 ///     .with_audience("my-api")
 ///     .build()?;
 /// assert_eq!(config.issuers().collect::<Vec<_>>(), ["my-issuer"]);
-/// # Ok::<(), axum_oidc_client::bearer::BearerConfigError>(())
+/// # Ok::<(), axum_oidc_client::ConfigError>(())
 /// ```
 #[derive(Clone, Debug)]
 pub struct JwtConfiguration {
@@ -51,20 +47,6 @@ pub(crate) struct Inner {
     /// Held only so that dropping the configuration stops the tasks.
     pub(crate) _refresh: Option<RefreshTasks>,
 }
-
-/// The JOSE header fields read before routing, borrowed from the decoded header.
-#[derive(Deserialize)]
-struct HeaderView<'a> {
-    #[serde(borrow)]
-    alg: CowStr<'a>,
-    #[serde(borrow, default)]
-    typ: Option<CowStr<'a>>,
-    #[serde(default)]
-    crit: Option<IgnoredAny>,
-}
-
-/// Largest decoded signature accepted (an RSA-16384 signature).
-const MAX_SIGNATURE_LEN: usize = 2048;
 
 impl JwtConfiguration {
     /// Starts a builder.
@@ -134,17 +116,17 @@ impl JwtConfiguration {
     ///
     /// ```no_run
     /// # async fn f(config: axum_oidc_client::bearer::JwtConfiguration)
-    /// # -> Result<(), axum_oidc_client::bearer::BearerConfigError> {
+    /// # -> Result<(), axum_oidc_client::ConfigError> {
     /// config.fetch_keys().await?;
     /// # Ok(()) }
     /// ```
-    pub async fn fetch_keys(&self) -> Result<(), BearerConfigError> {
+    pub async fn fetch_keys(&self) -> Result<(), ConfigError> {
         for issuer in &*self.inner.issuers {
             if let IssuerKeys::Jwks { cache, .. } = &issuer.keys {
                 cache
                     .keys()
                     .await
-                    .map_err(|source| BearerConfigError::Jwks {
+                    .map_err(|source| ConfigError::IssuerJwks {
                         issuer: issuer.iss.to_string(),
                         source,
                     })?;
@@ -199,19 +181,8 @@ impl JwtConfiguration {
             None => None,
         };
 
-        let (h, p, s) = split(token)?;
-        let header_bytes = decode(h)?;
-        let payload = decode(p)?;
-        check_base64(s)?;
-        let header: HeaderView<'_> = from_json_object(&header_bytes).ok_or(JoseError::BadHeader)?;
-        if header.alg.0.eq_ignore_ascii_case("none") {
-            return Err(JoseError::AlgNone.into());
-        }
-        if header.crit.is_some() {
-            return Err(JoseError::UnsupportedCrit.into());
-        }
-
-        let view = claims::parse(&payload, &inner.rules.required)?;
+        let jws = CompactJws::parse(token)?;
+        let view = claims::parse(&jws.payload, &inner.rules.required)?;
         let iss = view
             .iss
             .as_ref()
@@ -222,17 +193,15 @@ impl JwtConfiguration {
             .enumerate()
             .find(|(_, i)| *i.iss == *iss.0)
             .ok_or(BearerError::UnknownIssuer)?;
-        check_typ(header.typ.as_ref().map(|t| &*t.0), inner.rules.rfc9068)?;
-        let signed = SignedParts {
-            alg: &header.alg.0,
-            signing_input: &token[..h.len() + 1 + p.len()],
-            signature: s,
-        };
-        let keys = issuer.keys.verify(token, &signed).await?;
+        let typ = jws.header.typ.as_deref();
+        check_typ(typ, inner.rules.rfc9068)?;
+        let keys = issuer.keys.verify(&jws).await?;
         check_claims(&view, &inner.rules, now)?;
+        check_not_id_token(&view, typ, &inner.rules)?;
 
         let (exp, nbf) = (view.exp.unwrap_or(i64::MIN), view.nbf);
-        let jwt = VerifiedJwt::new(issuer.iss.clone(), payload, exp, nbf);
+        drop(view);
+        let jwt = VerifiedJwt::new(issuer.iss.clone(), jws.payload, exp, nbf);
         if let Some((cache, key)) = cached {
             let entry = Entry {
                 jwt: jwt.clone(),
@@ -285,30 +254,6 @@ impl JwtConfiguration {
     }
 }
 
-fn split(token: &str) -> Result<(&str, &str, &str), JoseError> {
-    let mut parts = token.split('.');
-    match (parts.next(), parts.next(), parts.next(), parts.next()) {
-        (Some(h), Some(p), Some(s), None) => Ok((h, p, s)),
-        _ => Err(JoseError::Malformed),
-    }
-}
-
-/// Checks that the signature part is base64url without keeping it: the verifier
-/// decodes it again. The buffer stays out of the verification future.
-fn check_base64(part: &str) -> Result<(), JoseError> {
-    let mut buf = [0u8; MAX_SIGNATURE_LEN];
-    match URL_SAFE_NO_PAD.decode_slice(part, &mut buf) {
-        Ok(_) => Ok(()),
-        Err(_) => Err(JoseError::BadBase64),
-    }
-}
-
-fn decode(part: &str) -> Result<Vec<u8>, JoseError> {
-    URL_SAFE_NO_PAD
-        .decode(part)
-        .map_err(|_| JoseError::BadBase64)
-}
-
 /// Background key refresh tasks, aborted when the configuration is dropped.
 #[derive(Debug)]
 pub(crate) struct RefreshTasks(pub(crate) Vec<tokio::task::AbortHandle>);
@@ -325,9 +270,8 @@ impl Drop for RefreshTasks {
 pub(crate) fn spawn_refresh(
     issuers: &[Issuer],
     every: Duration,
-) -> Result<RefreshTasks, BearerConfigError> {
-    let runtime =
-        tokio::runtime::Handle::try_current().map_err(|_| BearerConfigError::NoRuntime)?;
+) -> Result<RefreshTasks, ConfigError> {
+    let runtime = tokio::runtime::Handle::try_current().map_err(|_| ConfigError::NoRuntime)?;
     let every = every.max(Duration::from_secs(1));
     let tasks = issuers
         .iter()

@@ -3,7 +3,7 @@
 use std::time::Duration;
 
 use super::JwtConfigurationBuilder;
-use super::error::BearerConfigError;
+use crate::config::ConfigError;
 
 impl JwtConfigurationBuilder {
     /// Reads the configuration from the environment and discovers the issuers:
@@ -18,18 +18,16 @@ impl JwtConfigurationBuilder {
     /// The result is a builder, so more options can follow.
     ///
     /// ```no_run
-    /// # async fn f() -> Result<(), axum_oidc_client::bearer::BearerConfigError> {
+    /// # async fn f() -> Result<(), axum_oidc_client::ConfigError> {
     /// use axum_oidc_client::bearer::JwtConfigurationBuilder;
     /// let config = JwtConfigurationBuilder::from_env().await?.build()?;
     /// # let _ = config; Ok(()) }
     /// ```
-    pub async fn from_env() -> Result<Self, BearerConfigError> {
+    pub async fn from_env() -> Result<Self, ConfigError> {
         Self::from_lookup(|k| std::env::var(k).ok()).await
     }
 
-    async fn from_lookup(
-        lookup: impl Fn(&str) -> Option<String>,
-    ) -> Result<Self, BearerConfigError> {
+    async fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
         let var = |k: &str| lookup(k).filter(|v| !v.trim().is_empty());
         let list = |v: &str| {
             v.split(|c: char| c == ',' || c.is_whitespace())
@@ -39,7 +37,7 @@ impl JwtConfigurationBuilder {
         };
         let issuers = var("OIDC_ISSUER")
             .or_else(|| var("JWT_ISSUER"))
-            .ok_or(BearerConfigError::MissingEnv("OIDC_ISSUER or JWT_ISSUER"))?;
+            .ok_or(ConfigError::MissingEnv("OIDC_ISSUER or JWT_ISSUER"))?;
         let mut b = Self::new();
         if let Some(a) = var("JWT_AUDIENCE") {
             b = b.with_audiences(list(&a));
@@ -49,7 +47,7 @@ impl JwtConfigurationBuilder {
                 "1" | "true" | "yes" | "on" => true,
                 "0" | "false" | "no" | "off" => false,
                 _ => {
-                    return Err(BearerConfigError::InvalidEnv {
+                    return Err(ConfigError::InvalidEnv {
                         name: "JWT_REQUIRE_AT_JWT",
                         value: v,
                     });
@@ -61,14 +59,14 @@ impl JwtConfigurationBuilder {
             let secs = v
                 .trim()
                 .parse::<u64>()
-                .map_err(|_| BearerConfigError::InvalidEnv {
+                .map_err(|_| ConfigError::InvalidEnv {
                     name: "JWT_LEEWAY_SECS",
                     value: v.clone(),
                 })?;
             b = b.with_leeway(Duration::from_secs(secs));
         }
         for issuer in list(&issuers) {
-            b = b.with_issuer(issuer).await?;
+            b = b.try_with_issuer(issuer).await?;
         }
         Ok(b)
     }
@@ -78,7 +76,7 @@ impl JwtConfigurationBuilder {
 mod tests {
     use super::*;
 
-    fn from(vars: &[(&str, &str)]) -> Result<JwtConfigurationBuilder, BearerConfigError> {
+    fn from(vars: &[(&str, &str)]) -> Result<JwtConfigurationBuilder, ConfigError> {
         let vars: Vec<(String, String)> = vars
             .iter()
             .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
@@ -93,7 +91,7 @@ mod tests {
     #[test]
     fn from_env_requires_an_issuer() {
         let e = from(&[("JWT_AUDIENCE", "api")]).unwrap_err();
-        assert!(matches!(e, BearerConfigError::MissingEnv(_)), "{e:?}");
+        assert!(matches!(e, ConfigError::MissingEnv(_)), "{e:?}");
     }
 
     #[test]
@@ -106,7 +104,7 @@ mod tests {
         assert!(
             matches!(
                 e,
-                BearerConfigError::InvalidEnv {
+                ConfigError::InvalidEnv {
                     name: "JWT_REQUIRE_AT_JWT",
                     ..
                 }
@@ -117,7 +115,7 @@ mod tests {
         assert!(
             matches!(
                 e,
-                BearerConfigError::InvalidEnv {
+                ConfigError::InvalidEnv {
                     name: "JWT_LEEWAY_SECS",
                     ..
                 }
@@ -133,9 +131,6 @@ mod tests {
             ("JWT_AUDIENCE", "a b,c"),
         ])
         .unwrap_err();
-        assert!(
-            matches!(e, BearerConfigError::InsecureUrl { name: "issuer", .. }),
-            "{e:?}"
-        );
+        assert!(matches!(e, ConfigError::InsecureUrl("issuer")), "{e:?}");
     }
 }

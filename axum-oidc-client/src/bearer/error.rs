@@ -1,12 +1,12 @@
 //! [`BearerError`] (why a request's bearer token was refused), its HTTP form
-//! [`BearerRejection`] (RFC 6750 section 3), and [`BearerConfigError`].
+//! [`BearerRejection`] (RFC 6750 section 3). Configuration errors are the crate's
+//! [`ConfigError`](crate::ConfigError).
 
 use std::sync::Arc;
 
 use axum::response::{IntoResponse, Response};
 use http::{HeaderValue, StatusCode, header};
 
-use crate::discovery::DiscoveryError;
 use crate::jose::JoseError;
 use crate::jwks::JwksError;
 use crate::pages;
@@ -74,6 +74,12 @@ pub enum BearerError {
     /// RFC 9068 section 4).
     #[error("wrong audience")]
     WrongAudience,
+    /// The token is an OpenID Connect ID token, not an access token: it is not typed
+    /// `at+jwt` (RFC 9068 section 2.1) and carries `nonce`, `at_hash`, `c_hash`, or
+    /// `auth_time` with its audience as `azp` and no `scope` (OIDC Core 2). See
+    /// [`insecure_accept_id_tokens`](super::JwtConfigurationBuilder::insecure_accept_id_tokens).
+    #[error("an ID token is not an access token")]
+    IdToken,
     /// `exp` is in the past, beyond the leeway (RFC 7519 section 4.1.4).
     #[error("token expired")]
     Expired,
@@ -163,6 +169,7 @@ impl BearerError {
             Self::MissingClaim(_) => "a required claim is missing",
             Self::InvalidClaim(_) | Self::DuplicateClaim(_) => "a claim is invalid",
             Self::WrongAudience => "the access token is not meant for this resource",
+            Self::IdToken => "an ID token is not an access token",
             Self::Expired => "the access token expired",
             Self::NotYetValid => "the access token is not yet valid",
             Self::InsufficientScope => "the access token lacks a required scope",
@@ -299,137 +306,7 @@ impl IntoResponse for BearerRejection {
     }
 }
 
-/// A bearer-layer configuration mistake, reported by
-/// [`JwtConfigurationBuilder::build`](super::JwtConfigurationBuilder::build) (or by
-/// the async discovery methods) with the input that caused it.
-///
-/// ```
-/// use axum_oidc_client::bearer::{BearerConfigError, JwtConfiguration};
-///
-/// let err = JwtConfiguration::builder()
-///     .with_hmac_secret("svc", axum_oidc_client::bearer::HmacAlgorithm::HS256, "short")
-///     .with_audience("api")
-///     .build()
-///     .unwrap_err();
-/// assert!(matches!(err, BearerConfigError::HmacSecretTooShort { .. }));
-/// ```
-#[derive(Debug, thiserror::Error)]
-#[non_exhaustive]
-pub enum BearerConfigError {
-    /// No issuer is trusted: configure at least one key source.
-    #[error("no issuer configured")]
-    NoIssuer,
-    /// No audience is configured and
-    /// [`insecure_skip_audience`](super::JwtConfigurationBuilder::insecure_skip_audience)
-    /// was not called (RFC 8725 section 3.9).
-    #[error("no audience configured (with_audience)")]
-    MissingAudience,
-    /// An audience is empty.
-    #[error("invalid audience {0:?}")]
-    InvalidAudience(String),
-    /// An issuer identifier is empty or, where it must be a URL, not one.
-    #[error("invalid issuer {0:?}")]
-    InvalidIssuer(String),
-    /// A URL setting is not a valid absolute URL.
-    #[error("{name} is not a valid absolute URL: {value:?}")]
-    InvalidUrl {
-        /// Which setting.
-        name: &'static str,
-        /// The value given.
-        value: String,
-    },
-    /// A URL uses plain http towards a host that is not this machine.
-    #[error("{name} must use https (plain http is only accepted for localhost): {value:?}")]
-    InsecureUrl {
-        /// Which setting.
-        name: &'static str,
-        /// The value given.
-        value: String,
-    },
-    /// The same issuer was given two kinds of key source (for example a JWKS URI and
-    /// an HMAC secret), or two JWKS sources.
-    #[error("issuer {0:?} has conflicting key sources")]
-    ConflictingKeySources(String),
-    /// A static key (PEM or JWK JSON) could not be parsed.
-    #[error("key for issuer {issuer:?} is invalid: {reason}")]
-    InvalidKey {
-        /// The issuer.
-        issuer: String,
-        /// Why.
-        reason: String,
-    },
-    /// Static keys were given for an issuer but none is a usable signature key.
-    #[error("issuer {0:?} has no usable verification key")]
-    NoUsableKeys(String),
-    /// The HMAC secret is shorter than the hash output (RFC 7518 section 3.2).
-    #[error("HMAC secret for issuer {issuer:?} must be at least {min} bytes")]
-    HmacSecretTooShort {
-        /// The issuer.
-        issuer: String,
-        /// Minimum length in bytes.
-        min: usize,
-    },
-    /// The HMAC secret looks like a PEM key: a public key must never be an HMAC
-    /// secret (RFC 8725 section 2.1).
-    #[error("HMAC secret for issuer {0:?} looks like a PEM key")]
-    HmacSecretLooksLikeKey(String),
-    /// The algorithm allow-list is empty.
-    #[error("the algorithm allow-list is empty")]
-    NoAlgorithms,
-    /// A required claim name is empty.
-    #[error("invalid required claim name {0:?}")]
-    InvalidRequiredClaim(String),
-    /// More than 64 distinct required claims.
-    #[error("at most 64 required claims are supported")]
-    TooManyRequiredClaims,
-    /// The leeway is larger than five minutes.
-    #[error("leeway of {0} s is larger than 300 s")]
-    LeewayTooLarge(u64),
-    /// The realm contains characters that cannot appear in a quoted string.
-    #[error("invalid realm {0:?}")]
-    InvalidRealm(String),
-    /// An environment variable is missing.
-    #[error("missing environment variable {0}")]
-    MissingEnv(&'static str),
-    /// An environment variable has an invalid value.
-    #[error("invalid value for {name}: {value:?}")]
-    InvalidEnv {
-        /// The variable.
-        name: &'static str,
-        /// The value.
-        value: String,
-    },
-    /// Discovery of an issuer failed.
-    #[error("OpenID discovery of {issuer:?} failed")]
-    Discovery {
-        /// The issuer.
-        issuer: String,
-        /// The cause.
-        #[source]
-        source: DiscoveryError,
-    },
-    /// The discovery document of an issuer has no `jwks_uri`.
-    #[error("issuer {0:?} publishes no jwks_uri")]
-    NoJwksUri(String),
-    /// An issuer's keys could not be fetched (from
-    /// [`JwtConfiguration::fetch_keys`](super::JwtConfiguration::fetch_keys)).
-    #[error("could not fetch the signing keys of {issuer:?}")]
-    Jwks {
-        /// The issuer.
-        issuer: String,
-        /// The cause.
-        #[source]
-        source: JwksError,
-    },
-    /// The login configuration given to
-    /// [`with_oauth_configuration`](super::JwtConfigurationBuilder::with_oauth_configuration)
-    /// has no issuer or no key cache (plain OAuth 2.0 mode).
-    #[error("the login configuration has no issuer or no JWKS")]
-    NoSharedKeys,
-    /// The HTTP client could not be built.
-    #[error("could not build the HTTP client")]
-    Http(#[source] reqwest::Error),
-    /// Background key refresh was requested outside a Tokio runtime.
-    #[error("background key refresh needs a Tokio runtime")]
-    NoRuntime,
-}
+/// The bearer layer's configuration errors, now part of the crate's one
+/// [`ConfigError`](crate::ConfigError).
+#[deprecated(note = "use `axum_oidc_client::ConfigError`")]
+pub type BearerConfigError = crate::ConfigError;

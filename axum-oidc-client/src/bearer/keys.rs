@@ -11,9 +11,9 @@ use std::sync::Arc;
 
 use jsonwebtoken::{Algorithm, DecodingKey};
 
-use super::error::BearerConfigError;
 use super::error::BearerError;
-use crate::jose::{JoseError, SigningAlgorithm, UnverifiedJws};
+use crate::config::ConfigError;
+use crate::jose::{CompactJws, JoseError, SigningAlgorithm};
 use crate::jwks::{JwkSet, JwksCache, KeyEntry, SignatureError};
 
 /// An HMAC algorithm (RFC 7518 section 3.2), usable only with
@@ -128,28 +128,17 @@ pub(crate) struct Issuer {
     pub(crate) keys: IssuerKeys,
 }
 
-/// The parts of a compact JWS that the HMAC path needs.
-pub(crate) struct SignedParts<'a> {
-    pub(crate) alg: &'a str,
-    pub(crate) signing_input: &'a str,
-    pub(crate) signature: &'a str,
-}
-
 impl IssuerKeys {
     /// Checks the algorithm against this issuer's allow-list and the signature with its
     /// keys. Returns the key set used, when there is one, so callers can tell later
     /// whether the keys have rotated since.
     pub(crate) async fn verify(
         &self,
-        token: &str,
-        parts: &SignedParts<'_>,
+        parts: &CompactJws<'_>,
     ) -> Result<Option<Arc<JwkSet>>, BearerError> {
         match self {
             Self::Jwks { cache, algorithms } => {
-                let alg = SigningAlgorithm::from_name(parts.alg)
-                    .filter(|a| algorithms.contains(a))
-                    .ok_or_else(|| not_allowed(parts.alg))?;
-                let jws = UnverifiedJws::parse(token, &[alg])?;
+                let jws = parts.with_allowed(algorithms)?;
                 let keys = cache.keys().await.map_err(BearerError::KeysUnavailable)?;
                 cache.verify(&jws).await.map_err(|e| match e {
                     SignatureError::Jose(j) => BearerError::Jose(j),
@@ -158,8 +147,8 @@ impl IssuerKeys {
                 Ok(Some(keys))
             }
             Self::Hmac { algorithm, key } => {
-                if parts.alg != algorithm.name() {
-                    return Err(not_allowed(parts.alg));
+                if parts.header.alg != algorithm.name() {
+                    return Err(JoseError::alg_not_allowed(&parts.header.alg).into());
                 }
                 // aws-lc-rs compares the MAC in constant time.
                 match jsonwebtoken::crypto::verify(
@@ -176,14 +165,6 @@ impl IssuerKeys {
     }
 }
 
-fn not_allowed(alg: &str) -> BearerError {
-    if alg.eq_ignore_ascii_case("none") {
-        BearerError::Jose(JoseError::AlgNone)
-    } else {
-        BearerError::Jose(JoseError::AlgNotAllowed(alg.chars().take(16).collect()))
-    }
-}
-
 /// A static key as given to the builder, parsed by `build`.
 #[derive(Debug)]
 pub(crate) enum StaticKey {
@@ -196,8 +177,8 @@ pub(crate) enum StaticKey {
 }
 
 /// Parses the static keys of `issuer` into a key set.
-pub(crate) fn static_keys(issuer: &str, keys: &[StaticKey]) -> Result<JwkSet, BearerConfigError> {
-    let invalid = |reason: String| BearerConfigError::InvalidKey {
+pub(crate) fn static_keys(issuer: &str, keys: &[StaticKey]) -> Result<JwkSet, ConfigError> {
+    let invalid = |reason: String| ConfigError::InvalidKey {
         issuer: issuer.to_owned(),
         reason,
     };
@@ -223,7 +204,7 @@ pub(crate) fn static_keys(issuer: &str, keys: &[StaticKey]) -> Result<JwkSet, Be
         }
     }
     if entries.is_empty() {
-        return Err(BearerConfigError::NoUsableKeys(issuer.to_owned()));
+        return Err(ConfigError::NoUsableKeys(issuer.to_owned()));
     }
     Ok(JwkSet::from_keys(entries))
 }

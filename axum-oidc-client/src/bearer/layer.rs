@@ -45,7 +45,7 @@ pub(crate) struct BearerSlot {
 ///
 /// # async fn run() -> Result<(), Box<dyn std::error::Error>> {
 /// let config = JwtConfiguration::builder()
-///     .with_issuer("https://login.example").await?
+///     .with_discovered_issuer("https://login.example").await
 ///     .with_audience("https://api.example")
 ///     .build()?;
 /// let jwt = JwtLayer::new(config);

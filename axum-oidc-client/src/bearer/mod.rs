@@ -11,7 +11,7 @@
 //!
 //! # async fn run() -> Result<(), Box<dyn std::error::Error>> {
 //! let config = JwtConfiguration::builder()
-//!     .with_issuer("https://login.example").await? // discovery, then its jwks_uri
+//!     .with_discovered_issuer("https://login.example").await // discovery, then its jwks_uri
 //!     .with_audience("https://api.example")
 //!     .build()?;
 //! let app: Router = Router::new()
@@ -41,6 +41,14 @@
 //!   [`with_rfc9068_profile`](JwtConfigurationBuilder::with_rfc9068_profile), `typ`
 //!   must be `at+jwt` and the RFC 9068 section 2.2 claims present; always, tokens
 //!   explicitly typed as another JWT kind (`logout+jwt`...) are refused.
+//! - **Access tokens only** (RFC 9068 section 2.1, OIDC Core 2): an OIDC ID token
+//!   is refused (401 `invalid_token`) even when its issuer and audience fit. A token
+//!   typed `at+jwt` is an access token; any other token carrying `nonce`, `at_hash`
+//!   or `c_hash`, or `auth_time` with its audience as `azp` and no `scope`, is an ID
+//!   token. ID tokens reach the browser (`id_token_hint` of RP-initiated logout), so
+//!   accepting them would let anyone who saw one call the API.
+//!   [`insecure_accept_id_tokens`](JwtConfigurationBuilder::insecure_accept_id_tokens)
+//!   turns this off.
 //! - **Required claims** ([`with_required_claims`](JwtConfigurationBuilder::with_required_claims))
 //!   and **scopes per route** ([`JwtLayer::require_scopes`]).
 //! - **Size**: tokens over 16 KiB are refused before any decoding.
@@ -95,7 +103,9 @@ mod verified;
 
 pub use builder::{DEFAULT_LEEWAY, DEFAULT_REALM, JwtConfigurationBuilder, MAX_LEEWAY};
 pub use config::JwtConfiguration;
-pub use error::{BearerConfigError, BearerError, BearerRejection};
+#[allow(deprecated)]
+pub use error::BearerConfigError;
+pub use error::{BearerError, BearerRejection};
 pub use extract::{JwtClaims, OptionalJwtClaims};
 pub use keys::HmacAlgorithm;
 pub use layer::{JwtLayer, JwtService, ResponseFuture};

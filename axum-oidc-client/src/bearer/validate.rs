@@ -1,8 +1,9 @@
 //! The claim rules as pure functions of the claims, the rules and the clock.
 
-use super::claims::ClaimsView;
+use super::claims::{ClaimsView, markers};
 use super::error::BearerError;
 use crate::jose::JoseError;
+use crate::jose::time::{TimeError, TimeRules};
 
 /// The claims every RFC 9068 access token must carry (RFC 9068 section 2.2).
 pub(crate) const RFC9068_CLAIMS: [&str; 7] =
@@ -19,6 +20,8 @@ pub(crate) struct ClaimRules {
     pub(crate) required: Box<[Box<str>]>,
     /// RFC 9068 mode: `typ` must be `at+jwt`.
     pub(crate) rfc9068: bool,
+    /// `insecure_accept_id_tokens`: OIDC ID tokens pass as access tokens.
+    pub(crate) accept_id_tokens: bool,
 }
 
 /// Checks `exp`, `nbf`, `aud` and the required claims, in that order.
@@ -59,13 +62,54 @@ pub(crate) fn check_time(
     leeway: i64,
     now: i64,
 ) -> Result<(), BearerError> {
-    if now.saturating_sub(leeway) >= exp {
-        return Err(BearerError::Expired);
+    let time = TimeRules { now, leeway };
+    time.check_exp(exp)
+        .and_then(|()| nbf.map_or(Ok(()), |nbf| time.check_nbf(nbf)))
+        .map_err(|e| match e {
+            TimeError::Expired => BearerError::Expired,
+            _ => BearerError::NotYetValid,
+        })
+}
+
+/// Refuses an OIDC ID token presented as an access token.
+///
+/// A token typed `at+jwt` is an access token (RFC 9068 section 2.1). Any other token
+/// is an ID token, and refused, when it carries a claim only ID tokens carry:
+/// `nonce` (OIDC Core 2), `at_hash` or `c_hash` (OIDC Core 3.1.3.6, 3.3.2.11), or
+/// `auth_time` with an `azp` that is one of its audiences and no `scope` (an ID
+/// token's `azp` is the client it was issued to, OIDC Core 2). ID tokens are meant
+/// for the client, not for a resource server: they reach the browser (for example
+/// as `id_token_hint` of RP-initiated logout), so accepting them would let anyone
+/// who saw one call the API.
+pub(crate) fn check_not_id_token(
+    view: &ClaimsView<'_>,
+    typ: Option<&str>,
+    rules: &ClaimRules,
+) -> Result<(), BearerError> {
+    if rules.accept_id_tokens || typ.is_some_and(|t| media_type(t).eq_ignore_ascii_case("at+jwt")) {
+        return Ok(());
     }
-    if nbf.is_some_and(|nbf| now.saturating_add(leeway) < nbf) {
-        return Err(BearerError::NotYetValid);
+    let m = view.markers;
+    let hashes = m & (markers::NONCE | markers::AT_HASH | markers::C_HASH) != 0;
+    let azp_is_audience = view
+        .azp
+        .as_ref()
+        .zip(view.aud.as_ref())
+        .is_some_and(|(azp, aud)| aud.contains(&azp.0));
+    let authenticated_client =
+        m & markers::AUTH_TIME != 0 && m & markers::SCOPE == 0 && azp_is_audience;
+    if hashes || authenticated_client {
+        Err(BearerError::IdToken)
+    } else {
+        Ok(())
     }
-    Ok(())
+}
+
+/// A media type without its optional `application/` prefix (RFC 7515 section 4.1.9).
+fn media_type(t: &str) -> &str {
+    t.get(..12)
+        .filter(|p| p.eq_ignore_ascii_case("application/"))
+        .map_or(t, |_| &t[12..])
 }
 
 /// The header `typ` rule (RFC 8725 section 3.11, RFC 9068 sections 2.1 and 4).
@@ -76,11 +120,7 @@ pub(crate) fn check_time(
 /// (`…+jwt`, such as `logout+jwt` or `dpop+jwt`) is refused: it is some other kind
 /// of token.
 pub(crate) fn check_typ(typ: Option<&str>, rfc9068: bool) -> Result<(), BearerError> {
-    let t = typ.map(|t| {
-        t.get(..12)
-            .filter(|p| p.eq_ignore_ascii_case("application/"))
-            .map_or(t, |_| &t[12..])
-    });
+    let t = typ.map(media_type);
     let ok = match t {
         Some(t) if t.eq_ignore_ascii_case("at+jwt") => true,
         _ if rfc9068 => false,
@@ -109,6 +149,7 @@ mod tests {
             leeway: 60,
             required: Box::new([]),
             rfc9068: false,
+            accept_id_tokens: false,
         }
     }
 
@@ -183,6 +224,45 @@ mod tests {
         check_typ(Some("application/at+jwt"), true).unwrap();
         for bad in [None, Some("JWT"), Some("at+jwt2"), Some("application/")] {
             assert!(check_typ(bad, true).is_err(), "{bad:?}");
+        }
+    }
+
+    fn id_token_check(
+        payload: &str,
+        typ: Option<&str>,
+        rules: &ClaimRules,
+    ) -> Result<(), BearerError> {
+        let v = parse(payload.as_bytes(), &rules.required)?;
+        check_not_id_token(&v, typ, rules)
+    }
+
+    #[test]
+    fn each_id_token_marker_alone_refuses_an_untyped_token() {
+        for marker in [
+            r#""nonce":"n""#,
+            r#""at_hash":"h""#,
+            r#""c_hash":"h""#,
+            r#""auth_time":1,"azp":"api""#,
+        ] {
+            let p = format!(r#"{{"aud":"api",{marker}}}"#);
+            let e = id_token_check(&p, Some("JWT"), &rules()).unwrap_err();
+            assert!(matches!(e, BearerError::IdToken), "{marker}");
+            id_token_check(&p, Some("application/at+jwt"), &rules()).unwrap();
+            let lax = ClaimRules {
+                accept_id_tokens: true,
+                ..rules()
+            };
+            id_token_check(&p, None, &lax).unwrap();
+        }
+        // auth_time alone, azp for another party, or a scope: an access token.
+        for p in [
+            r#"{"aud":"api","auth_time":1}"#,
+            r#"{"aud":"api","auth_time":1,"azp":"web"}"#,
+            r#"{"aud":"api","auth_time":1,"azp":"api","scope":"read"}"#,
+            r#"{"aud":"api","auth_time":1,"azp":"api","scp":["read"]}"#,
+            r#"{"aud":"api","nonce":null}"#,
+        ] {
+            id_token_check(p, None, &rules()).unwrap();
         }
     }
 }

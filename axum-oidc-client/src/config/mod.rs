@@ -61,6 +61,105 @@ pub enum ConfigError {
     /// The HTTP client could not be built.
     #[error("could not build the HTTP client")]
     Http(#[source] reqwest::Error),
+
+    // The bearer layer's settings ([`JwtConfigurationBuilder`](crate::bearer::JwtConfigurationBuilder)).
+    /// No issuer is trusted: configure at least one key source.
+    #[error("no issuer configured")]
+    NoIssuer,
+    /// No audience is configured and
+    /// [`insecure_skip_audience`](crate::bearer::JwtConfigurationBuilder::insecure_skip_audience)
+    /// was not called (RFC 8725 section 3.9).
+    #[error("no audience configured (with_audience)")]
+    MissingAudience,
+    /// An audience is empty.
+    #[error("invalid audience {0:?}")]
+    InvalidAudience(String),
+    /// An issuer identifier is empty or, where it must be a URL, not one.
+    #[error("invalid issuer {0:?}")]
+    InvalidIssuer(String),
+    /// The same issuer was given two kinds of key source (for example a JWKS URI and
+    /// an HMAC secret), or two JWKS sources.
+    #[error("issuer {0:?} has conflicting key sources")]
+    ConflictingKeySources(String),
+    /// A static key (PEM or JWK JSON) could not be parsed.
+    #[error("key for issuer {issuer:?} is invalid: {reason}")]
+    InvalidKey {
+        /// The issuer.
+        issuer: String,
+        /// Why.
+        reason: String,
+    },
+    /// Static keys were given for an issuer but none is a usable signature key.
+    #[error("issuer {0:?} has no usable verification key")]
+    NoUsableKeys(String),
+    /// The HMAC secret is shorter than the hash output (RFC 7518 section 3.2).
+    #[error("HMAC secret for issuer {issuer:?} must be at least {min} bytes")]
+    HmacSecretTooShort {
+        /// The issuer.
+        issuer: String,
+        /// Minimum length in bytes.
+        min: usize,
+    },
+    /// The HMAC secret looks like a PEM key: a public key must never be an HMAC
+    /// secret (RFC 8725 section 2.1).
+    #[error("HMAC secret for issuer {0:?} looks like a PEM key")]
+    HmacSecretLooksLikeKey(String),
+    /// The algorithm allow-list is empty.
+    #[error("the algorithm allow-list is empty")]
+    NoAlgorithms,
+    /// A required claim name is empty.
+    #[error("invalid required claim name {0:?}")]
+    InvalidRequiredClaim(String),
+    /// More than 64 distinct required claims.
+    #[error("at most 64 required claims are supported")]
+    TooManyRequiredClaims,
+    /// The leeway is larger than five minutes.
+    #[error("leeway of {0} s is larger than 300 s")]
+    LeewayTooLarge(u64),
+    /// The realm contains characters that cannot appear in a quoted string.
+    #[error("invalid realm {0:?}")]
+    InvalidRealm(String),
+    /// An environment variable is missing.
+    #[error("missing environment variable {0}")]
+    MissingEnv(&'static str),
+    /// An environment variable has an invalid value.
+    #[error("invalid value for {name}: {value:?}")]
+    InvalidEnv {
+        /// The variable.
+        name: &'static str,
+        /// The value.
+        value: String,
+    },
+    /// Discovery of an issuer failed.
+    #[error("OpenID discovery of {issuer:?} failed")]
+    IssuerDiscovery {
+        /// The issuer.
+        issuer: String,
+        /// The cause.
+        #[source]
+        source: DiscoveryError,
+    },
+    /// The discovery document of an issuer has no `jwks_uri`.
+    #[error("issuer {0:?} publishes no jwks_uri")]
+    NoJwksUri(String),
+    /// An issuer's keys could not be fetched (from
+    /// [`JwtConfiguration::fetch_keys`](crate::bearer::JwtConfiguration::fetch_keys)).
+    #[error("could not fetch the signing keys of {issuer:?}")]
+    IssuerJwks {
+        /// The issuer.
+        issuer: String,
+        /// The cause.
+        #[source]
+        source: JwksError,
+    },
+    /// The login configuration given to
+    /// [`with_oauth_configuration`](crate::bearer::JwtConfigurationBuilder::with_oauth_configuration)
+    /// has no issuer or no key cache (plain OAuth 2.0 mode).
+    #[error("the login configuration has no issuer or no JWKS")]
+    NoSharedKeys,
+    /// Background key refresh was requested outside a Tokio runtime.
+    #[error("background key refresh needs a Tokio runtime")]
+    NoRuntime,
 }
 
 /// How the client authenticates at the token endpoint (OIDC Core 9).

@@ -1,14 +1,16 @@
-//! Parsing and signature verification of compact JWS (RFC 7515) tokens.
+//! The one compact-JWS parser (RFC 7515 section 7.1) and signature check.
 //!
 //! Only parsing lives here; the signature primitive itself comes from `jsonwebtoken`'s
 //! aws-lc-rs backend. Every check that can fail has its own [`JoseError`] variant.
 
+use std::borrow::Cow;
+
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use jsonwebtoken::Algorithm;
 use serde::Deserialize;
 
-use crate::jwks::{JwkSet, KeyEntry};
+use super::alg::SigningAlgorithm;
+use super::keys::{JwkSet, KeyEntry};
 
 /// Largest compact JWS the library will look at (bytes). Larger inputs are rejected
 /// before any decoding work.
@@ -26,135 +28,6 @@ pub(crate) fn from_json_object<'a, T: Deserialize<'a>>(bytes: &'a [u8]) -> Optio
         return None;
     }
     serde_json::from_str(text).ok()
-}
-
-/// Signature algorithms that may be allowed (OIDC Core 3.1.3.7 step 6-8, RFC 7518).
-///
-/// `none` and the HMAC family are not representable here: a public key can never be
-/// used as an HMAC secret.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-#[non_exhaustive]
-pub enum SigningAlgorithm {
-    /// RSASSA-PKCS1-v1_5 with SHA-256.
-    RS256,
-    /// RSASSA-PKCS1-v1_5 with SHA-384.
-    RS384,
-    /// RSASSA-PKCS1-v1_5 with SHA-512.
-    RS512,
-    /// RSASSA-PSS with SHA-256.
-    PS256,
-    /// RSASSA-PSS with SHA-384.
-    PS384,
-    /// RSASSA-PSS with SHA-512.
-    PS512,
-    /// ECDSA with P-256 and SHA-256.
-    ES256,
-    /// ECDSA with P-384 and SHA-384.
-    ES384,
-    /// EdDSA with Ed25519.
-    EdDSA,
-}
-
-impl SigningAlgorithm {
-    /// Every algorithm this library accepts, the default allow-list.
-    pub const ALL: [SigningAlgorithm; 9] = [
-        Self::RS256,
-        Self::RS384,
-        Self::RS512,
-        Self::PS256,
-        Self::PS384,
-        Self::PS512,
-        Self::ES256,
-        Self::ES384,
-        Self::EdDSA,
-    ];
-
-    /// Parses the JOSE `alg` name. `none` and `HS*` give `None`.
-    pub fn from_name(name: &str) -> Option<Self> {
-        Some(match name {
-            "RS256" => Self::RS256,
-            "RS384" => Self::RS384,
-            "RS512" => Self::RS512,
-            "PS256" => Self::PS256,
-            "PS384" => Self::PS384,
-            "PS512" => Self::PS512,
-            "ES256" => Self::ES256,
-            "ES384" => Self::ES384,
-            "EdDSA" => Self::EdDSA,
-            _ => return None,
-        })
-    }
-
-    /// The JOSE `alg` name.
-    pub fn name(self) -> &'static str {
-        match self {
-            Self::RS256 => "RS256",
-            Self::RS384 => "RS384",
-            Self::RS512 => "RS512",
-            Self::PS256 => "PS256",
-            Self::PS384 => "PS384",
-            Self::PS512 => "PS512",
-            Self::ES256 => "ES256",
-            Self::ES384 => "ES384",
-            Self::EdDSA => "EdDSA",
-        }
-    }
-
-    /// The JWK `kty` a key must have for this algorithm (RFC 7518 section 6.1).
-    pub fn key_type(self) -> &'static str {
-        match self {
-            Self::ES256 | Self::ES384 => "EC",
-            Self::EdDSA => "OKP",
-            _ => "RSA",
-        }
-    }
-
-    /// The JWK `crv` a key must have, where the algorithm fixes one.
-    pub fn curve(self) -> Option<&'static str> {
-        match self {
-            Self::ES256 => Some("P-256"),
-            Self::ES384 => Some("P-384"),
-            Self::EdDSA => Some("Ed25519"),
-            _ => None,
-        }
-    }
-
-    pub(crate) fn to_jsonwebtoken(self) -> Algorithm {
-        match self {
-            Self::RS256 => Algorithm::RS256,
-            Self::RS384 => Algorithm::RS384,
-            Self::RS512 => Algorithm::RS512,
-            Self::PS256 => Algorithm::PS256,
-            Self::PS384 => Algorithm::PS384,
-            Self::PS512 => Algorithm::PS512,
-            Self::ES256 => Algorithm::ES256,
-            Self::ES384 => Algorithm::ES384,
-            Self::EdDSA => Algorithm::EdDSA,
-        }
-    }
-
-    /// The hash used for `at_hash` (OIDC Core 3.1.3.6): the one the `alg` uses.
-    pub(crate) fn hash_len(self) -> HashLen {
-        match self {
-            Self::RS256 | Self::PS256 | Self::ES256 => HashLen::Sha256,
-            Self::RS384 | Self::PS384 | Self::ES384 => HashLen::Sha384,
-            // Ed25519 signs with SHA-512 internally.
-            Self::RS512 | Self::PS512 | Self::EdDSA => HashLen::Sha512,
-        }
-    }
-}
-
-impl std::fmt::Display for SigningAlgorithm {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(self.name())
-    }
-}
-
-#[derive(Debug, Clone, Copy)]
-pub(crate) enum HashLen {
-    Sha256,
-    Sha384,
-    Sha512,
 }
 
 /// Why a compact JWS was rejected before or at its signature check.
@@ -219,21 +92,30 @@ pub struct JoseHeader {
     pub crit: Option<serde_json::Value>,
 }
 
-/// A compact JWS split into its parts, not yet verified.
+/// Largest decoded signature accepted (an RSA-16384 signature).
+const MAX_SIGNATURE_LEN: usize = 2048;
+
+/// A compact JWS split and decoded (RFC 7515 section 7.1 and section 5.2 steps 1-8),
+/// with the rules that hold whatever the token kind: at most [`MAX_JWS_LEN`], three
+/// base64url parts, a header that is a JSON object, never `alg` `none`
+/// (RFC 8725 section 3.2), no `crit` (RFC 7515 section 4.1.11). The algorithm
+/// allow-list, which depends on the issuer, comes next:
+/// [`with_allowed`](Self::with_allowed).
 #[derive(Debug, Clone)]
-pub struct UnverifiedJws<'a> {
+pub(crate) struct CompactJws<'a> {
     /// The decoded header.
-    pub header: JoseHeader,
-    /// The algorithm, checked against the allow-list.
-    pub alg: SigningAlgorithm,
-    signing_input: &'a str,
-    signature: &'a str,
-    payload: Vec<u8>,
+    pub(crate) header: JoseHeader,
+    /// The decoded payload, not yet verified.
+    pub(crate) payload: Vec<u8>,
+    /// `header.payload`, the JWS signing input.
+    pub(crate) signing_input: &'a str,
+    /// The base64url signature.
+    pub(crate) signature: &'a str,
 }
 
-impl<'a> UnverifiedJws<'a> {
-    /// Splits and decodes `token`, and checks `alg` against `allowed` and `crit`.
-    pub fn parse(token: &'a str, allowed: &[SigningAlgorithm]) -> Result<Self, JoseError> {
+impl<'a> CompactJws<'a> {
+    /// Splits and decodes `token` and applies the rules every token kind shares.
+    pub(crate) fn parse(token: &'a str) -> Result<Self, JoseError> {
         if token.len() > MAX_JWS_LEN {
             return Err(JoseError::TooLarge);
         }
@@ -243,34 +125,88 @@ impl<'a> UnverifiedJws<'a> {
         else {
             return Err(JoseError::Malformed);
         };
-        let header_bytes = URL_SAFE_NO_PAD
-            .decode(h)
-            .map_err(|_| JoseError::BadBase64)?;
-        let payload = URL_SAFE_NO_PAD
-            .decode(p)
-            .map_err(|_| JoseError::BadBase64)?;
-        if URL_SAFE_NO_PAD.decode(s).is_err() {
+        let decode = |part: &str| {
+            URL_SAFE_NO_PAD
+                .decode(part)
+                .map_err(|_| JoseError::BadBase64)
+        };
+        let header_bytes = decode(h)?;
+        let payload = decode(p)?;
+        // The signature is checked without being kept: the verifier decodes it again.
+        if URL_SAFE_NO_PAD
+            .decode_slice(s, &mut [0u8; MAX_SIGNATURE_LEN])
+            .is_err()
+        {
             return Err(JoseError::BadBase64);
         }
         let header: JoseHeader = from_json_object(&header_bytes).ok_or(JoseError::BadHeader)?;
         if header.alg.eq_ignore_ascii_case("none") {
             return Err(JoseError::AlgNone);
         }
-        let alg = SigningAlgorithm::from_name(&header.alg)
-            .filter(|a| allowed.contains(a))
-            .ok_or_else(|| JoseError::AlgNotAllowed(header.alg.chars().take(16).collect()))?;
         // No JWS extension is understood, so any `crit` makes the token invalid
         // (RFC 7515 section 4.1.11).
         if header.crit.is_some() {
             return Err(JoseError::UnsupportedCrit);
         }
-        let signing_input = &token[..h.len() + 1 + p.len()];
         Ok(Self {
             header,
-            alg,
-            signing_input,
-            signature: s,
             payload,
+            signing_input: &token[..h.len() + 1 + p.len()],
+            signature: s,
+        })
+    }
+
+    /// The header's `alg`, when it is on `allowed` (RFC 8725 section 3.1).
+    fn allowed_alg(&self, allowed: &[SigningAlgorithm]) -> Result<SigningAlgorithm, JoseError> {
+        SigningAlgorithm::from_name(&self.header.alg)
+            .filter(|a| allowed.contains(a))
+            .ok_or_else(|| JoseError::alg_not_allowed(&self.header.alg))
+    }
+
+    /// A view for signature verification, once `alg` is on `allowed`.
+    pub(crate) fn with_allowed(
+        &self,
+        allowed: &[SigningAlgorithm],
+    ) -> Result<UnverifiedJws<'_>, JoseError> {
+        Ok(UnverifiedJws {
+            alg: self.allowed_alg(allowed)?,
+            header: self.header.clone(),
+            signing_input: self.signing_input,
+            signature: self.signature,
+            payload: Cow::Borrowed(&self.payload),
+        })
+    }
+}
+
+impl JoseError {
+    /// [`JoseError::AlgNotAllowed`] naming at most 16 characters of `alg`.
+    pub(crate) fn alg_not_allowed(alg: &str) -> Self {
+        Self::AlgNotAllowed(alg.chars().take(16).collect())
+    }
+}
+
+/// A compact JWS split into its parts, not yet verified.
+#[derive(Debug, Clone)]
+pub struct UnverifiedJws<'a> {
+    /// The decoded header.
+    pub header: JoseHeader,
+    /// The algorithm, checked against the allow-list.
+    pub alg: SigningAlgorithm,
+    signing_input: &'a str,
+    signature: &'a str,
+    payload: Cow<'a, [u8]>,
+}
+
+impl<'a> UnverifiedJws<'a> {
+    /// Splits and decodes `token`, and checks `alg` against `allowed` and `crit`.
+    pub fn parse(token: &'a str, allowed: &[SigningAlgorithm]) -> Result<Self, JoseError> {
+        let jws = CompactJws::parse(token)?;
+        Ok(Self {
+            alg: jws.allowed_alg(allowed)?,
+            header: jws.header,
+            signing_input: jws.signing_input,
+            signature: jws.signature,
+            payload: Cow::Owned(jws.payload),
         })
     }
 
