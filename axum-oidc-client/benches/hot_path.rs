@@ -25,13 +25,17 @@ use aws_lc_rs::signature::{ECDSA_P256_SHA256_FIXED_SIGNING, EcdsaKeyPair, KeyPai
 use axum::Router;
 use axum::body::Body;
 use axum::routing::get;
+use axum_oidc_client::__private::cookies::{
+    CookieKey, CookieSettings, read_session_id, session_cookie,
+};
+use axum_oidc_client::__private::id_token::IdTokenClaims;
+use axum_oidc_client::__private::jose::JwkSet;
+use axum_oidc_client::__private::jose::UnverifiedJws;
+use axum_oidc_client::__private::secret::{
+    AccessTokenValue, IdTokenValue, RefreshTokenValue, SessionId,
+};
+use axum_oidc_client::__private::session::{SessionKey, SessionRecord, TokenSet, new_session_id};
 use axum_oidc_client::auth_session::AuthSession;
-use axum_oidc_client::cookies::{CookieKey, CookieSettings, read_session_id, session_cookie};
-use axum_oidc_client::id_token::IdTokenClaims;
-use axum_oidc_client::jose::UnverifiedJws;
-use axum_oidc_client::jwks::JwkSet;
-use axum_oidc_client::secret::{AccessTokenValue, IdTokenValue, RefreshTokenValue, SessionId};
-use axum_oidc_client::session::{SessionKey, SessionRecord, TokenSet, new_session_id};
 use axum_oidc_client::store::AuthCache;
 use axum_oidc_client::{
     AccessToken, AuthenticationLayer, MemoryStore, OAuthConfiguration, OAuthConfigurationBuilder,

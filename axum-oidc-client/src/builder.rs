@@ -12,8 +12,8 @@ use crate::config::{
 };
 use crate::cookies::{CookieKey, CookieSettings};
 use crate::discovery::{ProviderMetadata, discover};
+use crate::jose::JwksCache;
 use crate::jose::SigningAlgorithm;
-use crate::jwks::JwksCache;
 use crate::pkce::CodeChallengeMethod;
 use crate::secret::ClientSecret;
 

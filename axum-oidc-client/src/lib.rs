@@ -1,84 +1,179 @@
 #![doc = include_str!("../README.md")]
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
+#![cfg_attr(docsrs, feature(doc_cfg))]
 
+// The public modules: the seed's extractor path, the bearer layer and the stores.
 pub mod auth_session;
-pub mod backchannel;
 pub mod bearer;
-pub mod builder;
-pub mod callback;
-pub mod config;
-pub mod cookies;
-pub mod discovery;
-pub mod extract;
-pub mod id_token;
-pub mod jose;
-pub mod jwks;
-pub mod layer;
-pub mod login;
 pub mod logout;
-pub mod pkce;
-pub mod redirect;
-pub mod refresh;
-pub mod secret;
-pub mod session;
 pub mod store;
-pub mod token;
-pub mod userinfo;
 
+// Everything else is private; the re-exports below are the API.
+mod backchannel;
+mod builder;
+mod callback;
+mod config;
+mod cookies;
+mod discovery;
+mod extract;
 mod http_util;
+mod id_token;
+mod jose;
+mod layer;
+mod login;
 mod pages;
+mod pkce;
+mod redirect;
+mod refresh;
 mod resolve;
+mod secret;
+mod session;
 mod state;
+mod token;
+mod userinfo;
 
-/// Re-exported for implementing [`LogoutHandler`] and [`AuthCache`].
-pub use async_trait::async_trait;
-pub use bearer::{
-    JwtClaims, JwtConfiguration, JwtConfigurationBuilder, JwtLayer, OidcClaims, OptionalJwtClaims,
-};
-pub use builder::OAuthConfigurationBuilder;
+// ---- The layer and its configuration ----
+pub use builder::{DEFAULT_SCOPES, OAuthConfigurationBuilder};
 pub use config::{ClientAuthMethod, Clock, ConfigError, IdentityMode, OAuthConfiguration};
+pub use cookies::CookieKey;
+pub use layer::{AuthLayer, Authentication, AuthenticationLayer, ResponseFuture};
+pub use pkce::CodeChallengeMethod;
+pub use session::SessionPolicy;
+
+// ---- Extractors and what they carry ----
+pub use auth_session::AuthSession;
 pub use extract::{
     AccessToken, AuthRejection, IdToken, OptionalAccessToken, OptionalAuthSession, OptionalIdToken,
     UnauthenticatedBehavior,
 };
-pub use id_token::IdTokenClaims;
-pub use jose::SigningAlgorithm;
-pub use layer::{AuthLayer, Authentication, AuthenticationLayer};
-pub use logout::{DefaultLogoutHandler, LogoutHandler, OidcLogoutHandler};
-pub use session::SessionPolicy;
+pub use id_token::{Audiences, IdTokenClaims};
+pub use token::AccessTokenResponse;
+
+// ---- Logout ----
+pub use logout::{DefaultLogoutHandler, LogoutContext, LogoutHandler, OidcLogoutHandler};
+
+// ---- Keys and tokens ----
+pub use discovery::{DiscoveryError, ProviderMetadata};
+pub use jose::{Audience, JwkSet, JwksCache, JwksError, KeyEntry, SigningAlgorithm};
+pub use secret::{AccessTokenValue, ClientSecret, IdTokenValue, RefreshTokenValue};
+
+// ---- Stores (more in [`store`]) ----
 pub use store::{AuthCache, MemoryStore, StoreError, TwoTierStore, TwoTierStoreConfig};
 #[allow(deprecated)]
 pub use store::{TwoTierAuthCache, TwoTierCacheConfig};
-pub use token::AccessTokenResponse;
 
-/// Seed-compatible path for the layer (`axum_oidc_client::auth::AuthLayer`).
+// ---- Bearer-token APIs (more in [`bearer`]) ----
+pub use bearer::{
+    JwtClaims, JwtConfiguration, JwtConfigurationBuilder, JwtLayer, OidcClaims, OptionalJwtClaims,
+};
+
+/// Re-exported for implementing [`LogoutHandler`] and [`AuthCache`].
+pub use async_trait::async_trait;
+
+/// Former path of the layer (`axum_oidc_client::auth::AuthLayer`).
+#[deprecated(note = "use axum_oidc_client::AuthenticationLayer")]
 pub mod auth {
-    pub use crate::layer::{AuthLayer, AuthenticationLayer};
+    pub use crate::{AuthLayer, AuthenticationLayer};
 }
 
-/// Seed-compatible path for the builder.
+/// Former path of the builder.
+#[deprecated(note = "use axum_oidc_client::OAuthConfigurationBuilder")]
 pub mod auth_builder {
-    pub use crate::builder::OAuthConfigurationBuilder;
+    pub use crate::OAuthConfigurationBuilder;
 }
 
-/// Seed-compatible path for the store trait.
+/// Former path of the store trait.
+#[deprecated(note = "use axum_oidc_client::store::AuthCache")]
 pub mod auth_cache {
     pub use crate::store::AuthCache;
 }
 
-/// Seed-compatible path for the stores.
+/// Former path of the stores.
+#[deprecated(note = "use axum_oidc_client::store")]
 pub mod cache {
     pub use crate::store::*;
 }
 
-/// Seed-compatible path for the SQL store (features `postgres`, `mysql`, `sqlite`).
+/// Former path of the SQL store (features `postgres`, `mysql`, `sqlite`).
 #[cfg(any(feature = "postgres", feature = "mysql", feature = "sqlite"))]
+#[deprecated(note = "use axum_oidc_client::store::SqlStore")]
 pub mod sql_cache {
     pub use crate::store::sql::*;
 }
 
-/// Seed-compatible path for the bearer-token layer.
+/// Former path of the bearer-token layer.
+#[deprecated(note = "use axum_oidc_client::bearer")]
 pub mod jwt {
     pub use crate::bearer::*;
+}
+
+/// Internals for the project's own fuzz targets, benchmarks and tests. Not part of the
+/// API: anything here may change in any release.
+#[doc(hidden)]
+pub mod __private {
+    /// Callback query parsing and response checks.
+    pub mod callback {
+        pub use crate::callback::*;
+    }
+    /// Cookie formats.
+    pub mod cookies {
+        pub use crate::cookies::*;
+    }
+    /// Discovery document parsing.
+    pub mod discovery {
+        pub use crate::discovery::*;
+    }
+    /// ID token rules.
+    pub mod id_token {
+        pub use crate::id_token::*;
+    }
+    /// The JOSE core.
+    pub mod jose {
+        pub use crate::jose::*;
+    }
+    /// Back-channel logout token rules.
+    pub mod backchannel {
+        pub use crate::backchannel::*;
+    }
+    /// The open-redirect rule.
+    pub mod redirect {
+        pub use crate::redirect::*;
+    }
+    /// Secret newtypes.
+    pub mod secret {
+        pub use crate::secret::*;
+    }
+    /// Session records and their codec.
+    pub mod session {
+        pub use crate::session::*;
+    }
+    /// Token endpoint responses.
+    pub mod token {
+        pub use crate::token::*;
+    }
+
+    /// Starts a login for `config` (what `GET {base}/login` does).
+    pub fn start_login(
+        config: &crate::OAuthConfiguration,
+        next: String,
+    ) -> crate::login::LoginStart {
+        crate::login::start_login_for(config, next)
+    }
+
+    /// Exchanges a code as the callback does.
+    pub async fn exchange_code(
+        config: &crate::OAuthConfiguration,
+        code: &str,
+        verifier: &crate::secret::PkceCodeVerifier,
+    ) -> Result<crate::token::AccessTokenResponse, crate::token::TokenError> {
+        let c = &config.inner;
+        crate::token::exchange_code(
+            &c.provider,
+            c.routes.token_request_redirect_uri(),
+            code,
+            verifier,
+        )
+        .await
+    }
 }

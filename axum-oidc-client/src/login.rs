@@ -84,3 +84,16 @@ pub(crate) fn start_login(
         set_cookie,
     }
 }
+
+/// [`start_login`] with the parts of `config` it takes, at the configured clock's now.
+pub(crate) fn start_login_for(config: &crate::OAuthConfiguration, next: String) -> LoginStart {
+    let c = &config.inner;
+    start_login(
+        &c.provider,
+        &c.routes.redirect_uri,
+        &c.cookie_key,
+        &c.cookies,
+        next,
+        c.clock.now(),
+    )
+}

@@ -10,6 +10,8 @@ use std::time::Duration;
 use axum::Router;
 use axum::body::Body;
 use axum::routing::get;
+use axum_oidc_client::__private::jose::JoseError;
+use axum_oidc_client::__private::jose::{JwkSet, JwksCache};
 use axum_oidc_client::Clock;
 use axum_oidc_client::ConfigError;
 use axum_oidc_client::SigningAlgorithm;
@@ -17,8 +19,6 @@ use axum_oidc_client::bearer::{
     BearerError, HmacAlgorithm, JwtClaims, JwtConfiguration, JwtConfigurationBuilder, JwtLayer,
     OidcClaims, OptionalJwtClaims, VerifiedJwt,
 };
-use axum_oidc_client::jose::JoseError;
-use axum_oidc_client::jwks::{JwkSet, JwksCache};
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use bearer_keys::{EC_PUBLIC_PEM, Provider, RSA_PUBLIC_PEM, TestKey};

@@ -10,8 +10,8 @@ use std::time::Duration;
 
 use app::{Browser, bind, layer, location, memory, serve, set_cookies};
 use async_trait::async_trait;
-use axum_oidc_client::session::{SessionKey, SessionRecord};
 use axum_oidc_client::store::{AuthCache, SharedStore, StoreError};
+use axum_oidc_client::store::{SessionKey, SessionRecord};
 use axum_oidc_client::{MemoryStore, OAuthConfiguration, OAuthConfigurationBuilder};
 use oidc_dev_provider::{ClientRegistration, DevProvider, DevProviderConfig, RunningProvider};
 use reqwest::StatusCode;
@@ -826,7 +826,7 @@ async fn requests_waiting_for_a_failed_refresh_share_its_failure() {
 #[tokio::test]
 async fn the_login_cookie_fits_the_browser_whatever_the_next_and_login_still_works() {
     let s = setup().await;
-    let longest = axum_oidc_client::redirect::MAX_NEXT_LEN - 1;
+    let longest = axum_oidc_client::__private::redirect::MAX_NEXT_LEN - 1;
     for (next, returns_to) in [
         (format!("/{}", "\"".repeat(longest)), "/".to_owned()),
         (format!("/q?{}", "\"".repeat(1500)), "/".to_owned()),

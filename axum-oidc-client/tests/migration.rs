@@ -11,6 +11,7 @@ use axum_oidc_client::auth_builder::OAuthConfigurationBuilder;
 use axum_oidc_client::auth_cache::AuthCache;
 use axum_oidc_client::auth_session::AuthSession;
 // The store names of before the rename stay usable, deprecated.
+use axum_oidc_client::CodeChallengeMethod;
 #[allow(deprecated)]
 use axum_oidc_client::cache::{MemoryStore, TwoTierAuthCache, TwoTierCacheConfig, from_url};
 use axum_oidc_client::jwt::{
@@ -19,9 +20,8 @@ use axum_oidc_client::jwt::{
 use axum_oidc_client::logout::{
     DefaultLogoutHandler, LogoutContext, LogoutHandler, OidcLogoutHandler,
 };
-use axum_oidc_client::pkce::CodeChallengeMethod;
 // New places named by MIGRATING.md: configuration, errors and extractors.
-use axum_oidc_client::extract::{
+use axum_oidc_client::{
     AccessToken, IdToken, OptionalAccessToken, OptionalAuthSession, OptionalIdToken,
 };
 use axum_oidc_client::{

@@ -20,10 +20,10 @@
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use axum_oidc_client::session::{SessionCodec, SessionKey};
 use axum_oidc_client::store::{
     AuthCache, MemoryStore, SharedStore, StoreError, TwoTierStore, TwoTierStoreConfig,
 };
+use axum_oidc_client::store::{SessionCodec, SessionKey};
 // The suite exactly as a third-party store uses it (feature `test-util`).
 use axum_oidc_client::store::suite::{
     self, Fixture, KEY, OTHER_KEY, RawRead, Teardown, key, record, server_url, unique_name,
@@ -723,7 +723,7 @@ mod faults {
 // ---------------------------------------------------------------------------------
 
 mod from_url {
-    use axum_oidc_client::cookies::CookieKey;
+    use axum_oidc_client::__private::cookies::CookieKey;
     use axum_oidc_client::store::from_url;
 
     use super::*;

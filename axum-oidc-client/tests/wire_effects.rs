@@ -10,7 +10,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use app::{Bound, Browser, bind, location, set_cookies};
-use axum_oidc_client::pkce::CodeChallengeMethod;
+use axum_oidc_client::CodeChallengeMethod;
 use axum_oidc_client::store::SharedStore;
 use axum_oidc_client::{
     AuthenticationLayer, ClientAuthMethod, Clock, ConfigError, MemoryStore, OAuthConfiguration,

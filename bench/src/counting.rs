@@ -7,8 +7,8 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use axum_oidc_client::async_trait;
-use axum_oidc_client::session::{SessionKey, SessionRecord};
 use axum_oidc_client::store::{AuthCache, SharedStore, StoreError};
+use axum_oidc_client::store::{SessionKey, SessionRecord};
 use serde::Serialize;
 
 /// Operation counters.

@@ -2,7 +2,7 @@
 //! `code`, `state`, `iss` or `error`.
 #![no_main]
 
-use axum_oidc_client::callback::parse_callback_query;
+use axum_oidc_client::__private::callback::parse_callback_query;
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {

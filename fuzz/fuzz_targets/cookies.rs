@@ -3,7 +3,7 @@
 //! signed or sealed with (no forgery).
 #![no_main]
 
-use axum_oidc_client::cookies::{read_login_cookie, read_session_id};
+use axum_oidc_client::__private::cookies::{read_login_cookie, read_session_id};
 use axum_oidc_client_fuzz::{SEED_SESSION_ID, SEED_STATE, cookie_key, cookie_settings};
 use http::{HeaderMap, HeaderValue, header::COOKIE};
 use libfuzzer_sys::fuzz_target;

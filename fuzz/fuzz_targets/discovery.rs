@@ -2,7 +2,7 @@
 //! `issuer` is exactly the expected one and, for an https issuer, only https endpoints.
 #![no_main]
 
-use axum_oidc_client::discovery::parse_metadata;
+use axum_oidc_client::__private::discovery::parse_metadata;
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {

@@ -6,7 +6,7 @@
 
 use std::time::Duration;
 
-use axum_oidc_client::id_token::{Expectations, IdTokenClaims, NonceCheck, validate_claims};
+use axum_oidc_client::__private::id_token::{Expectations, IdTokenClaims, NonceCheck, validate_claims};
 use axum_oidc_client_fuzz::{CLIENT, ISSUER, NONCE, NOW};
 use libfuzzer_sys::fuzz_target;
 

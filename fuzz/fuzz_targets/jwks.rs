@@ -5,8 +5,8 @@
 
 use std::sync::OnceLock;
 
-use axum_oidc_client::jose::{SigningAlgorithm, UnverifiedJws};
-use axum_oidc_client::jwks::JwkSet;
+use axum_oidc_client::__private::jose::{SigningAlgorithm, UnverifiedJws};
+use axum_oidc_client::__private::jose::JwkSet;
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use libfuzzer_sys::fuzz_target;

@@ -5,7 +5,7 @@
 //! signature` that is base64url-encoded first, so the JSON header parser is reached.
 #![no_main]
 
-use axum_oidc_client::jose::{SigningAlgorithm, UnverifiedJws};
+use axum_oidc_client::__private::jose::{SigningAlgorithm, UnverifiedJws};
 use axum_oidc_client_fuzz::{provider_keys, split_ff};
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;

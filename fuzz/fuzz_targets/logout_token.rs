@@ -5,7 +5,7 @@
 
 use std::time::Duration;
 
-use axum_oidc_client::backchannel::{BACKCHANNEL_LOGOUT_EVENT, validate_logout_claims};
+use axum_oidc_client::__private::backchannel::{BACKCHANNEL_LOGOUT_EVENT, validate_logout_claims};
 use axum_oidc_client_fuzz::{CLIENT, ISSUER, NOW};
 use libfuzzer_sys::fuzz_target;
 use serde_json::Value;

@@ -6,7 +6,7 @@
 
 use libfuzzer_sys::fuzz_target;
 
-use axum_oidc_client::redirect::{MAX_NEXT_LEN, safe_next};
+use axum_oidc_client::__private::redirect::{MAX_NEXT_LEN, safe_next};
 
 #[path = "../../axum-oidc-client/tests/support/redirect_oracle.rs"]
 mod redirect_oracle;

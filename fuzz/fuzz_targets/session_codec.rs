@@ -2,7 +2,7 @@
 //! never panics, and what decodes encodes and decodes again to the same record.
 #![no_main]
 
-use axum_oidc_client::session::{SessionCodec, SessionKey};
+use axum_oidc_client::__private::session::{SessionCodec, SessionKey};
 use libfuzzer_sys::fuzz_target;
 
 fn round_trip(codec: &SessionCodec, key: &SessionKey, data: &[u8]) {

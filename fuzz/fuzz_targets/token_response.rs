@@ -2,7 +2,7 @@
 //! `error` that carries a non-empty Bearer access token, and keeps OAuth error codes short.
 #![no_main]
 
-use axum_oidc_client::token::{TokenError, parse_token_response};
+use axum_oidc_client::__private::token::{TokenError, parse_token_response};
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {

@@ -3,8 +3,8 @@
 
 use std::sync::OnceLock;
 
-use axum_oidc_client::cookies::{CookieKey, CookieSettings};
-use axum_oidc_client::jwks::JwkSet;
+use axum_oidc_client::__private::cookies::{CookieKey, CookieSettings};
+use axum_oidc_client::__private::jose::JwkSet;
 
 /// The time every target treats as now.
 pub const NOW: i64 = 1_800_000_000;

@@ -146,7 +146,7 @@ impl JwtConfiguration {
     /// 4. The `typ` rule (RFC 8725 section 3.11; `at+jwt` in RFC 9068 mode).
     /// 5. `alg` is on that issuer's allow-list (RFC 8725 section 3.1) and the signature
     ///    verifies with that issuer's keys: for public keys through its
-    ///    [`JwksCache`](crate::jwks::JwksCache), refetching once on an unknown `kid`.
+    ///    [`JwksCache`](crate::jose::JwksCache), refetching once on an unknown `kid`.
     /// 6. `exp` is present and not passed, `nbf` not in the future (both with the
     ///    leeway; RFC 7519 sections 4.1.4, 4.1.5), `aud` contains a configured
     ///    audience (RFC 7519 section 4.1.3), and every required claim is present.

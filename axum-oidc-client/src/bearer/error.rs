@@ -8,7 +8,7 @@ use axum::response::{IntoResponse, Response};
 use http::{HeaderValue, StatusCode, header};
 
 use crate::jose::JoseError;
-use crate::jwks::JwksError;
+use crate::jose::JwksError;
 use crate::pages;
 
 /// Why a request's bearer token was refused. One variant per rule, so a test can

@@ -14,7 +14,7 @@ use jsonwebtoken::{Algorithm, DecodingKey};
 use super::error::BearerError;
 use crate::config::ConfigError;
 use crate::jose::{CompactJws, JoseError, SigningAlgorithm};
-use crate::jwks::{JwkSet, JwksCache, KeyEntry, SignatureError};
+use crate::jose::{JwkSet, JwksCache, KeyEntry, SignatureError};
 
 /// An HMAC algorithm (RFC 7518 section 3.2), usable only with
 /// [`with_hmac_secret`](super::JwtConfigurationBuilder::with_hmac_secret).

@@ -9,7 +9,7 @@
 //!   is a function of those bytes and of the configuration, which owns the cache.
 //! - On every hit `exp` and `nbf` are checked again against the clock.
 //! - Each entry remembers the key set that verified it. When the issuer's
-//!   [`JwksCache`](crate::jwks::JwksCache) has fetched other keys since (rotation,
+//!   [`JwksCache`](crate::jose::JwksCache) has fetched other keys since (rotation,
 //!   removal of a compromised key), the entry is ignored and the token verified again.
 //! - Entries live at most [`TTL`], and the cache is bounded.
 
@@ -19,7 +19,7 @@ use std::time::Duration;
 use sha2::{Digest as _, Sha256};
 
 use super::VerifiedJwt;
-use crate::jwks::JwkSet;
+use crate::jose::JwkSet;
 
 /// Longest time an entry is used.
 pub(crate) const TTL: Duration = Duration::from_secs(300);

@@ -211,9 +211,7 @@ pub async fn complete_login(
     let c = &config.inner;
     let response = crate::token::exchange_code(
         &c.provider,
-        c.routes
-            .token_request_redirect_uri
-            .then_some(&c.routes.redirect_uri),
+        c.routes.token_request_redirect_uri(),
         code,
         &login.verifier,
     )

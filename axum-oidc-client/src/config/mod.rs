@@ -11,7 +11,7 @@ use crate::cookies::{CookieKey, CookieSettings};
 mod provider;
 mod routes;
 use crate::discovery::DiscoveryError;
-use crate::jwks::{JwksCache, JwksError};
+use crate::jose::{JwksCache, JwksError};
 pub(crate) use provider::ProviderConfig;
 pub(crate) use routes::Routes;
 

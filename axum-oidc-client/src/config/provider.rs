@@ -6,8 +6,8 @@ use std::time::Duration;
 use url::Url;
 
 use super::{ClientAuthMethod, IdentityMode};
+use crate::jose::JwksCache;
 use crate::jose::SigningAlgorithm;
-use crate::jwks::JwksCache;
 use crate::pkce::CodeChallengeMethod;
 use crate::secret::ClientSecret;
 

@@ -16,3 +16,12 @@ pub(crate) struct Routes {
     /// `GET {base_path}/logout` logs out too (it is POST-only by default).
     pub logout_via_get: bool,
 }
+
+impl Routes {
+    /// The `redirect_uri` to repeat in the token request, when configured to
+    /// (RFC 6749 section 4.1.3).
+    pub fn token_request_redirect_uri(&self) -> Option<&Url> {
+        self.token_request_redirect_uri
+            .then_some(&self.redirect_uri)
+    }
+}

@@ -14,7 +14,7 @@ use serde::{Deserialize, Serialize, Serializer};
 /// from the payload where the claim is only checked.
 ///
 /// ```
-/// use axum_oidc_client::jose::Audience;
+/// use axum_oidc_client::Audience;
 /// let one: Audience = serde_json::from_str(r#""api""#).unwrap();
 /// let many: Audience = serde_json::from_str(r#"["api","web"]"#).unwrap();
 /// assert!(one.contains("api") && many.contains("web") && !many.contains("other"));

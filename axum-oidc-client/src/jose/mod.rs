@@ -3,8 +3,7 @@
 //! - [`UnverifiedJws`]: the one compact-JWS parser (RFC 7515 section 7.1), with the
 //!   `alg` allow-list and `crit` rules, and the signature check.
 //! - [`JwkSet`] and [`JwksCache`]: the issuer's keys (RFC 7517 section 5), fetched,
-//!   cached and refetched with limits (OIDC Core 10.1.1). Also re-exported at their
-//!   former path [`crate::jwks`].
+//!   cached and refetched with limits (OIDC Core 10.1.1).
 //! - [`Audience`]: the one-or-many `aud` claim (RFC 7519 section 4.1.3).
 //! - [`time`]: the `exp`, `nbf` and `iat` rules with a leeway (RFC 7519 sections
 //!   4.1.4-4.1.6).

@@ -26,7 +26,7 @@ pub enum TimeError {
 /// The current time and the tolerated clock skew, in seconds.
 ///
 /// ```
-/// use axum_oidc_client::jose::time::{TimeError, TimeRules};
+/// use axum_oidc_client::__private::jose::time::{TimeError, TimeRules};
 /// let t = TimeRules::new(1_000, std::time::Duration::from_secs(60));
 /// assert_eq!(t.check_exp(941), Ok(()));
 /// assert_eq!(t.check_exp(940), Err(TimeError::Expired));

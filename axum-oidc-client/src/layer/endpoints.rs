@@ -126,15 +126,7 @@ fn query_param(req: &Parts, name: &str) -> Option<String> {
 
 fn login(state: &AuthState, req: &Parts) -> Response {
     let next = crate::redirect::safe_next(query_param(req, "next").as_deref());
-    let c = &state.config.inner;
-    let start = crate::login::start_login(
-        &c.provider,
-        &c.routes.redirect_uri,
-        &c.cookie_key,
-        &c.cookies,
-        next,
-        c.clock.now(),
-    );
+    let start = crate::login::start_login_for(&state.config, next);
     let mut r = pages::see_other(start.authorization_url.as_str());
     pages::append_cookie(&mut r, &start.set_cookie);
     r

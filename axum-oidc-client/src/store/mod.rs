@@ -23,7 +23,7 @@
 //!
 //! # Encryption at rest
 //!
-//! Remote stores write records through a [`SessionCodec`](crate::session::SessionCodec).
+//! Remote stores write records through a [`SessionCodec`].
 //! [`from_url`] always uses the encrypting codec keyed by
 //! [`CookieKey::at_rest_key`](crate::cookies::CookieKey::at_rest_key): a copy of the
 //! database does not yield usable tokens, and rows cannot be moved between sessions.
@@ -42,7 +42,8 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 
-use crate::session::{SessionKey, SessionRecord};
+/// The session types a store keeps.
+pub use crate::session::{SessionCodec, SessionKey, SessionRecord, TokenSet};
 
 pub mod memory;
 pub use memory::MemoryStore;
@@ -140,7 +141,7 @@ impl StoreError {
 /// use std::time::{Duration, Instant};
 ///
 /// use axum_oidc_client::async_trait;
-/// use axum_oidc_client::session::{SessionKey, SessionRecord};
+/// use axum_oidc_client::store::{SessionKey, SessionRecord};
 /// use axum_oidc_client::store::{AuthCache, SharedStore, StoreError};
 ///
 /// #[derive(Default)]

@@ -147,8 +147,8 @@ return 0
 ///
 /// ```no_run
 /// use std::sync::Arc;
-/// use axum_oidc_client::cookies::CookieKey;
-/// use axum_oidc_client::session::SessionCodec;
+/// use axum_oidc_client::CookieKey;
+/// use axum_oidc_client::store::SessionCodec;
 /// use axum_oidc_client::store::RedisStore;
 ///
 /// # async fn run() -> Result<(), axum_oidc_client::StoreError> {
@@ -214,7 +214,7 @@ impl RedisStore {
     /// Connects with the default settings; fails if Redis cannot be reached now.
     ///
     /// ```no_run
-    /// use axum_oidc_client::session::SessionCodec;
+    /// use axum_oidc_client::store::SessionCodec;
     /// use axum_oidc_client::store::RedisStore;
     ///
     /// # async fn run(at_rest_key: &[u8; 32]) -> Result<(), axum_oidc_client::StoreError> {
@@ -229,7 +229,7 @@ impl RedisStore {
     ///
     /// ```no_run
     /// use std::time::Duration;
-    /// use axum_oidc_client::session::SessionCodec;
+    /// use axum_oidc_client::store::SessionCodec;
     /// use axum_oidc_client::store::RedisStore;
     ///
     /// # async fn run(at_rest_key: &[u8; 32]) -> Result<(), axum_oidc_client::StoreError> {
@@ -268,7 +268,7 @@ impl RedisStore {
 /// Settings of a [`RedisStore`]; made by [`RedisStore::builder`].
 ///
 /// ```no_run
-/// use axum_oidc_client::session::SessionCodec;
+/// use axum_oidc_client::store::SessionCodec;
 /// use axum_oidc_client::store::RedisStore;
 ///
 /// # async fn run(at_rest_key: &[u8; 32]) -> Result<(), axum_oidc_client::StoreError> {
@@ -302,7 +302,7 @@ impl RedisStoreBuilder {
     /// sharing one Redis database need distinct prefixes.
     ///
     /// ```
-    /// # use axum_oidc_client::{session::SessionCodec, store::RedisStore};
+    /// # use axum_oidc_client::store::{RedisStore, SessionCodec};
     /// let builder = RedisStore::builder(SessionCodec::plain()).with_key_prefix("app-a:");
     /// ```
     pub fn with_key_prefix(mut self, prefix: impl Into<String>) -> Self {
@@ -315,7 +315,7 @@ impl RedisStoreBuilder {
     ///
     /// ```
     /// # use std::time::Duration;
-    /// # use axum_oidc_client::{session::SessionCodec, store::RedisStore};
+    /// # use axum_oidc_client::store::{RedisStore, SessionCodec};
     /// let builder = RedisStore::builder(SessionCodec::plain()).with_connect_timeout(Duration::from_millis(500));
     /// ```
     pub fn with_connect_timeout(mut self, timeout: Duration) -> Self {
@@ -327,7 +327,7 @@ impl RedisStoreBuilder {
     ///
     /// ```
     /// # use std::time::Duration;
-    /// # use axum_oidc_client::{session::SessionCodec, store::RedisStore};
+    /// # use axum_oidc_client::store::{RedisStore, SessionCodec};
     /// let builder = RedisStore::builder(SessionCodec::plain()).with_response_timeout(Duration::from_secs(1));
     /// ```
     pub fn with_response_timeout(mut self, timeout: Duration) -> Self {
@@ -339,7 +339,7 @@ impl RedisStoreBuilder {
     /// and with [`StoreError::Config`] for a malformed URL.
     ///
     /// ```no_run
-    /// # use axum_oidc_client::{session::SessionCodec, store::RedisStore};
+    /// # use axum_oidc_client::store::{RedisStore, SessionCodec};
     /// # async fn run(at_rest_key: &[u8; 32]) -> Result<(), axum_oidc_client::StoreError> {
     /// let store = RedisStore::builder(SessionCodec::encrypted(at_rest_key))
     ///     .connect("redis://:password@127.0.0.1:6379/0")
@@ -358,7 +358,7 @@ impl RedisStoreBuilder {
     /// when the application must start while Redis is down.
     ///
     /// ```no_run
-    /// # use axum_oidc_client::{session::SessionCodec, store::RedisStore};
+    /// # use axum_oidc_client::store::{RedisStore, SessionCodec};
     /// # async fn run(at_rest_key: &[u8; 32]) -> Result<(), axum_oidc_client::StoreError> {
     /// let store = RedisStore::builder(SessionCodec::encrypted(at_rest_key))
     ///     .connect_lazy("redis://127.0.0.1:6379")?;
@@ -374,7 +374,7 @@ impl RedisStoreBuilder {
     /// Uses a connection the application already has; its own timeouts apply.
     ///
     /// ```no_run
-    /// # use axum_oidc_client::{session::SessionCodec, store::RedisStore};
+    /// # use axum_oidc_client::store::{RedisStore, SessionCodec};
     /// # async fn run(at_rest_key: &[u8; 32]) -> Result<(), Box<dyn std::error::Error>> {
     /// let client = redis::Client::open("redis://127.0.0.1:6379")?;
     /// let conn = client.get_connection_manager().await?;

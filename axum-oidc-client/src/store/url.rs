@@ -98,7 +98,7 @@ impl Scheme {
 /// Error messages never repeat the URL, which may hold a password.
 ///
 /// ```
-/// use axum_oidc_client::cookies::CookieKey;
+/// use axum_oidc_client::CookieKey;
 /// use axum_oidc_client::store::from_url;
 ///
 /// # #[tokio::main(flavor = "current_thread")]

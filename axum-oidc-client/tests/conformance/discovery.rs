@@ -1,8 +1,8 @@
 //! Discovery (OIDC Discovery 1.0 section 4.3): the document's `issuer` must be exactly
 //! the configured issuer, or start-up fails.
 
+use axum_oidc_client::__private::discovery::DiscoveryError;
 use axum_oidc_client::ConfigError;
-use axum_oidc_client::discovery::DiscoveryError;
 
 use crate::harness::*;
 

@@ -1,6 +1,6 @@
 //! `backchannel::validate_logout_claims` (Back-Channel Logout 1.0 section 2.6).
 
-use axum_oidc_client::backchannel::{
+use axum_oidc_client::__private::backchannel::{
     BACKCHANNEL_LOGOUT_EVENT, LogoutTarget, LogoutTokenError, MAX_TOKEN_AGE, validate_logout_claims,
 };
 

@@ -1,6 +1,8 @@
 //! `callback::parse_callback_query`: repeated parameters are always refused.
 
-use axum_oidc_client::callback::{CallbackError, MAX_CALLBACK_QUERY, parse_callback_query};
+use axum_oidc_client::__private::callback::{
+    CallbackError, MAX_CALLBACK_QUERY, parse_callback_query,
+};
 
 use super::*;
 

@@ -1,11 +1,11 @@
 //! `cookies::read_session_id` and `cookies::read_login_cookie`: no forgery, and the
 //! real cookies are found among any noise.
 
-use axum_oidc_client::cookies::{
+use axum_oidc_client::__private::cookies::{
     CookieKey, CookieSettings, LoginState, login_cookie, login_cookie_name, read_login_cookie,
     read_session_id, session_cookie,
 };
-use axum_oidc_client::secret::{CsrfState, Nonce, PkceCodeVerifier, SessionId};
+use axum_oidc_client::__private::secret::{CsrfState, Nonce, PkceCodeVerifier, SessionId};
 use http::{HeaderMap, HeaderValue, header::COOKIE};
 
 use super::*;

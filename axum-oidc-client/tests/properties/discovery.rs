@@ -1,6 +1,6 @@
 //! `discovery::parse_metadata`: exact issuer, https endpoints.
 
-use axum_oidc_client::discovery::parse_metadata;
+use axum_oidc_client::__private::discovery::parse_metadata;
 
 use super::*;
 

@@ -1,7 +1,9 @@
 //! ID token claims: deserialization, then `id_token::validate_claims` (OIDC Core
 //! 3.1.3.7).
 
-use axum_oidc_client::id_token::{Expectations, IdTokenClaims, NonceCheck, validate_claims};
+use axum_oidc_client::__private::id_token::{
+    Expectations, IdTokenClaims, NonceCheck, validate_claims,
+};
 
 use super::*;
 

@@ -1,6 +1,6 @@
 //! `jose::UnverifiedJws::parse`: `none`, HMAC and disallowed algorithms never pass.
 
-use axum_oidc_client::jose::{JoseError, SigningAlgorithm, UnverifiedJws};
+use axum_oidc_client::__private::jose::{JoseError, SigningAlgorithm, UnverifiedJws};
 
 use super::*;
 

@@ -1,8 +1,8 @@
 //! `jwks::JwkSet::parse`: only usable signature keys, and key material that survives
 //! a signature check.
 
-use axum_oidc_client::jose::{SigningAlgorithm, UnverifiedJws};
-use axum_oidc_client::jwks::JwkSet;
+use axum_oidc_client::__private::jose::JwkSet;
+use axum_oidc_client::__private::jose::{SigningAlgorithm, UnverifiedJws};
 
 use super::*;
 

@@ -1,6 +1,6 @@
 //! `redirect::safe_next`: always a same-origin path.
 
-use axum_oidc_client::redirect::{MAX_NEXT_LEN, safe_next};
+use axum_oidc_client::__private::redirect::{MAX_NEXT_LEN, safe_next};
 use http::HeaderValue;
 
 use super::*;

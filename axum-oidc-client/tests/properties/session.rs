@@ -1,8 +1,10 @@
 //! `session::SessionCodec`: arbitrary rows, round trips, sealed rows bound to key and secret.
 
-use axum_oidc_client::id_token::{Audiences, IdTokenClaims};
-use axum_oidc_client::secret::{AccessTokenValue, IdTokenValue, RefreshTokenValue, SessionId};
-use axum_oidc_client::session::{SessionCodec, SessionKey, SessionRecord, TokenSet};
+use axum_oidc_client::__private::id_token::{Audiences, IdTokenClaims};
+use axum_oidc_client::__private::secret::{
+    AccessTokenValue, IdTokenValue, RefreshTokenValue, SessionId,
+};
+use axum_oidc_client::store::{SessionCodec, SessionKey, SessionRecord, TokenSet};
 
 use super::*;
 

@@ -1,6 +1,6 @@
 //! `token::parse_token_response` (RFC 6749 sections 5.1 and 5.2).
 
-use axum_oidc_client::token::{TokenError, parse_token_response};
+use axum_oidc_client::__private::token::{TokenError, parse_token_response};
 
 use super::*;
 

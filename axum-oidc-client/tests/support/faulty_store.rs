@@ -8,8 +8,8 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use axum_oidc_client::async_trait;
-use axum_oidc_client::session::{SessionKey, SessionRecord};
 use axum_oidc_client::store::{AuthCache, SharedStore, StoreError};
+use axum_oidc_client::store::{SessionKey, SessionRecord};
 
 /// Wraps `inner`; [`fail_next`](Self::fail_next) makes the next calls of one operation
 /// time out. Clones share the failures and the counts.

@@ -13,14 +13,16 @@
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use axum_oidc_client::callback::{REPLAY_TTL, check_response, parse_callback_query, replay_marker};
-use axum_oidc_client::cookies::{CookieSettings, session_cookie};
-use axum_oidc_client::id_token::{
+use axum_oidc_client::__private::callback::{
+    REPLAY_TTL, check_response, parse_callback_query, replay_marker,
+};
+use axum_oidc_client::__private::cookies::{CookieSettings, session_cookie};
+use axum_oidc_client::__private::id_token::{
     Expectations, IdTokenClaims, NonceCheck, validate_claims, verify_at_hash, verify_id_token,
 };
-use axum_oidc_client::jose::UnverifiedJws;
-use axum_oidc_client::secret::{AccessTokenValue, IdTokenValue, RefreshTokenValue};
-use axum_oidc_client::session::{SessionKey, SessionRecord, TokenSet, new_session_id};
+use axum_oidc_client::__private::jose::UnverifiedJws;
+use axum_oidc_client::__private::secret::{AccessTokenValue, IdTokenValue, RefreshTokenValue};
+use axum_oidc_client::__private::session::{SessionKey, SessionRecord, TokenSet, new_session_id};
 use axum_oidc_client::store::SharedStore;
 use axum_oidc_client::{
     MemoryStore, OAuthConfiguration, OAuthConfigurationBuilder, SigningAlgorithm,
@@ -227,7 +229,7 @@ async fn steps(issuer: &str, redis: Option<&str>, provider: &Provider) -> BenchR
         }
         let mut scratch: Vec<Step> = (0..STEPS.len()).map(|_| Step::default()).collect();
         let t = Timer::start();
-        let start = axum_oidc_client::login::start_login(&config, "/".into());
+        let start = axum_oidc_client::__private::start_login(&config, "/".into());
         t.stop(&mut scratch[0]);
 
         // The browser's trip through the provider: not ours, not timed.
@@ -267,7 +269,7 @@ async fn steps(issuer: &str, redis: Option<&str>, provider: &Provider) -> BenchR
         let before = provider.token_time();
         let t = Timer::start();
         let response =
-            axum_oidc_client::token::exchange_code(&config, &code, &login.verifier).await?;
+            axum_oidc_client::__private::exchange_code(&config, &code, &login.verifier).await?;
         t.stop(&mut scratch[3]);
         let spent = provider.token_time().since(&before);
 

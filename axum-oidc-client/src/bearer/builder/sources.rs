@@ -121,7 +121,7 @@ impl JwtConfigurationBuilder {
     ///
     /// ```
     /// use axum_oidc_client::bearer::JwtConfiguration;
-    /// use axum_oidc_client::jwks::{JwkSet, JwksCache};
+    /// use axum_oidc_client::{JwkSet, JwksCache};
     ///
     /// let cache = JwksCache::fixed(JwkSet::default());
     /// let b = JwtConfiguration::builder().with_jwks_cache("https://login.example", cache);

@@ -64,8 +64,8 @@ pub const DEFAULT_TABLE_PREFIX: &str = "axum_oidc";
 /// tokens encrypted at rest.
 ///
 /// ```no_run
-/// use axum_oidc_client::cookies::CookieKey;
-/// use axum_oidc_client::session::SessionCodec;
+/// use axum_oidc_client::CookieKey;
+/// use axum_oidc_client::store::SessionCodec;
 /// use axum_oidc_client::store::{SqlStore, SqlStoreConfig};
 ///
 /// # async fn run() -> Result<(), axum_oidc_client::StoreError> {
@@ -115,7 +115,7 @@ impl SqlStore {
     /// cannot be reached within [`acquire_timeout`](SqlStoreConfig::acquire_timeout).
     ///
     /// ```no_run
-    /// # use axum_oidc_client::session::SessionCodec;
+    /// # use axum_oidc_client::store::SessionCodec;
     /// # use axum_oidc_client::store::{SqlStore, SqlStoreConfig};
     /// # async fn run(at_rest_key: &[u8; 32]) -> Result<(), axum_oidc_client::StoreError> {
     /// let store = SqlStore::connect(
@@ -174,7 +174,7 @@ impl SqlStore {
     /// A store on a PostgreSQL pool the application already has.
     ///
     /// ```no_run
-    /// # use axum_oidc_client::session::SessionCodec;
+    /// # use axum_oidc_client::store::SessionCodec;
     /// # use axum_oidc_client::store::{SqlStore, SqlStoreConfig};
     /// # async fn run(at_rest_key: &[u8; 32]) -> Result<(), Box<dyn std::error::Error>> {
     /// let pool = sqlx::PgPool::connect("postgres://app@db.internal/app").await?;
@@ -199,7 +199,7 @@ impl SqlStore {
     /// would shift by an hour during the autumn change.
     ///
     /// ```no_run
-    /// # use axum_oidc_client::session::SessionCodec;
+    /// # use axum_oidc_client::store::SessionCodec;
     /// # use axum_oidc_client::store::{SqlStore, SqlStoreConfig};
     /// # async fn run(at_rest_key: &[u8; 32]) -> Result<(), Box<dyn std::error::Error>> {
     /// let pool = sqlx::MySqlPool::connect("mysql://app@db.internal/app").await?;
@@ -222,7 +222,7 @@ impl SqlStore {
     /// needs a pool that never closes its only connection (the database dies with it).
     ///
     /// ```no_run
-    /// # use axum_oidc_client::session::SessionCodec;
+    /// # use axum_oidc_client::store::SessionCodec;
     /// # use axum_oidc_client::store::{SqlStore, SqlStoreConfig};
     /// # async fn run(at_rest_key: &[u8; 32]) -> Result<(), Box<dyn std::error::Error>> {
     /// let pool = sqlx::SqlitePool::connect("sqlite://sessions.db?mode=rwc").await?;
