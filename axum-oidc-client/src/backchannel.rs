@@ -189,6 +189,84 @@ pub async fn verify_logout_token(
     validate_logout_claims(jws.payload(), issuer, client_id, leeway, now)
 }
 
+/// What ending the sessions of a valid logout token came to.
+#[derive(Debug)]
+pub(crate) enum Ended {
+    /// The sessions are ended (this many); the `jti` is remembered.
+    Sessions(usize),
+    /// The `jti` was seen before (section 2.6 step 10 of the validation rules: a
+    /// replay); nothing was ended.
+    Replayed,
+    /// The store failed; nothing is remembered, so the provider's retry is not taken
+    /// for a replay.
+    StoreFailed(crate::store::StoreError),
+}
+
+/// How long a logout token's `jti` is claimed while its sessions are ended. When the
+/// store fails and the claim cannot even be released, a retry succeeds after this.
+const JTI_CLAIM: Duration = Duration::from_secs(30);
+
+/// How long a logout-token `jti` is remembered: longer than any token stays acceptable
+/// (`iat` at most [`MAX_TOKEN_AGE`] old, plus the leeway on both sides), so a replay
+/// is always caught.
+fn jti_ttl(leeway: Duration) -> Duration {
+    MAX_TOKEN_AGE + leeway * 2 + Duration::from_secs(60)
+}
+
+/// Ends the sessions a valid logout token names (section 2.7), once per `jti`
+/// (section 2.6: a `jti` seen before is a replay).
+///
+/// The `jti` is claimed as a short lease while the sessions are ended, released when
+/// that fails, and kept for the whole acceptance window only once they are ended: a
+/// logout that failed in the store leaves no marker behind.
+pub(crate) async fn end_sessions(
+    state: &crate::state::AuthState,
+    valid: &ValidLogoutToken,
+    leeway: Duration,
+) -> Ended {
+    let marker = format!("jti:{}", valid.jti);
+    let owner = crate::secret::random_token(16);
+    match state
+        .store_op(state.store.try_lock(&marker, &owner, JTI_CLAIM))
+        .await
+    {
+        Ok(true) => {}
+        Ok(false) => return Ended::Replayed,
+        Err(e) => return Ended::StoreFailed(e),
+    }
+    let ended = match &valid.target {
+        LogoutTarget::Sid(sid) => state.store_op(state.store.remove_by_sid(sid)).await,
+        LogoutTarget::Sub(sub) => state.store_op(state.store.remove_by_sub(sub)).await,
+        LogoutTarget::SidAndSub { sid, sub } => {
+            match state.store_op(state.store.remove_by_sid(sid)).await {
+                Ok(by_sid) => state
+                    .store_op(state.store.remove_by_sub_without_sid(sub))
+                    .await
+                    .map(|without_sid| by_sid + without_sid),
+                Err(e) => Err(e),
+            }
+        }
+    };
+    match ended {
+        Ok(n) => {
+            if let Err(e) = state
+                .store_op(state.store.try_lock(&marker, &owner, jti_ttl(leeway)))
+                .await
+            {
+                // The logout happened; only the replay marker is shorter than usual.
+                tracing::warn!(error = %e, "could not extend the logout token's replay marker");
+            }
+            Ended::Sessions(n)
+        }
+        Err(e) => {
+            if let Err(e) = state.store_op(state.store.unlock(&marker, &owner)).await {
+                tracing::debug!(error = %e, "could not release the logout token's claim; it expires by itself");
+            }
+            Ended::StoreFailed(e)
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -5,6 +5,8 @@ use async_trait::async_trait;
 use axum::response::{IntoResponse, Redirect, Response};
 use url::Url;
 
+use http::HeaderMap;
+
 use crate::config::OAuthConfiguration;
 use crate::secret::random_token;
 use crate::session::SessionRecord;
@@ -136,4 +138,52 @@ pub(crate) fn revoke_in_background(config: &OAuthConfiguration, session: &Sessio
             tracing::info!(error = %e, "access token revocation failed");
         }
     });
+}
+
+/// CSRF protection of a POST logout: the browser's `Origin` (or, without one,
+/// `Sec-Fetch-Site: same-origin`) must say the request comes from the application.
+pub(crate) fn is_same_origin(app_origin: &str, headers: &HeaderMap) -> bool {
+    match headers
+        .get(http::header::ORIGIN)
+        .and_then(|v| v.to_str().ok())
+    {
+        Some(origin) => origin == app_origin,
+        None => fetch_site(headers) == Some("same-origin"),
+    }
+}
+
+/// Whether the browser says another site started the request (Fetch Metadata,
+/// `Sec-Fetch-Site: cross-site`). A GET logout has no `Origin` to check; this refuses
+/// the cross-site navigation a GET logout would otherwise allow.
+pub(crate) fn is_cross_site(headers: &HeaderMap) -> bool {
+    fetch_site(headers) == Some("cross-site")
+}
+
+fn fetch_site(headers: &HeaderMap) -> Option<&str> {
+    headers.get("sec-fetch-site").and_then(|v| v.to_str().ok())
+}
+
+/// RP-Initiated Logout 1.0 section 3: the `state` the provider returns must equal the
+/// one this browser's logout cookie holds (compared in constant time).
+pub(crate) fn post_logout_state_matches(returned: Option<&str>, expected: Option<&str>) -> bool {
+    matches!((returned, expected), (Some(r), Some(e)) if crate::secret::constant_time_eq(r.as_bytes(), e.as_bytes()))
+}
+
+/// Local logout: reads the request's session, deletes it, and revokes its tokens in the
+/// background. Returns the ended session for the logout handler.
+pub(crate) async fn end_local_session(
+    state: &crate::state::AuthState,
+    headers: &HeaderMap,
+) -> Result<Option<std::sync::Arc<SessionRecord>>, crate::store::StoreError> {
+    let c = &state.config.inner;
+    let Some(id) = crate::cookies::read_session_id(&c.cookie_key, &c.cookies, headers) else {
+        return Ok(None);
+    };
+    let key = crate::session::SessionKey::of(&id);
+    let record = state.store_op(state.store.get(&key)).await?;
+    state.store_op(state.store.remove(&key)).await?;
+    if let Some(r) = &record {
+        revoke_in_background(&state.config, r);
+    }
+    Ok(record)
 }

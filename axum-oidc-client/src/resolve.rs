@@ -79,13 +79,6 @@ fn remove_session_cookie(slot: &SlotInner) {
     }
 }
 
-/// Seconds the session may still live (see [`SessionPolicy::remaining`]).
-///
-/// [`SessionPolicy::remaining`]: crate::session::SessionPolicy::remaining
-pub(crate) fn remaining(state: &AuthState, record: &SessionRecord, now: i64) -> i64 {
-    state.config.inner.policy.remaining(record, now)
-}
-
 async fn resolve(slot: &SlotInner, headers: &HeaderMap) -> Resolution {
     let state = &slot.state;
     let c = &state.config.inner;
@@ -109,7 +102,7 @@ async fn resolve(slot: &SlotInner, headers: &HeaderMap) -> Resolution {
         }
     };
     let now = c.clock.now();
-    let left = remaining(state, &record, now);
+    let left = c.policy.remaining(&record, now);
     if left <= 0 {
         tracing::debug!("session reached its idle or absolute timeout");
         if let Err(e) = state.store_op(state.store.remove(&key)).await {
@@ -156,7 +149,7 @@ async fn resolve(slot: &SlotInner, headers: &HeaderMap) -> Resolution {
         let mut touched = (*record).clone();
         touched.last_seen = now;
         let touched = Arc::new(touched);
-        let left = remaining(state, &touched, now).max(1);
+        let left = c.policy.remaining(&touched, now).max(1);
         // Over the version read only: a logout that ended the session since is kept.
         match state
             .store_op(state.store.replace(
@@ -181,7 +174,7 @@ async fn resolve(slot: &SlotInner, headers: &HeaderMap) -> Resolution {
     }
     if renew_cookie {
         // Whenever `last_seen` is written, the cookie's lifetime follows it.
-        let left = remaining(state, &record, now).max(1);
+        let left = c.policy.remaining(&record, now).max(1);
         set_cookie(slot, session_cookie(&c.cookie_key, &c.cookies, &id, left));
     }
     Resolution::Session(record)

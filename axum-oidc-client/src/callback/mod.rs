@@ -14,7 +14,10 @@ use crate::session::{SessionRecord, TokenSet};
 use crate::token::{AccessTokenResponse, TokenError};
 use crate::userinfo::{UserInfoError, fetch_user_claims};
 
+mod establish;
 mod gate;
+
+pub(crate) use establish::{Established, establish_session};
 
 pub(crate) use gate::ExchangeClaim;
 pub use gate::MAX_CODE_EXCHANGES_IN_FLIGHT;

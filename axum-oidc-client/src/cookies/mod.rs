@@ -252,6 +252,11 @@ pub fn read_session_id(
         .find_map(|value| key.verify(value).map(SessionId::new))
 }
 
+/// The value of the first cookie called `name` in the request.
+pub(crate) fn cookie_value<'h>(headers: &'h HeaderMap, name: &'h str) -> Option<&'h str> {
+    cookie_values(headers, name).next()
+}
+
 /// Whether the request carries a cookie with this name at all (valid or not).
 pub fn has_cookie(headers: &HeaderMap, name: &str) -> bool {
     cookie_values(headers, name).next().is_some()

@@ -5,20 +5,20 @@ use std::sync::Arc;
 use axum::body::Body;
 use axum::response::{IntoResponse, Response};
 use http::request::Parts;
-use http::{HeaderMap, Method, Request, StatusCode, header};
+use http::{Method, Request, StatusCode, header};
 
-use crate::backchannel::{LogoutTarget, LogoutTokenError, verify_logout_token};
+use crate::backchannel::{Ended, LogoutTokenError, end_sessions, verify_logout_token};
 use crate::callback::{
-    CallbackError, REPLAY_TTL, check_response, claim_exchange, complete_login, login_cookie_for,
-    parse_callback_query, replay_marker,
+    CallbackError, Established, check_response, claim_exchange, complete_login, establish_session,
+    login_cookie_for, parse_callback_query,
 };
 use crate::config::OAuthConfiguration;
-use crate::cookies::{read_session_id, removal, session_cookie};
-use crate::logout::{LOGOUT_STATE_COOKIE, LogoutContext, revoke_in_background};
+use crate::cookies::{cookie_value, removal, session_cookie};
+use crate::logout::{
+    LOGOUT_STATE_COOKIE, LogoutContext, end_local_session, is_cross_site, is_same_origin,
+    post_logout_state_matches,
+};
 use crate::pages;
-use crate::resolve::remaining;
-use crate::secret::constant_time_eq;
-use crate::session::{SessionKey, new_session_id};
 use crate::state::AuthState;
 
 /// Largest back-channel logout request body (bytes).
@@ -58,14 +58,15 @@ pub(super) async fn handle(
         (Endpoint::Login, Method::GET) => login(&state, &req),
         (Endpoint::Callback, Method::GET) => callback(&state, &req).await,
         (Endpoint::Logout, Method::GET) if state.config.inner.routes.logout_via_get => {
-            if cross_site(&req.headers) {
+            if is_cross_site(&req.headers) {
                 cross_site_logout_refused()
             } else {
                 logout(&state, &req).await
             }
         }
         (Endpoint::Logout, Method::POST) => {
-            if same_origin(&state.config, &req.headers) {
+            let app_origin = state.config.inner.routes.redirect_uri.origin();
+            if is_same_origin(&app_origin.ascii_serialization(), &req.headers) {
                 logout(&state, &req).await
             } else {
                 cross_site_logout_refused()
@@ -86,27 +87,6 @@ pub(super) async fn handle(
             r
         }
     }
-}
-
-/// CSRF protection of POST logout: the browser's `Origin` (or, without one,
-/// `Sec-Fetch-Site`) must say the request comes from the application itself.
-fn same_origin(config: &OAuthConfiguration, headers: &HeaderMap) -> bool {
-    let app_origin = config
-        .inner
-        .routes
-        .redirect_uri
-        .origin()
-        .ascii_serialization();
-    match headers.get(header::ORIGIN).and_then(|v| v.to_str().ok()) {
-        Some(origin) => origin == app_origin,
-        None => headers.get("sec-fetch-site").and_then(|v| v.to_str().ok()) == Some("same-origin"),
-    }
-}
-
-/// Whether the browser says the request was started by another site (Fetch Metadata,
-/// `Sec-Fetch-Site: cross-site`). Used on GET logout, which has no `Origin` to check.
-fn cross_site(headers: &HeaderMap) -> bool {
-    headers.get("sec-fetch-site").and_then(|v| v.to_str().ok()) == Some("cross-site")
 }
 
 fn cross_site_logout_refused() -> Response {
@@ -172,57 +152,28 @@ async fn callback(state: &AuthState, req: &Parts) -> Response {
     }
     drop(claim);
     let record = match completed {
-        Ok(r) => Arc::new(r),
+        Ok(r) => r,
         Err(e) => {
             let mut r = callback_error(&e);
             pages::append_cookie(&mut r, &clear_login);
             return r;
         }
     };
-    // The code is redeemed: remember the `state` for every instance, so a provider
-    // that redeemed the code twice still yields one session (RFC 6749 10.5).
-    match state
-        .store_op(
-            state
-                .store
-                .insert_once(&replay_marker(login.state.secret()), REPLAY_TTL),
-        )
-        .await
-    {
-        Ok(true) => {}
-        Ok(false) => {
+    match establish_session(state, &req.headers, login.state.secret(), record).await {
+        Established::Session { id, ttl } => {
+            tracing::debug!("login completed; new session created");
+            let mut r = pages::see_other(&login.next);
+            pages::append_cookie(&mut r, &session_cookie(&c.cookie_key, &c.cookies, &id, ttl));
+            pages::append_cookie(&mut r, &clear_login);
+            r
+        }
+        Established::Replayed => {
             let mut r = callback_error(&CallbackError::Replayed);
             pages::append_cookie(&mut r, &clear_login);
-            return r;
+            r
         }
-        Err(e) => return store_unavailable(&e),
+        Established::StoreFailed(e) => store_unavailable(&e),
     }
-
-    // Never reuse a session id the browser brought along (session fixation).
-    if let Some(old) = read_session_id(&c.cookie_key, &c.cookies, &req.headers) {
-        let _ = state
-            .store_op(state.store.remove(&SessionKey::of(&old)))
-            .await;
-    }
-    let id = new_session_id();
-    let key = SessionKey::of(&id);
-    let now = c.clock.now();
-    let ttl = remaining(state, &record, now).max(1);
-    if let Err(e) = state
-        .store_op(
-            state
-                .store
-                .put(&key, record, std::time::Duration::from_secs(ttl as u64)),
-        )
-        .await
-    {
-        return store_unavailable(&e);
-    }
-    tracing::debug!("login completed; new session created");
-    let mut r = pages::see_other(&login.next);
-    pages::append_cookie(&mut r, &session_cookie(&c.cookie_key, &c.cookies, &id, ttl));
-    pages::append_cookie(&mut r, &clear_login);
-    r
 }
 
 fn callback_error(e: &CallbackError) -> Response {
@@ -264,20 +215,10 @@ fn store_unavailable(e: &crate::store::StoreError) -> Response {
 
 async fn logout(state: &AuthState, req: &Parts) -> Response {
     let c = &state.config.inner;
-    let mut record = None;
-    if let Some(id) = read_session_id(&c.cookie_key, &c.cookies, &req.headers) {
-        let key = SessionKey::of(&id);
-        match state.store_op(state.store.get(&key)).await {
-            Ok(r) => record = r,
-            Err(e) => return store_unavailable(&e),
-        }
-        if let Err(e) = state.store_op(state.store.remove(&key)).await {
-            return store_unavailable(&e);
-        }
-    }
-    if let Some(r) = &record {
-        revoke_in_background(&state.config, r);
-    }
+    let record = match end_local_session(state, &req.headers).await {
+        Ok(record) => record,
+        Err(e) => return store_unavailable(&e),
+    };
     let ctx = LogoutContext {
         config: &state.config,
         session: record.as_deref(),
@@ -296,16 +237,8 @@ async fn logout(state: &AuthState, req: &Parts) -> Response {
 fn logout_return(state: &AuthState, req: &Parts) -> Response {
     let c = &state.config.inner;
     let returned = query_param(req, "state");
-    let expected = req
-        .headers
-        .get_all(header::COOKIE)
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .flat_map(|v| v.split(';'))
-        .filter_map(|p| p.trim().split_once('='))
-        .find(|(n, _)| *n == LOGOUT_STATE_COOKIE)
-        .map(|(_, v)| v.to_owned());
-    let ok = matches!((&returned, &expected), (Some(r), Some(e)) if constant_time_eq(r.as_bytes(), e.as_bytes()));
+    let expected = cookie_value(&req.headers, LOGOUT_STATE_COOKIE);
+    let ok = post_logout_state_matches(returned.as_deref(), expected);
     let mut resp = if ok {
         pages::see_other("/")
     } else {
@@ -370,74 +303,20 @@ async fn backchannel(state: &AuthState, req: &Parts, body: Body) -> Response {
             return backchannel_error(StatusCode::BAD_REQUEST, "invalid_request");
         }
     };
-    // Back-Channel Logout 1.0 section 2.6: a `jti` seen before is a replay. The `jti`
-    // is claimed as a short lease while the sessions are ended, and only kept for the
-    // whole acceptance window once they are: a logout that failed in the store leaves
-    // no marker behind, so the provider's retry is not mistaken for a replay.
-    let marker = format!("jti:{}", valid.jti);
-    let owner = crate::secret::random_token(16);
-    match state
-        .store_op(state.store.try_lock(&marker, &owner, JTI_CLAIM))
-        .await
-    {
-        Ok(true) => {}
-        Ok(false) => {
-            tracing::debug!(reason = %LogoutTokenError::Replayed, "logout token rejected");
-            return backchannel_error(StatusCode::BAD_REQUEST, "invalid_request");
-        }
-        Err(e) => {
-            tracing::warn!(error = %e, "store unavailable during back-channel logout");
-            return backchannel_error(StatusCode::SERVICE_UNAVAILABLE, "temporarily_unavailable");
-        }
-    }
-    let ended = match &valid.target {
-        LogoutTarget::Sid(sid) => state.store_op(state.store.remove_by_sid(sid)).await,
-        LogoutTarget::Sub(sub) => state.store_op(state.store.remove_by_sub(sub)).await,
-        LogoutTarget::SidAndSub { sid, sub } => {
-            match state.store_op(state.store.remove_by_sid(sid)).await {
-                Ok(by_sid) => state
-                    .store_op(state.store.remove_by_sub_without_sid(sub))
-                    .await
-                    .map(|without_sid| by_sid + without_sid),
-                Err(e) => Err(e),
-            }
-        }
-    };
-    match ended {
-        Ok(n) => {
+    match end_sessions(state, &valid, c.provider.leeway).await {
+        Ended::Sessions(n) => {
             tracing::debug!(sessions = n, "back-channel logout ended sessions");
-            if let Err(e) = state
-                .store_op(
-                    state
-                        .store
-                        .try_lock(&marker, &owner, jti_ttl(c.provider.leeway)),
-                )
-                .await
-            {
-                // The logout happened; only the replay marker is shorter than usual.
-                tracing::warn!(error = %e, "could not extend the logout token's replay marker");
-            }
             let mut r = StatusCode::OK.into_response();
             pages::no_store(&mut r);
             r
         }
-        Err(e) => {
+        Ended::Replayed => {
+            tracing::debug!(reason = %LogoutTokenError::Replayed, "logout token rejected");
+            backchannel_error(StatusCode::BAD_REQUEST, "invalid_request")
+        }
+        Ended::StoreFailed(e) => {
             tracing::warn!(error = %e, "store unavailable during back-channel logout");
-            if let Err(e) = state.store_op(state.store.unlock(&marker, &owner)).await {
-                tracing::debug!(error = %e, "could not release the logout token's claim; it expires by itself");
-            }
             backchannel_error(StatusCode::SERVICE_UNAVAILABLE, "temporarily_unavailable")
         }
     }
-}
-
-/// How long a logout token's `jti` is claimed while its sessions are ended. When the
-/// store fails and the claim cannot even be released, a retry succeeds after this.
-const JTI_CLAIM: std::time::Duration = std::time::Duration::from_secs(30);
-
-/// How long a logout-token `jti` is remembered: longer than any token stays acceptable
-/// (`iat` at most [`MAX_TOKEN_AGE`](crate::backchannel::MAX_TOKEN_AGE) old, plus the
-/// leeway on both sides), so a replay is always caught.
-fn jti_ttl(leeway: std::time::Duration) -> std::time::Duration {
-    crate::backchannel::MAX_TOKEN_AGE + leeway * 2 + std::time::Duration::from_secs(60)
 }

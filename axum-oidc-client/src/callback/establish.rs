@@ -1,0 +1,87 @@
+//! The end of a login, once the code is redeemed: the `state` consumed for every
+//! instance, a fresh session id, and the new session in the store.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use http::HeaderMap;
+
+use super::{REPLAY_TTL, replay_marker};
+use crate::cookies::read_session_id;
+use crate::secret::SessionId;
+use crate::session::{SessionKey, SessionRecord, new_session_id};
+use crate::state::AuthState;
+use crate::store::StoreError;
+
+/// What establishing the session came to.
+#[derive(Debug)]
+pub(crate) enum Established {
+    /// The session is stored under a fresh id and lives `ttl` seconds.
+    Session {
+        /// The new session id, for the cookie.
+        id: SessionId,
+        /// Seconds it may live (the session policy's remaining time).
+        ttl: i64,
+    },
+    /// This authorization response was already used (on any instance).
+    Replayed,
+    /// The store failed; no session exists.
+    StoreFailed(StoreError),
+}
+
+/// Marks the login's `state` as used in the shared store, so a provider that redeemed
+/// the code twice still yields one session (RFC 6749 section 10.5; the `state` is
+/// single-use, RFC 9700 section 4.7.1). `false` when it was used already.
+async fn consume_state(state: &AuthState, login_state: &str) -> Result<bool, StoreError> {
+    state
+        .store_op(
+            state
+                .store
+                .insert_once(&replay_marker(login_state), REPLAY_TTL),
+        )
+        .await
+}
+
+/// A new random session id. A session id the browser brought along is never reused
+/// (session fixation, RFC 6749 section 10.12's concern for the RP's own session): its
+/// session, if any, is deleted.
+async fn fresh_session_id(state: &AuthState, headers: &HeaderMap) -> SessionId {
+    let c = &state.config.inner;
+    if let Some(old) = read_session_id(&c.cookie_key, &c.cookies, headers)
+        && let Err(e) = state
+            .store_op(state.store.remove(&SessionKey::of(&old)))
+            .await
+    {
+        tracing::debug!(error = %e, "could not delete the session the browser brought along");
+    }
+    new_session_id()
+}
+
+/// Consumes the `state`, picks a fresh session id and stores `record` under it for
+/// what the session policy grants.
+pub(crate) async fn establish_session(
+    state: &AuthState,
+    headers: &HeaderMap,
+    login_state: &str,
+    record: SessionRecord,
+) -> Established {
+    match consume_state(state, login_state).await {
+        Ok(true) => {}
+        Ok(false) => return Established::Replayed,
+        Err(e) => return Established::StoreFailed(e),
+    }
+    let id = fresh_session_id(state, headers).await;
+    let c = &state.config.inner;
+    let ttl = c.policy.remaining(&record, c.clock.now()).max(1);
+    match state
+        .store_op(state.store.put(
+            &SessionKey::of(&id),
+            Arc::new(record),
+            Duration::from_secs(ttl as u64),
+        ))
+        .await
+    {
+        Ok(()) => Established::Session { id, ttl },
+        Err(e) => Established::StoreFailed(e),
+    }
+}
