@@ -10,12 +10,12 @@ use crate::config::{
     ClientAuthMethod, Clock, ConfigError, ConfigInner, IdentityMode, OAuthConfiguration,
     ProviderConfig, Routes, url_is_acceptable,
 };
-use crate::cookies::{CookieKey, CookieSettings};
 use crate::discovery::{ProviderMetadata, discover};
 use crate::jose::JwksCache;
 use crate::jose::SigningAlgorithm;
 use crate::pkce::CodeChallengeMethod;
 use crate::secret::ClientSecret;
+use crate::session::cookies::{CookieKey, CookieSettings};
 
 /// Default scopes: `openid profile email`.
 pub const DEFAULT_SCOPES: &[&str] = &["openid", "profile", "email"];
@@ -193,7 +193,7 @@ impl OAuthConfigurationBuilder {
         /// ([`ConfigError::CookieKeyTooShort`]), and, as
         /// [`ConfigError::Invalid`] naming `COOKIE_KEY`, the documentation's example
         /// values and secrets estimated at fewer than
-        /// [`MIN_SECRET_BITS`](crate::cookies::MIN_SECRET_BITS) bits: the estimate counts
+        /// [`MIN_SECRET_BITS`](crate::session::cookies::MIN_SECRET_BITS) bits: the estimate counts
         /// the characters that are not runs (`aaaa`), sequences (`abcd`, `1234`),
         /// repeated blocks or the inside of words, times the Shannon entropy of the
         /// characters. Random keys of 44 characters or more pass.
@@ -568,8 +568,8 @@ impl OAuthConfigurationBuilder {
 
         let cookie_key = match &self.cookie_secret {
             Some(s) => {
-                if s.len() >= crate::cookies::MIN_SECRET_LEN
-                    && let Some(reason) = crate::cookies::secret_weakness(s)
+                if s.len() >= crate::session::cookies::MIN_SECRET_LEN
+                    && let Some(reason) = crate::session::cookies::secret_weakness(s)
                 {
                     return Err(ConfigError::Invalid {
                         name: "COOKIE_KEY",
@@ -836,7 +836,11 @@ mod tests {
         for _ in 0..5_000 {
             let bytes: [u8; 48] = rand::random();
             let key = base64::engine::general_purpose::STANDARD.encode(bytes);
-            assert_eq!(crate::cookies::secret_weakness(&key), None, "{key:?}");
+            assert_eq!(
+                crate::session::cookies::secret_weakness(&key),
+                None,
+                "{key:?}"
+            );
         }
     }
 

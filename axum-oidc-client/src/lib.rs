@@ -14,7 +14,6 @@ mod backchannel;
 mod builder;
 mod callback;
 mod config;
-mod cookies;
 mod discovery;
 mod extract;
 mod http_util;
@@ -36,10 +35,10 @@ mod userinfo;
 // ---- The layer and its configuration ----
 pub use builder::{DEFAULT_SCOPES, OAuthConfigurationBuilder};
 pub use config::{ClientAuthMethod, Clock, ConfigError, IdentityMode, OAuthConfiguration};
-pub use cookies::CookieKey;
 pub use layer::{AuthLayer, Authentication, AuthenticationLayer, ResponseFuture};
 pub use pkce::CodeChallengeMethod;
 pub use session::SessionPolicy;
+pub use session::cookies::CookieKey;
 
 // ---- Extractors and what they carry ----
 pub use auth_session::AuthSession;
@@ -118,7 +117,7 @@ pub mod __private {
     }
     /// Cookie formats.
     pub mod cookies {
-        pub use crate::cookies::*;
+        pub use crate::session::cookies::*;
     }
     /// Discovery document parsing.
     pub mod discovery {

@@ -4,10 +4,10 @@
 use url::Url;
 
 use crate::config::ProviderConfig;
-use crate::cookies::{CookieKey, CookieSettings};
-use crate::cookies::{LoginState, login_cookie};
 use crate::pkce;
 use crate::secret::{CsrfState, Nonce, random_token};
+use crate::session::cookies::{CookieKey, CookieSettings};
+use crate::session::cookies::{LoginState, login_cookie};
 
 /// Parameters the library sets itself; configured extras cannot override them.
 const RESERVED: &[&str] = &[

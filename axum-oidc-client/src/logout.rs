@@ -176,7 +176,8 @@ pub(crate) async fn end_local_session(
     headers: &HeaderMap,
 ) -> Result<Option<std::sync::Arc<SessionRecord>>, crate::store::StoreError> {
     let c = &state.config.inner;
-    let Some(id) = crate::cookies::read_session_id(&c.cookie_key, &c.cookies, headers) else {
+    let Some(id) = crate::session::cookies::read_session_id(&c.cookie_key, &c.cookies, headers)
+    else {
         return Ok(None);
     };
     let key = crate::session::SessionKey::of(&id);

@@ -8,8 +8,8 @@ use std::time::Duration;
 
 use http::{HeaderMap, HeaderValue};
 
-use crate::cookies::{has_cookie, read_session_id, session_cookie};
 use crate::refresh::{RefreshError, refresh_session};
+use crate::session::cookies::{has_cookie, read_session_id, session_cookie};
 use crate::session::{SessionKey, SessionRecord};
 use crate::state::AuthState;
 

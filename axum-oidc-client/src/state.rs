@@ -7,9 +7,9 @@ use std::sync::{Arc, Mutex, Weak};
 use http::HeaderValue;
 
 use crate::config::OAuthConfiguration;
-use crate::cookies::removal;
 use crate::logout::LogoutHandler;
 use crate::refresh::RefreshFlight;
+use crate::session::cookies::removal;
 use crate::session::{SessionKey, SessionRecord};
 use crate::store::{SharedStore, StoreError};
 

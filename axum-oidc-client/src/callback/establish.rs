@@ -7,8 +7,8 @@ use std::time::Duration;
 use http::HeaderMap;
 
 use super::{REPLAY_TTL, replay_marker};
-use crate::cookies::read_session_id;
 use crate::secret::SessionId;
+use crate::session::cookies::read_session_id;
 use crate::session::{SessionKey, SessionRecord, new_session_id};
 use crate::state::AuthState;
 use crate::store::StoreError;

@@ -7,9 +7,11 @@ use http::HeaderMap;
 use sha2::Digest as _;
 
 use crate::config::{IdentityMode, OAuthConfiguration};
-use crate::cookies::{LOGIN_COOKIE_MAX_AGE, LoginState, login_cookie_name, read_login_cookie};
 use crate::id_token::{Expectations, IdTokenClaims, IdTokenError, NonceCheck, verify_id_token};
 use crate::secret::{AccessTokenValue, IdTokenValue, RefreshTokenValue, constant_time_eq};
+use crate::session::cookies::{
+    LOGIN_COOKIE_MAX_AGE, LoginState, login_cookie_name, read_login_cookie,
+};
 use crate::session::{SessionRecord, TokenSet};
 use crate::token::{AccessTokenResponse, TokenError};
 use crate::userinfo::{UserInfoError, fetch_user_claims};

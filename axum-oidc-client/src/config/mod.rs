@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use url::Url;
 
-use crate::cookies::{CookieKey, CookieSettings};
+use crate::session::cookies::{CookieKey, CookieSettings};
 
 mod provider;
 mod routes;

@@ -13,12 +13,12 @@ use crate::callback::{
     login_cookie_for, parse_callback_query,
 };
 use crate::config::OAuthConfiguration;
-use crate::cookies::{cookie_value, removal, session_cookie};
 use crate::logout::{
     LOGOUT_STATE_COOKIE, LogoutContext, end_local_session, is_cross_site, is_same_origin,
     post_logout_state_matches,
 };
 use crate::pages;
+use crate::session::cookies::{cookie_value, removal, session_cookie};
 use crate::state::AuthState;
 
 /// Largest back-channel logout request body (bytes).

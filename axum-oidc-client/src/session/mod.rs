@@ -1,4 +1,10 @@
-//! The server-side session: what is stored, under which key, and how it is encoded.
+//! The server-side session and everything the browser holds of it.
+//!
+//! - [`SessionRecord`], [`SessionKey`] and [`SessionCodec`]: what is stored, under which
+//!   key, and how it is encoded (sealed with AES-256-GCM at rest).
+//! - `cookies`: the cookie key, the session cookie, the per-login cookie, the logout
+//!   `state` cookie, and the one reader of the `Cookie` header.
+//! - `timeouts`: [`SessionPolicy`], the idle and absolute timeouts and the refresh margin.
 
 use std::sync::Arc;
 
@@ -13,6 +19,7 @@ use crate::id_token::IdTokenClaims;
 use crate::secret::{AccessTokenValue, IdTokenValue, RefreshTokenValue, SessionId, random_token};
 use crate::store::StoreError;
 
+pub(crate) mod cookies;
 mod timeouts;
 pub use timeouts::SessionPolicy;
 

@@ -25,7 +25,7 @@
 //!
 //! Remote stores write records through a [`SessionCodec`].
 //! [`from_url`] always uses the encrypting codec keyed by
-//! [`CookieKey::at_rest_key`](crate::cookies::CookieKey::at_rest_key): a copy of the
+//! [`CookieKey::at_rest_key`](crate::session::cookies::CookieKey::at_rest_key): a copy of the
 //! database does not yield usable tokens, and rows cannot be moved between sessions.
 //! Session keys are SHA-256 digests of the session ids, so the store holds no cookie
 //! value either.

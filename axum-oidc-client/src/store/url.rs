@@ -4,7 +4,6 @@
 use std::sync::Arc;
 
 use super::{MemoryStore, SharedStore, StoreError, TwoTierStore, TwoTierStoreConfig};
-use crate::cookies::CookieKey;
 #[cfg(any(
     feature = "redis",
     feature = "postgres",
@@ -12,6 +11,7 @@ use crate::cookies::CookieKey;
     feature = "sqlite"
 ))]
 use crate::session::SessionCodec;
+use crate::session::cookies::CookieKey;
 
 /// The prefix that puts a local tier in front of a shared store:
 /// `tiered+redis://…`, `tiered+postgres://…`. See [`TwoTierStore`].

@@ -266,16 +266,20 @@ pub fn has_cookie(headers: &HeaderMap, name: &str) -> bool {
 const MAX_COOKIE_HEADER: usize = 16 * 1024;
 
 /// Values of every cookie named `name` across all `Cookie` headers.
+/// The one reader of the `Cookie` header (RFC 6265 section 5.4): the `cookie` crate's
+/// parser, over headers of at most [`MAX_COOKIE_HEADER`] bytes. Yields the value of each
+/// cookie called `name`, without surrounding double quotes.
 fn cookie_values<'h>(headers: &'h HeaderMap, name: &'h str) -> impl Iterator<Item = &'h str> + 'h {
     headers
         .get_all(http::header::COOKIE)
         .iter()
         .filter(|v| v.len() <= MAX_COOKIE_HEADER)
         .filter_map(|v| v.to_str().ok())
-        .flat_map(|v| v.split(';'))
-        .filter_map(move |pair| {
-            let (n, v) = pair.trim().split_once('=')?;
-            (n == name).then(|| v.trim_matches('"'))
+        .flat_map(Cookie::split_parse)
+        .filter_map(move |c| {
+            let c = c.ok()?;
+            (c.name_raw()? == name).then_some(())?;
+            Some(c.value_raw()?.trim_matches('"'))
         })
 }
 
@@ -433,6 +437,26 @@ mod tests {
         };
         assert!(
             session_cookie(&CookieKey::generate(), &s, &SessionId::new("a"), 1).contains("Secure")
+        );
+    }
+
+    #[test]
+    fn only_a_cookie_with_exactly_the_name_is_read() {
+        let h = headers("xaxum_oidc_session=a; axum_oidc_sessionx=b; axum_oidc_session=\"c\"");
+        assert_eq!(cookie_value(&h, "axum_oidc_session"), Some("c"));
+        let h = headers("axum_oidc_session_other=a");
+        assert_eq!(cookie_value(&h, "axum_oidc_session"), None);
+        assert!(!has_cookie(&h, "axum_oidc_session"));
+    }
+
+    #[test]
+    fn a_cookie_header_over_the_size_cap_is_not_read() {
+        let big = format!("axum_oidc_session=v; pad={}", "x".repeat(MAX_COOKIE_HEADER));
+        assert_eq!(cookie_value(&headers(&big), "axum_oidc_session"), None);
+        let small = "axum_oidc_session=v; pad=x";
+        assert_eq!(
+            cookie_value(&headers(small), "axum_oidc_session"),
+            Some("v")
         );
     }
 }
