@@ -11,7 +11,6 @@ pub mod store;
 
 // Everything else is private; the re-exports below are the API.
 mod backchannel;
-mod builder;
 mod callback;
 mod config;
 mod discovery;
@@ -33,8 +32,10 @@ mod token;
 mod userinfo;
 
 // ---- The layer and its configuration ----
-pub use builder::{DEFAULT_SCOPES, OAuthConfigurationBuilder};
-pub use config::{ClientAuthMethod, Clock, ConfigError, IdentityMode, OAuthConfiguration};
+pub use config::{
+    ClientAuthMethod, Clock, ConfigError, DEFAULT_SCOPES, IdentityMode, OAuthConfiguration,
+    OAuthConfigurationBuilder,
+};
 pub use layer::{AuthLayer, Authentication, AuthenticationLayer, ResponseFuture};
 pub use pkce::CodeChallengeMethod;
 pub use session::SessionPolicy;

@@ -8,10 +8,12 @@ use url::Url;
 
 use crate::session::cookies::{CookieKey, CookieSettings};
 
+mod builder;
 mod provider;
 mod routes;
 use crate::discovery::DiscoveryError;
 use crate::jose::{JwksCache, JwksError};
+pub use builder::{DEFAULT_SCOPES, OAuthConfigurationBuilder};
 pub(crate) use provider::ProviderConfig;
 pub(crate) use routes::Routes;
 
@@ -264,8 +266,8 @@ pub(crate) struct ConfigInner {
 
 impl OAuthConfiguration {
     /// Starts a builder.
-    pub fn builder() -> crate::builder::OAuthConfigurationBuilder {
-        crate::builder::OAuthConfigurationBuilder::default()
+    pub fn builder() -> OAuthConfigurationBuilder {
+        OAuthConfigurationBuilder::default()
     }
 
     /// The client id.
