@@ -220,37 +220,32 @@ fn jti_ttl(leeway: Duration) -> Duration {
 /// that fails, and kept for the whole acceptance window only once they are ended: a
 /// logout that failed in the store leaves no marker behind.
 pub(crate) async fn end_sessions(
-    state: &crate::state::AuthState,
+    store: &crate::store::BoundedStore,
     valid: &ValidLogoutToken,
     leeway: Duration,
 ) -> Ended {
     let marker = format!("jti:{}", valid.jti);
     let owner = crate::secret::random_token(16);
-    match state
-        .store_op(state.store.try_lock(&marker, &owner, JTI_CLAIM))
-        .await
-    {
+    match store.op(store.try_lock(&marker, &owner, JTI_CLAIM)).await {
         Ok(true) => {}
         Ok(false) => return Ended::Replayed,
         Err(e) => return Ended::StoreFailed(e),
     }
     let ended = match &valid.target {
-        LogoutTarget::Sid(sid) => state.store_op(state.store.remove_by_sid(sid)).await,
-        LogoutTarget::Sub(sub) => state.store_op(state.store.remove_by_sub(sub)).await,
-        LogoutTarget::SidAndSub { sid, sub } => {
-            match state.store_op(state.store.remove_by_sid(sid)).await {
-                Ok(by_sid) => state
-                    .store_op(state.store.remove_by_sub_without_sid(sub))
-                    .await
-                    .map(|without_sid| by_sid + without_sid),
-                Err(e) => Err(e),
-            }
-        }
+        LogoutTarget::Sid(sid) => store.op(store.remove_by_sid(sid)).await,
+        LogoutTarget::Sub(sub) => store.op(store.remove_by_sub(sub)).await,
+        LogoutTarget::SidAndSub { sid, sub } => match store.op(store.remove_by_sid(sid)).await {
+            Ok(by_sid) => store
+                .op(store.remove_by_sub_without_sid(sub))
+                .await
+                .map(|without_sid| by_sid + without_sid),
+            Err(e) => Err(e),
+        },
     };
     match ended {
         Ok(n) => {
-            if let Err(e) = state
-                .store_op(state.store.try_lock(&marker, &owner, jti_ttl(leeway)))
+            if let Err(e) = store
+                .op(store.try_lock(&marker, &owner, jti_ttl(leeway)))
                 .await
             {
                 // The logout happened; only the replay marker is shorter than usual.
@@ -259,7 +254,7 @@ pub(crate) async fn end_sessions(
             Ended::Sessions(n)
         }
         Err(e) => {
-            if let Err(e) = state.store_op(state.store.unlock(&marker, &owner)).await {
+            if let Err(e) = store.op(store.unlock(&marker, &owner)).await {
                 tracing::debug!(error = %e, "could not release the logout token's claim; it expires by itself");
             }
             Ended::StoreFailed(e)

@@ -86,7 +86,10 @@ pub(crate) fn start_login(
 }
 
 /// [`start_login`] with the parts of `config` it takes, at the configured clock's now.
-pub(crate) fn start_login_for(config: &crate::OAuthConfiguration, next: String) -> LoginStart {
+pub(crate) fn start_login_for(
+    config: &crate::config::OAuthConfiguration,
+    next: String,
+) -> LoginStart {
     let c = &config.inner;
     start_login(
         &c.provider,

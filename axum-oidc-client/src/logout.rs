@@ -172,19 +172,20 @@ pub(crate) fn post_logout_state_matches(returned: Option<&str>, expected: Option
 /// Local logout: reads the request's session, deletes it, and revokes its tokens in the
 /// background. Returns the ended session for the logout handler.
 pub(crate) async fn end_local_session(
-    state: &crate::state::AuthState,
+    config: &OAuthConfiguration,
+    store: &crate::store::BoundedStore,
     headers: &HeaderMap,
 ) -> Result<Option<std::sync::Arc<SessionRecord>>, crate::store::StoreError> {
-    let c = &state.config.inner;
+    let c = &config.inner;
     let Some(id) = crate::session::cookies::read_session_id(&c.cookie_key, &c.cookies, headers)
     else {
         return Ok(None);
     };
     let key = crate::session::SessionKey::of(&id);
-    let record = state.store_op(state.store.get(&key)).await?;
-    state.store_op(state.store.remove(&key)).await?;
+    let record = store.op(store.get(&key)).await?;
+    store.op(store.remove(&key)).await?;
     if let Some(r) = &record {
-        revoke_in_background(&state.config, r);
+        revoke_in_background(config, r);
     }
     Ok(record)
 }

@@ -5,15 +5,17 @@
 //! instance's lease re-reads the stored result instead of refreshing again. So a
 //! provider that rotates refresh tokens and revokes on reuse never sees a reuse.
 
-use std::sync::Arc;
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex, Weak};
 use std::time::{Duration, Instant};
 
 use crate::callback::new_record;
 use crate::config::IdentityMode;
+use crate::config::OAuthConfiguration;
 use crate::id_token::{Expectations, IdTokenClaims, IdTokenError, NonceCheck, verify_id_token};
 use crate::secret::random_token;
 use crate::session::{SessionKey, SessionRecord};
-use crate::state::AuthState;
+use crate::store::BoundedStore;
 use crate::store::StoreError;
 use crate::token::TokenError;
 
@@ -53,18 +55,55 @@ fn provider_fault(e: impl Into<Box<dyn std::error::Error + Send + Sync>>) -> Ref
 /// for it.
 pub(crate) type RefreshFlight = tokio::sync::OnceCell<Result<Arc<SessionRecord>, RefreshError>>;
 
+/// The refresh in flight (or just finished) per session in this process.
+#[derive(Default)]
+pub(crate) struct RefreshFlights(Mutex<HashMap<SessionKey, Weak<RefreshFlight>>>);
+
+impl RefreshFlights {
+    /// The refresh of a session to join: the one in flight, or one that just produced
+    /// a record `still_good` accepts; otherwise a new one.
+    pub fn join(
+        &self,
+        key: &SessionKey,
+        still_good: impl Fn(&SessionRecord) -> bool,
+    ) -> Arc<RefreshFlight> {
+        let mut map = self.0.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some(existing) = map.get(key).and_then(Weak::upgrade) {
+            match existing.get() {
+                None => return existing,
+                Some(Ok(record)) if still_good(record) => return existing,
+                Some(_) => {}
+            }
+        }
+        map.retain(|_, w| w.strong_count() > 0);
+        let flight = Arc::new(RefreshFlight::new());
+        map.insert(key.clone(), Arc::downgrade(&flight));
+        flight
+    }
+}
+
+/// What a refresh takes: the configuration, the bounded store and this process's
+/// flights.
+pub(crate) struct Refresher<'a> {
+    pub config: &'a OAuthConfiguration,
+    pub store: &'a BoundedStore,
+    pub flights: &'a RefreshFlights,
+}
+
 /// Refreshes the session under `key`, or returns the result of a concurrent refresh.
 ///
 /// Within this process the first request starts the refresh and the others wait for
 /// it; they are all released together with its result. If the request that started it
 /// goes away, a waiting one carries it on.
 pub(crate) async fn refresh_session(
-    state: &AuthState,
+    state: &Refresher<'_>,
     key: &SessionKey,
     ttl: Duration,
 ) -> Result<Arc<SessionRecord>, RefreshError> {
     let c = &state.config.inner;
-    let flight = state.refresh_flight(key, |r| c.policy.is_fresh(r, c.clock.now()));
+    let flight = state
+        .flights
+        .join(key, |r| c.policy.is_fresh(r, c.clock.now()));
     flight
         .get_or_init(|| refresh_across_instances(state, key, ttl))
         .await
@@ -101,14 +140,15 @@ impl Default for LeaseBackoff {
 /// One refresh in this process: takes the store lease, or waits for the instance
 /// that holds it and reads its result.
 async fn refresh_across_instances(
-    state: &AuthState,
+    state: &Refresher<'_>,
     key: &SessionKey,
     ttl: Duration,
 ) -> Result<Arc<SessionRecord>, RefreshError> {
     let policy = &state.config.inner.policy;
     let now = state.config.inner.clock.now();
     let current = state
-        .store_op(state.store.get_fresh(key))
+        .store
+        .op(state.store.get_fresh(key))
         .await?
         .ok_or(RefreshError::Ended)?;
     if policy.is_fresh(&current, now) {
@@ -120,7 +160,8 @@ async fn refresh_across_instances(
     let started = Instant::now();
     let mut backoff = LeaseBackoff::default();
     while !state
-        .store_op(state.store.try_lock(&lease_name, &owner, LEASE))
+        .store
+        .op(state.store.try_lock(&lease_name, &owner, LEASE))
         .await?
     {
         if started.elapsed() > MAX_WAIT {
@@ -130,7 +171,8 @@ async fn refresh_across_instances(
         }
         tokio::time::sleep(backoff.next_pause()).await;
         let current = state
-            .store_op(state.store.get_fresh(key))
+            .store
+            .op(state.store.get_fresh(key))
             .await?
             .ok_or(RefreshError::Ended)?;
         if policy.is_fresh(&current, state.config.inner.clock.now()) {
@@ -139,7 +181,8 @@ async fn refresh_across_instances(
     }
     let result = refresh_holding_lease(state, key, ttl).await;
     if let Err(e) = state
-        .store_op(state.store.unlock(&lease_name, &owner))
+        .store
+        .op(state.store.unlock(&lease_name, &owner))
         .await
     {
         tracing::debug!(error = %e, "could not release the refresh lease; it expires by itself");
@@ -148,14 +191,15 @@ async fn refresh_across_instances(
 }
 
 async fn refresh_holding_lease(
-    state: &AuthState,
+    state: &Refresher<'_>,
     key: &SessionKey,
     ttl: Duration,
 ) -> Result<Arc<SessionRecord>, RefreshError> {
     let c = &state.config.inner;
     // Re-read under the lease: another instance may have finished just before we got it.
     let current = state
-        .store_op(state.store.get_fresh(key))
+        .store
+        .op(state.store.get_fresh(key))
         .await?
         .ok_or(RefreshError::Ended)?;
     if c.policy.is_fresh(&current, c.clock.now()) {
@@ -168,7 +212,7 @@ async fn refresh_holding_lease(
         Ok(r) => r,
         Err(TokenError::InvalidGrant) => {
             tracing::debug!("refresh token rejected (invalid_grant); ending the session");
-            state.store_op(state.store.remove(key)).await?;
+            state.store.op(state.store.remove(key)).await?;
             return Err(RefreshError::Ended);
         }
         Err(e) => return Err(provider_fault(e)),
@@ -198,7 +242,7 @@ async fn refresh_holding_lease(
                 }
                 Err(e) => {
                     tracing::debug!(rule = %e, "refreshed ID token rejected; ending the session");
-                    state.store_op(state.store.remove(key)).await?;
+                    state.store.op(state.store.remove(key)).await?;
                     return Err(RefreshError::Ended);
                 }
             }
@@ -216,7 +260,7 @@ async fn refresh_holding_lease(
             }
             Err(e) => {
                 tracing::debug!(rule = %e, "userinfo after refresh rejected; ending the session");
-                state.store_op(state.store.remove(key)).await?;
+                state.store.op(state.store.remove(key)).await?;
                 return Err(RefreshError::Ended);
             }
         }
@@ -242,7 +286,7 @@ const WRITE_ATTEMPTS: usize = 3;
 /// undone. When another write came in between, the record is derived again from the
 /// newer version; when the session is gone, it has ended.
 async fn write_over(
-    state: &AuthState,
+    state: &Refresher<'_>,
     key: &SessionKey,
     mut current: Arc<SessionRecord>,
     ttl: Duration,
@@ -251,13 +295,15 @@ async fn write_over(
     for _ in 0..WRITE_ATTEMPTS {
         let record = Arc::new(derive(&current));
         if state
-            .store_op(state.store.replace(key, &current, record.clone(), ttl))
+            .store
+            .op(state.store.replace(key, &current, record.clone(), ttl))
             .await?
         {
             return Ok(record);
         }
         current = state
-            .store_op(state.store.get_fresh(key))
+            .store
+            .op(state.store.get_fresh(key))
             .await?
             .ok_or(RefreshError::Ended)?;
     }
@@ -275,7 +321,7 @@ async fn write_over(
 /// keeps serving its current access token, and the next request refreshes again with
 /// the new refresh token.
 async fn keep_rotated_refresh_token(
-    state: &AuthState,
+    state: &Refresher<'_>,
     key: &SessionKey,
     current: &Arc<SessionRecord>,
     response: &crate::token::AccessTokenResponse,
@@ -304,7 +350,7 @@ async fn keep_rotated_refresh_token(
 /// OIDC Core 12.2: same `iss`, `sub` and `aud` as the original; `nonce` optional but
 /// equal when present; everything else as at login.
 async fn verify_refreshed_id_token(
-    state: &AuthState,
+    state: &Refresher<'_>,
     id_token: &str,
     original: &IdTokenClaims,
     access_token: &str,

@@ -93,7 +93,7 @@ async fn resolve(slot: &SlotInner, headers: &HeaderMap) -> Resolution {
         remove_session_cookie(slot);
         Resolution::Anonymous
     };
-    let mut record = match state.store_op(state.store.get(&key)).await {
+    let mut record = match state.store.op(state.store.get(&key)).await {
         Ok(Some(r)) => r,
         Ok(None) => return ended(slot),
         Err(e) => {
@@ -105,7 +105,7 @@ async fn resolve(slot: &SlotInner, headers: &HeaderMap) -> Resolution {
     let left = c.policy.remaining(&record, now);
     if left <= 0 {
         tracing::debug!("session reached its idle or absolute timeout");
-        if let Err(e) = state.store_op(state.store.remove(&key)).await {
+        if let Err(e) = state.store.op(state.store.remove(&key)).await {
             tracing::warn!(error = %e, "could not delete a timed-out session");
         }
         return ended(slot);
@@ -119,10 +119,10 @@ async fn resolve(slot: &SlotInner, headers: &HeaderMap) -> Resolution {
             if record.tokens.expires_at > now {
                 return Resolution::Session(record);
             }
-            let _ = state.store_op(state.store.remove(&key)).await;
+            let _ = state.store.op(state.store.remove(&key)).await;
             return ended(slot);
         }
-        match refresh_session(state, &key, ttl).await {
+        match refresh_session(&state.refresher(), &key, ttl).await {
             Ok(fresh) => {
                 // The refresh wrote `last_seen`: the cookie must follow, or an active
                 // user whose access tokens are shorter than the touch interval keeps
@@ -152,7 +152,8 @@ async fn resolve(slot: &SlotInner, headers: &HeaderMap) -> Resolution {
         let left = c.policy.remaining(&touched, now).max(1);
         // Over the version read only: a logout that ended the session since is kept.
         match state
-            .store_op(state.store.replace(
+            .store
+            .op(state.store.replace(
                 &key,
                 &record,
                 touched.clone(),

@@ -309,4 +309,4 @@ impl IntoResponse for BearerRejection {
 /// The bearer layer's configuration errors, now part of the crate's one
 /// [`ConfigError`](crate::ConfigError).
 #[deprecated(note = "use `axum_oidc_client::ConfigError`")]
-pub type BearerConfigError = crate::ConfigError;
+pub type BearerConfigError = crate::config::ConfigError;

@@ -7,11 +7,11 @@ use std::time::Duration;
 use http::HeaderMap;
 
 use super::{REPLAY_TTL, replay_marker};
+use crate::config::OAuthConfiguration;
 use crate::secret::SessionId;
 use crate::session::cookies::read_session_id;
 use crate::session::{SessionKey, SessionRecord, new_session_id};
-use crate::state::AuthState;
-use crate::store::StoreError;
+use crate::store::{BoundedStore, StoreError};
 
 /// What establishing the session came to.
 #[derive(Debug)]
@@ -32,25 +32,23 @@ pub(crate) enum Established {
 /// Marks the login's `state` as used in the shared store, so a provider that redeemed
 /// the code twice still yields one session (RFC 6749 section 10.5; the `state` is
 /// single-use, RFC 9700 section 4.7.1). `false` when it was used already.
-async fn consume_state(state: &AuthState, login_state: &str) -> Result<bool, StoreError> {
-    state
-        .store_op(
-            state
-                .store
-                .insert_once(&replay_marker(login_state), REPLAY_TTL),
-        )
+async fn consume_state(store: &BoundedStore, login_state: &str) -> Result<bool, StoreError> {
+    store
+        .op(store.insert_once(&replay_marker(login_state), REPLAY_TTL))
         .await
 }
 
 /// A new random session id. A session id the browser brought along is never reused
 /// (session fixation, RFC 6749 section 10.12's concern for the RP's own session): its
 /// session, if any, is deleted.
-async fn fresh_session_id(state: &AuthState, headers: &HeaderMap) -> SessionId {
-    let c = &state.config.inner;
+async fn fresh_session_id(
+    config: &OAuthConfiguration,
+    store: &BoundedStore,
+    headers: &HeaderMap,
+) -> SessionId {
+    let c = &config.inner;
     if let Some(old) = read_session_id(&c.cookie_key, &c.cookies, headers)
-        && let Err(e) = state
-            .store_op(state.store.remove(&SessionKey::of(&old)))
-            .await
+        && let Err(e) = store.op(store.remove(&SessionKey::of(&old))).await
     {
         tracing::debug!(error = %e, "could not delete the session the browser brought along");
     }
@@ -60,21 +58,22 @@ async fn fresh_session_id(state: &AuthState, headers: &HeaderMap) -> SessionId {
 /// Consumes the `state`, picks a fresh session id and stores `record` under it for
 /// what the session policy grants.
 pub(crate) async fn establish_session(
-    state: &AuthState,
+    config: &OAuthConfiguration,
+    store: &BoundedStore,
     headers: &HeaderMap,
     login_state: &str,
     record: SessionRecord,
 ) -> Established {
-    match consume_state(state, login_state).await {
+    match consume_state(store, login_state).await {
         Ok(true) => {}
         Ok(false) => return Established::Replayed,
         Err(e) => return Established::StoreFailed(e),
     }
-    let id = fresh_session_id(state, headers).await;
-    let c = &state.config.inner;
+    let id = fresh_session_id(config, store, headers).await;
+    let c = &config.inner;
     let ttl = c.policy.remaining(&record, c.clock.now()).max(1);
-    match state
-        .store_op(state.store.put(
+    match store
+        .op(store.put(
             &SessionKey::of(&id),
             Arc::new(record),
             Duration::from_secs(ttl as u64),

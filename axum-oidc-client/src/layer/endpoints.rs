@@ -159,7 +159,15 @@ async fn callback(state: &AuthState, req: &Parts) -> Response {
             return r;
         }
     };
-    match establish_session(state, &req.headers, login.state.secret(), record).await {
+    match establish_session(
+        &state.config,
+        &state.store,
+        &req.headers,
+        login.state.secret(),
+        record,
+    )
+    .await
+    {
         Established::Session { id, ttl } => {
             tracing::debug!("login completed; new session created");
             let mut r = pages::see_other(&login.next);
@@ -215,7 +223,7 @@ fn store_unavailable(e: &crate::store::StoreError) -> Response {
 
 async fn logout(state: &AuthState, req: &Parts) -> Response {
     let c = &state.config.inner;
-    let record = match end_local_session(state, &req.headers).await {
+    let record = match end_local_session(&state.config, &state.store, &req.headers).await {
         Ok(record) => record,
         Err(e) => return store_unavailable(&e),
     };
@@ -303,7 +311,7 @@ async fn backchannel(state: &AuthState, req: &Parts, body: Body) -> Response {
             return backchannel_error(StatusCode::BAD_REQUEST, "invalid_request");
         }
     };
-    match end_sessions(state, &valid, c.provider.leeway).await {
+    match end_sessions(&state.store, &valid, c.provider.leeway).await {
         Ended::Sessions(n) => {
             tracing::debug!(sessions = n, "back-channel logout ended sessions");
             let mut r = StatusCode::OK.into_response();

@@ -20,7 +20,7 @@ use crate::config::OAuthConfiguration;
 use crate::logout::{DefaultLogoutHandler, LogoutHandler};
 use crate::resolve::SessionSlot;
 use crate::state::AuthState;
-use crate::store::{AuthCache, MemoryStore, SharedStore};
+use crate::store::{AuthCache, BoundedStore, MemoryStore, SharedStore};
 
 mod endpoints;
 
@@ -73,7 +73,7 @@ impl AuthenticationLayer {
 
     /// Replaces the store.
     pub fn store(self, store: impl AuthCache) -> Self {
-        self.rebuild(|s| s.store = Arc::new(store))
+        self.rebuild(|s| s.store = BoundedStore::new(Arc::new(store), s.config.inner.store_timeout))
     }
 
     /// Replaces the logout handler (default: [`DefaultLogoutHandler`]).
@@ -86,7 +86,7 @@ impl AuthenticationLayer {
             Ok(s) => s,
             Err(shared) => AuthState::new(
                 shared.config.clone(),
-                shared.store.clone(),
+                shared.store.shared().clone(),
                 shared.logout.clone(),
             ),
         };

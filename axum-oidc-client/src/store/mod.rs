@@ -45,6 +45,9 @@ use async_trait::async_trait;
 /// The session types a store keeps.
 pub use crate::session::{SessionCodec, SessionKey, SessionRecord, TokenSet};
 
+mod bounded;
+pub(crate) use bounded::BoundedStore;
+
 pub mod memory;
 pub use memory::MemoryStore;
 

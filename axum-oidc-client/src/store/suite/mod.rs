@@ -23,7 +23,7 @@
 
 use std::sync::Arc;
 
-use crate::IdTokenClaims;
+use crate::id_token::IdTokenClaims;
 use crate::secret::{AccessTokenValue, IdTokenValue, RefreshTokenValue};
 use crate::session::{SessionKey, SessionRecord, TokenSet, new_session_id};
 use crate::store::SharedStore;
