@@ -36,7 +36,7 @@ step "clippy (all targets, all features, -D warnings)" \
   cargo clippy --workspace --all-targets --all-features -- -D warnings
 step "rustdoc (warnings denied)" \
   env RUSTDOCFLAGS="-D warnings" cargo doc --workspace --all-features --no-deps
-for f in "" rustls native-tls redis postgres mysql sqlite; do
+for f in "" rustls native-tls redis postgres mysql sqlite test-util; do
   if [ -z "$f" ]; then
     step "feature set: none" cargo check -p axum-oidc-client --no-default-features
   else

@@ -267,7 +267,7 @@ async fn refresh_holding_lease(
     } else {
         claims
     };
-    let refreshed = new_record(&state.config, &response, claims, Some(&current), now);
+    let refreshed = new_record(state.config, &response, claims, Some(&current), now);
     write_over(state, key, current, ttl, |stored| {
         let mut record = refreshed.clone();
         record.last_seen = record.last_seen.max(stored.last_seen);

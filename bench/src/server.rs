@@ -253,7 +253,7 @@ async fn fill(State(admin): State<Admin>, Query(q): Query<FillQuery>) -> Json<se
     let mut inserted = 0u64;
     for i in 0..n {
         let mut record: SessionRecord = (*template).clone();
-        let claims = std::sync::Arc::make_mut(&mut record.claims);
+        let claims = Arc::make_mut(&mut record.claims);
         claims.sub = format!("user-{i:08}");
         claims.sid = Some(format!("sid-{i:08}-{}", new_session_id().secret()));
         let key = SessionKey::of(&new_session_id());

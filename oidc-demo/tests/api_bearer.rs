@@ -50,7 +50,7 @@ async fn code_flow<F, Fut>(
 ) -> serde_json::Value
 where
     F: FnOnce(url::Url) -> Fut,
-    Fut: std::future::Future<Output = String>,
+    Fut: Future<Output = String>,
 {
     let (client_id, secret) = client;
     let (authorization_endpoint, token_endpoint) = endpoints;

@@ -45,6 +45,7 @@ pub use self::behaviours::*;
 ///     )))
 /// });
 /// ```
+#[cfg_attr(docsrs, doc(cfg(feature = "test-util")))]
 #[macro_export]
 macro_rules! store_suite {
     ($name:ident, $fixture:expr) => {
