@@ -9,10 +9,8 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use app::{Browser, bind, layer, location, memory, serve, set_cookies};
-use async_trait::async_trait;
-use axum_oidc_client::store::{AuthCache, SharedStore, StoreError};
-use axum_oidc_client::store::{SessionKey, SessionRecord};
-use axum_oidc_client::{MemoryStore, OAuthConfiguration, OAuthConfigurationBuilder};
+use axum_oidc_client::store::SharedStore;
+use axum_oidc_client::{OAuthConfiguration, OAuthConfigurationBuilder};
 use oidc_dev_provider::{ClientRegistration, DevProvider, DevProviderConfig, RunningProvider};
 use reqwest::StatusCode;
 
@@ -376,98 +374,15 @@ async fn a_provider_that_is_down_at_the_callback_gives_502_and_no_session() {
     );
 }
 
-/// A store that fails on demand, and counts session reads.
-struct FlakyStore {
-    inner: MemoryStore,
-    down: std::sync::atomic::AtomicBool,
-    gets: std::sync::atomic::AtomicU64,
-}
-
-impl FlakyStore {
-    fn new() -> Arc<Self> {
-        Arc::new(FlakyStore {
-            inner: MemoryStore::default(),
-            down: false.into(),
-            gets: 0.into(),
-        })
-    }
-}
-
-impl FlakyStore {
-    fn check(&self) -> Result<(), StoreError> {
-        if self.down.load(std::sync::atomic::Ordering::SeqCst) {
-            Err(StoreError::unavailable(std::io::Error::other("store down")))
-        } else {
-            Ok(())
-        }
-    }
-}
-
-#[async_trait]
-impl AuthCache for FlakyStore {
-    async fn get(&self, key: &SessionKey) -> Result<Option<Arc<SessionRecord>>, StoreError> {
-        self.gets.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
-        self.check()?;
-        self.inner.get(key).await
-    }
-    async fn put(
-        &self,
-        key: &SessionKey,
-        record: Arc<SessionRecord>,
-        ttl: Duration,
-    ) -> Result<(), StoreError> {
-        self.check()?;
-        self.inner.put(key, record, ttl).await
-    }
-    async fn replace(
-        &self,
-        key: &SessionKey,
-        current: &SessionRecord,
-        record: Arc<SessionRecord>,
-        ttl: Duration,
-    ) -> Result<bool, StoreError> {
-        self.check()?;
-        self.inner.replace(key, current, record, ttl).await
-    }
-    async fn remove(&self, key: &SessionKey) -> Result<(), StoreError> {
-        self.check()?;
-        self.inner.remove(key).await
-    }
-    async fn remove_by_sub_without_sid(&self, sub: &str) -> Result<usize, StoreError> {
-        self.check()?;
-        self.inner.remove_by_sub_without_sid(sub).await
-    }
-    async fn remove_by_sid(&self, sid: &str) -> Result<usize, StoreError> {
-        self.check()?;
-        self.inner.remove_by_sid(sid).await
-    }
-    async fn remove_by_sub(&self, sub: &str) -> Result<usize, StoreError> {
-        self.check()?;
-        self.inner.remove_by_sub(sub).await
-    }
-    async fn try_lock(&self, name: &str, owner: &str, lease: Duration) -> Result<bool, StoreError> {
-        self.check()?;
-        self.inner.try_lock(name, owner, lease).await
-    }
-    async fn unlock(&self, name: &str, owner: &str) -> Result<(), StoreError> {
-        self.check()?;
-        self.inner.unlock(name, owner).await
-    }
-    async fn insert_once(&self, value: &str, ttl: Duration) -> Result<bool, StoreError> {
-        self.check()?;
-        self.inner.insert_once(value, ttl).await
-    }
-}
-
 #[tokio::test]
 async fn a_store_outage_gives_503_not_a_logout_and_recovers() {
-    let flaky = FlakyStore::new();
-    let s = setup_with(flaky.clone()).await;
+    let flaky = faulty_store::FaultyStore::new(memory());
+    let s = setup_with(Arc::new(flaky.clone())).await;
     assert_eq!(
         s.browser.login_as("alice", "/").await.status(),
         StatusCode::SEE_OTHER
     );
-    flaky.down.store(true, std::sync::atomic::Ordering::SeqCst);
+    flaky.set_down(true);
     let r = s.browser.get("/me").await;
     assert_eq!(r.status(), StatusCode::SERVICE_UNAVAILABLE);
     assert!(r.headers().contains_key("retry-after"));
@@ -482,15 +397,15 @@ async fn a_store_outage_gives_503_not_a_logout_and_recovers() {
         s.browser.get("/").await.status(),
         StatusCode::SERVICE_UNAVAILABLE
     );
-    flaky.down.store(false, std::sync::atomic::Ordering::SeqCst);
+    flaky.set_down(false);
     let r = s.browser.get("/me").await;
     assert_eq!(r.status(), StatusCode::OK, "the same session works again");
 }
 
 #[tokio::test]
 async fn a_store_failure_during_login_gives_an_error_page_and_no_session() {
-    let flaky = FlakyStore::new();
-    let s = setup_with(flaky.clone()).await;
+    let flaky = faulty_store::FaultyStore::new(memory());
+    let s = setup_with(Arc::new(flaky.clone())).await;
     let auth = s.browser.start_login("/").await;
     let provider = app::no_redirect_client();
     let back = location(
@@ -500,7 +415,7 @@ async fn a_store_failure_during_login_gives_an_error_page_and_no_session() {
             .await
             .unwrap(),
     );
-    flaky.down.store(true, std::sync::atomic::Ordering::SeqCst);
+    flaky.set_down(true);
     let r = s.browser.finish_login(&back).await;
     assert_eq!(r.status(), StatusCode::SERVICE_UNAVAILABLE);
     assert!(
@@ -770,8 +685,8 @@ async fn requests_waiting_for_a_failed_refresh_share_its_failure() {
         .unwrap()
         .build()
         .unwrap();
-    let store = FlakyStore::new();
-    let _server = serve(bound, layer(cfg, store.clone()));
+    let store = faulty_store::FaultyStore::new(memory());
+    let _server = serve(bound, layer(cfg, Arc::new(store.clone())));
     let browser = Browser::new(&origin);
     browser.login_as("alice", "/").await;
     let before = browser.get("/token").await.text().await.unwrap();
@@ -779,7 +694,7 @@ async fn requests_waiting_for_a_failed_refresh_share_its_failure() {
     // Let the access token expire, then take the provider's refresh down.
     tokio::time::sleep(Duration::from_millis(2500)).await;
     outage.failing.store(true, Ordering::SeqCst);
-    let reads_before = store.gets.load(Ordering::SeqCst);
+    let reads_before = store.calls("get");
     let burst = {
         let browser = browser.clone();
         tokio::spawn(async move {
@@ -789,8 +704,7 @@ async fn requests_waiting_for_a_failed_refresh_share_its_failure() {
     // Every request reads its session once, then joins the refresh in flight; the
     // refresh stays at the provider until all 16 have read.
     wait_until("16 session reads and one refresh at the provider", || {
-        store.gets.load(Ordering::SeqCst) >= reads_before + 16
-            && outage.refused.load(Ordering::SeqCst) >= 1
+        store.calls("get") >= reads_before + 16 && outage.refused.load(Ordering::SeqCst) >= 1
     })
     .await;
     tokio::time::sleep(Duration::from_millis(200)).await;

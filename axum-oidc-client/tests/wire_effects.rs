@@ -597,16 +597,21 @@ async fn with_logout_via_get_false_only_logs_out_on_post() {
         StatusCode::OK,
         "GET did not log out"
     );
-    let post = rp
-        .browser
-        .client
-        .post(format!("{}/auth/logout", rp.origin))
-        .header("origin", &rp.origin)
-        .send()
-        .await
-        .unwrap();
+    let post = rp.browser.logout().await;
     assert_eq!(post.status(), StatusCode::SEE_OTHER);
     assert_eq!(me(&rp.browser).await.0, StatusCode::UNAUTHORIZED);
+}
+
+/// `GET /auth/logout` as a browser sends it when `site` started the navigation
+/// (`Sec-Fetch-Site`).
+async fn get_logout_from(rp: &Rp, site: &str) -> reqwest::Response {
+    rp.browser
+        .client
+        .get(format!("{}/auth/logout", rp.origin))
+        .header("sec-fetch-site", site)
+        .send()
+        .await
+        .unwrap()
 }
 
 #[tokio::test]
@@ -634,28 +639,14 @@ async fn get_logout_when_turned_on_refuses_cross_site_requests() {
     let op = CaptureProvider::start().await;
     let rp = oauth2_rp(&op, |b| b.with_logout_via_get(true)).await;
     assert_eq!(op.login(&rp.browser).await.status(), StatusCode::SEE_OTHER);
-    let cross = rp
-        .browser
-        .client
-        .get(format!("{}/auth/logout", rp.origin))
-        .header("sec-fetch-site", "cross-site")
-        .send()
-        .await
-        .unwrap();
+    let cross = get_logout_from(&rp, "cross-site").await;
     assert_eq!(cross.status(), StatusCode::FORBIDDEN);
     assert_eq!(
         me(&rp.browser).await.0,
         StatusCode::OK,
         "a cross-site GET does not log out"
     );
-    let same = rp
-        .browser
-        .client
-        .get(format!("{}/auth/logout", rp.origin))
-        .header("sec-fetch-site", "same-origin")
-        .send()
-        .await
-        .unwrap();
+    let same = get_logout_from(&rp, "same-origin").await;
     assert_eq!(same.status(), StatusCode::SEE_OTHER);
     assert_eq!(me(&rp.browser).await.0, StatusCode::UNAUTHORIZED);
 }

@@ -24,6 +24,7 @@ struct Counts {
     failures: Mutex<HashMap<&'static str, usize>>,
     calls: Mutex<HashMap<&'static str, usize>>,
     gate: Mutex<Option<Gate>>,
+    down: std::sync::atomic::AtomicBool,
 }
 
 /// Holds the next session write (`put` or `replace`) until released: the test can act
@@ -57,6 +58,13 @@ impl FaultyStore {
     /// The next `times` calls of `op` (a trait method's name) fail with a timeout.
     pub fn fail_next(&self, op: &'static str, times: usize) {
         *self.counts.failures.lock().unwrap().entry(op).or_default() += times;
+    }
+
+    /// Takes the whole store down (every operation fails as unavailable) or back up.
+    pub fn set_down(&self, down: bool) {
+        self.counts
+            .down
+            .store(down, std::sync::atomic::Ordering::SeqCst);
     }
 
     /// Holds the next session write until [`Gate::release`].
@@ -97,6 +105,9 @@ impl FaultyStore {
 
     fn enter(&self, op: &'static str) -> Result<(), StoreError> {
         *self.counts.calls.lock().unwrap().entry(op).or_default() += 1;
+        if self.counts.down.load(std::sync::atomic::Ordering::SeqCst) {
+            return Err(StoreError::unavailable(std::io::Error::other("store down")));
+        }
         let mut failures = self.counts.failures.lock().unwrap();
         match failures.get_mut(op) {
             Some(n) if *n > 0 => {
