@@ -56,10 +56,9 @@ impl JwtConfigurationBuilder {
     }
 
     /// Like [`with_discovered_issuer`](Self::with_discovered_issuer), but failing at
-    /// once.
+    /// once. Both builders have both forms, with the same meaning.
     ///
     /// ```no_run
-    /// # #![allow(deprecated)]
     /// # async fn f() -> Result<(), axum_oidc_client::ConfigError> {
     /// use axum_oidc_client::bearer::JwtConfiguration;
     /// let config = JwtConfiguration::builder()
@@ -68,7 +67,6 @@ impl JwtConfigurationBuilder {
     ///     .build()?;
     /// # let _ = config; Ok(()) }
     /// ```
-    #[deprecated(note = "use `with_discovered_issuer(..).await`; its error surfaces at `build()`")]
     pub async fn with_issuer(self, issuer: impl Into<String>) -> Result<Self, ConfigError> {
         self.try_with_issuer(issuer.into()).await
     }

@@ -29,7 +29,10 @@ impl OAuthConfigurationBuilder {
     }
 
     /// Validates everything and builds the configuration.
-    pub fn build(self) -> Result<OAuthConfiguration, ConfigError> {
+    pub fn build(mut self) -> Result<OAuthConfiguration, ConfigError> {
+        if let Some(e) = self.pending.take() {
+            return Err(e);
+        }
         let http = self.http_client()?;
         let insecure = self.insecure_http;
         let url = |name: &'static str, v: &str| -> Result<Url, ConfigError> {

@@ -75,6 +75,8 @@ pub struct OAuthConfigurationBuilder {
     fetch_userinfo: bool,
     clock: Option<Clock>,
     insecure_http: bool,
+    /// A discovery error kept by `with_discovered_issuer` for `build()`.
+    pending: Option<ConfigError>,
 }
 
 macro_rules! setter {
@@ -146,8 +148,16 @@ impl OAuthConfigurationBuilder {
     /// Discovers the provider at `issuer` (OIDC Discovery 1.0) and fetches its keys.
     /// Options that shape HTTP calls (`with_custom_ca_cert`) must be set before.
     /// Explicit endpoints set with `with_*_endpoint` take precedence over discovered ones.
+    ///
+    /// The bearer builder has the same method; both also offer
+    /// [`with_discovered_issuer`](Self::with_discovered_issuer), which keeps the error
+    /// for [`build`](Self::build) instead.
     pub async fn with_issuer(mut self, issuer: impl Into<String>) -> Result<Self, ConfigError> {
-        let issuer = issuer.into();
+        self.discover(issuer.into()).await?;
+        Ok(self)
+    }
+
+    async fn discover(&mut self, issuer: String) -> Result<(), ConfigError> {
         let parsed = Url::parse(&issuer).map_err(|_| ConfigError::InvalidUrl {
             name: "issuer",
             value: issuer.clone(),
@@ -161,7 +171,29 @@ impl OAuthConfigurationBuilder {
             .map_err(ConfigError::Discovery)?;
         self.issuer = Some(issuer);
         self.metadata = Some(meta);
-        Ok(self)
+        Ok(())
+    }
+
+    /// Like [`with_issuer`](Self::with_issuer), but never failing here: a discovery
+    /// error is kept and returned by [`build`](Self::build), so the chain reads the same
+    /// as every other setter (and as the bearer builder's).
+    ///
+    /// ```no_run
+    /// # async fn f() -> Result<(), axum_oidc_client::ConfigError> {
+    /// use axum_oidc_client::OAuthConfigurationBuilder;
+    /// let config = OAuthConfigurationBuilder::default()
+    ///     .with_client_id("my-app")
+    ///     .with_app_url("https://app.example")
+    ///     .with_discovered_issuer("https://login.example/realms/shop")
+    ///     .await
+    ///     .build()?;
+    /// # let _ = config; Ok(()) }
+    /// ```
+    pub async fn with_discovered_issuer(mut self, issuer: impl Into<String>) -> Self {
+        if let Err(e) = self.discover(issuer.into()).await {
+            self.pending.get_or_insert(e);
+        }
+        self
     }
 
     setter!(

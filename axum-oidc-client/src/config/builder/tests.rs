@@ -179,3 +179,19 @@ fn oidc_mode_requires_an_issuer() {
         .with_token_endpoint("https://op.example/token");
     assert!(matches!(b.build(), Err(ConfigError::Missing(_))));
 }
+
+#[tokio::test]
+async fn a_discovery_error_kept_by_with_discovered_issuer_is_returned_by_build() {
+    let kept = explicit()
+        .with_discovered_issuer("http://127.0.0.1:1/nobody")
+        .await
+        .build();
+    assert!(matches!(kept, Err(ConfigError::Discovery(_))), "{kept:?}");
+    let at_once = explicit().with_issuer("http://127.0.0.1:1/nobody").await;
+    assert!(matches!(at_once, Err(ConfigError::Discovery(_))));
+    let not_a_url = explicit().with_discovered_issuer("not a url").await.build();
+    assert!(matches!(
+        not_a_url,
+        Err(ConfigError::InvalidUrl { name: "issuer", .. })
+    ));
+}
