@@ -17,7 +17,10 @@ pub const MAX_NEXT_LEN: usize = 2048;
 pub fn safe_next(next: Option<&str>) -> String {
     match next {
         Some(n) if is_safe(n) => {
-            let encoded = percent_encode_non_ascii(n);
+            // Control characters are refused above, so this encodes exactly the
+            // non-ASCII bytes.
+            let encoded =
+                percent_encoding::utf8_percent_encode(n, percent_encoding::CONTROLS).to_string();
             if encoded.len() <= MAX_NEXT_LEN {
                 encoded
             } else {
@@ -28,18 +31,6 @@ pub fn safe_next(next: Option<&str>) -> String {
     }
 }
 
-fn percent_encode_non_ascii(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    for &b in s.as_bytes() {
-        if b.is_ascii() {
-            out.push(char::from(b));
-        } else {
-            out.push_str(&format!("%{b:02X}"));
-        }
-    }
-    out
-}
-
 fn is_safe(next: &str) -> bool {
     if next.is_empty()
         || next.len() > MAX_NEXT_LEN
@@ -48,7 +39,8 @@ fn is_safe(next: &str) -> bool {
     {
         return false;
     }
-    if !local_path(&percent_decode(next.as_bytes())) {
+    let decoded: Vec<u8> = percent_encoding::percent_decode(next.as_bytes()).collect();
+    if !local_path(&decoded) {
         return false;
     }
     // Last line of defence: resolving against a base must keep the origin.
@@ -65,24 +57,6 @@ fn local_path(b: &[u8]) -> bool {
     b.first() == Some(&b'/')
         && b.get(1) != Some(&b'/')
         && !b.iter().any(|&c| c == b'\\' || c.is_ascii_control())
-}
-
-fn percent_decode(input: &[u8]) -> Vec<u8> {
-    let mut out = Vec::with_capacity(input.len());
-    let mut i = 0;
-    while i < input.len() {
-        if input[i] == b'%' && i + 2 < input.len() {
-            let hex = |c: u8| (c as char).to_digit(16);
-            if let (Some(h), Some(l)) = (hex(input[i + 1]), hex(input[i + 2])) {
-                out.push((h * 16 + l) as u8);
-                i += 3;
-                continue;
-            }
-        }
-        out.push(input[i]);
-        i += 1;
-    }
-    out
 }
 
 #[cfg(test)]
