@@ -17,26 +17,11 @@ use serde_json::{Value, json};
 
 const T0: i64 = 1_900_000_000;
 
-struct Rp {
-    origin: String,
-    browser: Browser,
-    server: tokio::task::JoinHandle<()>,
-}
-
-impl Drop for Rp {
-    fn drop(&mut self) {
-        self.server.abort();
-    }
-}
+/// A relying party under test; its server stops when dropped.
+type Rp = app::RunningApp;
 
 fn serve(bound: Bound, config: OAuthConfiguration) -> Rp {
-    let origin = bound.origin.clone();
-    let server = app::serve(bound, app::layer(config, app::memory()));
-    Rp {
-        browser: Browser::new(&origin),
-        origin,
-        server,
-    }
+    app::start(bound, app::layer(config, app::memory()))
 }
 
 /// A GitHub-shaped relying party: explicit endpoints, `sub` from `id`.

@@ -23,26 +23,10 @@ use reqwest::StatusCode;
 use sha2::Digest as _;
 
 /// A relying party under test; its server stops when dropped.
-struct Rp {
-    origin: String,
-    browser: Browser,
-    server: tokio::task::JoinHandle<()>,
-}
-
-impl Drop for Rp {
-    fn drop(&mut self) {
-        self.server.abort();
-    }
-}
+type Rp = app::RunningApp;
 
 fn serve_layer(bound: Bound, layer: AuthenticationLayer) -> Rp {
-    let origin = bound.origin.clone();
-    let server = app::serve(bound, layer);
-    Rp {
-        browser: Browser::new(&origin),
-        origin,
-        server,
-    }
+    app::start(bound, layer)
 }
 
 fn serve(bound: Bound, config: OAuthConfiguration) -> Rp {

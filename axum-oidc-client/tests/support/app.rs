@@ -83,6 +83,31 @@ pub fn serve(bound: Bound, layer: AuthenticationLayer) -> tokio::task::JoinHandl
     })
 }
 
+/// An application under test with a browser pointed at it; the server stops when
+/// dropped.
+pub struct RunningApp {
+    pub origin: String,
+    pub browser: Browser,
+    server: tokio::task::JoinHandle<()>,
+}
+
+impl Drop for RunningApp {
+    fn drop(&mut self) {
+        self.server.abort();
+    }
+}
+
+/// Serves [`routes`] behind `layer` and hands out a browser for it.
+pub fn start(bound: Bound, layer: AuthenticationLayer) -> RunningApp {
+    let origin = bound.origin.clone();
+    let server = serve(bound, layer);
+    RunningApp {
+        browser: Browser::new(&origin),
+        origin,
+        server,
+    }
+}
+
 pub fn layer(config: OAuthConfiguration, store: SharedStore) -> AuthenticationLayer {
     AuthenticationLayer::with_store(config, store)
 }
