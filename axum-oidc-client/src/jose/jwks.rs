@@ -211,9 +211,12 @@ impl JwksCache {
             if c.attempts != seen {
                 // Another fetch finished after the caller looked: its keys are as new
                 // as a refetch would give, and count as this `kid`'s refetch.
+                let Some(kid) = forcing_kid else {
+                    return c.outcome();
+                };
                 drop(c);
                 let mut c = self.inner.cached.write().unwrap_or_else(|p| p.into_inner());
-                if let (Some(kid), Some(at)) = (forcing_kid, c.attempted_at) {
+                if let Some(at) = c.attempted_at {
                     self.remember_forced(&mut c, kid, at);
                 }
                 return c.outcome();
