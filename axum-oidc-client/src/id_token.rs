@@ -269,6 +269,10 @@ pub fn verify_at_hash(
 
 /// Verifies an ID token end to end: signature through `keys`, then the claim rules,
 /// then `at_hash` when both it and the access token are present.
+///
+/// The token must come from the token endpoint response (a code exchange or a
+/// refresh): the client fetched it itself over TLS (OIDC Core 3.1.3.7 step 6), so an
+/// unknown `kid` refetches the keys at once (OIDC Core 10.1.1).
 pub async fn verify_id_token(
     token: &str,
     keys: &JwksCache,
@@ -277,7 +281,7 @@ pub async fn verify_id_token(
     access_token: Option<&str>,
 ) -> Result<IdTokenClaims, IdTokenError> {
     let jws = UnverifiedJws::parse(token, allowed)?;
-    keys.verify(&jws).await?;
+    keys.verify_fetched(&jws).await?;
     let claims: IdTokenClaims =
         from_json_object(jws.payload()).ok_or(IdTokenError::MalformedClaims)?;
     validate_claims(&claims, expectations)?;
