@@ -13,7 +13,6 @@ use std::net::SocketAddr;
 use std::time::Duration;
 
 use axum_oidc_client::{AuthenticationLayer, OAuthConfigurationBuilder, OidcLogoutHandler};
-use clap::Parser as _;
 use oidc_dev_provider::{ClientRegistration, DevProvider, DevProviderConfig, RunningProvider};
 use tokio::signal::unix::{SignalKind, signal};
 use tracing_subscriber::EnvFilter;
@@ -26,7 +25,7 @@ type BoxError = Box<dyn std::error::Error + Send + Sync>;
 const SHUTDOWN_GRACE: Duration = Duration::from_secs(30);
 
 fn main() {
-    let settings = Settings::parse();
+    let settings = Settings::load();
     init_logs(&settings);
     let format = settings.log_format;
     let runtime = match tokio::runtime::Runtime::new() {

@@ -4,7 +4,8 @@
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::time::Duration;
 
-use clap::{Parser, ValueEnum};
+use clap::builder::Resettable;
+use clap::{CommandFactory as _, FromArgMatches as _, Parser, ValueEnum};
 use url::{Host, Url};
 
 /// oidc-demo: a small site behind axum-oidc-client.
@@ -106,6 +107,23 @@ pub enum LogFormat {
 }
 
 impl Settings {
+    /// Parses the command line and the environment. A variable set to an empty (or
+    /// blank) value counts as unset, as in the library's `from_env`.
+    pub fn load() -> Self {
+        let blank = |name: &std::ffi::OsStr| {
+            std::env::var_os(name).is_some_and(|v| v.to_string_lossy().trim().is_empty())
+        };
+        let command = Self::command().mut_args(|arg| {
+            if arg.get_env().is_some_and(blank) {
+                arg.env(Resettable::Reset)
+            } else {
+                arg
+            }
+        });
+        let mut matches = command.get_matches();
+        Self::from_arg_matches_mut(&mut matches).unwrap_or_else(|e| e.exit())
+    }
+
     /// The listen address: `BIND`, else the port of APP_URL on the loopback (or on the
     /// IP address APP_URL names). Names are never resolved: APP_URL is the public URL,
     /// which may well point at a proxy.

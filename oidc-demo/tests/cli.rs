@@ -403,6 +403,30 @@ async fn oidc_base_path_moves_the_login_routes_and_the_redirect_uri() {
     assert!(home.contains(r#"href="/shop/auth/login?next=/""#), "{home}");
 }
 
+/// As in the library's `from_env`, a variable set to an empty value is unset.
+#[tokio::test]
+async fn empty_variables_count_as_unset() {
+    let port = free_port();
+    let origin = format!("http://127.0.0.1:{port}");
+    let op_port = free_port().to_string();
+    let demo = Running::start(
+        &[
+            ("APP_URL", &origin),
+            ("DEV_PROVIDER_PORT", &op_port),
+            ("BIND", ""),
+            ("OIDC_ISSUER", ""),
+            ("OIDC_REFRESH_MARGIN_SECS", ""),
+            ("OIDC_BASE_PATH", " "),
+            ("COOKIE_KEY", ""),
+            ("LOG_FORMAT", ""),
+            ("RUST_LOG", ""),
+        ],
+        origin.clone(),
+    )
+    .await;
+    drop(demo);
+}
+
 #[tokio::test]
 async fn piped_logs_have_no_ansi_colours() {
     let port = free_port();
