@@ -15,7 +15,7 @@ use url::{Host, Url};
 /// password is the user name). Prefer the environment for secrets: flags are visible
 /// in the process list.
 #[derive(Parser)]
-#[command(name = "oidc-demo", version, about, long_about = None)]
+#[command(name = "oidc-demo", version)]
 pub struct Settings {
     /// Issuer URL of the OpenID provider (discovered at start). Unset: the embedded
     /// development provider.
@@ -49,7 +49,7 @@ pub struct Settings {
         default_value = "openid profile email offline_access"
     )]
     pub scopes: String,
-    /// Session store URL: memory, redis://, postgres://, mysql://, sqlite:, tiered+redis://, ...
+    /// Session store URL (default memory): memory, redis://, postgres://, mysql://, sqlite:, tiered+redis://, ...
     #[arg(
         long,
         env = "SESSION_STORE",
