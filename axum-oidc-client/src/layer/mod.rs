@@ -298,6 +298,23 @@ where
 
 pin_project_lite::pin_project! {
     /// Response future of [`Authentication`].
+    ///
+    /// Needed only to name the service's types, e.g. in a struct field:
+    ///
+    /// ```
+    /// use axum::{Router, body::Body};
+    /// use axum_oidc_client::{Authentication, ResponseFuture};
+    /// use http::Request;
+    /// use tower_service::Service;
+    ///
+    /// type Protected = Authentication<Router>;
+    /// type ProtectedFuture = ResponseFuture<<Router as Service<Request<Body>>>::Future>;
+    ///
+    /// fn call(service: &mut Protected, req: Request<Body>) -> ProtectedFuture {
+    ///     service.call(req)
+    /// }
+    /// # let _ = call;
+    /// ```
     pub struct ResponseFuture<F> {
         #[pin]
         kind: Kind<F>,
