@@ -88,6 +88,17 @@ struct Inner {
 /// - Single flight: concurrent callers that need a fetch wait for one fetch and
 ///   share its result, keys or error.
 /// - Tokens in flight keep verifying with the old keys while a rotation is fetched.
+///
+/// ```
+/// use std::time::Duration;
+/// use axum_oidc_client::JwksCache;
+///
+/// let jwks_uri = url::Url::parse("https://op.example/jwks").unwrap();
+/// let cache = JwksCache::new(jwks_uri, reqwest::Client::new())
+///     .with_max_age(Duration::from_secs(600))
+///     .with_min_refetch_interval(Duration::from_secs(30));
+/// assert_eq!(cache.uri().unwrap().as_str(), "https://op.example/jwks");
+/// ```
 #[derive(Clone)]
 pub struct JwksCache {
     inner: Arc<Inner>,
@@ -103,11 +114,36 @@ impl std::fmt::Debug for JwksCache {
 
 impl JwksCache {
     /// A cache that fetches from `uri` with `http`.
+    ///
+    /// ```
+    /// use axum_oidc_client::JwksCache;
+    ///
+    /// // Nothing is fetched until keys are needed.
+    /// let cache = JwksCache::new("https://op.example/jwks".parse().unwrap(), reqwest::Client::new());
+    /// assert!(cache.uri().is_some());
+    /// ```
     pub fn new(uri: url::Url, http: reqwest::Client) -> Self {
         Self::build(Some(uri), http, JwkSet::default())
     }
 
     /// A cache over fixed keys that never fetches.
+    ///
+    /// ```
+    /// use axum_oidc_client::{JwkSet, JwksCache};
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() {
+    /// # let jwks = JwkSet::parse(br#"{"keys": [
+    /// #     {"kty": "OKP", "crv": "Ed25519", "kid": "k1", "alg": "EdDSA",
+    /// #      "x": "11qYAYKxCrfVS_7TyWQHOg7hcvPapiMlrwIaaPcHURo"},
+    /// #     {"kty": "OKP", "crv": "Ed25519", "kid": "enc", "use": "enc",
+    /// #      "x": "11qYAYKxCrfVS_7TyWQHOg7hcvPapiMlrwIaaPcHURo"},
+    /// #     {"kty": "oct", "kid": "hmac", "k": "c2VjcmV0"}
+    /// # ]}"#)
+    /// # .unwrap();
+    /// let cache = JwksCache::fixed(jwks);
+    /// assert!(cache.uri().is_none());
+    /// assert!(cache.keys().await.unwrap().by_kid("k1").is_some());
+    /// # }
+    /// ```
     pub fn fixed(keys: JwkSet) -> Self {
         Self::build(None, reqwest::Client::new(), keys)
     }
@@ -136,12 +172,31 @@ impl JwksCache {
 
     /// Sets the minimum time between two refetches triggered by unknown `kid`s.
     #[must_use]
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use axum_oidc_client::JwksCache;
+    ///
+    /// // Tokens naming unknown `kid`s trigger at most one fetch a minute.
+    /// let cache = JwksCache::new("https://op.example/jwks".parse().unwrap(), reqwest::Client::new())
+    ///     .with_min_refetch_interval(Duration::from_secs(60));
+    /// # let _ = cache;
+    /// ```
     pub fn with_min_refetch_interval(self, interval: Duration) -> Self {
         self.rebuild(|i| i.min_refetch_interval = interval)
     }
 
     /// Sets how long fetched keys are used before they are fetched again.
     #[must_use]
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use axum_oidc_client::JwksCache;
+    ///
+    /// let cache = JwksCache::new("https://op.example/jwks".parse().unwrap(), reqwest::Client::new())
+    ///     .with_max_age(Duration::from_secs(15 * 60));
+    /// # let _ = cache;
+    /// ```
     pub fn with_max_age(self, max_age: Duration) -> Self {
         self.rebuild(|i| i.max_age = max_age)
     }
@@ -163,6 +218,14 @@ impl JwksCache {
     }
 
     /// The JWKS URI, if keys are fetched.
+    ///
+    /// ```
+    /// use axum_oidc_client::{JwkSet, JwksCache};
+    ///
+    /// assert!(JwksCache::fixed(JwkSet::default()).uri().is_none());
+    /// let cache = JwksCache::new("https://op.example/jwks".parse().unwrap(), reqwest::Client::new());
+    /// assert_eq!(cache.uri().map(|u| u.path()), Some("/jwks"));
+    /// ```
     pub fn uri(&self) -> Option<&url::Url> {
         self.inner.uri.as_ref()
     }
@@ -173,6 +236,19 @@ impl JwksCache {
 
     /// The current keys, fetching them first if none were fetched or they are stale.
     /// Stale keys are kept when the refetch fails.
+    ///
+    /// ```no_run
+    /// use axum_oidc_client::{JwksCache, JwksError};
+    ///
+    /// # async fn f() {
+    /// let cache = JwksCache::new("https://op.example/jwks".parse().unwrap(), reqwest::Client::new());
+    /// match cache.keys().await {
+    ///     Ok(keys) => println!("{} usable keys", keys.len()),
+    ///     Err(JwksError::Backoff { retry_in, .. }) => println!("provider down, retry in {retry_in:?}"),
+    ///     Err(e) => println!("{e}"),
+    /// }
+    /// # }
+    /// ```
     pub async fn keys(&self) -> Result<Arc<JwkSet>, JwksError> {
         let (keys, fetched_at, attempts) = {
             let c = self.read();
