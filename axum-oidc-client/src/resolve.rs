@@ -9,7 +9,7 @@ use std::time::Duration;
 use http::{HeaderMap, HeaderValue};
 
 use crate::refresh::{RefreshError, refresh_session};
-use crate::session::cookies::{has_cookie, read_session_id, session_cookie};
+use crate::session::cookies::{SessionCookie, read_session_cookie, session_cookie};
 use crate::session::{SessionKey, SessionRecord};
 use crate::state::AuthState;
 
@@ -82,11 +82,13 @@ fn remove_session_cookie(slot: &SlotInner) {
 async fn resolve(slot: &SlotInner, headers: &HeaderMap) -> Resolution {
     let state = &slot.state;
     let c = &state.config.inner;
-    let Some(id) = read_session_id(&c.cookie_key, &c.cookies, headers) else {
-        if has_cookie(headers, &c.cookies.session_name) {
+    let id = match read_session_cookie(&c.cookie_key, &c.cookies, headers) {
+        SessionCookie::Valid(id) => id,
+        SessionCookie::Invalid => {
             remove_session_cookie(slot);
+            return Resolution::Anonymous;
         }
-        return Resolution::Anonymous;
+        SessionCookie::Absent => return Resolution::Anonymous,
     };
     let key = SessionKey::of(&id);
     let ended = |slot: &SlotInner| {

@@ -252,6 +252,37 @@ pub fn read_session_id(
         .find_map(|value| key.verify(value).map(SessionId::new))
 }
 
+/// What the request's session cookie says, from one read of the `Cookie` header.
+#[derive(Debug)]
+pub(crate) enum SessionCookie {
+    /// A cookie with a valid signature: this session id.
+    Valid(SessionId),
+    /// A cookie of that name, none of them validly signed (forged, or of another key).
+    Invalid,
+    /// No session cookie at all.
+    Absent,
+}
+
+/// [`read_session_id`], also telling a forged cookie from none, in one pass.
+pub(crate) fn read_session_cookie(
+    key: &CookieKey,
+    settings: &CookieSettings,
+    headers: &HeaderMap,
+) -> SessionCookie {
+    let mut seen = false;
+    for value in cookie_values(headers, &settings.session_name) {
+        if let Some(id) = key.verify(value) {
+            return SessionCookie::Valid(SessionId::new(id));
+        }
+        seen = true;
+    }
+    if seen {
+        SessionCookie::Invalid
+    } else {
+        SessionCookie::Absent
+    }
+}
+
 /// The value of the first cookie called `name` in the request.
 pub(crate) fn cookie_value<'h>(headers: &'h HeaderMap, name: &'h str) -> Option<&'h str> {
     cookie_values(headers, name).next()
@@ -458,5 +489,23 @@ mod tests {
             cookie_value(&headers(small), "axum_oidc_session"),
             Some("v")
         );
+    }
+
+    #[test]
+    fn one_read_tells_a_valid_a_forged_and_a_missing_session_cookie_apart() {
+        let key = CookieKey::generate();
+        let set = session_cookie(&key, &settings(), &SessionId::new("sid-1"), 60);
+        assert!(matches!(
+            read_session_cookie(&key, &settings(), &headers(&pair(&set))),
+            SessionCookie::Valid(id) if id.secret() == "sid-1"
+        ));
+        assert!(matches!(
+            read_session_cookie(&key, &settings(), &headers("axum_oidc_session=forged")),
+            SessionCookie::Invalid
+        ));
+        assert!(matches!(
+            read_session_cookie(&key, &settings(), &headers("other=1")),
+            SessionCookie::Absent
+        ));
     }
 }
