@@ -62,6 +62,31 @@ impl AuthSession {
     /// Builds a session from a token response. `expires` is now plus `expires_in`, or
     /// plus the configured token max age when the response has none. Claims are not
     /// set: they exist only once the layer has verified an ID token.
+    ///
+    /// ```
+    /// use axum_oidc_client::{AccessTokenResponse, auth_session::AuthSession};
+    /// # fn config() -> axum_oidc_client::OAuthConfiguration {
+    /// #     axum_oidc_client::OAuthConfigurationBuilder::default()
+    /// #         .with_client_id("my-app")
+    /// #         .with_client_secret("s3cret")
+    /// #         .with_app_url("https://app.example")
+    /// #         .with_authorization_endpoint("https://op.example/authorize")
+    /// #         .with_token_endpoint("https://op.example/token")
+    /// #         .with_end_session_endpoint("https://op.example/logout")
+    /// #         .with_oauth2_only("https://op.example/user", "id")
+    /// #         .build()
+    /// #         .unwrap()
+    /// # }
+    ///
+    /// let response: AccessTokenResponse = serde_json::from_str(
+    ///     r#"{"access_token":"at-1","token_type":"Bearer","expires_in":3600,"scope":"read:user"}"#,
+    /// ).unwrap();
+    /// let session = AuthSession::new(&response, &config());
+    /// assert_eq!(session.access_token, "at-1");
+    /// assert_eq!(session.scope, "read:user");
+    /// assert!(session.refresh_token.is_empty() && session.id_token.is_empty());
+    /// assert!(session.claims().is_none(), "claims exist only for sessions from the layer");
+    /// ```
     pub fn new(response: &AccessTokenResponse, conf: &OAuthConfiguration) -> Self {
         let now = conf.clock().now();
         let lifetime = response
@@ -106,11 +131,28 @@ impl AuthSession {
 
     /// The verified identity claims (`sub`, `email`, ...), when the session came from
     /// the layer.
+    ///
+    /// ```
+    /// use axum_oidc_client::auth_session::AuthSession;
+    ///
+    /// async fn profile(session: AuthSession) -> String {
+    ///     let claims = session.claims().expect("sessions from the layer carry claims");
+    ///     format!("{} ({})", claims.sub, claims.get_str("email").unwrap_or("no email"))
+    /// }
+    /// ```
     pub fn claims(&self) -> Option<&IdTokenClaims> {
         self.claims.as_deref()
     }
 
     /// The subject, when known.
+    ///
+    /// ```
+    /// use axum_oidc_client::auth_session::AuthSession;
+    ///
+    /// async fn whoami(session: AuthSession) -> String {
+    ///     session.sub().unwrap_or("unknown").to_owned()
+    /// }
+    /// ```
     pub fn sub(&self) -> Option<&str> {
         self.claims().map(|c| c.sub.as_str())
     }

@@ -27,7 +27,7 @@ pub enum LogoutTokenError {
     /// Keys unavailable (a provider fault).
     #[error("signing keys unavailable")]
     Keys,
-    /// Claims malformed or missing (`iss`, `aud`, `iat`, `jti`).
+    /// Claims malformed or missing (`iss`, `aud`, `iat`, `jti`), or `exp` not a number.
     #[error("malformed logout token claims")]
     MalformedClaims,
     /// `iss` is not the issuer.
@@ -39,6 +39,9 @@ pub enum LogoutTokenError {
     /// `iat` in the future or too old.
     #[error("bad iat")]
     BadIat,
+    /// `exp` is missing: Back-Channel Logout 1.0 section 2.4 makes it REQUIRED.
+    #[error("missing exp")]
+    MissingExp,
     /// `exp` has passed.
     #[error("expired")]
     Expired,
@@ -61,6 +64,7 @@ struct LogoutClaims {
     iss: String,
     aud: Audience,
     iat: i64,
+    /// REQUIRED (section 2.4); `None` only so that its absence has its own error.
     #[serde(default)]
     exp: Option<i64>,
     jti: String,
@@ -131,12 +135,13 @@ pub fn validate_logout_claims(
     let time = TimeRules::new(now, leeway);
     time.check_iat(c.iat, Some(MAX_TOKEN_AGE))
         .map_err(|_| LogoutTokenError::BadIat)?;
-    if let Some(exp) = c.exp {
-        time.check_exp(exp).map_err(|e: TimeError| match e {
-            TimeError::Expired => LogoutTokenError::Expired,
-            _ => LogoutTokenError::MalformedClaims,
-        })?;
-    }
+    // Section 2.4: `exp` is REQUIRED; section 2.6 step 3 validates it as for ID
+    // tokens (OIDC Core 3.1.3.7 step 9).
+    let exp = c.exp.ok_or(LogoutTokenError::MissingExp)?;
+    time.check_exp(exp).map_err(|e: TimeError| match e {
+        TimeError::Expired => LogoutTokenError::Expired,
+        _ => LogoutTokenError::MalformedClaims,
+    })?;
     let has_event = c
         .events
         .as_ref()
@@ -351,6 +356,14 @@ mod tests {
         let mut c = claims();
         c.as_object_mut().unwrap().remove("sub");
         assert_eq!(check(c).unwrap().target, LogoutTarget::Sid("s1".into()));
+    }
+
+    #[test]
+    fn rejects_logout_token_without_exp() {
+        let mut c = claims();
+        c.as_object_mut().unwrap().remove("exp");
+        let r = check(c);
+        assert!(matches!(r, Err(LogoutTokenError::MissingExp)), "{r:?}");
     }
 
     type Mutation = Box<dyn Fn(&mut serde_json::Value)>;

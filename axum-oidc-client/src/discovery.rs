@@ -7,6 +7,20 @@ use url::Url;
 pub const MAX_DISCOVERY_LEN: usize = 128 * 1024;
 
 /// Why discovery failed.
+///
+/// ```no_run
+/// use axum_oidc_client::{ConfigError, DiscoveryError, OAuthConfigurationBuilder};
+///
+/// # async fn f() {
+/// match OAuthConfigurationBuilder::default().with_issuer("https://login.example").await {
+///     Ok(builder) => { /* ... */ }
+///     Err(ConfigError::Discovery(DiscoveryError::IssuerMismatch { expected, found })) => {
+///         eprintln!("issuer is {found:?}, not {expected:?}: fix OIDC_ISSUER");
+///     }
+///     Err(e) => eprintln!("{e}"),
+/// }
+/// # }
+/// ```
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum DiscoveryError {
@@ -45,6 +59,21 @@ pub enum DiscoveryError {
 
 /// The provider metadata this library uses (OIDC Discovery 1.0 section 3, RFC 8414,
 /// RFC 9207, Back-Channel Logout 1.0 section 2.1, RP-Initiated Logout 1.0 section 2.1).
+///
+/// ```
+/// use axum_oidc_client::ProviderMetadata;
+///
+/// let meta: ProviderMetadata = serde_json::from_value(serde_json::json!({
+///     "issuer": "https://op.example",
+///     "authorization_endpoint": "https://op.example/authorize",
+///     "token_endpoint": "https://op.example/token",
+///     "jwks_uri": "https://op.example/jwks",
+///     "code_challenge_methods_supported": ["S256"]
+/// }))
+/// .unwrap();
+/// assert_eq!(meta.jwks_uri.unwrap().path(), "/jwks");
+/// assert!(meta.end_session_endpoint.is_none() && !meta.backchannel_logout_supported);
+/// ```
 #[derive(Debug, Clone, Deserialize)]
 pub struct ProviderMetadata {
     /// `issuer`.
@@ -95,6 +124,21 @@ pub fn discovery_url(issuer: &str) -> Result<Url, DiscoveryError> {
 impl ProviderMetadata {
     /// Every endpoint the document names that this library may call or send a
     /// browser to.
+    ///
+    /// ```
+    /// use axum_oidc_client::ProviderMetadata;
+    ///
+    /// let meta: ProviderMetadata = serde_json::from_value(serde_json::json!({
+    ///     "issuer": "https://op.example",
+    ///     "authorization_endpoint": "https://op.example/authorize",
+    ///     "token_endpoint": "https://op.example/token",
+    ///     "jwks_uri": "https://op.example/jwks",
+    ///     "code_challenge_methods_supported": ["S256"]
+    /// }))
+    /// .unwrap();
+    /// let paths: Vec<&str> = meta.endpoints().map(|u| u.path()).collect();
+    /// assert_eq!(paths, ["/authorize", "/token", "/jwks"]);
+    /// ```
     pub fn endpoints(&self) -> impl Iterator<Item = &Url> {
         [
             Some(&self.authorization_endpoint),

@@ -16,6 +16,41 @@ use crate::session::SessionRecord;
 
 /// How a protected route answers a request without a session. Set it for a router
 /// with `.layer(axum::Extension(UnauthenticatedBehavior::Unauthorized))`.
+///
+/// ```
+/// use axum::{Extension, Router, body::Body, routing::get};
+/// use axum_oidc_client::{AuthSession, AuthenticationLayer, UnauthenticatedBehavior};
+/// use http::{Request, StatusCode, header};
+/// use tower::ServiceExt as _;
+/// # fn config() -> axum_oidc_client::OAuthConfiguration {
+/// #     axum_oidc_client::OAuthConfigurationBuilder::default()
+/// #         .with_client_id("my-app")
+/// #         .with_client_secret("s3cret")
+/// #         .with_app_url("https://app.example")
+/// #         .with_authorization_endpoint("https://op.example/authorize")
+/// #         .with_token_endpoint("https://op.example/token")
+/// #         .with_end_session_endpoint("https://op.example/logout")
+/// #         .with_oauth2_only("https://op.example/user", "id")
+/// #         .build()
+/// #         .unwrap()
+/// # }
+///
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() {
+/// // An API router: no redirects, 401 with a `WWW-Authenticate` challenge.
+/// let api = Router::new()
+///     .route("/api/me", get(|s: AuthSession| async move { s.scope }))
+///     .layer(Extension(UnauthenticatedBehavior::Unauthorized))
+///     .layer(AuthenticationLayer::new(config()));
+///
+/// let resp = api
+///     .oneshot(Request::get("/api/me").body(Body::empty()).unwrap())
+///     .await
+///     .unwrap();
+/// assert_eq!(resp.status(), StatusCode::UNAUTHORIZED);
+/// assert!(resp.headers()[header::WWW_AUTHENTICATE].to_str().unwrap().contains("/auth/login"));
+/// # }
+/// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 #[non_exhaustive]
 pub enum UnauthenticatedBehavior {
@@ -31,6 +66,28 @@ pub enum UnauthenticatedBehavior {
 }
 
 /// Why an extractor refused the request.
+///
+/// ```
+/// use axum::response::IntoResponse as _;
+/// use axum_oidc_client::{AuthRejection, AuthSession};
+/// use http::StatusCode;
+///
+/// // A handler may take the `Result` to answer a missing session its own way.
+/// async fn home(session: Result<AuthSession, AuthRejection>) -> String {
+///     match session {
+///         Ok(s) => format!("hello {}", s.sub().unwrap_or("?")),
+///         Err(AuthRejection::LoginRequired { .. } | AuthRejection::Unauthorized { .. }) => {
+///             "hello stranger".into()
+///         }
+///         Err(other) => format!("{other:?}"),
+///     }
+/// }
+///
+/// let r = AuthRejection::Unavailable.into_response();
+/// assert_eq!(r.status(), StatusCode::SERVICE_UNAVAILABLE);
+/// assert!(r.headers().contains_key(http::header::RETRY_AFTER));
+/// assert_eq!(AuthRejection::LayerMissing.into_response().status(), StatusCode::INTERNAL_SERVER_ERROR);
+/// ```
 #[derive(Debug)]
 #[non_exhaustive]
 pub enum AuthRejection {
@@ -192,6 +249,42 @@ impl<S: Send + Sync> OptionalFromRequestParts<S> for AuthSession {
 
 /// The session if there is one; never rejects for a missing session (a store
 /// outage still answers 503).
+///
+/// ```
+/// use axum::{Router, body::Body, routing::get};
+/// use axum_oidc_client::{AuthenticationLayer, OptionalAuthSession};
+/// use http::{Request, StatusCode};
+/// use http_body_util::BodyExt as _;
+/// use tower::ServiceExt as _;
+/// # fn config() -> axum_oidc_client::OAuthConfiguration {
+/// #     axum_oidc_client::OAuthConfigurationBuilder::default()
+/// #         .with_client_id("my-app")
+/// #         .with_client_secret("s3cret")
+/// #         .with_app_url("https://app.example")
+/// #         .with_authorization_endpoint("https://op.example/authorize")
+/// #         .with_token_endpoint("https://op.example/token")
+/// #         .with_end_session_endpoint("https://op.example/logout")
+/// #         .with_oauth2_only("https://op.example/user", "id")
+/// #         .build()
+/// #         .unwrap()
+/// # }
+///
+/// async fn home(OptionalAuthSession(session): OptionalAuthSession) -> String {
+///     match session.as_ref().and_then(|s| s.sub()) {
+///         Some(sub) => format!("welcome back, {sub}"),
+///         None => "welcome, please log in".into(),
+///     }
+/// }
+///
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() {
+/// let app = Router::new().route("/", get(home)).layer(AuthenticationLayer::new(config()));
+/// let resp = app.oneshot(Request::get("/").body(Body::empty()).unwrap()).await.unwrap();
+/// assert_eq!(resp.status(), StatusCode::OK);
+/// let body = resp.into_body().collect().await.unwrap().to_bytes();
+/// assert_eq!(body, "welcome, please log in");
+/// # }
+/// ```
 #[derive(Debug, Clone)]
 pub struct OptionalAuthSession(pub Option<AuthSession>);
 
@@ -204,7 +297,7 @@ impl<S: Send + Sync> FromRequestParts<S> for OptionalAuthSession {
 }
 
 macro_rules! token_extractor {
-    ($(#[$m:meta])* $name:ident, $opt:ident, $field:ident) => {
+    ($(#[$m:meta])* $name:ident, $(#[$om:meta])* $opt:ident, $field:ident) => {
         $(#[$m])*
         #[derive(Clone, PartialEq, Eq)]
         pub struct $name(pub String);
@@ -231,6 +324,7 @@ macro_rules! token_extractor {
         }
 
         #[doc = concat!("[`", stringify!($name), "`] if signed in, else `None`.")]
+        $(#[$om])*
         #[derive(Clone, Debug)]
         pub struct $opt(pub Option<$name>);
 
@@ -258,11 +352,59 @@ fn id_token(r: &SessionRecord) -> String {
 
 token_extractor!(
     /// The session's access token, fresh for at least the refresh margin.
-    AccessToken, OptionalAccessToken, access_token
+    ///
+    /// Take it to call an API on the user's behalf. `Debug` never prints it.
+    ///
+    /// ```
+    /// use axum_oidc_client::AccessToken;
+    ///
+    /// async fn call_api(token: AccessToken) -> String {
+    ///     // e.g. `.bearer_auth(&*token)` on an outgoing request
+    ///     format!("{} bytes", token.len())
+    /// }
+    ///
+    /// let token = AccessToken("eyJ...".into());
+    /// assert_eq!(format!("{token:?}"), "AccessToken([redacted])");
+    /// assert_eq!(&*token, "eyJ...");
+    /// ```
+    AccessToken,
+    ///
+    /// ```
+    /// use axum_oidc_client::OptionalAccessToken;
+    ///
+    /// async fn feed(OptionalAccessToken(token): OptionalAccessToken) -> &'static str {
+    ///     if token.is_some() { "personal feed" } else { "public feed" }
+    /// }
+    /// ```
+    OptionalAccessToken,
+    access_token
 );
 token_extractor!(
     /// The session's latest ID token (compact JWT).
-    IdToken, OptionalIdToken, id_token
+    ///
+    /// Empty in OAuth 2.0-only mode. `Debug` never prints it.
+    ///
+    /// ```
+    /// use axum_oidc_client::IdToken;
+    ///
+    /// async fn hint(token: IdToken) -> String {
+    ///     // e.g. the `id_token_hint` of a request to the provider
+    ///     format!("{} dot-separated parts", token.split('.').count())
+    /// }
+    ///
+    /// assert_eq!(format!("{:?}", IdToken("h.p.s".into())), "IdToken([redacted])");
+    /// ```
+    IdToken,
+    ///
+    /// ```
+    /// use axum_oidc_client::OptionalIdToken;
+    ///
+    /// async fn has_id(OptionalIdToken(token): OptionalIdToken) -> String {
+    ///     token.map_or("signed out".into(), |t| format!("ID token of {} bytes", t.len()))
+    /// }
+    /// ```
+    OptionalIdToken,
+    id_token
 );
 
 impl<S: Send + Sync> FromRequestParts<S> for IdTokenClaims {

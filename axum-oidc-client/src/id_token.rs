@@ -21,6 +21,25 @@ use crate::secret::constant_time_eq;
 pub use crate::jose::Audience as Audiences;
 
 /// The verified claims of an ID token (OIDC Core 2), available to handlers.
+///
+/// ```
+/// use axum_oidc_client::IdTokenClaims;
+///
+/// // As an extractor: the claims of the signed-in user (redirect or 401 without a session).
+/// async fn me(claims: IdTokenClaims) -> String {
+///     format!("{} at {}", claims.sub, claims.iss)
+/// }
+///
+/// let claims: IdTokenClaims = serde_json::from_value(serde_json::json!({
+///     "iss": "https://op.example", "sub": "alice", "aud": ["my-app", "api"],
+///     "exp": 1_700_000_600, "iat": 1_700_000_000, "sid": "s-1", "email": "alice@example.com"
+/// }))
+/// .unwrap();
+/// assert_eq!(claims.sub, "alice");
+/// assert!(claims.aud.contains("api") && claims.aud.len() == 2);
+/// assert_eq!(claims.sid.as_deref(), Some("s-1"));
+/// assert_eq!(claims.additional["email"], "alice@example.com");
+/// ```
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct IdTokenClaims {
     /// Issuer identifier.
@@ -70,6 +89,19 @@ impl IdTokenClaims {
     ];
 
     /// A string claim from the additional claims, such as `email` or `name`.
+    ///
+    /// ```
+    /// use axum_oidc_client::IdTokenClaims;
+    ///
+    /// let claims: IdTokenClaims = serde_json::from_value(serde_json::json!({
+    ///     "iss": "https://op.example", "sub": "alice", "aud": "my-app", "exp": 2, "iat": 1,
+    ///     "email": "alice@example.com", "email_verified": true
+    /// }))
+    /// .unwrap();
+    /// assert_eq!(claims.get_str("email"), Some("alice@example.com"));
+    /// assert_eq!(claims.get_str("email_verified"), None, "not a string");
+    /// assert_eq!(claims.get_str("name"), None);
+    /// ```
     pub fn get_str(&self, name: &str) -> Option<&str> {
         self.additional
             .get(name)
@@ -269,6 +301,10 @@ pub fn verify_at_hash(
 
 /// Verifies an ID token end to end: signature through `keys`, then the claim rules,
 /// then `at_hash` when both it and the access token are present.
+///
+/// The token must come from the token endpoint response (a code exchange or a
+/// refresh): the client fetched it itself over TLS (OIDC Core 3.1.3.7 step 6), so an
+/// unknown `kid` refetches the keys at once (OIDC Core 10.1.1).
 pub async fn verify_id_token(
     token: &str,
     keys: &JwksCache,
@@ -277,7 +313,7 @@ pub async fn verify_id_token(
     access_token: Option<&str>,
 ) -> Result<IdTokenClaims, IdTokenError> {
     let jws = UnverifiedJws::parse(token, allowed)?;
-    keys.verify(&jws).await?;
+    keys.verify_fetched(&jws).await?;
     let claims: IdTokenClaims =
         from_json_object(jws.payload()).ok_or(IdTokenError::MalformedClaims)?;
     validate_claims(&claims, expectations)?;

@@ -16,6 +16,24 @@ pub const LOGOUT_STATE_COOKIE: &str = "axum_oidc_logout";
 
 /// What a logout handler gets: the configuration and the session that just ended
 /// (already deleted from the store and its cookie cleared).
+///
+/// ```
+/// use axum::response::{IntoResponse, Redirect, Response};
+/// use axum_oidc_client::{LogoutContext, LogoutHandler, async_trait};
+///
+/// /// Sends users who had a session to a goodbye page, others home.
+/// struct Goodbye;
+///
+/// #[async_trait]
+/// impl LogoutHandler for Goodbye {
+///     async fn handle_logout(&self, ctx: LogoutContext<'_>) -> Response {
+///         match ctx.session {
+///             Some(record) => Redirect::to(&format!("/bye?user={}", record.sub())).into_response(),
+///             None => Redirect::to("/").into_response(),
+///         }
+///     }
+/// }
+/// ```
 #[derive(Debug)]
 #[non_exhaustive]
 pub struct LogoutContext<'a> {
@@ -26,13 +44,89 @@ pub struct LogoutContext<'a> {
 }
 
 /// Decides where the browser goes after the local session has ended.
+///
+/// ```
+/// use axum::response::{IntoResponse, Response};
+/// use axum_oidc_client::{
+///     AuthenticationLayer, DefaultLogoutHandler, LogoutContext, LogoutHandler, async_trait,
+/// };
+/// # fn config() -> axum_oidc_client::OAuthConfiguration {
+/// #     axum_oidc_client::OAuthConfigurationBuilder::default()
+/// #         .with_client_id("my-app")
+/// #         .with_client_secret("s3cret")
+/// #         .with_app_url("https://app.example")
+/// #         .with_authorization_endpoint("https://op.example/authorize")
+/// #         .with_token_endpoint("https://op.example/token")
+/// #         .with_end_session_endpoint("https://op.example/logout")
+/// #         .with_oauth2_only("https://op.example/user", "id")
+/// #         .build()
+/// #         .unwrap()
+/// # }
+///
+/// /// Local logout that also records who logged out.
+/// struct Audited(DefaultLogoutHandler);
+///
+/// #[async_trait]
+/// impl LogoutHandler for Audited {
+///     async fn handle_logout(&self, ctx: LogoutContext<'_>) -> Response {
+///         if let Some(record) = ctx.session {
+///             println!("logout of {}", record.sub());
+///         }
+///         self.0.handle_logout(ctx).await
+///     }
+/// }
+///
+/// let layer = AuthenticationLayer::new(config())
+///     .with_logout_handler(Audited(DefaultLogoutHandler::redirect_to("/goodbye")));
+/// # let _ = layer;
+/// ```
 #[async_trait]
 pub trait LogoutHandler: Send + Sync + 'static {
     /// Builds the response of `{base}/logout`.
+    ///
+    /// ```
+    /// use axum::response::Response;
+    /// use axum_oidc_client::{LogoutContext, LogoutHandler, OidcLogoutHandler, async_trait};
+    ///
+    /// /// RP-initiated logout for users of one tenant, local logout for the rest.
+    /// struct PerTenant;
+    ///
+    /// #[async_trait]
+    /// impl LogoutHandler for PerTenant {
+    ///     async fn handle_logout(&self, ctx: LogoutContext<'_>) -> Response {
+    ///         let at_provider = ctx.session.is_some_and(|r| r.sub().starts_with("corp|"));
+    ///         if at_provider {
+    ///             OidcLogoutHandler.handle_logout(ctx).await
+    ///         } else {
+    ///             axum_oidc_client::DefaultLogoutHandler::default().handle_logout(ctx).await
+    ///         }
+    ///     }
+    /// }
+    /// ```
     async fn handle_logout(&self, ctx: LogoutContext<'_>) -> Response;
 }
 
 /// Local logout: the session is deleted and the browser sent to `/` (or a chosen path).
+///
+/// ```
+/// use axum_oidc_client::{AuthenticationLayer, DefaultLogoutHandler};
+/// # fn config() -> axum_oidc_client::OAuthConfiguration {
+/// #     axum_oidc_client::OAuthConfigurationBuilder::default()
+/// #         .with_client_id("my-app")
+/// #         .with_client_secret("s3cret")
+/// #         .with_app_url("https://app.example")
+/// #         .with_authorization_endpoint("https://op.example/authorize")
+/// #         .with_token_endpoint("https://op.example/token")
+/// #         .with_end_session_endpoint("https://op.example/logout")
+/// #         .with_oauth2_only("https://op.example/user", "id")
+/// #         .build()
+/// #         .unwrap()
+/// # }
+///
+/// // The default: after `{base}/logout` the browser lands on `/`.
+/// let layer = AuthenticationLayer::new(config()).with_logout_handler(DefaultLogoutHandler::default());
+/// # let _ = layer;
+/// ```
 #[derive(Debug, Clone)]
 pub struct DefaultLogoutHandler {
     redirect_to: String,
@@ -48,6 +142,16 @@ impl Default for DefaultLogoutHandler {
 
 impl DefaultLogoutHandler {
     /// Redirects to `path` (a local path) after logout.
+    ///
+    /// ```
+    /// use axum_oidc_client::DefaultLogoutHandler;
+    ///
+    /// let handler = DefaultLogoutHandler::redirect_to("/goodbye");
+    /// assert!(format!("{handler:?}").contains(r#""/goodbye""#));
+    /// // Only local paths: another site is refused and `/` used instead (no open redirect).
+    /// let handler = DefaultLogoutHandler::redirect_to("https://evil.example/");
+    /// assert!(format!("{handler:?}").contains(r#"redirect_to: "/""#));
+    /// ```
     pub fn redirect_to(path: impl Into<String>) -> Self {
         Self {
             redirect_to: crate::redirect::safe_next(Some(&path.into())),
@@ -67,10 +171,76 @@ impl LogoutHandler for DefaultLogoutHandler {
 /// and a fresh `state`, which `{base}/logout/callback` checks on return. Falls back to
 /// local logout when the provider has no end-session endpoint. Without an ID token
 /// (OAuth2-only mode) `id_token_hint` is left out; `client_id` still identifies the client.
+///
+/// ```
+/// use axum_oidc_client::{AuthenticationLayer, OidcLogoutHandler};
+/// # fn config() -> axum_oidc_client::OAuthConfiguration {
+/// #     axum_oidc_client::OAuthConfigurationBuilder::default()
+/// #         .with_client_id("my-app")
+/// #         .with_client_secret("s3cret")
+/// #         .with_app_url("https://app.example")
+/// #         .with_authorization_endpoint("https://op.example/authorize")
+/// #         .with_token_endpoint("https://op.example/token")
+/// #         .with_end_session_endpoint("https://op.example/logout")
+/// #         .with_oauth2_only("https://op.example/user", "id")
+/// #         .build()
+/// #         .unwrap()
+/// # }
+///
+/// // Needs `post_logout_redirect_uri` registered at the provider
+/// // (default `{app_url}{base}/logout/callback`).
+/// let layer = AuthenticationLayer::new(config()).with_logout_handler(OidcLogoutHandler);
+/// # let _ = layer;
+/// ```
 #[derive(Debug, Clone, Default)]
 pub struct OidcLogoutHandler;
 
 /// The end-session URL and the `state` it carries (RP-Initiated Logout 1.0 section 2).
+///
+/// ```
+/// use axum_oidc_client::logout::end_session_url;
+/// # fn config() -> axum_oidc_client::OAuthConfiguration {
+/// #     axum_oidc_client::OAuthConfigurationBuilder::default()
+/// #         .with_client_id("my-app")
+/// #         .with_client_secret("s3cret")
+/// #         .with_app_url("https://app.example")
+/// #         .with_authorization_endpoint("https://op.example/authorize")
+/// #         .with_token_endpoint("https://op.example/token")
+/// #         .with_end_session_endpoint("https://op.example/logout")
+/// #         .with_oauth2_only("https://op.example/user", "id")
+/// #         .build()
+/// #         .unwrap()
+/// # }
+/// # use std::sync::Arc;
+/// # use axum_oidc_client::{AccessTokenValue, IdTokenClaims, IdTokenValue};
+/// # use axum_oidc_client::store::{SessionRecord, TokenSet};
+/// # fn record(sub: &str, sid: Option<&str>) -> Arc<SessionRecord> {
+/// #     let mut claims: IdTokenClaims = serde_json::from_value(serde_json::json!({
+/// #         "iss": "https://op.example", "sub": sub, "aud": "my-app", "exp": 2, "iat": 1
+/// #     })).unwrap();
+/// #     claims.sid = sid.map(str::to_owned);
+/// #     Arc::new(SessionRecord {
+/// #         tokens: TokenSet {
+/// #             access_token: AccessTokenValue::new("at"),
+/// #             token_type: "Bearer".into(),
+/// #             refresh_token: None,
+/// #             id_token: Some(IdTokenValue::new("h.p.s")),
+/// #             scope: "openid".into(),
+/// #             expires_at: 100,
+/// #         },
+/// #         claims: claims.into(),
+/// #         created_at: 1,
+/// #         last_seen: 1,
+/// #     })
+/// # }
+///
+/// let (url, state) = end_session_url(&config(), &record("alice", None)).unwrap();
+/// assert!(url.as_str().starts_with("https://op.example/logout?"));
+/// let query: Vec<(String, String)> = url.query_pairs().into_owned().collect();
+/// assert!(query.contains(&("id_token_hint".into(), "h.p.s".into())));
+/// assert!(query.contains(&("client_id".into(), "my-app".into())));
+/// assert!(query.contains(&("state".into(), state)));
+/// ```
 pub fn end_session_url(
     config: &OAuthConfiguration,
     session: &SessionRecord,

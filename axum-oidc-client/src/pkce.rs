@@ -7,6 +7,12 @@ use sha2::Digest as _;
 use crate::secret::{PkceCodeVerifier, random_token};
 
 /// The `code_challenge_method` (RFC 7636 section 4.2).
+///
+/// ```
+/// use axum_oidc_client::CodeChallengeMethod;
+///
+/// assert_eq!(CodeChallengeMethod::default(), CodeChallengeMethod::S256);
+/// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 #[non_exhaustive]
 pub enum CodeChallengeMethod {
@@ -20,6 +26,13 @@ pub enum CodeChallengeMethod {
 
 impl CodeChallengeMethod {
     /// The wire name.
+    ///
+    /// ```
+    /// use axum_oidc_client::CodeChallengeMethod;
+    ///
+    /// assert_eq!(CodeChallengeMethod::S256.as_str(), "S256");
+    /// assert_eq!(CodeChallengeMethod::InsecurePlain.as_str(), "plain");
+    /// ```
     pub fn as_str(self) -> &'static str {
         match self {
             Self::S256 => "S256",

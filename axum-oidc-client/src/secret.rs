@@ -7,19 +7,54 @@ use serde::{Deserialize, Serialize};
 use subtle::ConstantTimeEq;
 
 macro_rules! secret_string {
-    ($(#[$meta:meta])* $name:ident) => {
+    ($(#[$meta:meta])* $name:ident $(, public: $path:literal)?) => {
         $(#[$meta])*
+        $(
+        #[doc = ""]
+        #[doc = concat!(
+            "```\n",
+            "use ", $path, ";\n\n",
+            "let v = ", stringify!($name), "::new(\"s3cret\");\n",
+            "assert_eq!(v.secret(), \"s3cret\");\n",
+            "assert_eq!(format!(\"{v:?}\"), \"", stringify!($name), "([redacted])\");\n",
+            "assert_eq!(v, ", stringify!($name), "::new(\"s3cret\"));\n",
+            "assert_ne!(v, ", stringify!($name), "::new(\"other\"));\n",
+            "```",
+        )]
+        )?
         #[derive(Clone, Serialize, Deserialize)]
         #[serde(transparent)]
         pub struct $name(String);
 
         impl $name {
             /// Wraps a value.
+            $(
+            #[doc = ""]
+            #[doc = concat!(
+                "```\n",
+                "use ", $path, ";\n\n",
+                "let v = ", stringify!($name), "::new(String::from(\"s3cret\"));\n",
+                "assert_eq!(v.secret(), \"s3cret\");\n",
+                "```",
+            )]
+            )?
             pub fn new(value: impl Into<String>) -> Self {
                 Self(value.into())
             }
 
             /// The secret value. Never log it.
+            $(
+            #[doc = ""]
+            #[doc = concat!(
+                "```\n",
+                "use ", $path, ";\n\n",
+                "let v = ", stringify!($name), "::new(\"s3cret\");\n",
+                "// `Debug` hides the value; only `secret()` shows it.\n",
+                "assert!(!format!(\"{v:?}\").contains(\"s3cret\"));\n",
+                "assert_eq!(v.secret(), \"s3cret\");\n",
+                "```",
+            )]
+            )?
             pub fn secret(&self) -> &str {
                 &self.0
             }
@@ -43,7 +78,8 @@ macro_rules! secret_string {
 
 secret_string!(
     /// The OAuth 2.0 client secret (RFC 6749 section 2.3.1).
-    ClientSecret
+    ClientSecret,
+    public: "axum_oidc_client::ClientSecret"
 );
 secret_string!(
     /// An opaque `state` value (RFC 6749 section 10.12), bound to the browser.
@@ -59,15 +95,18 @@ secret_string!(
 );
 secret_string!(
     /// An OAuth 2.0 access token.
-    AccessTokenValue
+    AccessTokenValue,
+    public: "axum_oidc_client::AccessTokenValue"
 );
 secret_string!(
     /// An OAuth 2.0 refresh token.
-    RefreshTokenValue
+    RefreshTokenValue,
+    public: "axum_oidc_client::RefreshTokenValue"
 );
 secret_string!(
     /// A compact-serialized OIDC ID token.
-    IdTokenValue
+    IdTokenValue,
+    public: "axum_oidc_client::IdTokenValue"
 );
 secret_string!(
     /// The random session id carried in the session cookie.

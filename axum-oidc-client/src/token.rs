@@ -10,6 +10,20 @@ use crate::secret::{PkceCodeVerifier, RefreshTokenValue};
 pub const MAX_TOKEN_RESPONSE_LEN: usize = 64 * 1024;
 
 /// A successful token response (RFC 6749 section 5.1).
+///
+/// ```
+/// use axum_oidc_client::AccessTokenResponse;
+///
+/// let r: AccessTokenResponse = serde_json::from_str(
+///     r#"{"access_token": "at-secret", "token_type": "Bearer", "expires_in": 300,
+///         "refresh_token": "rt-secret"}"#,
+/// )
+/// .unwrap();
+/// assert_eq!(r.expires_in, Some(300));
+/// assert!(r.id_token.is_none());
+/// let debug = format!("{r:?}");
+/// assert!(!debug.contains("at-secret") && !debug.contains("rt-secret"));
+/// ```
 #[derive(Clone, Deserialize, PartialEq)]
 pub struct AccessTokenResponse {
     /// `access_token`.

@@ -21,7 +21,7 @@ pub struct Api(Option<Router>);
 pub async fn api_layer(
     settings: &Settings,
     config: &OAuthConfiguration,
-) -> Result<Api, Box<dyn std::error::Error>> {
+) -> Result<Api, Box<dyn std::error::Error + Send + Sync>> {
     if config.issuer().is_none() {
         return Ok(Api(None));
     }
@@ -48,6 +48,9 @@ async fn api_me(
 }
 
 pub fn router(layer: AuthenticationLayer, api: Api) -> Router {
+    let base = Extension(AuthBase(
+        layer.config().base_path().trim_end_matches('/').to_owned(),
+    ));
     let json_api = Router::new()
         .route("/me", get(me))
         .route_layer(Extension(UnauthenticatedBehavior::Unauthorized));
@@ -59,15 +62,31 @@ pub fn router(layer: AuthenticationLayer, api: Api) -> Router {
         app = app.merge(api);
     }
     // Outermost, so it answers its own routes under /auth before any routing.
-    app.layer(layer)
+    // /healthz is added after it: liveness never touches the session store.
+    app.layer(base).layer(layer).route("/healthz", get(healthz))
 }
 
-async fn home(OptionalAuthSession(session): OptionalAuthSession) -> Html<String> {
-    Html(pages::home(session.as_ref()))
+/// Where the library's routes are (`OIDC_BASE_PATH`, default `/auth`), for links.
+#[derive(Clone)]
+struct AuthBase(String);
+
+/// Liveness: 200 `ok` while the server runs.
+async fn healthz() -> &'static str {
+    "ok"
 }
 
-async fn protected(session: AuthSession) -> Html<String> {
-    Html(pages::protected(&session))
+async fn home(
+    Extension(AuthBase(base)): Extension<AuthBase>,
+    OptionalAuthSession(session): OptionalAuthSession,
+) -> Html<String> {
+    Html(pages::home(&base, session.as_ref()))
+}
+
+async fn protected(
+    Extension(AuthBase(base)): Extension<AuthBase>,
+    session: AuthSession,
+) -> Html<String> {
+    Html(pages::protected(&base, &session))
 }
 
 async fn me(session: AuthSession) -> impl IntoResponse {

@@ -1,43 +1,91 @@
 //! `oidc-demo`: a small site behind `axum-oidc-client`.
 //!
 //! With no `OIDC_ISSUER` it starts the embedded development provider on the next
-//! port, so `cargo run -p oidc-demo` shows a whole login with no setup.
+//! port, so `cargo run -p oidc-demo` shows a whole login with no setup. Every setting
+//! is a flag and an environment variable: `oidc-demo --help`.
 
 mod app;
 mod pages;
 mod settings;
 
+use std::io::IsTerminal as _;
 use std::net::SocketAddr;
+use std::time::Duration;
 
 use axum_oidc_client::{AuthenticationLayer, OAuthConfigurationBuilder, OidcLogoutHandler};
 use oidc_dev_provider::{ClientRegistration, DevProvider, DevProviderConfig, RunningProvider};
+use tokio::signal::unix::{SignalKind, signal};
 use tracing_subscriber::EnvFilter;
 
-use crate::settings::Settings;
+use crate::settings::{LogFormat, Settings};
 
-#[tokio::main]
-async fn main() {
-    tracing_subscriber::fmt()
-        .with_env_filter(
-            EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info")),
-        )
-        .init();
-    if let Err(e) = run().await {
-        eprintln!("oidc-demo: {e}");
-        let mut source = std::error::Error::source(e.as_ref());
-        while let Some(s) = source {
-            eprintln!("  caused by: {s}");
-            source = s.source();
-        }
-        std::process::exit(1);
+type BoxError = Box<dyn std::error::Error + Send + Sync>;
+
+/// How long in-flight requests get after SIGTERM or SIGINT before the process exits.
+const SHUTDOWN_GRACE: Duration = Duration::from_secs(30);
+
+fn main() {
+    let settings = Settings::load();
+    init_logs(&settings);
+    let format = settings.log_format;
+    let runtime = match tokio::runtime::Runtime::new() {
+        Ok(r) => r,
+        Err(e) => fail(format, &e),
+    };
+    if let Err(e) = runtime.block_on(run(settings)) {
+        fail(format, e.as_ref());
     }
 }
 
-async fn run() -> Result<(), Box<dyn std::error::Error>> {
-    let settings = Settings::from_env()?;
-    let listener = tokio::net::TcpListener::bind(settings.bind)
+/// Logs on stdout: text (no ANSI colours unless stdout is a terminal and NO_COLOR is
+/// unset) or JSON lines; `RUST_LOG` filters, with sqlx at `warn` unless named (it logs
+/// PostgreSQL's notices at `info` on every start).
+fn init_logs(s: &Settings) {
+    let filter = EnvFilter::builder().parse_lossy(format!("sqlx=warn,{}", s.log_filter));
+    let builder = tracing_subscriber::fmt().with_env_filter(filter);
+    match s.log_format {
+        LogFormat::Json => builder.json().with_ansi(false).init(),
+        LogFormat::Text => {
+            let colour = std::io::stdout().is_terminal()
+                && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty());
+            builder.with_ansi(colour).init();
+        }
+    }
+}
+
+/// Prints a start-up error with its whole cause chain, each cause once, and exits 1.
+fn fail(format: LogFormat, e: &(dyn std::error::Error + 'static)) -> ! {
+    let mut chain: Vec<String> = Vec::new();
+    let mut next = Some(e);
+    while let Some(err) = next {
+        let text = err.to_string();
+        // A message that already quotes its source's text says it once.
+        if !chain.last().is_some_and(|prev| prev.contains(&text)) {
+            chain.push(text);
+        }
+        next = err.source();
+    }
+    match format {
+        LogFormat::Json => {
+            tracing::error!(error = chain.join(": "), "oidc-demo cannot start");
+        }
+        LogFormat::Text => {
+            eprintln!("oidc-demo: error: {}", chain[0]);
+            for cause in &chain[1..] {
+                eprintln!("  caused by: {cause}");
+            }
+        }
+    }
+    std::process::exit(1);
+}
+
+async fn run(settings: Settings) -> Result<(), BoxError> {
+    let listen = settings.listen_addr();
+    let app_url = settings.app_origin();
+    let listener = tokio::net::TcpListener::bind(listen)
         .await
-        .map_err(|e| format!("cannot listen on {}: {e}", settings.bind))?;
+        .map_err(|e| format!("cannot listen on {listen} (set BIND to another address): {e}"))?;
+    let listen = listener.local_addr()?;
 
     // Keep the embedded provider alive for the life of the process.
     let mut _provider: Option<RunningProvider> = None;
@@ -47,7 +95,7 @@ async fn run() -> Result<(), Box<dyn std::error::Error>> {
                 settings
                     .client_id
                     .clone()
-                    .ok_or("OIDC_CLIENT_ID is required with OIDC_ISSUER")?,
+                    .ok_or("OIDC_CLIENT_ID (--client-id) is required with OIDC_ISSUER")?,
             );
             if let Some(secret) = &settings.client_secret {
                 b = b.with_client_secret(secret.clone());
@@ -55,7 +103,7 @@ async fn run() -> Result<(), Box<dyn std::error::Error>> {
             b.with_issuer(issuer.clone()).await?
         }
         None => {
-            let provider = start_dev_provider(&settings).await?;
+            let provider = start_dev_provider(&settings, listen).await?;
             let b = base_builder(&settings)
                 .with_client_id(DEV_CLIENT_ID)
                 .with_client_secret(DEV_CLIENT_SECRET)
@@ -70,6 +118,7 @@ async fn run() -> Result<(), Box<dyn std::error::Error>> {
         }
     };
     let config = builder.build()?;
+    let issuer = config.issuer().unwrap_or_default().to_owned();
     let store =
         axum_oidc_client::store::from_url(&settings.session_store, config.cookie_key()).await?;
     let layer =
@@ -77,13 +126,38 @@ async fn run() -> Result<(), Box<dyn std::error::Error>> {
     let api = app::api_layer(&settings, layer.config()).await?;
     let router = app::router(layer, api);
     tracing::info!(
-        "oidc-demo listening on {} (session store: {})",
-        settings.app_url,
-        settings.store_kind()
+        issuer,
+        store = settings.store_for_logs(),
+        listen = %listen,
+        public_url = app_url,
+        "oidc-demo serving {app_url}: issuer {issuer}, listening on {listen}"
     );
-    axum::serve(listener, router)
-        .with_graceful_shutdown(shutdown_signal())
-        .await?;
+
+    // SIGTERM/SIGINT: stop accepting, let in-flight requests finish (at most
+    // SHUTDOWN_GRACE), then exit 0.
+    let (stopping_tx, stopping_rx) = tokio::sync::oneshot::channel::<()>();
+    let mut term = signal(SignalKind::terminate())?;
+    let mut int = signal(SignalKind::interrupt())?;
+    let serve = axum::serve(listener, router).with_graceful_shutdown(async move {
+        let name = tokio::select! {
+            _ = term.recv() => "SIGTERM",
+            _ = int.recv() => "SIGINT",
+        };
+        tracing::info!(signal = name, "shutting down: finishing in-flight requests");
+        let _ = stopping_tx.send(());
+    });
+    tokio::select! {
+        served = serve => served?,
+        () = async {
+            if stopping_rx.await.is_err() {
+                std::future::pending::<()>().await;
+            }
+            tokio::time::sleep(SHUTDOWN_GRACE).await;
+        } => {
+            tracing::warn!("requests still running {}s after the signal; exiting", SHUTDOWN_GRACE.as_secs());
+        }
+    }
+    tracing::info!("oidc-demo stopped");
     Ok(())
 }
 
@@ -92,7 +166,7 @@ const DEV_CLIENT_SECRET: &str = "oidc-demo-development-secret";
 
 fn base_builder(s: &Settings) -> OAuthConfigurationBuilder {
     let mut b = OAuthConfigurationBuilder::default()
-        .with_app_url(s.app_url.clone())
+        .with_app_url(s.app_origin())
         .with_scopes(s.scopes.split_whitespace())
         // The demo's sign-out links and the checks run against it use `GET /auth/logout`;
         // the library still refuses a GET the browser marks cross-site.
@@ -100,8 +174,14 @@ fn base_builder(s: &Settings) -> OAuthConfigurationBuilder {
     if let Some(k) = &s.cookie_key {
         b = b.with_private_cookie_key(k.clone());
     }
-    if let Some(m) = s.refresh_margin {
+    if let Some(m) = s.refresh_margin() {
         b = b.with_refresh_margin(m);
+    }
+    if let Some(ca) = &s.ca_cert {
+        b = b.with_custom_ca_cert(ca.clone());
+    }
+    if let Some(p) = &s.base_path {
+        b = b.with_base_path(p.clone());
     }
     if s.scopes.split_whitespace().any(|x| x == "offline_access") && s.issuer.is_some() {
         // Many providers issue refresh tokens for offline_access only with consent.
@@ -110,32 +190,32 @@ fn base_builder(s: &Settings) -> OAuthConfigurationBuilder {
     b
 }
 
-async fn start_dev_provider(s: &Settings) -> Result<RunningProvider, Box<dyn std::error::Error>> {
-    let app = s.app_url.trim_end_matches('/');
+/// The embedded provider listens next to the app (the listen IP, the next port or
+/// DEV_PROVIDER_PORT); its issuer uses APP_URL's host.
+async fn start_dev_provider(s: &Settings, listen: SocketAddr) -> Result<RunningProvider, BoxError> {
+    let app = s.app_origin();
+    let base = s
+        .base_path
+        .as_deref()
+        .unwrap_or("/auth")
+        .trim_end_matches('/');
     let client = ClientRegistration::confidential(
         DEV_CLIENT_ID,
         DEV_CLIENT_SECRET,
-        format!("{app}/auth/callback"),
+        format!("{app}{base}/callback"),
     )
-    .with_post_logout_redirect_uri(format!("{app}/auth/logout/callback"))
-    .with_backchannel_logout_uri(format!("{app}/auth/backchannel-logout"));
-    let host = url::Url::parse(app)?
-        .host_str()
-        .unwrap_or("127.0.0.1")
-        .to_owned();
+    .with_post_logout_redirect_uri(format!("{app}{base}/logout/callback"))
+    .with_backchannel_logout_uri(format!("{app}{base}/backchannel-logout"));
+    let host = s.app_url.host_str().unwrap_or("127.0.0.1").to_owned();
     let port = s
         .dev_provider_port
-        .unwrap_or(s.bind.port().saturating_add(1));
-    let bind = SocketAddr::new(s.bind.ip(), port);
+        .unwrap_or(listen.port().saturating_add(1));
+    let bind = SocketAddr::new(listen.ip(), port);
     let config = DevProviderConfig::default()
         .with_bind(bind)
         .with_issuer(format!("http://{host}:{port}"))
         .with_client(client);
-    Ok(DevProvider::start(config)
-        .await
-        .map_err(|e| format!("cannot start the embedded provider on {bind}: {e}"))?)
-}
-
-async fn shutdown_signal() {
-    let _ = tokio::signal::ctrl_c().await;
+    Ok(DevProvider::start(config).await.map_err(|e| {
+        format!("cannot start the embedded provider on {bind} (set DEV_PROVIDER_PORT): {e}")
+    })?)
 }

@@ -32,25 +32,34 @@ fn who(session: &AuthSession) -> String {
     escape(name.unwrap_or(sub)).into_owned()
 }
 
-const SIGN_OUT: &str = r#"<form method="post" action="/auth/logout" style="display:inline"><button class="button" id="sign-out" type="submit">Sign out</button></form>"#;
+/// The sign-out button; `base` is the library's base path (`/auth`).
+fn sign_out(base: &str) -> String {
+    format!(
+        r#"<form method="post" action="{}/logout" style="display:inline"><button class="button" id="sign-out" type="submit">Sign out</button></form>"#,
+        escape(base)
+    )
+}
 
-pub fn home(session: Option<&AuthSession>) -> String {
+pub fn home(base: &str, session: Option<&AuthSession>) -> String {
     let body = match session {
         Some(s) => format!(
             r#"<p id="status">Signed in as <strong id="user">{}</strong> (<code id="sub">{}</code>).</p>
-<p><a class="button" href="/protected">Open the protected page</a> {SIGN_OUT}</p>"#,
+<p><a class="button" href="/protected">Open the protected page</a> {}</p>"#,
             who(s),
-            escape(s.sub().unwrap_or_default())
+            escape(s.sub().unwrap_or_default()),
+            sign_out(base)
         ),
-        None => r#"<p id="status">You are not signed in.</p>
-<p><a class="button" id="sign-in" href="/auth/login?next=/">Sign in</a></p>
-<p class="muted">Without configuration the demo runs its own development provider: sign in as alice, bob or carol, the password is the user name.</p>"#
-            .to_owned(),
+        None => format!(
+            r#"<p id="status">You are not signed in.</p>
+<p><a class="button" id="sign-in" href="{}/login?next=/">Sign in</a></p>
+<p class="muted">Without configuration the demo runs its own development provider: sign in as alice, bob or carol, the password is the user name.</p>"#,
+            escape(base)
+        ),
     };
     layout("oidc-demo", &body)
 }
 
-pub fn protected(session: &AuthSession) -> String {
+pub fn protected(base: &str, session: &AuthSession) -> String {
     let claims = session
         .claims()
         .and_then(|c| serde_json::to_string_pretty(c).ok())
@@ -59,11 +68,12 @@ pub fn protected(session: &AuthSession) -> String {
         r#"<p id="status">Only signed-in users see this page, <strong id="user">{}</strong>.</p>
 <p class="muted">Access token expires {} · scopes <code>{}</code></p>
 <h2>ID token claims</h2><pre id="claims">{}</pre>
-<p>{SIGN_OUT}</p>"#,
+<p>{}</p>"#,
         who(session),
         escape(&session.expires.to_rfc3339()),
         escape(&session.scope),
-        escape(&claims)
+        escape(&claims),
+        sign_out(base)
     );
     layout("Protected", &body)
 }

@@ -1,79 +1,259 @@
-//! The demo's environment.
+//! The demo's settings: one command line, each flag also read from its environment
+//! variable (the library's own names, see `OAuthConfigurationBuilder::from_env`).
 
-use std::net::{SocketAddr, ToSocketAddrs};
+use std::net::{IpAddr, Ipv4Addr, SocketAddr};
+use std::time::Duration;
 
-/// Settings read from the environment (see the README).
-#[derive(Debug)]
+use clap::builder::Resettable;
+use clap::{CommandFactory as _, FromArgMatches as _, Parser, ValueEnum};
+use url::{Host, Url};
+
+/// oidc-demo: a small site behind axum-oidc-client.
+///
+/// Every setting is a flag and an environment variable. Without OIDC_ISSUER the demo
+/// runs its own development provider next to it (sign in as alice, bob or carol; the
+/// password is the user name). Prefer the environment for secrets: flags are visible
+/// in the process list.
+#[derive(Parser)]
+#[command(name = "oidc-demo", version)]
 pub struct Settings {
+    /// Issuer URL of the OpenID provider (discovered at start). Unset: the embedded
+    /// development provider.
+    #[arg(long, env = "OIDC_ISSUER", value_name = "URL")]
     pub issuer: Option<String>,
+    /// Client id registered at the provider (required with OIDC_ISSUER).
+    #[arg(long, env = "OIDC_CLIENT_ID", value_name = "ID")]
     pub client_id: Option<String>,
+    /// Client secret (unset: a public client using PKCE only).
+    #[arg(
+        long,
+        env = "OIDC_CLIENT_SECRET",
+        value_name = "SECRET",
+        hide_env_values = true
+    )]
     pub client_secret: Option<String>,
-    pub app_url: String,
-    pub bind: SocketAddr,
+    /// Public URL of the application, as browsers see it: an origin such as
+    /// https://app.example, without a path (register {APP_URL}{OIDC_BASE_PATH}/callback
+    /// at the provider).
+    #[arg(long, env = "APP_URL", value_name = "URL", default_value = "http://localhost:3000", value_parser = parse_app_url)]
+    pub app_url: Url,
+    /// Listen address, IP:PORT such as 0.0.0.0:3000. Default: the port of APP_URL on
+    /// its host when that is an IP address, else on 127.0.0.1.
+    #[arg(long, env = "BIND", value_name = "IP:PORT", value_parser = parse_bind)]
+    pub bind: Option<SocketAddr>,
+    /// Space-separated scopes.
+    #[arg(
+        long,
+        env = "OIDC_SCOPES",
+        value_name = "SCOPES",
+        default_value = "openid profile email offline_access"
+    )]
     pub scopes: String,
+    /// Session store URL (default memory): memory, redis://, postgres://, mysql://, sqlite:, tiered+redis://, ...
+    #[arg(
+        long,
+        env = "SESSION_STORE",
+        value_name = "URL",
+        default_value = "memory",
+        hide_env_values = true,
+        hide_default_value = true
+    )]
     pub session_store: String,
+    /// Cookie secret, shared by every instance: `openssl rand -base64 48` (unset: random
+    /// per process, so sessions die with it).
+    #[arg(
+        long,
+        env = "COOKIE_KEY",
+        value_name = "SECRET",
+        hide_env_values = true
+    )]
     pub cookie_key: Option<String>,
-    pub dev_provider_port: Option<u16>,
+    /// PEM file of an extra CA to trust for the provider's TLS.
+    #[arg(long, env = "OIDC_CA_CERT", value_name = "FILE")]
+    pub ca_cert: Option<String>,
+    /// Base path of the login routes (default /auth).
+    #[arg(long, env = "OIDC_BASE_PATH", value_name = "PATH")]
+    pub base_path: Option<String>,
+    /// Refresh access tokens this many seconds before they expire (default 30).
+    #[arg(long, env = "OIDC_REFRESH_MARGIN_SECS", value_name = "SECS")]
+    pub refresh_margin_secs: Option<u64>,
+    /// Audience /api/me requires in bearer tokens (default: the client id).
+    #[arg(long, env = "API_AUDIENCE", value_name = "AUD")]
     pub api_audience: Option<String>,
-    pub refresh_margin: Option<std::time::Duration>,
+    /// Port of the embedded development provider (default: the listen port + 1).
+    #[arg(long, env = "DEV_PROVIDER_PORT", value_name = "PORT")]
+    pub dev_provider_port: Option<u16>,
+    /// Log format: text for people, json for one JSON object a line.
+    #[arg(long, env = "LOG_FORMAT", value_enum, default_value_t = LogFormat::Text)]
+    pub log_format: LogFormat,
+    /// Log filter, e.g. info or debug,axum_oidc_client=trace (sqlx is at warn unless
+    /// named).
+    #[arg(
+        long = "log",
+        env = "RUST_LOG",
+        value_name = "FILTER",
+        default_value = "info"
+    )]
+    pub log_filter: String,
 }
 
-fn var(name: &str) -> Option<String> {
-    std::env::var(name).ok().filter(|v| !v.trim().is_empty())
+/// How log lines are written.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum LogFormat {
+    /// Human-readable lines.
+    Text,
+    /// One JSON object a line.
+    Json,
 }
 
 impl Settings {
-    pub fn from_env() -> Result<Self, String> {
-        let app_url = var("APP_URL").unwrap_or_else(|| "http://localhost:3000".into());
-        let parsed =
-            url::Url::parse(&app_url).map_err(|_| format!("APP_URL is not a URL: {app_url:?}"))?;
-        let host = parsed.host_str().ok_or("APP_URL has no host")?;
-        let port = parsed
-            .port_or_known_default()
-            .ok_or("APP_URL has no port")?;
-        // Bind to the host of APP_URL; `localhost` means the IPv4 loopback here.
-        let host = if host == "localhost" {
-            "127.0.0.1"
-        } else {
-            host.trim_matches(['[', ']'])
+    /// Parses the command line and the environment. A variable set to an empty (or
+    /// blank) value counts as unset, as in the library's `from_env`.
+    pub fn load() -> Self {
+        let blank = |name: &std::ffi::OsStr| {
+            std::env::var_os(name).is_some_and(|v| v.to_string_lossy().trim().is_empty())
         };
-        let bind = (host, port)
-            .to_socket_addrs()
-            .map_err(|e| format!("cannot resolve {host}: {e}"))?
-            .next()
-            .ok_or("APP_URL host does not resolve")?;
-        let dev_provider_port = match var("DEV_PROVIDER_PORT") {
-            Some(p) => Some(
-                p.parse()
-                    .map_err(|_| "DEV_PROVIDER_PORT must be a port number")?,
-            ),
-            None => None,
-        };
-        let refresh_margin = match var("OIDC_REFRESH_MARGIN_SECS") {
-            Some(m) => Some(std::time::Duration::from_secs(
-                m.parse()
-                    .map_err(|_| "OIDC_REFRESH_MARGIN_SECS must be a number of seconds")?,
-            )),
-            None => None,
-        };
-        Ok(Self {
-            refresh_margin,
-            issuer: var("OIDC_ISSUER"),
-            client_id: var("OIDC_CLIENT_ID"),
-            client_secret: var("OIDC_CLIENT_SECRET"),
-            app_url: app_url.trim_end_matches('/').to_owned(),
-            bind,
-            scopes: var("OIDC_SCOPES")
-                .unwrap_or_else(|| "openid profile email offline_access".into()),
-            session_store: var("SESSION_STORE").unwrap_or_else(|| "memory".into()),
-            cookie_key: var("COOKIE_KEY"),
-            dev_provider_port,
-            api_audience: var("API_AUDIENCE"),
-        })
+        let command = Self::command().mut_args(|arg| {
+            if arg.get_env().is_some_and(blank) {
+                arg.env(Resettable::Reset)
+            } else {
+                arg
+            }
+        });
+        let mut matches = command.get_matches();
+        Self::from_arg_matches_mut(&mut matches).unwrap_or_else(|e| e.exit())
     }
 
-    /// The store's scheme, for logs (never the URL: it may hold a password).
-    pub fn store_kind(&self) -> &str {
-        self.session_store.split(':').next().unwrap_or("memory")
+    /// The listen address: `BIND`, else the port of APP_URL on the loopback (or on the
+    /// IP address APP_URL names). Names are never resolved: APP_URL is the public URL,
+    /// which may well point at a proxy.
+    pub fn listen_addr(&self) -> SocketAddr {
+        if let Some(bind) = self.bind {
+            return bind;
+        }
+        let port = self.app_url.port_or_known_default().unwrap_or(80);
+        let ip = match self.app_url.host() {
+            Some(Host::Ipv4(ip)) => IpAddr::V4(ip),
+            Some(Host::Ipv6(ip)) => IpAddr::V6(ip),
+            _ => IpAddr::V4(Ipv4Addr::LOCALHOST),
+        };
+        SocketAddr::new(ip, port)
+    }
+
+    /// APP_URL without its trailing slash, as the library takes it.
+    pub fn app_origin(&self) -> String {
+        self.app_url.as_str().trim_end_matches('/').to_owned()
+    }
+
+    /// The refresh margin, when set.
+    pub fn refresh_margin(&self) -> Option<Duration> {
+        self.refresh_margin_secs.map(Duration::from_secs)
+    }
+
+    /// The store for logs: its scheme and host only, never credentials or database.
+    pub fn store_for_logs(&self) -> String {
+        store_for_logs(&self.session_store)
+    }
+}
+
+/// `url` reduced to `scheme://host`, or to its scheme.
+pub fn store_for_logs(url: &str) -> String {
+    match Url::parse(url) {
+        Ok(u) => match u.host_str() {
+            Some(h) if !h.is_empty() => format!("{}://{h}", u.scheme()),
+            _ => u.scheme().to_owned(),
+        },
+        Err(_) => url.split(':').next().unwrap_or_default().to_owned(),
+    }
+}
+
+/// Checks APP_URL: an absolute http(s) origin that browsers can reach.
+fn parse_app_url(value: &str) -> Result<Url, String> {
+    let value = value.trim();
+    let with_scheme = |scheme: &str| format!("set APP_URL={scheme}://{value}");
+    let url = match Url::parse(value) {
+        Ok(u) if matches!(u.scheme(), "http" | "https") => u,
+        // `localhost:3000` parses as scheme `localhost`; `app.example` does not parse.
+        Ok(_) | Err(url::ParseError::RelativeUrlWithoutBase) => {
+            let scheme = if value.starts_with("localhost") || value.starts_with("127.") {
+                "http"
+            } else {
+                "https"
+            };
+            return Err(format!(
+                "APP_URL={value:?} is not an http(s) URL: add the scheme, {}",
+                with_scheme(scheme)
+            ));
+        }
+        Err(e) => return Err(format!("APP_URL={value:?} is not a URL ({e})")),
+    };
+    let host = url.host_str().unwrap_or_default();
+    if matches!(
+        url.host(),
+        Some(Host::Ipv4(ip)) if ip.is_unspecified()
+    ) || matches!(url.host(), Some(Host::Ipv6(ip)) if ip.is_unspecified())
+    {
+        let port = url.port_or_known_default().unwrap_or(80);
+        return Err(format!(
+            "APP_URL={value:?}: {host} is a listen address, not a public host: set APP_URL to the URL browsers use (e.g. http://localhost:{port}) and BIND={host}:{port} to listen on every interface"
+        ));
+    }
+    if !url.username().is_empty() || url.password().is_some() {
+        return Err("APP_URL must not hold a user name or password".into());
+    }
+    if url.path() != "/" {
+        return Err(format!(
+            "APP_URL={value:?} has the path {:?}: APP_URL is the origin only ({}); put the base path in OIDC_BASE_PATH, e.g. OIDC_BASE_PATH={}/auth",
+            url.path(),
+            url.origin().ascii_serialization(),
+            url.path().trim_end_matches('/')
+        ));
+    }
+    if url.query().is_some() || url.fragment().is_some() {
+        let extra = &value[value.find(['?', '#']).unwrap_or(value.len())..];
+        return Err(format!(
+            "APP_URL={value:?} has {extra:?}: APP_URL is the origin only, set APP_URL={}",
+            url.origin().ascii_serialization()
+        ));
+    }
+    Ok(url)
+}
+
+/// Checks BIND: an IP address and a port.
+fn parse_bind(value: &str) -> Result<SocketAddr, String> {
+    value.trim().parse().map_err(|_| {
+        format!(
+            "BIND={value:?} is not IP:PORT: write e.g. BIND=0.0.0.0:3000 (every IPv4 interface), BIND=[::]:3000 or BIND=127.0.0.1:3000"
+        )
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn store_for_logs_keeps_scheme_and_host_only() {
+        assert_eq!(
+            store_for_logs("redis://user:pw@cache.internal:6379/2"),
+            "redis://cache.internal"
+        );
+        assert_eq!(
+            store_for_logs("tiered+postgres://u:pw@db/sessions?sslmode=require"),
+            "tiered+postgres://db"
+        );
+        assert_eq!(store_for_logs("memory"), "memory");
+        assert_eq!(store_for_logs("sqlite:/var/lib/demo.db"), "sqlite");
+    }
+
+    #[test]
+    fn listen_addr_defaults_to_the_loopback_at_app_url_port() {
+        let s = Settings::parse_from(["oidc-demo", "--app-url", "https://app.example"]);
+        assert_eq!(s.listen_addr(), "127.0.0.1:443".parse().unwrap());
+        let s = Settings::parse_from(["oidc-demo", "--app-url", "http://localhost:3000/"]);
+        assert_eq!(s.listen_addr(), "127.0.0.1:3000".parse().unwrap());
+        assert_eq!(s.app_origin(), "http://localhost:3000");
+        let s = Settings::parse_from(["oidc-demo", "--app-url", "http://[::1]:8080"]);
+        assert_eq!(s.listen_addr(), "[::1]:8080".parse().unwrap());
     }
 }

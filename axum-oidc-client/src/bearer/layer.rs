@@ -308,6 +308,23 @@ type BoxFuture<T> = Pin<Box<dyn Future<Output = T> + Send>>;
 
 pin_project_lite::pin_project! {
     /// Response future of [`JwtService`].
+    ///
+    /// Needed only to name the service's types, e.g. in a struct field:
+    ///
+    /// ```
+    /// use axum::{Router, body::Body};
+    /// use axum_oidc_client::bearer::{JwtService, ResponseFuture};
+    /// use http::Request;
+    /// use tower_service::Service;
+    ///
+    /// type Protected = JwtService<Router>;
+    /// type ProtectedFuture = ResponseFuture<<Router as Service<Request<Body>>>::Future>;
+    ///
+    /// fn call(service: &mut Protected, req: Request<Body>) -> ProtectedFuture {
+    ///     service.call(req)
+    /// }
+    /// # let _ = call;
+    /// ```
     pub struct ResponseFuture<F>
     where
         F: Future,

@@ -6,6 +6,18 @@ use jsonwebtoken::Algorithm;
 ///
 /// `none` and the HMAC family are not representable here: a public key can never be
 /// used as an HMAC secret.
+///
+/// ```
+/// use axum_oidc_client::SigningAlgorithm;
+///
+/// // Names from a token header or configuration; `none` and HMAC never parse.
+/// assert_eq!(SigningAlgorithm::from_name("ES256"), Some(SigningAlgorithm::ES256));
+/// assert_eq!(SigningAlgorithm::from_name("none"), None);
+/// assert_eq!(SigningAlgorithm::from_name("HS256"), None);
+/// for alg in SigningAlgorithm::ALL {
+///     assert_eq!(SigningAlgorithm::from_name(alg.name()), Some(alg));
+/// }
+/// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 #[non_exhaustive]
 pub enum SigningAlgorithm {
@@ -44,6 +56,14 @@ impl SigningAlgorithm {
     ];
 
     /// Parses the JOSE `alg` name. `none` and `HS*` give `None`.
+    ///
+    /// ```
+    /// use axum_oidc_client::SigningAlgorithm;
+    ///
+    /// assert_eq!(SigningAlgorithm::from_name("RS256"), Some(SigningAlgorithm::RS256));
+    /// assert_eq!(SigningAlgorithm::from_name("rs256"), None, "names are case-sensitive");
+    /// assert_eq!(SigningAlgorithm::from_name("HS512"), None);
+    /// ```
     pub fn from_name(name: &str) -> Option<Self> {
         Some(match name {
             "RS256" => Self::RS256,
@@ -60,6 +80,13 @@ impl SigningAlgorithm {
     }
 
     /// The JOSE `alg` name.
+    ///
+    /// ```
+    /// use axum_oidc_client::SigningAlgorithm;
+    ///
+    /// assert_eq!(SigningAlgorithm::EdDSA.name(), "EdDSA");
+    /// assert_eq!(SigningAlgorithm::PS256.to_string(), "PS256");
+    /// ```
     pub fn name(self) -> &'static str {
         match self {
             Self::RS256 => "RS256",
@@ -75,6 +102,14 @@ impl SigningAlgorithm {
     }
 
     /// The JWK `kty` a key must have for this algorithm (RFC 7518 section 6.1).
+    ///
+    /// ```
+    /// use axum_oidc_client::SigningAlgorithm;
+    ///
+    /// assert_eq!(SigningAlgorithm::PS384.key_type(), "RSA");
+    /// assert_eq!(SigningAlgorithm::ES256.key_type(), "EC");
+    /// assert_eq!(SigningAlgorithm::EdDSA.key_type(), "OKP");
+    /// ```
     pub fn key_type(self) -> &'static str {
         match self {
             Self::ES256 | Self::ES384 => "EC",
@@ -84,6 +119,13 @@ impl SigningAlgorithm {
     }
 
     /// The JWK `crv` a key must have, where the algorithm fixes one.
+    ///
+    /// ```
+    /// use axum_oidc_client::SigningAlgorithm;
+    ///
+    /// assert_eq!(SigningAlgorithm::ES384.curve(), Some("P-384"));
+    /// assert_eq!(SigningAlgorithm::RS256.curve(), None);
+    /// ```
     pub fn curve(self) -> Option<&'static str> {
         match self {
             Self::ES256 => Some("P-256"),

@@ -25,21 +25,52 @@ pub struct Audience<S = String>(pub Vec<S>);
 
 impl<S: AsRef<str>> Audience<S> {
     /// Whether `aud` contains `who` (exact comparison).
+    ///
+    /// ```
+    /// use axum_oidc_client::Audience;
+    ///
+    /// let aud: Audience = serde_json::from_str(r#"["my-app", "api"]"#).unwrap();
+    /// assert!(aud.contains("api"));
+    /// assert!(!aud.contains("API"), "exact comparison");
+    /// ```
     pub fn contains(&self, who: &str) -> bool {
         self.0.iter().any(|a| a.as_ref() == who)
     }
 
     /// The audiences.
+    ///
+    /// ```
+    /// use axum_oidc_client::Audience;
+    ///
+    /// let aud: Audience = serde_json::from_str(r#"["my-app", "api"]"#).unwrap();
+    /// assert_eq!(aud.iter().collect::<Vec<_>>(), ["my-app", "api"]);
+    /// ```
     pub fn iter(&self) -> impl Iterator<Item = &str> {
         self.0.iter().map(AsRef::as_ref)
     }
 
     /// Number of audiences.
+    ///
+    /// ```
+    /// use axum_oidc_client::Audience;
+    ///
+    /// let aud: Audience = serde_json::from_str(r#"["my-app", "api"]"#).unwrap();
+    /// assert_eq!(aud.len(), 2);
+    /// let one: Audience = serde_json::from_str(r#""my-app""#).unwrap();
+    /// assert_eq!(one.len(), 1);
+    /// ```
     pub fn len(&self) -> usize {
         self.0.len()
     }
 
     /// Whether there is no audience.
+    ///
+    /// ```
+    /// use axum_oidc_client::Audience;
+    ///
+    /// let none: Audience = serde_json::from_str("[]").unwrap();
+    /// assert!(none.is_empty() && !none.contains("my-app"));
+    /// ```
     pub fn is_empty(&self) -> bool {
         self.0.is_empty()
     }

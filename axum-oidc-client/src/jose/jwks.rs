@@ -23,6 +23,9 @@ pub enum SignatureError {
 const BACKOFF_INITIAL: Duration = Duration::from_secs(1);
 /// Longest delay between two failed fetches.
 const BACKOFF_MAX: Duration = Duration::from_secs(300);
+/// Most unknown `kid`s remembered as having forced a refetch within one refetch
+/// interval; beyond it, tokens from the token endpoint wait like any other.
+const MAX_FORCED_KIDS: usize = 16;
 
 struct Cached {
     keys: Arc<JwkSet>,
@@ -35,6 +38,10 @@ struct Cached {
     attempted_at: Option<Instant>,
     /// Set while the last attempt failed.
     failure: Option<Failure>,
+    /// Unknown `kid`s of tokens from the token endpoint that forced a refetch past
+    /// the limits, with the time of that refetch: each may force one per refetch
+    /// interval, so a `kid` the provider never publishes cannot loop.
+    forced: Vec<(String, Instant)>,
 }
 
 /// The last fetch failed: its error, how many failed in a row, and when the next
@@ -81,6 +88,17 @@ struct Inner {
 /// - Single flight: concurrent callers that need a fetch wait for one fetch and
 ///   share its result, keys or error.
 /// - Tokens in flight keep verifying with the old keys while a rotation is fetched.
+///
+/// ```
+/// use std::time::Duration;
+/// use axum_oidc_client::JwksCache;
+///
+/// let jwks_uri = url::Url::parse("https://op.example/jwks").unwrap();
+/// let cache = JwksCache::new(jwks_uri, reqwest::Client::new())
+///     .with_max_age(Duration::from_secs(600))
+///     .with_min_refetch_interval(Duration::from_secs(30));
+/// assert_eq!(cache.uri().unwrap().as_str(), "https://op.example/jwks");
+/// ```
 #[derive(Clone)]
 pub struct JwksCache {
     inner: Arc<Inner>,
@@ -96,11 +114,36 @@ impl std::fmt::Debug for JwksCache {
 
 impl JwksCache {
     /// A cache that fetches from `uri` with `http`.
+    ///
+    /// ```
+    /// use axum_oidc_client::JwksCache;
+    ///
+    /// // Nothing is fetched until keys are needed.
+    /// let cache = JwksCache::new("https://op.example/jwks".parse().unwrap(), reqwest::Client::new());
+    /// assert!(cache.uri().is_some());
+    /// ```
     pub fn new(uri: url::Url, http: reqwest::Client) -> Self {
         Self::build(Some(uri), http, JwkSet::default())
     }
 
     /// A cache over fixed keys that never fetches.
+    ///
+    /// ```
+    /// use axum_oidc_client::{JwkSet, JwksCache};
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() {
+    /// # let jwks = JwkSet::parse(br#"{"keys": [
+    /// #     {"kty": "OKP", "crv": "Ed25519", "kid": "k1", "alg": "EdDSA",
+    /// #      "x": "11qYAYKxCrfVS_7TyWQHOg7hcvPapiMlrwIaaPcHURo"},
+    /// #     {"kty": "OKP", "crv": "Ed25519", "kid": "enc", "use": "enc",
+    /// #      "x": "11qYAYKxCrfVS_7TyWQHOg7hcvPapiMlrwIaaPcHURo"},
+    /// #     {"kty": "oct", "kid": "hmac", "k": "c2VjcmV0"}
+    /// # ]}"#)
+    /// # .unwrap();
+    /// let cache = JwksCache::fixed(jwks);
+    /// assert!(cache.uri().is_none());
+    /// assert!(cache.keys().await.unwrap().by_kid("k1").is_some());
+    /// # }
+    /// ```
     pub fn fixed(keys: JwkSet) -> Self {
         Self::build(None, reqwest::Client::new(), keys)
     }
@@ -117,6 +160,7 @@ impl JwksCache {
                     attempts: 0,
                     attempted_at: fetched_at,
                     failure: None,
+                    forced: Vec::new(),
                 }),
                 refetch: tokio::sync::Mutex::new(()),
                 min_refetch_interval: Duration::from_secs(10),
@@ -128,12 +172,31 @@ impl JwksCache {
 
     /// Sets the minimum time between two refetches triggered by unknown `kid`s.
     #[must_use]
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use axum_oidc_client::JwksCache;
+    ///
+    /// // Tokens naming unknown `kid`s trigger at most one fetch a minute.
+    /// let cache = JwksCache::new("https://op.example/jwks".parse().unwrap(), reqwest::Client::new())
+    ///     .with_min_refetch_interval(Duration::from_secs(60));
+    /// # let _ = cache;
+    /// ```
     pub fn with_min_refetch_interval(self, interval: Duration) -> Self {
         self.rebuild(|i| i.min_refetch_interval = interval)
     }
 
     /// Sets how long fetched keys are used before they are fetched again.
     #[must_use]
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use axum_oidc_client::JwksCache;
+    ///
+    /// let cache = JwksCache::new("https://op.example/jwks".parse().unwrap(), reqwest::Client::new())
+    ///     .with_max_age(Duration::from_secs(15 * 60));
+    /// # let _ = cache;
+    /// ```
     pub fn with_max_age(self, max_age: Duration) -> Self {
         self.rebuild(|i| i.max_age = max_age)
     }
@@ -155,6 +218,14 @@ impl JwksCache {
     }
 
     /// The JWKS URI, if keys are fetched.
+    ///
+    /// ```
+    /// use axum_oidc_client::{JwkSet, JwksCache};
+    ///
+    /// assert!(JwksCache::fixed(JwkSet::default()).uri().is_none());
+    /// let cache = JwksCache::new("https://op.example/jwks".parse().unwrap(), reqwest::Client::new());
+    /// assert_eq!(cache.uri().map(|u| u.path()), Some("/jwks"));
+    /// ```
     pub fn uri(&self) -> Option<&url::Url> {
         self.inner.uri.as_ref()
     }
@@ -165,6 +236,19 @@ impl JwksCache {
 
     /// The current keys, fetching them first if none were fetched or they are stale.
     /// Stale keys are kept when the refetch fails.
+    ///
+    /// ```no_run
+    /// use axum_oidc_client::{JwksCache, JwksError};
+    ///
+    /// # async fn f() {
+    /// let cache = JwksCache::new("https://op.example/jwks".parse().unwrap(), reqwest::Client::new());
+    /// match cache.keys().await {
+    ///     Ok(keys) => println!("{} usable keys", keys.len()),
+    ///     Err(JwksError::Backoff { retry_in, .. }) => println!("provider down, retry in {retry_in:?}"),
+    ///     Err(e) => println!("{e}"),
+    /// }
+    /// # }
+    /// ```
     pub async fn keys(&self) -> Result<Arc<JwkSet>, JwksError> {
         let (keys, fetched_at, attempts) = {
             let c = self.read();
@@ -172,15 +256,27 @@ impl JwksCache {
         };
         match fetched_at {
             Some(at) if at.elapsed() < self.inner.max_age => Ok(keys),
-            Some(_) => Ok(self.refetch(attempts, Duration::ZERO).await.unwrap_or(keys)),
-            None => self.refetch(attempts, Duration::ZERO).await,
+            Some(_) => Ok(self
+                .refetch(attempts, Duration::ZERO, None)
+                .await
+                .unwrap_or(keys)),
+            None => self.refetch(attempts, Duration::ZERO, None).await,
         }
     }
 
     /// Fetches now, unless another task's fetch finished since the caller saw
     /// `seen` attempts (its result is then shared), a failed fetch's back-off is
     /// running, or the last attempt is younger than `min_interval`.
-    async fn refetch(&self, seen: u64, min_interval: Duration) -> Result<Arc<JwkSet>, JwksError> {
+    ///
+    /// `forcing_kid` is the unknown `kid` of a token the client fetched itself from
+    /// the token endpoint: it skips the interval and the back-off, once per `kid` per
+    /// refetch interval (single flight still applies).
+    async fn refetch(
+        &self,
+        seen: u64,
+        min_interval: Duration,
+        forcing_kid: Option<&str>,
+    ) -> Result<Arc<JwkSet>, JwksError> {
         let Some(uri) = self.inner.uri.clone() else {
             return Ok(self.read().keys.clone());
         };
@@ -188,11 +284,25 @@ impl JwksCache {
         let _guard = self.inner.refetch.lock().await;
         {
             let c = self.read();
+            if c.attempts != seen {
+                // Another fetch finished after the caller looked: its keys are as new
+                // as a refetch would give, and count as this `kid`'s refetch.
+                let Some(kid) = forcing_kid else {
+                    return c.outcome();
+                };
+                drop(c);
+                let mut c = self.inner.cached.write().unwrap_or_else(|p| p.into_inner());
+                if let Some(at) = c.attempted_at {
+                    self.remember_forced(&mut c, kid, at);
+                }
+                return c.outcome();
+            }
             let too_soon = c.attempted_at.is_some_and(|at| at.elapsed() < min_interval)
                 || c.failure
                     .as_ref()
                     .is_some_and(|f| Instant::now() < f.retry_at);
-            if c.attempts != seen || too_soon {
+            let forced = too_soon && forcing_kid.is_some_and(|kid| self.may_force(&c, kid));
+            if too_soon && !forced {
                 return c.outcome();
             }
         }
@@ -201,6 +311,9 @@ impl JwksCache {
         let mut c = self.inner.cached.write().unwrap_or_else(|p| p.into_inner());
         c.attempts += 1;
         c.attempted_at = Some(now);
+        if let Some(kid) = forcing_kid {
+            self.remember_forced(&mut c, kid, now);
+        }
         match result {
             Ok(fresh) => {
                 tracing::debug!(keys = fresh.len(), "fetched JWKS");
@@ -225,14 +338,73 @@ impl JwksCache {
         c.outcome()
     }
 
+    /// Notes that the unknown `kid` was checked against keys fetched at `at`, and
+    /// forgets the entries older than the refetch interval.
+    fn remember_forced(&self, c: &mut Cached, kid: &str, at: Instant) {
+        let interval = self.inner.min_refetch_interval;
+        c.forced
+            .retain(|(k, when)| k != kid && when.elapsed() < interval);
+        c.forced.push((kid.to_owned(), at));
+    }
+
+    /// Whether a token from the token endpoint naming the unknown `kid` may refetch
+    /// past the interval and back-off: not if that `kid` already did within the
+    /// refetch interval, nor when too many `kid`s did.
+    fn may_force(&self, c: &Cached, kid: &str) -> bool {
+        let interval = self.inner.min_refetch_interval;
+        let recent = c.forced.iter().filter(|(_, at)| at.elapsed() < interval);
+        let mut count = 0;
+        for (k, _) in recent {
+            if k == kid {
+                return false;
+            }
+            count += 1;
+        }
+        count < MAX_FORCED_KIDS
+    }
+
     /// Verifies the signature of `jws`, refetching the keys once (rate-limited) when
     /// its `kid` is unknown (OIDC Core 10.1.1).
+    ///
+    /// For tokens anyone may send (bearer tokens, logout tokens): the refetch waits
+    /// for the refetch interval and any failure back-off.
     pub async fn verify(&self, jws: &UnverifiedJws<'_>) -> Result<(), SignatureError> {
+        self.verify_with(jws, false).await
+    }
+
+    /// Verifies the signature of a token the client fetched itself from the token
+    /// endpoint over TLS (an ID token from a code exchange or a refresh). Its origin
+    /// is established by TLS (OIDC Core 3.1.3.7 step 6), so an unknown `kid` refetches
+    /// the keys at once, past the refetch interval and the failure back-off (OIDC
+    /// Core 10.1.1: a login right after a key rotation succeeds). The refetch is still
+    /// single flight, and each unknown `kid` forces at most one per refetch interval.
+    pub(crate) async fn verify_fetched(
+        &self,
+        jws: &UnverifiedJws<'_>,
+    ) -> Result<(), SignatureError> {
+        self.verify_with(jws, true).await
+    }
+
+    async fn verify_with(
+        &self,
+        jws: &UnverifiedJws<'_>,
+        fetched: bool,
+    ) -> Result<(), SignatureError> {
+        // For a token from the token endpoint, a fetch made by `keys()` below already
+        // happened after the token was issued: it counts as the refetch.
+        let before = self.read().attempts;
         let keys = self.keys().await?;
         match jws.verify(&keys) {
             Err(JoseError::UnknownKid) => {
-                let seen = self.read().attempts;
-                let keys = self.refetch(seen, self.inner.min_refetch_interval).await?;
+                let seen = if fetched {
+                    before
+                } else {
+                    self.read().attempts
+                };
+                let kid = fetched.then(|| jws.header.kid.as_deref().unwrap_or_default());
+                let keys = self
+                    .refetch(seen, self.inner.min_refetch_interval, kid)
+                    .await?;
                 Ok(jws.verify(&keys)?)
             }
             other => Ok(other?),
@@ -393,6 +565,82 @@ mod cache_tests {
             "{results:?}"
         );
         assert_eq!(endpoint.fetches(), 2, "one shared refetch for the burst");
+    }
+
+    /// Verifies a token naming `kid` as one the client fetched from the token endpoint.
+    async fn verify_fetched(cache: &JwksCache, kid: &str) -> Result<(), SignatureError> {
+        let t = token(kid);
+        let jws = UnverifiedJws::parse(&t, &SigningAlgorithm::ALL).unwrap();
+        cache.verify_fetched(&jws).await
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_token_from_the_token_endpoint_refetches_past_the_interval_once_per_kid() {
+        let endpoint = Endpoint::start(false, Duration::from_millis(50)).await;
+        let cache = endpoint.cache();
+        cache.keys().await.unwrap();
+        assert_eq!(endpoint.fetches(), 1);
+        // Untrusted tokens wait for the (default, 10 s) interval.
+        burst(&cache, 4).await;
+        assert_eq!(
+            endpoint.fetches(),
+            1,
+            "bearer and logout tokens keep the limit"
+        );
+        // Concurrent tokens from the token endpoint with a new kid share one refetch.
+        let tasks: Vec<_> = (0..8)
+            .map(|_| {
+                let cache = cache.clone();
+                tokio::spawn(async move { verify_fetched(&cache, "rotated").await })
+            })
+            .collect();
+        for t in tasks {
+            let r = t.await.unwrap();
+            assert!(
+                matches!(r, Err(SignatureError::Jose(JoseError::UnknownKid))),
+                "{r:?}"
+            );
+        }
+        assert_eq!(
+            endpoint.fetches(),
+            2,
+            "one shared refetch past the interval"
+        );
+        // The same kid cannot force another refetch within the interval.
+        verify_fetched(&cache, "rotated").await.unwrap_err();
+        assert_eq!(endpoint.fetches(), 2, "bounded per unknown kid");
+        // Untrusted tokens still wait.
+        burst(&cache, 4).await;
+        assert_eq!(endpoint.fetches(), 2);
+        // Another unknown kid from the token endpoint gets its own refetch.
+        verify_fetched(&cache, "rotated-again").await.unwrap_err();
+        assert_eq!(endpoint.fetches(), 3);
+    }
+
+    #[tokio::test]
+    async fn a_token_from_the_token_endpoint_refetches_during_a_failure_backoff() {
+        let endpoint = Endpoint::start(false, Duration::ZERO).await;
+        let cache = endpoint
+            .cache()
+            .with_backoff(Duration::from_secs(60), Duration::from_secs(60));
+        cache.keys().await.unwrap();
+        endpoint.fail(true);
+        verify_fetched(&cache, "rotated").await.unwrap_err();
+        assert_eq!(endpoint.fetches(), 2, "the refetch failed");
+        // The provider recovers within the one-minute back-off.
+        endpoint.fail(false);
+        burst(&cache, 1).await;
+        assert_eq!(
+            endpoint.fetches(),
+            2,
+            "untrusted tokens wait out the back-off"
+        );
+        verify_fetched(&cache, "rotated-too").await.unwrap_err();
+        assert_eq!(
+            endpoint.fetches(),
+            3,
+            "a token from the token endpoint does not"
+        );
     }
 
     #[tokio::test]

@@ -13,6 +13,13 @@ use super::alg::SigningAlgorithm;
 pub const MAX_JWKS_LEN: usize = 256 * 1024;
 
 /// Why the key set could not be obtained.
+///
+/// ```
+/// use axum_oidc_client::{JwkSet, JwksError};
+///
+/// assert!(matches!(JwkSet::parse(b"<html>"), Err(JwksError::Invalid)));
+/// assert!(matches!(JwkSet::parse(br#"{"kid": "k1"}"#), Err(JwksError::Invalid)));
+/// ```
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum JwksError {
@@ -42,6 +49,23 @@ pub enum JwksError {
 }
 
 /// One usable verification key.
+///
+/// ```
+/// use axum_oidc_client::{JwkSet, SigningAlgorithm};
+///
+/// let jwks = JwkSet::parse(br#"{"keys": [
+///     {"kty": "OKP", "crv": "Ed25519", "kid": "k1", "alg": "EdDSA",
+///      "x": "11qYAYKxCrfVS_7TyWQHOg7hcvPapiMlrwIaaPcHURo"},
+///     {"kty": "OKP", "crv": "Ed25519", "kid": "enc", "use": "enc",
+///      "x": "11qYAYKxCrfVS_7TyWQHOg7hcvPapiMlrwIaaPcHURo"},
+///     {"kty": "oct", "kid": "hmac", "k": "c2VjcmV0"}
+/// ]}"#)
+/// .unwrap();
+/// let key = jwks.by_kid("k1").unwrap();
+/// assert_eq!((key.kty.as_str(), key.crv.as_deref()), ("OKP", Some("Ed25519")));
+/// assert_eq!(key.alg.as_deref(), Some("EdDSA"));
+/// assert!(key.fits(SigningAlgorithm::EdDSA));
+/// ```
 #[derive(Clone)]
 pub struct KeyEntry {
     /// `kid`, if the key has one.
@@ -68,6 +92,22 @@ impl std::fmt::Debug for KeyEntry {
 
 impl KeyEntry {
     /// Whether this key may verify a signature made with `alg` (RFC 7517 4.1, 4.4).
+    ///
+    /// ```
+    /// use axum_oidc_client::{JwkSet, SigningAlgorithm};
+    /// # let jwks = JwkSet::parse(br#"{"keys": [
+    /// #     {"kty": "OKP", "crv": "Ed25519", "kid": "k1", "alg": "EdDSA",
+    /// #      "x": "11qYAYKxCrfVS_7TyWQHOg7hcvPapiMlrwIaaPcHURo"},
+    /// #     {"kty": "OKP", "crv": "Ed25519", "kid": "enc", "use": "enc",
+    /// #      "x": "11qYAYKxCrfVS_7TyWQHOg7hcvPapiMlrwIaaPcHURo"},
+    /// #     {"kty": "oct", "kid": "hmac", "k": "c2VjcmV0"}
+    /// # ]}"#)
+    /// # .unwrap();
+    /// let key = jwks.by_kid("k1").unwrap(); // an Ed25519 key restricted to EdDSA
+    /// assert!(key.fits(SigningAlgorithm::EdDSA));
+    /// assert!(!key.fits(SigningAlgorithm::ES256), "wrong key type");
+    /// assert!(!key.fits(SigningAlgorithm::RS256));
+    /// ```
     pub fn fits(&self, alg: SigningAlgorithm) -> bool {
         self.kty == alg.key_type()
             && alg.curve().is_none_or(|c| self.crv.as_deref() == Some(c))
@@ -75,6 +115,21 @@ impl KeyEntry {
     }
 
     /// A key from a PEM-encoded public key, for static configuration.
+    ///
+    /// ```
+    /// use axum_oidc_client::{JwkSet, KeyEntry, SigningAlgorithm};
+    ///
+    /// // An Ed25519 public key (RFC 8410 section 10.1).
+    /// let pem = b"-----BEGIN PUBLIC KEY-----
+    /// MCowBQYDK2VwAyEAGb9ECWmEzf6FQbrBZ9w7lshQhqowtrbLDFw4rXAxZuE=
+    /// -----END PUBLIC KEY-----
+    /// ";
+    /// let key = KeyEntry::from_pem(Some("static-1".into()), SigningAlgorithm::EdDSA, pem).unwrap();
+    /// assert!(key.fits(SigningAlgorithm::EdDSA));
+    /// assert!(KeyEntry::from_pem(None, SigningAlgorithm::EdDSA, b"not a pem").is_none());
+    /// let jwks = JwkSet::from_keys(vec![key]);
+    /// assert!(jwks.by_kid("static-1").is_some());
+    /// ```
     pub fn from_pem(kid: Option<String>, alg: SigningAlgorithm, pem: &[u8]) -> Option<Self> {
         let decoding_key = match alg.key_type() {
             "RSA" => DecodingKey::from_rsa_pem(pem).ok()?,
@@ -113,6 +168,24 @@ struct RawJwk {
 }
 
 /// A parsed JWK Set holding only the keys usable for signature verification.
+///
+/// ```
+/// use axum_oidc_client::{JwkSet, JwksCache};
+///
+/// // Encryption and HMAC keys are skipped; the Ed25519 signature key is kept.
+/// let jwks = JwkSet::parse(br#"{"keys": [
+///     {"kty": "OKP", "crv": "Ed25519", "kid": "k1", "alg": "EdDSA",
+///      "x": "11qYAYKxCrfVS_7TyWQHOg7hcvPapiMlrwIaaPcHURo"},
+///     {"kty": "OKP", "crv": "Ed25519", "kid": "enc", "use": "enc",
+///      "x": "11qYAYKxCrfVS_7TyWQHOg7hcvPapiMlrwIaaPcHURo"},
+///     {"kty": "oct", "kid": "hmac", "k": "c2VjcmV0"}
+/// ]}"#)
+/// .unwrap();
+/// assert_eq!(jwks.len(), 1);
+/// // Verify against fixed keys, e.g. in tests or for a provider without a JWKS URI.
+/// let cache = JwksCache::fixed(jwks);
+/// # let _ = cache;
+/// ```
 #[derive(Debug, Clone, Default)]
 pub struct JwkSet {
     keys: Vec<KeyEntry>,
@@ -121,6 +194,21 @@ pub struct JwkSet {
 impl JwkSet {
     /// Parses a JWKS document. Keys that are not signature keys or of an unsupported
     /// type are skipped, so one exotic key does not break the others.
+    ///
+    /// ```
+    /// use axum_oidc_client::{JwkSet, JwksError};
+    ///
+    /// let jwks = JwkSet::parse(br#"{"keys": [
+    ///     {"kty": "OKP", "crv": "Ed25519", "kid": "k1", "alg": "EdDSA",
+    ///      "x": "11qYAYKxCrfVS_7TyWQHOg7hcvPapiMlrwIaaPcHURo"},
+    ///     {"kty": "OKP", "crv": "Ed25519", "kid": "enc", "use": "enc",
+    ///      "x": "11qYAYKxCrfVS_7TyWQHOg7hcvPapiMlrwIaaPcHURo"},
+    ///     {"kty": "oct", "kid": "hmac", "k": "c2VjcmV0"}
+    /// ]}"#)
+    /// .unwrap();
+    /// assert_eq!(jwks.iter().filter_map(|k| k.kid.as_deref()).collect::<Vec<_>>(), ["k1"]);
+    /// assert!(matches!(JwkSet::parse(b"[]"), Err(JwksError::Invalid)));
+    /// ```
     pub fn parse(body: &[u8]) -> Result<Self, JwksError> {
         #[derive(Deserialize)]
         struct Doc {
@@ -140,6 +228,18 @@ impl JwkSet {
     }
 
     /// A set made of the given keys.
+    ///
+    /// ```
+    /// use axum_oidc_client::{JwkSet, KeyEntry, SigningAlgorithm};
+    ///
+    /// let pem = b"-----BEGIN PUBLIC KEY-----
+    /// MCowBQYDK2VwAyEAGb9ECWmEzf6FQbrBZ9w7lshQhqowtrbLDFw4rXAxZuE=
+    /// -----END PUBLIC KEY-----
+    /// ";
+    /// let key = KeyEntry::from_pem(Some("k1".into()), SigningAlgorithm::EdDSA, pem).unwrap();
+    /// let jwks = JwkSet::from_keys(vec![key]);
+    /// assert_eq!(jwks.len(), 1);
+    /// ```
     pub fn from_keys(keys: Vec<KeyEntry>) -> Self {
         Self { keys }
     }
@@ -173,21 +273,69 @@ impl JwkSet {
     }
 
     /// The key with this `kid`.
+    ///
+    /// ```
+    /// use axum_oidc_client::JwkSet;
+    /// # let jwks = JwkSet::parse(br#"{"keys": [
+    /// #     {"kty": "OKP", "crv": "Ed25519", "kid": "k1", "alg": "EdDSA",
+    /// #      "x": "11qYAYKxCrfVS_7TyWQHOg7hcvPapiMlrwIaaPcHURo"},
+    /// #     {"kty": "OKP", "crv": "Ed25519", "kid": "enc", "use": "enc",
+    /// #      "x": "11qYAYKxCrfVS_7TyWQHOg7hcvPapiMlrwIaaPcHURo"},
+    /// #     {"kty": "oct", "kid": "hmac", "k": "c2VjcmV0"}
+    /// # ]}"#)
+    /// # .unwrap();
+    /// assert!(jwks.by_kid("k1").is_some());
+    /// assert!(jwks.by_kid("enc").is_none(), "not a signature key");
+    /// assert!(jwks.by_kid("unknown").is_none());
+    /// ```
     pub fn by_kid(&self, kid: &str) -> Option<&KeyEntry> {
         self.keys.iter().find(|k| k.kid.as_deref() == Some(kid))
     }
 
     /// All keys.
+    ///
+    /// ```
+    /// use axum_oidc_client::{JwkSet, SigningAlgorithm};
+    /// # let jwks = JwkSet::parse(br#"{"keys": [
+    /// #     {"kty": "OKP", "crv": "Ed25519", "kid": "k1", "alg": "EdDSA",
+    /// #      "x": "11qYAYKxCrfVS_7TyWQHOg7hcvPapiMlrwIaaPcHURo"},
+    /// #     {"kty": "OKP", "crv": "Ed25519", "kid": "enc", "use": "enc",
+    /// #      "x": "11qYAYKxCrfVS_7TyWQHOg7hcvPapiMlrwIaaPcHURo"},
+    /// #     {"kty": "oct", "kid": "hmac", "k": "c2VjcmV0"}
+    /// # ]}"#)
+    /// # .unwrap();
+    /// assert!(jwks.iter().any(|k| k.fits(SigningAlgorithm::EdDSA)));
+    /// ```
     pub fn iter(&self) -> impl Iterator<Item = &KeyEntry> {
         self.keys.iter()
     }
 
     /// Number of usable keys.
+    ///
+    /// ```
+    /// use axum_oidc_client::JwkSet;
+    /// # let jwks = JwkSet::parse(br#"{"keys": [
+    /// #     {"kty": "OKP", "crv": "Ed25519", "kid": "k1", "alg": "EdDSA",
+    /// #      "x": "11qYAYKxCrfVS_7TyWQHOg7hcvPapiMlrwIaaPcHURo"},
+    /// #     {"kty": "OKP", "crv": "Ed25519", "kid": "enc", "use": "enc",
+    /// #      "x": "11qYAYKxCrfVS_7TyWQHOg7hcvPapiMlrwIaaPcHURo"},
+    /// #     {"kty": "oct", "kid": "hmac", "k": "c2VjcmV0"}
+    /// # ]}"#)
+    /// # .unwrap();
+    /// assert_eq!(jwks.len(), 1, "the encryption and HMAC keys are not counted");
+    /// ```
     pub fn len(&self) -> usize {
         self.keys.len()
     }
 
     /// Whether the set has no usable key.
+    ///
+    /// ```
+    /// use axum_oidc_client::JwkSet;
+    ///
+    /// assert!(JwkSet::parse(br#"{"keys": []}"#).unwrap().is_empty());
+    /// assert!(JwkSet::default().is_empty());
+    /// ```
     pub fn is_empty(&self) -> bool {
         self.keys.is_empty()
     }

@@ -56,11 +56,65 @@ impl std::fmt::Debug for AuthenticationLayer {
 
 impl AuthenticationLayer {
     /// A layer with the default in-memory store and local logout.
+    ///
+    /// A protected route of a router behind the layer sends a browser without a
+    /// session to `{base}/login`, carrying where it wanted to go:
+    ///
+    /// ```
+    /// use axum::{Router, body::Body, routing::get};
+    /// use axum_oidc_client::{AuthSession, AuthenticationLayer, OAuthConfigurationBuilder};
+    /// use http::{Request, StatusCode, header};
+    /// use tower::ServiceExt as _;
+    ///
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() {
+    /// // Built offline here (OAuth 2.0 mode); use `with_issuer` for an OpenID provider.
+    /// let config = OAuthConfigurationBuilder::default()
+    ///     .with_client_id("my-app")
+    ///     .with_client_secret("s3cret")
+    ///     .with_app_url("https://app.example")
+    ///     .with_authorization_endpoint("https://github.example/login/oauth/authorize")
+    ///     .with_token_endpoint("https://github.example/login/oauth/access_token")
+    ///     .with_oauth2_only("https://api.github.example/user", "id")
+    ///     .build()
+    ///     .unwrap();
+    /// let app = Router::new()
+    ///     .route("/me", get(|s: AuthSession| async move { s.scope }))
+    ///     .layer(AuthenticationLayer::new(config));
+    ///
+    /// let resp = app
+    ///     .oneshot(Request::get("/me").body(Body::empty()).unwrap())
+    ///     .await
+    ///     .unwrap();
+    /// assert_eq!(resp.status(), StatusCode::SEE_OTHER);
+    /// assert_eq!(resp.headers()[header::LOCATION], "/auth/login?next=%2Fme");
+    /// # }
+    /// ```
     pub fn new(config: OAuthConfiguration) -> Self {
         Self::with_store(config, Arc::new(MemoryStore::default()))
     }
 
     /// A layer over a given store.
+    ///
+    /// ```
+    /// use std::sync::Arc;
+    /// use axum_oidc_client::{AuthenticationLayer, MemoryStore};
+    /// # fn config() -> axum_oidc_client::OAuthConfiguration {
+    /// #     axum_oidc_client::OAuthConfigurationBuilder::default()
+    /// #         .with_client_id("my-app")
+    /// #         .with_client_secret("s3cret")
+    /// #         .with_app_url("https://app.example")
+    /// #         .with_authorization_endpoint("https://op.example/authorize")
+    /// #         .with_token_endpoint("https://op.example/token")
+    /// #         .with_end_session_endpoint("https://op.example/logout")
+    /// #         .with_oauth2_only("https://op.example/user", "id")
+    /// #         .build()
+    /// #         .unwrap()
+    /// # }
+    ///
+    /// let layer = AuthenticationLayer::with_store(config(), Arc::new(MemoryStore::new(10_000)));
+    /// assert_eq!(layer.config().base_path(), "/auth");
+    /// ```
     pub fn with_store(config: OAuthConfiguration, store: SharedStore) -> Self {
         Self {
             state: Arc::new(AuthState::new(
@@ -72,11 +126,51 @@ impl AuthenticationLayer {
     }
 
     /// Replaces the store.
+    ///
+    /// ```
+    /// use axum_oidc_client::{AuthenticationLayer, MemoryStore, TwoTierStore};
+    /// # fn config() -> axum_oidc_client::OAuthConfiguration {
+    /// #     axum_oidc_client::OAuthConfigurationBuilder::default()
+    /// #         .with_client_id("my-app")
+    /// #         .with_client_secret("s3cret")
+    /// #         .with_app_url("https://app.example")
+    /// #         .with_authorization_endpoint("https://op.example/authorize")
+    /// #         .with_token_endpoint("https://op.example/token")
+    /// #         .with_end_session_endpoint("https://op.example/logout")
+    /// #         .with_oauth2_only("https://op.example/user", "id")
+    /// #         .build()
+    /// #         .unwrap()
+    /// # }
+    ///
+    /// // Any `AuthCache`; a `TwoTierStore` in front of Redis or SQL in production.
+    /// let layer = AuthenticationLayer::new(config()).store(MemoryStore::new(10_000));
+    /// # let _ = layer;
+    /// ```
     pub fn store(self, store: impl AuthCache) -> Self {
         self.rebuild(|s| s.store = BoundedStore::new(Arc::new(store), s.config.inner.store_timeout))
     }
 
     /// Replaces the logout handler (default: [`DefaultLogoutHandler`]).
+    ///
+    /// ```
+    /// use axum_oidc_client::{AuthenticationLayer, OidcLogoutHandler};
+    /// # fn config() -> axum_oidc_client::OAuthConfiguration {
+    /// #     axum_oidc_client::OAuthConfigurationBuilder::default()
+    /// #         .with_client_id("my-app")
+    /// #         .with_client_secret("s3cret")
+    /// #         .with_app_url("https://app.example")
+    /// #         .with_authorization_endpoint("https://op.example/authorize")
+    /// #         .with_token_endpoint("https://op.example/token")
+    /// #         .with_end_session_endpoint("https://op.example/logout")
+    /// #         .with_oauth2_only("https://op.example/user", "id")
+    /// #         .build()
+    /// #         .unwrap()
+    /// # }
+    ///
+    /// // RP-initiated logout: end the session at the provider too.
+    /// let layer = AuthenticationLayer::new(config()).with_logout_handler(OidcLogoutHandler);
+    /// # let _ = layer;
+    /// ```
     pub fn with_logout_handler(self, handler: impl LogoutHandler) -> Self {
         self.rebuild(|s| s.logout = Arc::new(handler))
     }
@@ -97,6 +191,25 @@ impl AuthenticationLayer {
     }
 
     /// The configuration.
+    ///
+    /// ```
+    /// use axum_oidc_client::AuthenticationLayer;
+    /// # fn config() -> axum_oidc_client::OAuthConfiguration {
+    /// #     axum_oidc_client::OAuthConfigurationBuilder::default()
+    /// #         .with_client_id("my-app")
+    /// #         .with_client_secret("s3cret")
+    /// #         .with_app_url("https://app.example")
+    /// #         .with_authorization_endpoint("https://op.example/authorize")
+    /// #         .with_token_endpoint("https://op.example/token")
+    /// #         .with_end_session_endpoint("https://op.example/logout")
+    /// #         .with_oauth2_only("https://op.example/user", "id")
+    /// #         .build()
+    /// #         .unwrap()
+    /// # }
+    ///
+    /// let layer = AuthenticationLayer::new(config());
+    /// assert_eq!(layer.config().client_id(), "my-app");
+    /// ```
     pub fn config(&self) -> &OAuthConfiguration {
         &self.state.config
     }
@@ -114,6 +227,30 @@ impl<S> Layer<S> for AuthenticationLayer {
 }
 
 /// The service made by [`AuthenticationLayer`].
+///
+/// ```
+/// use axum_oidc_client::{Authentication, AuthenticationLayer};
+/// use tower_layer::Layer as _;
+/// # fn config() -> axum_oidc_client::OAuthConfiguration {
+/// #     axum_oidc_client::OAuthConfigurationBuilder::default()
+/// #         .with_client_id("my-app")
+/// #         .with_client_secret("s3cret")
+/// #         .with_app_url("https://app.example")
+/// #         .with_authorization_endpoint("https://op.example/authorize")
+/// #         .with_token_endpoint("https://op.example/token")
+/// #         .with_end_session_endpoint("https://op.example/logout")
+/// #         .with_oauth2_only("https://op.example/user", "id")
+/// #         .build()
+/// #         .unwrap()
+/// # }
+///
+/// // `Router::layer` does this; other tower stacks can wrap a service directly.
+/// let inner = tower::service_fn(|_req: http::Request<axum::body::Body>| async {
+///     Ok::<_, std::convert::Infallible>(axum::response::Response::new(axum::body::Body::empty()))
+/// });
+/// let service: Authentication<_> = AuthenticationLayer::new(config()).layer(inner);
+/// # let _ = service;
+/// ```
 #[derive(Clone)]
 pub struct Authentication<S> {
     inner: S,
@@ -161,6 +298,23 @@ where
 
 pin_project_lite::pin_project! {
     /// Response future of [`Authentication`].
+    ///
+    /// Needed only to name the service's types, e.g. in a struct field:
+    ///
+    /// ```
+    /// use axum::{Router, body::Body};
+    /// use axum_oidc_client::{Authentication, ResponseFuture};
+    /// use http::Request;
+    /// use tower_service::Service;
+    ///
+    /// type Protected = Authentication<Router>;
+    /// type ProtectedFuture = ResponseFuture<<Router as Service<Request<Body>>>::Future>;
+    ///
+    /// fn call(service: &mut Protected, req: Request<Body>) -> ProtectedFuture {
+    ///     service.call(req)
+    /// }
+    /// # let _ = call;
+    /// ```
     pub struct ResponseFuture<F> {
         #[pin]
         kind: Kind<F>,

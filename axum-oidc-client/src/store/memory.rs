@@ -89,6 +89,24 @@ fn unlink(index: &Index, value: &str, key: &SessionKey, generation: u64) {
 ///
 /// Fast and simple, but sessions do not survive a restart and are not shared between
 /// instances. Capacity-bounded: past the bound the least useful sessions are evicted.
+///
+/// ```
+/// use std::time::Duration;
+/// use axum_oidc_client::store::{AuthCache, MemoryStore, SessionKey};
+/// # fn record(sub: &str, sid: Option<&str>) -> std::sync::Arc<axum_oidc_client::store::SessionRecord> {
+/// #     std::sync::Arc::new(serde_json::from_value(serde_json::json!({"created_at": 1, "last_seen": 1,
+/// #         "tokens": {"access_token": "at", "token_type": "Bearer", "id_token": "h.p.s", "scope": "openid", "expires_at": 100},
+/// #         "claims": {"iss": "https://op.example", "sub": sub, "aud": "my-app", "exp": 2, "iat": 1, "sid": sid}})).unwrap())
+/// # }
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() -> Result<(), axum_oidc_client::StoreError> {
+/// let store = MemoryStore::default();
+/// let key = SessionKey::from_stored("k1");
+/// store.put(&key, record("alice", None), Duration::from_secs(60)).await?;
+/// assert_eq!(store.get(&key).await?.unwrap().sub(), "alice");
+/// assert_eq!(store.session_count().await, 1);
+/// # Ok(()) }
+/// ```
 #[derive(Clone)]
 pub struct MemoryStore {
     sessions: Cache<SessionKey, ((Arc<SessionRecord>, u64), Duration)>,
@@ -114,6 +132,25 @@ impl Default for MemoryStore {
 
 impl MemoryStore {
     /// A store holding at most `capacity` sessions.
+    ///
+    /// ```
+    /// use axum_oidc_client::{AuthenticationLayer, MemoryStore};
+    /// # fn config() -> axum_oidc_client::OAuthConfiguration {
+    /// #     axum_oidc_client::OAuthConfigurationBuilder::default()
+    /// #         .with_client_id("my-app")
+    /// #         .with_client_secret("s3cret")
+    /// #         .with_app_url("https://app.example")
+    /// #         .with_authorization_endpoint("https://op.example/authorize")
+    /// #         .with_token_endpoint("https://op.example/token")
+    /// #         .with_end_session_endpoint("https://op.example/logout")
+    /// #         .with_oauth2_only("https://op.example/user", "id")
+    /// #         .build()
+    /// #         .unwrap()
+    /// # }
+    ///
+    /// let layer = AuthenticationLayer::new(config()).store(MemoryStore::new(100_000));
+    /// # let _ = layer;
+    /// ```
     pub fn new(capacity: u64) -> Self {
         let indexes = Arc::new(Indexes::default());
         let on_evict = indexes.clone();
@@ -141,6 +178,24 @@ impl MemoryStore {
     }
 
     /// Number of live sessions (approximate, for metrics and tests).
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use axum_oidc_client::store::{AuthCache, MemoryStore, SessionKey};
+    /// # fn record(sub: &str, sid: Option<&str>) -> std::sync::Arc<axum_oidc_client::store::SessionRecord> {
+    /// #     std::sync::Arc::new(serde_json::from_value(serde_json::json!({"created_at": 1, "last_seen": 1,
+    /// #         "tokens": {"access_token": "at", "token_type": "Bearer", "id_token": "h.p.s", "scope": "openid", "expires_at": 100},
+    /// #         "claims": {"iss": "https://op.example", "sub": sub, "aud": "my-app", "exp": 2, "iat": 1, "sid": sid}})).unwrap())
+    /// # }
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), axum_oidc_client::StoreError> {
+    /// let store = MemoryStore::new(1_000);
+    /// assert_eq!(store.session_count().await, 0);
+    /// store.put(&SessionKey::from_stored("a"), record("alice", None), Duration::from_secs(60)).await?;
+    /// store.put(&SessionKey::from_stored("b"), record("bob", None), Duration::from_secs(60)).await?;
+    /// assert_eq!(store.session_count().await, 2);
+    /// # Ok(()) }
+    /// ```
     pub async fn session_count(&self) -> u64 {
         self.sessions.run_pending_tasks().await;
         self.sessions.entry_count()

@@ -96,6 +96,15 @@ mod remote;
 
 /// Why a store operation failed. Any of these makes the request answer 503: a store
 /// fault is never read as "logged out" nor as "logged in".
+///
+/// ```
+/// use axum_oidc_client::store::StoreError;
+///
+/// // What a store of your own returns when its backend fails.
+/// let e = StoreError::unavailable(std::io::Error::other("connection refused"));
+/// assert_eq!(e.to_string(), "session store unavailable");
+/// assert!(std::error::Error::source(&e).is_some());
+/// ```
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum StoreError {
@@ -115,6 +124,14 @@ pub enum StoreError {
 
 impl StoreError {
     /// Wraps a backend error.
+    ///
+    /// ```
+    /// use axum_oidc_client::store::StoreError;
+    ///
+    /// let e = StoreError::unavailable(std::io::Error::other("reset"));
+    /// assert!(matches!(e, StoreError::Unavailable(_)));
+    /// assert_eq!(std::error::Error::source(&e).unwrap().to_string(), "reset");
+    /// ```
     pub fn unavailable(e: impl std::error::Error + Send + Sync + 'static) -> Self {
         Self::Unavailable(Box::new(e))
     }
@@ -289,16 +306,67 @@ pub trait AuthCache: Send + Sync + 'static {
     // ---- sessions ----
 
     /// Reads a live session. Expired entries are never returned.
+    ///
+    /// ```
+    /// # use axum_oidc_client::store::{AuthCache, MemoryStore, SessionKey, StoreError};
+    /// # fn record(sub: &str, sid: Option<&str>) -> std::sync::Arc<axum_oidc_client::store::SessionRecord> {
+    /// #     std::sync::Arc::new(serde_json::from_value(serde_json::json!({"created_at": 1, "last_seen": 1,
+    /// #         "tokens": {"access_token": "at", "token_type": "Bearer", "id_token": "h.p.s", "scope": "openid", "expires_at": 100},
+    /// #         "claims": {"iss": "https://op.example", "sub": sub, "aud": "my-app", "exp": 2, "iat": 1, "sid": sid}})).unwrap())
+    /// # }
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() -> Result<(), StoreError> {
+    /// # let hour = std::time::Duration::from_secs(3600);
+    /// let store = MemoryStore::default();
+    /// let key = SessionKey::from_stored("k1");
+    /// assert!(store.get(&key).await?.is_none());
+    /// store.put(&key, record("alice", None), hour).await?;
+    /// assert_eq!(store.get(&key).await?.unwrap().sub(), "alice");
+    /// # Ok(()) }
+    /// ```
     async fn get(&self, key: &SessionKey) -> Result<Option<Arc<SessionRecord>>, StoreError>;
 
     /// Reads a session from the shared tier, bypassing any local cache. Used after
     /// waiting for another instance's refresh. Defaults to [`get`](Self::get).
+    ///
+    /// ```
+    /// # use axum_oidc_client::store::{AuthCache, MemoryStore, SessionKey, StoreError};
+    /// # fn record(sub: &str, sid: Option<&str>) -> std::sync::Arc<axum_oidc_client::store::SessionRecord> {
+    /// #     std::sync::Arc::new(serde_json::from_value(serde_json::json!({"created_at": 1, "last_seen": 1,
+    /// #         "tokens": {"access_token": "at", "token_type": "Bearer", "id_token": "h.p.s", "scope": "openid", "expires_at": 100},
+    /// #         "claims": {"iss": "https://op.example", "sub": sub, "aud": "my-app", "exp": 2, "iat": 1, "sid": sid}})).unwrap())
+    /// # }
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() -> Result<(), StoreError> {
+    /// # let hour = std::time::Duration::from_secs(3600);
+    /// let store = MemoryStore::default();
+    /// let key = SessionKey::from_stored("k1");
+    /// store.put(&key, record("alice", None), hour).await?;
+    /// assert_eq!(store.get_fresh(&key).await?, store.get(&key).await?);
+    /// # Ok(()) }
+    /// ```
     async fn get_fresh(&self, key: &SessionKey) -> Result<Option<Arc<SessionRecord>>, StoreError> {
         self.get(key).await
     }
 
     /// Writes a session for `ttl` and indexes it by its `sid` and `sub`,
     /// unconditionally (a new session, or a touch of one just read).
+    ///
+    /// ```
+    /// # use axum_oidc_client::store::{AuthCache, MemoryStore, SessionKey, StoreError};
+    /// # fn record(sub: &str, sid: Option<&str>) -> std::sync::Arc<axum_oidc_client::store::SessionRecord> {
+    /// #     std::sync::Arc::new(serde_json::from_value(serde_json::json!({"created_at": 1, "last_seen": 1,
+    /// #         "tokens": {"access_token": "at", "token_type": "Bearer", "id_token": "h.p.s", "scope": "openid", "expires_at": 100},
+    /// #         "claims": {"iss": "https://op.example", "sub": sub, "aud": "my-app", "exp": 2, "iat": 1, "sid": sid}})).unwrap())
+    /// # }
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() -> Result<(), StoreError> {
+    /// # let hour = std::time::Duration::from_secs(3600);
+    /// let store = MemoryStore::default();
+    /// let key = SessionKey::from_stored("k1");
+    /// store.put(&key, record("alice", Some("sid-1")), hour).await?;
+    /// // Indexed by `sid` and `sub`: back-channel logout finds it.
+    /// assert_eq!(store.remove_by_sid("sid-1").await?, 1);
+    /// assert!(store.get(&key).await?.is_none());
+    /// # Ok(()) }
+    /// ```
     async fn put(
         &self,
         key: &SessionKey,
@@ -323,6 +391,30 @@ pub trait AuthCache: Send + Sync + 'static {
     /// The refresh writes through it, so a back-channel logout that lands during a
     /// refresh is not undone (Back-Channel Logout 1.0 §2.7). There is deliberately no
     /// default body: a read-then-`put` default would not be atomic.
+    ///
+    /// ```
+    /// # use axum_oidc_client::store::{AuthCache, MemoryStore, SessionKey, StoreError};
+    /// # fn record(sub: &str, sid: Option<&str>) -> std::sync::Arc<axum_oidc_client::store::SessionRecord> {
+    /// #     std::sync::Arc::new(serde_json::from_value(serde_json::json!({"created_at": 1, "last_seen": 1,
+    /// #         "tokens": {"access_token": "at", "token_type": "Bearer", "id_token": "h.p.s", "scope": "openid", "expires_at": 100},
+    /// #         "claims": {"iss": "https://op.example", "sub": sub, "aud": "my-app", "exp": 2, "iat": 1, "sid": sid}})).unwrap())
+    /// # }
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() -> Result<(), StoreError> {
+    /// # let hour = std::time::Duration::from_secs(3600);
+    /// let store = MemoryStore::default();
+    /// let key = SessionKey::from_stored("k1");
+    /// let read = record("alice", None);
+    /// store.put(&key, read.clone(), hour).await?;
+    /// let refreshed = record("alice", Some("sid-2"));
+    /// assert!(store.replace(&key, &read, refreshed.clone(), hour).await?);
+    /// // A second writer still holding the old version loses.
+    /// assert!(!store.replace(&key, &read, record("alice", None), hour).await?);
+    /// // A removed session is never brought back.
+    /// store.remove(&key).await?;
+    /// assert!(!store.replace(&key, &refreshed, record("alice", None), hour).await?);
+    /// assert!(store.get(&key).await?.is_none());
+    /// # Ok(()) }
+    /// ```
     async fn replace(
         &self,
         key: &SessionKey,
@@ -332,14 +424,67 @@ pub trait AuthCache: Send + Sync + 'static {
     ) -> Result<bool, StoreError>;
 
     /// Deletes a session.
+    ///
+    /// ```
+    /// # use axum_oidc_client::store::{AuthCache, MemoryStore, SessionKey, StoreError};
+    /// # fn record(sub: &str, sid: Option<&str>) -> std::sync::Arc<axum_oidc_client::store::SessionRecord> {
+    /// #     std::sync::Arc::new(serde_json::from_value(serde_json::json!({"created_at": 1, "last_seen": 1,
+    /// #         "tokens": {"access_token": "at", "token_type": "Bearer", "id_token": "h.p.s", "scope": "openid", "expires_at": 100},
+    /// #         "claims": {"iss": "https://op.example", "sub": sub, "aud": "my-app", "exp": 2, "iat": 1, "sid": sid}})).unwrap())
+    /// # }
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() -> Result<(), StoreError> {
+    /// # let hour = std::time::Duration::from_secs(3600);
+    /// let store = MemoryStore::default();
+    /// let key = SessionKey::from_stored("k1");
+    /// store.put(&key, record("alice", None), hour).await?;
+    /// store.remove(&key).await?;
+    /// assert!(store.get(&key).await?.is_none());
+    /// store.remove(&key).await?; // removing an absent session is not an error
+    /// # Ok(()) }
+    /// ```
     async fn remove(&self, key: &SessionKey) -> Result<(), StoreError>;
 
     // ---- sid/sub index, for back-channel logout ----
 
     /// Deletes every session with this provider session id; returns how many.
+    ///
+    /// ```
+    /// # use axum_oidc_client::store::{AuthCache, MemoryStore, SessionKey, StoreError};
+    /// # fn record(sub: &str, sid: Option<&str>) -> std::sync::Arc<axum_oidc_client::store::SessionRecord> {
+    /// #     std::sync::Arc::new(serde_json::from_value(serde_json::json!({"created_at": 1, "last_seen": 1,
+    /// #         "tokens": {"access_token": "at", "token_type": "Bearer", "id_token": "h.p.s", "scope": "openid", "expires_at": 100},
+    /// #         "claims": {"iss": "https://op.example", "sub": sub, "aud": "my-app", "exp": 2, "iat": 1, "sid": sid}})).unwrap())
+    /// # }
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() -> Result<(), StoreError> {
+    /// # let hour = std::time::Duration::from_secs(3600);
+    /// let store = MemoryStore::default();
+    /// store.put(&SessionKey::from_stored("a"), record("alice", Some("sid-1")), hour).await?;
+    /// store.put(&SessionKey::from_stored("b"), record("alice", Some("sid-2")), hour).await?;
+    /// assert_eq!(store.remove_by_sid("sid-1").await?, 1);
+    /// assert!(store.get(&SessionKey::from_stored("b")).await?.is_some());
+    /// # Ok(()) }
+    /// ```
     async fn remove_by_sid(&self, sid: &str) -> Result<usize, StoreError>;
 
     /// Deletes every session of this subject; returns how many.
+    ///
+    /// ```
+    /// # use axum_oidc_client::store::{AuthCache, MemoryStore, SessionKey, StoreError};
+    /// # fn record(sub: &str, sid: Option<&str>) -> std::sync::Arc<axum_oidc_client::store::SessionRecord> {
+    /// #     std::sync::Arc::new(serde_json::from_value(serde_json::json!({"created_at": 1, "last_seen": 1,
+    /// #         "tokens": {"access_token": "at", "token_type": "Bearer", "id_token": "h.p.s", "scope": "openid", "expires_at": 100},
+    /// #         "claims": {"iss": "https://op.example", "sub": sub, "aud": "my-app", "exp": 2, "iat": 1, "sid": sid}})).unwrap())
+    /// # }
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() -> Result<(), StoreError> {
+    /// # let hour = std::time::Duration::from_secs(3600);
+    /// let store = MemoryStore::default();
+    /// store.put(&SessionKey::from_stored("a"), record("alice", Some("sid-1")), hour).await?;
+    /// store.put(&SessionKey::from_stored("b"), record("alice", None), hour).await?;
+    /// store.put(&SessionKey::from_stored("c"), record("bob", None), hour).await?;
+    /// assert_eq!(store.remove_by_sub("alice").await?, 2);
+    /// assert!(store.get(&SessionKey::from_stored("c")).await?.is_some());
+    /// # Ok(()) }
+    /// ```
     async fn remove_by_sub(&self, sub: &str) -> Result<usize, StoreError>;
 
     /// Deletes every session of this subject whose record has no `sid`, and no other;
@@ -347,19 +492,86 @@ pub trait AuthCache: Send + Sync + 'static {
     /// session `sid` and also these (Back-Channel Logout 1.0 §2.7: many providers
     /// put no `sid` in ID tokens). Subjects compare exactly (case and trailing spaces
     /// count).
+    ///
+    /// ```
+    /// # use axum_oidc_client::store::{AuthCache, MemoryStore, SessionKey, StoreError};
+    /// # fn record(sub: &str, sid: Option<&str>) -> std::sync::Arc<axum_oidc_client::store::SessionRecord> {
+    /// #     std::sync::Arc::new(serde_json::from_value(serde_json::json!({"created_at": 1, "last_seen": 1,
+    /// #         "tokens": {"access_token": "at", "token_type": "Bearer", "id_token": "h.p.s", "scope": "openid", "expires_at": 100},
+    /// #         "claims": {"iss": "https://op.example", "sub": sub, "aud": "my-app", "exp": 2, "iat": 1, "sid": sid}})).unwrap())
+    /// # }
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() -> Result<(), StoreError> {
+    /// # let hour = std::time::Duration::from_secs(3600);
+    /// let store = MemoryStore::default();
+    /// store.put(&SessionKey::from_stored("a"), record("alice", Some("sid-1")), hour).await?;
+    /// store.put(&SessionKey::from_stored("b"), record("alice", None), hour).await?;
+    /// assert_eq!(store.remove_by_sub_without_sid("alice").await?, 1);
+    /// assert!(store.get(&SessionKey::from_stored("a")).await?.is_some());
+    /// assert!(store.get(&SessionKey::from_stored("b")).await?.is_none());
+    /// # Ok(()) }
+    /// ```
     async fn remove_by_sub_without_sid(&self, sub: &str) -> Result<usize, StoreError>;
 
     // ---- leases, for the refresh single flight ----
 
     /// Takes the lease `name` for `owner` unless someone else holds a live one.
+    ///
+    /// ```
+    /// # use axum_oidc_client::store::{AuthCache, MemoryStore, SessionKey, StoreError};
+    /// # fn record(sub: &str, sid: Option<&str>) -> std::sync::Arc<axum_oidc_client::store::SessionRecord> {
+    /// #     std::sync::Arc::new(serde_json::from_value(serde_json::json!({"created_at": 1, "last_seen": 1,
+    /// #         "tokens": {"access_token": "at", "token_type": "Bearer", "id_token": "h.p.s", "scope": "openid", "expires_at": 100},
+    /// #         "claims": {"iss": "https://op.example", "sub": sub, "aud": "my-app", "exp": 2, "iat": 1, "sid": sid}})).unwrap())
+    /// # }
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() -> Result<(), StoreError> {
+    /// # let hour = std::time::Duration::from_secs(3600);
+    /// let store = MemoryStore::default();
+    /// assert!(store.try_lock("refresh:k1", "instance-a", hour).await?);
+    /// assert!(!store.try_lock("refresh:k1", "instance-b", hour).await?);
+    /// # Ok(()) }
+    /// ```
     async fn try_lock(&self, name: &str, owner: &str, lease: Duration) -> Result<bool, StoreError>;
 
     /// Releases the lease if `owner` still holds it.
+    ///
+    /// ```
+    /// # use axum_oidc_client::store::{AuthCache, MemoryStore, SessionKey, StoreError};
+    /// # fn record(sub: &str, sid: Option<&str>) -> std::sync::Arc<axum_oidc_client::store::SessionRecord> {
+    /// #     std::sync::Arc::new(serde_json::from_value(serde_json::json!({"created_at": 1, "last_seen": 1,
+    /// #         "tokens": {"access_token": "at", "token_type": "Bearer", "id_token": "h.p.s", "scope": "openid", "expires_at": 100},
+    /// #         "claims": {"iss": "https://op.example", "sub": sub, "aud": "my-app", "exp": 2, "iat": 1, "sid": sid}})).unwrap())
+    /// # }
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() -> Result<(), StoreError> {
+    /// # let hour = std::time::Duration::from_secs(3600);
+    /// let store = MemoryStore::default();
+    /// assert!(store.try_lock("refresh:k1", "instance-a", hour).await?);
+    /// store.unlock("refresh:k1", "instance-b").await?; // not the holder: no effect
+    /// assert!(!store.try_lock("refresh:k1", "instance-b", hour).await?);
+    /// store.unlock("refresh:k1", "instance-a").await?;
+    /// assert!(store.try_lock("refresh:k1", "instance-b", hour).await?);
+    /// # Ok(()) }
+    /// ```
     async fn unlock(&self, name: &str, owner: &str) -> Result<(), StoreError>;
 
     // ---- one-time values ----
 
     /// Records a one-time value for `ttl`; `false` when it was already recorded.
+    ///
+    /// ```
+    /// # use axum_oidc_client::store::{AuthCache, MemoryStore, SessionKey, StoreError};
+    /// # fn record(sub: &str, sid: Option<&str>) -> std::sync::Arc<axum_oidc_client::store::SessionRecord> {
+    /// #     std::sync::Arc::new(serde_json::from_value(serde_json::json!({"created_at": 1, "last_seen": 1,
+    /// #         "tokens": {"access_token": "at", "token_type": "Bearer", "id_token": "h.p.s", "scope": "openid", "expires_at": 100},
+    /// #         "claims": {"iss": "https://op.example", "sub": sub, "aud": "my-app", "exp": 2, "iat": 1, "sid": sid}})).unwrap())
+    /// # }
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() -> Result<(), StoreError> {
+    /// # let hour = std::time::Duration::from_secs(3600);
+    /// let store = MemoryStore::default();
+    /// // A back-channel logout token's `jti` is accepted once.
+    /// assert!(store.insert_once("jti-1", hour).await?);
+    /// assert!(!store.insert_once("jti-1", hour).await?);
+    /// # Ok(()) }
+    /// ```
     async fn insert_once(&self, value: &str, ttl: Duration) -> Result<bool, StoreError>;
 }
 

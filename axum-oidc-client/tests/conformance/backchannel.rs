@@ -202,9 +202,15 @@ async fn rejects_expired_logout_token() {
 async fn rejects_logout_token_issued_long_ago() {
     refused_variant(
         Sig::By(Key::Rsa1),
-        |now| json!({ "iat": now - 3600, "exp": null }),
+        |now| json!({ "iat": now - 3600, "exp": now + 120 }),
     )
     .await;
+}
+
+#[tokio::test]
+async fn rejects_logout_token_without_exp() {
+    // Back-Channel Logout 1.0 section 2.4: `exp` is REQUIRED.
+    refused_variant(Sig::By(Key::Rsa1), |_| json!({ "exp": null })).await;
 }
 
 #[tokio::test]

@@ -144,6 +144,34 @@ async fn accepts_a_rotated_key_once_a_refetch_of_the_jwks_shows_it() {
 }
 
 #[tokio::test]
+async fn a_login_right_after_a_key_rotation_succeeds() {
+    // The default refetch interval (10 s) is kept: an ID token the client fetched
+    // itself from the token endpoint may trigger a refetch at once (OIDC Core 10.1.1,
+    // 3.1.3.7 step 6).
+    let t = Trial::new(Behavior {
+        jwks: vec![Key::Rsa1],
+        jwks_after_first_fetch: Some(vec![Key::Rsa2]),
+        ..Behavior::default()
+    })
+    .await;
+    t.login_ok().await;
+    assert_eq!(t.seen().jwks, 1);
+    // The provider rotates to a new key right after the first fetch.
+    t.update(|b| b.id_token_sig = Sig::By(Key::Rsa2));
+    let other = t.rp.browser();
+    login_ok(&other).await;
+    assert_eq!(
+        t.seen().jwks,
+        2,
+        "the unknown kid caused exactly one refetch"
+    );
+    // A second login with the new key uses the refetched keys.
+    let third = t.rp.browser();
+    login_ok(&third).await;
+    assert_eq!(t.seen().jwks, 2, "no further fetch for a known kid");
+}
+
+#[tokio::test]
 async fn accepts_a_kid_shared_by_keys_of_different_types() {
     // RFC 7517 4.5 allows one kid for equivalent keys of different kty.
     let t = Trial::new(Behavior {

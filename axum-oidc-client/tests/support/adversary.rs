@@ -287,7 +287,7 @@ async fn discovery(State(s): State<Arc<Inner>>, Path(name): Path<String>) -> Res
             "subject_types_supported": ["public"],
             "id_token_signing_alg_values_supported": ["RS256", "ES256"],
             "code_challenge_methods_supported": ["S256"],
-            "token_endpoint_auth_methods_supported": ["client_secret_basic"],
+            "token_endpoint_auth_methods_supported": b.token_auth_methods,
             "authorization_response_iss_parameter_supported": b.advertise_iss,
             "backchannel_logout_supported": true,
             "backchannel_logout_session_supported": true,
@@ -387,15 +387,29 @@ async fn authorize(
     .unwrap_or_else(not_found)
 }
 
-fn client_authenticated(headers: &HeaderMap) -> bool {
+/// Whether the client authenticated with one of the `methods` the case advertises
+/// (OIDC Core 9): `client_secret_basic` alone in the header, or `client_secret_post`
+/// alone in the form. A method the case does not advertise is refused.
+fn client_authenticated(
+    headers: &HeaderMap,
+    form: &HashMap<String, String>,
+    methods: &[&str],
+) -> bool {
     let expected = format!(
         "Basic {}",
         STANDARD.encode(format!("{CLIENT_ID}:{CLIENT_SECRET}"))
     );
-    headers
-        .get(header::AUTHORIZATION)
+    let header = headers.get(header::AUTHORIZATION);
+    let in_form = form.contains_key("client_secret");
+    let basic = header
         .and_then(|v| v.to_str().ok())
         .is_some_and(|v| v == expected)
+        && !in_form;
+    let post = header.is_none()
+        && form.get("client_id").map(String::as_str) == Some(CLIENT_ID)
+        && form.get("client_secret").map(String::as_str) == Some(CLIENT_SECRET);
+    (basic && methods.contains(&"client_secret_basic"))
+        || (post && methods.contains(&"client_secret_post"))
 }
 
 fn pkce_ok(grant: &Grant, verifier: Option<&String>) -> bool {
@@ -415,12 +429,14 @@ async fn token(
     Form(form): Form<HashMap<String, String>>,
 ) -> Response {
     let grant_type = form.get("grant_type").cloned().unwrap_or_default();
-    let authenticated = client_authenticated(&headers);
+    let mut authenticated = false;
     let reply = s.with_case(&name, |case| {
+        authenticated = client_authenticated(&headers, &form, &case.behavior.token_auth_methods);
         case.seen.token.push(TokenCall {
             grant_type: grant_type.clone(),
             form: form.clone(),
             client_authenticated: authenticated,
+            authorization_header: headers.contains_key(header::AUTHORIZATION),
         });
         match grant_type.as_str() {
             "authorization_code" => case.behavior.token,

@@ -158,11 +158,11 @@ impl OAuthConfigurationBuilder {
                 reason: "plain is only available through insecure_with_plain_pkce()".into(),
             });
         }
-        let client_auth = self.client_auth.unwrap_or(if self.client_secret.is_some() {
-            ClientAuthMethod::ClientSecretBasic
-        } else {
-            ClientAuthMethod::None
-        });
+        let client_auth = client_auth_method(
+            self.client_auth,
+            self.client_secret.is_some(),
+            meta.map_or(&[][..], |m| &m.token_endpoint_auth_methods_supported),
+        )?;
         if client_auth != ClientAuthMethod::None && self.client_secret.is_none() {
             return Err(ConfigError::Missing(
                 "client_secret (or ClientAuthMethod::None)",
@@ -282,6 +282,46 @@ impl OAuthConfigurationBuilder {
     }
 }
 
+/// The client authentication method at the token endpoint (OIDC Core 9), checked
+/// against the provider's `token_endpoint_auth_methods_supported` (OIDC Discovery 1.0
+/// section 3; empty when absent or not discovered, which means `client_secret_basic`).
+///
+/// - Configured: kept, but refused when a non-empty list does not name it. A public
+///   client (`none`) is kept whatever the list says: many providers accept public
+///   clients with PKCE without listing `none`.
+/// - Not configured, with a secret: `client_secret_basic` when the list is empty or
+///   names it, else `client_secret_post` when listed, else refused.
+/// - Not configured, without a secret: a public client.
+fn client_auth_method(
+    configured: Option<ClientAuthMethod>,
+    has_secret: bool,
+    supported: &[String],
+) -> Result<ClientAuthMethod, ConfigError> {
+    let listed = |name: &str| supported.is_empty() || supported.iter().any(|m| m == name);
+    let refused = |what: &str| ConfigError::Invalid {
+        name: "client_auth_method",
+        reason: format!(
+            "{what}; the provider supports {:?} (token_endpoint_auth_methods_supported)",
+            supported
+        ),
+    };
+    match configured {
+        Some(ClientAuthMethod::ClientSecretBasic) if !listed("client_secret_basic") => {
+            Err(refused("client_secret_basic is configured"))
+        }
+        Some(ClientAuthMethod::ClientSecretPost) if !listed("client_secret_post") => {
+            Err(refused("client_secret_post is configured"))
+        }
+        Some(method) => Ok(method),
+        None if !has_secret => Ok(ClientAuthMethod::None),
+        None if listed("client_secret_basic") => Ok(ClientAuthMethod::ClientSecretBasic),
+        None if listed("client_secret_post") => Ok(ClientAuthMethod::ClientSecretPost),
+        None => Err(refused(
+            "neither client_secret_basic nor client_secret_post is supported",
+        )),
+    }
+}
+
 pub(super) fn normalize_base_path(p: &str) -> Result<String, ConfigError> {
     let trimmed = p.trim_end_matches('/');
     let ok = trimmed.starts_with('/')
@@ -329,4 +369,48 @@ fn add_custom_ca(
         path: path.to_owned(),
         reason: "built without a TLS feature (rustls or native-tls)".into(),
     })
+}
+
+#[cfg(test)]
+mod client_auth_tests {
+    use super::*;
+
+    fn supported(names: &[&str]) -> Vec<String> {
+        names.iter().map(|s| (*s).to_owned()).collect()
+    }
+
+    #[test]
+    fn an_absent_list_means_client_secret_basic() {
+        let m = client_auth_method(None, true, &[]).unwrap();
+        assert_eq!(m, ClientAuthMethod::ClientSecretBasic);
+        let m = client_auth_method(Some(ClientAuthMethod::ClientSecretPost), true, &[]).unwrap();
+        assert_eq!(m, ClientAuthMethod::ClientSecretPost);
+    }
+
+    #[test]
+    fn a_post_only_provider_gets_client_secret_post() {
+        let list = supported(&["client_secret_post", "private_key_jwt"]);
+        let m = client_auth_method(None, true, &list).unwrap();
+        assert_eq!(m, ClientAuthMethod::ClientSecretPost);
+    }
+
+    #[test]
+    fn rejects_a_configured_method_the_provider_does_not_list() {
+        let list = supported(&["client_secret_post"]);
+        let e =
+            client_auth_method(Some(ClientAuthMethod::ClientSecretBasic), true, &list).unwrap_err();
+        assert!(
+            matches!(&e, ConfigError::Invalid { name: "client_auth_method", reason } if reason.contains("client_secret_post")),
+            "{e:?}"
+        );
+    }
+
+    #[test]
+    fn a_public_client_is_kept_when_the_provider_does_not_list_none() {
+        let list = supported(&["client_secret_basic"]);
+        let m = client_auth_method(Some(ClientAuthMethod::None), false, &list).unwrap();
+        assert_eq!(m, ClientAuthMethod::None);
+        let m = client_auth_method(None, false, &list).unwrap();
+        assert_eq!(m, ClientAuthMethod::None);
+    }
 }

@@ -104,6 +104,17 @@ pub type RawRead = Box<dyn Fn(SessionKey) -> BoxFuture<'static, Option<Vec<u8>>>
 pub type Teardown = Box<dyn FnOnce() -> BoxFuture<'static, ()> + Send>;
 
 /// A store under test and what the suite may use to look behind it.
+///
+/// ```
+/// # use std::sync::Arc;
+/// # use axum_oidc_client::store::{MemoryStore, suite::{self, Fixture}};
+/// # #[tokio::main(flavor = "current_thread")] async fn main() {
+/// let fixture = Fixture::new(Arc::new(MemoryStore::default()));
+/// // Run one behaviour by hand (`store_suite!` runs them all, one test each).
+/// suite::put_then_get_returns_the_same_record(&fixture).await;
+/// fixture.teardown().await;
+/// # }
+/// ```
 pub struct Fixture {
     /// The store under test.
     pub store: SharedStore,
@@ -116,6 +127,13 @@ pub struct Fixture {
 
 impl Fixture {
     /// A fixture with nothing but the store.
+    ///
+    /// ```
+    /// # use std::sync::Arc;
+    /// # use axum_oidc_client::store::{MemoryStore, suite::{self, Fixture}};
+    /// let fixture = Fixture::new(Arc::new(MemoryStore::new(1_000)));
+    /// assert!(fixture.other_key.is_none() && fixture.raw.is_none());
+    /// ```
     pub fn new(store: SharedStore) -> Self {
         Self {
             store,
@@ -126,18 +144,48 @@ impl Fixture {
     }
 
     /// Adds a store over the same data with another at-rest key.
+    ///
+    /// ```
+    /// # use std::sync::Arc;
+    /// # use axum_oidc_client::store::{MemoryStore, suite::{self, Fixture}};
+    /// // A remote backend opens a second store over the same data with `suite::OTHER_KEY`.
+    /// let shared = Arc::new(MemoryStore::default());
+    /// let fixture = Fixture::new(shared.clone()).with_other_key(shared);
+    /// assert!(fixture.other_key.is_some());
+    /// ```
     pub fn with_other_key(mut self, store: SharedStore) -> Self {
         self.other_key = Some(store);
         self
     }
 
     /// Adds a raw reader.
+    ///
+    /// ```
+    /// # use std::sync::Arc;
+    /// # use axum_oidc_client::store::{MemoryStore, suite::{self, Fixture}};
+    /// // A remote backend reads the stored bytes directly (here: nothing stored).
+    /// let fixture = Fixture::new(Arc::new(MemoryStore::default()))
+    ///     .with_raw(Box::new(|_key| Box::pin(async { None })));
+    /// assert!(fixture.raw.is_some());
+    /// ```
     pub fn with_raw(mut self, raw: RawRead) -> Self {
         self.raw = Some(raw);
         self
     }
 
     /// Adds a cleanup step run after a passing test, after those added before.
+    ///
+    /// ```
+    /// # use std::sync::Arc;
+    /// # use axum_oidc_client::store::{MemoryStore, suite::{self, Fixture}};
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() {
+    /// let table = suite::unique_name();
+    /// let fixture = Fixture::new(Arc::new(MemoryStore::default())).with_teardown(Box::new(move || {
+    ///     Box::pin(async move { println!("DROP TABLE {table}") })
+    /// }));
+    /// fixture.teardown().await;
+    /// # }
+    /// ```
     pub fn with_teardown(mut self, next: Teardown) -> Self {
         self.teardown = Some(match self.teardown.take() {
             None => next,
@@ -152,6 +200,20 @@ impl Fixture {
     }
 
     /// Runs the cleanup step.
+    ///
+    /// ```
+    /// # use std::sync::Arc;
+    /// # use axum_oidc_client::store::{MemoryStore, suite::{self, Fixture}};
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() {
+    /// let done = Arc::new(std::sync::atomic::AtomicBool::new(false));
+    /// let flag = done.clone();
+    /// let fixture = Fixture::new(Arc::new(MemoryStore::default())).with_teardown(Box::new(move || {
+    ///     Box::pin(async move { flag.store(true, std::sync::atomic::Ordering::SeqCst) })
+    /// }));
+    /// fixture.teardown().await;
+    /// assert!(done.load(std::sync::atomic::Ordering::SeqCst));
+    /// # }
+    /// ```
     pub async fn teardown(self) {
         if let Some(teardown) = self.teardown {
             teardown().await;
@@ -161,6 +223,14 @@ impl Fixture {
 
 /// The URL of a test server from `var`. Unset: `None` (skip), unless `CI` is set, in
 /// which case a missing server is a failure.
+///
+/// ```
+/// use axum_oidc_client::store::suite::server_url;
+///
+/// // In a fixture: skip the suite when no server is configured.
+/// let Some(url) = server_url("MY_STORE_TEST_URL") else { return };
+/// # let _ = url;
+/// ```
 pub fn server_url(var: &str) -> Option<String> {
     match std::env::var(var) {
         Ok(url) if !url.is_empty() => Some(url),
@@ -173,6 +243,14 @@ pub fn server_url(var: &str) -> Option<String> {
 }
 
 /// A fresh name for tables or key prefixes, so parallel tests never share data.
+///
+/// ```
+/// use axum_oidc_client::store::suite::unique_name;
+///
+/// let (a, b) = (unique_name(), unique_name());
+/// assert_ne!(a, b);
+/// assert!(a.chars().all(|c| c.is_ascii_alphanumeric()), "usable as a table name");
+/// ```
 pub fn unique_name() -> String {
     format!("t{:016x}", rand::random::<u64>())
 }
@@ -188,6 +266,14 @@ pub const ACCESS_TOKEN: &str = "access-token-plaintext-marker";
 pub const REFRESH_TOKEN: &str = "refresh-token-plaintext-marker";
 
 /// A session of `sub` with an optional provider session id.
+///
+/// ```
+/// use axum_oidc_client::store::suite::{ACCESS_TOKEN, record};
+///
+/// let r = record("alice", Some("sid-1"));
+/// assert_eq!((r.sub(), r.sid()), ("alice", Some("sid-1")));
+/// assert_eq!(r.tokens.access_token.secret(), ACCESS_TOKEN);
+/// ```
 pub fn record(sub: &str, sid: Option<&str>) -> Arc<SessionRecord> {
     let mut claims: IdTokenClaims = serde_json::from_value(serde_json::json!({
         "iss": "https://op.example", "sub": sub, "aud": "client", "exp": 2, "iat": 1
@@ -210,6 +296,12 @@ pub fn record(sub: &str, sid: Option<&str>) -> Arc<SessionRecord> {
 }
 
 /// A fresh session key.
+///
+/// ```
+/// use axum_oidc_client::store::suite::key;
+///
+/// assert_ne!(key(), key());
+/// ```
 pub fn key() -> SessionKey {
     SessionKey::of(&new_session_id())
 }

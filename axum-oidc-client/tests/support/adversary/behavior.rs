@@ -80,6 +80,9 @@ pub struct Behavior {
     pub userinfo_claims: Value,
     /// `state` in the redirect after RP-initiated logout.
     pub end_session_state: Echo,
+    /// `token_endpoint_auth_methods_supported`; the token endpoint accepts only these
+    /// (`client_secret_basic` and `client_secret_post` are understood).
+    pub token_auth_methods: Vec<&'static str>,
 }
 
 impl Default for Behavior {
@@ -107,6 +110,7 @@ impl Default for Behavior {
             refresh_id_token_claims: json!({}),
             userinfo_claims: json!({}),
             end_session_state: Echo::Same,
+            token_auth_methods: vec!["client_secret_basic"],
         }
     }
 }
@@ -118,8 +122,10 @@ pub struct TokenCall {
     pub grant_type: String,
     /// The whole form.
     pub form: HashMap<String, String>,
-    /// Whether the client authenticated correctly (`client_secret_basic`).
+    /// Whether the client authenticated correctly with an advertised method.
     pub client_authenticated: bool,
+    /// Whether the request carried an `Authorization` header.
+    pub authorization_header: bool,
 }
 
 /// What a case's endpoints saw.
