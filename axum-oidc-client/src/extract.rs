@@ -86,6 +86,9 @@ pub enum UnauthenticatedBehavior {
 /// let r = AuthRejection::Unavailable.into_response();
 /// assert_eq!(r.status(), StatusCode::SERVICE_UNAVAILABLE);
 /// assert!(r.headers().contains_key(http::header::RETRY_AFTER));
+/// let page = AuthRejection::UnavailablePage.into_response();
+/// assert_eq!(page.status(), StatusCode::SERVICE_UNAVAILABLE);
+/// assert!(page.headers()[http::header::CONTENT_TYPE].to_str().unwrap().starts_with("text/html"));
 /// assert_eq!(AuthRejection::LayerMissing.into_response().status(), StatusCode::INTERNAL_SERVER_ERROR);
 /// ```
 #[derive(Debug)]
@@ -101,8 +104,12 @@ pub enum AuthRejection {
         /// Where a browser would log in.
         login_url: String,
     },
-    /// The store or provider is unavailable: 503 with `Retry-After`.
+    /// The store or provider is unavailable: 503 with `Retry-After`, as JSON (API
+    /// calls).
     Unavailable,
+    /// The same for a browser navigation: 503 with `Retry-After` as an HTML page that
+    /// says to try again shortly.
+    UnavailablePage,
     /// The route is not behind an `AuthenticationLayer`: a programming error, 500.
     LayerMissing,
 }
@@ -125,6 +132,15 @@ impl IntoResponse for AuthRejection {
             }
             Self::Unavailable => {
                 let mut r = pages::json(StatusCode::SERVICE_UNAVAILABLE, "temporarily_unavailable");
+                pages::retry_after(&mut r, 5);
+                r
+            }
+            Self::UnavailablePage => {
+                let mut r = pages::html(
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    "Temporarily unavailable",
+                    "Sign-in is unavailable for a moment. Please try again shortly.",
+                );
                 pages::retry_after(&mut r, 5);
                 r
             }
@@ -205,7 +221,9 @@ async fn resolve_record(parts: &Parts) -> Result<Option<Arc<SessionRecord>>, Aut
     match slot(parts)?.resolve(&parts.headers).await {
         Resolution::Session(r) => Ok(Some(r)),
         Resolution::Anonymous => Ok(None),
-        Resolution::Unavailable => Err(AuthRejection::Unavailable),
+        // A browser navigation gets a page, a script the JSON it can read.
+        Resolution::Unavailable if is_api_request(parts) => Err(AuthRejection::Unavailable),
+        Resolution::Unavailable => Err(AuthRejection::UnavailablePage),
     }
 }
 

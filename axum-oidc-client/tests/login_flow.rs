@@ -403,6 +403,48 @@ async fn a_store_outage_gives_503_not_a_logout_and_recovers() {
 }
 
 #[tokio::test]
+async fn a_store_outage_gives_a_browser_an_html_503_and_an_api_call_json() {
+    let flaky = faulty_store::FaultyStore::new(memory());
+    let s = setup_with(Arc::new(flaky.clone())).await;
+    s.browser.login_as("alice", "/").await;
+    flaky.set_down(true);
+    let content_type = |r: &reqwest::Response| {
+        r.headers()
+            .get("content-type")
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or_default()
+            .to_owned()
+    };
+    for path in ["/", "/protected"] {
+        let page = s
+            .browser
+            .client
+            .get(format!("{}{path}", s.origin))
+            .header("accept", "text/html,application/xhtml+xml")
+            .header("sec-fetch-mode", "navigate")
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(page.status(), StatusCode::SERVICE_UNAVAILABLE, "{path}");
+        assert!(page.headers().contains_key("retry-after"), "{path}");
+        assert!(
+            content_type(&page).starts_with("text/html"),
+            "a browser navigation to {path} gets a page, not {}",
+            content_type(&page)
+        );
+        assert!(page.text().await.unwrap().contains("try again"));
+    }
+    let api = s.browser.get_json("/me").await;
+    assert_eq!(api.status(), StatusCode::SERVICE_UNAVAILABLE);
+    assert!(api.headers().contains_key("retry-after"));
+    assert_eq!(content_type(&api), "application/json");
+    assert_eq!(
+        api.text().await.unwrap(),
+        r#"{"error":"temporarily_unavailable"}"#
+    );
+}
+
+#[tokio::test]
 async fn a_store_failure_during_login_gives_an_error_page_and_no_session() {
     let flaky = faulty_store::FaultyStore::new(memory());
     let s = setup_with(Arc::new(flaky.clone())).await;

@@ -33,8 +33,8 @@ pub struct Settings {
     )]
     pub client_secret: Option<String>,
     /// Public URL of the application, as browsers see it: an origin such as
-    /// https://app.example, without a path (register {APP_URL}{OIDC_BASE_PATH}/callback
-    /// at the provider).
+    /// `https://app.example`, without a path (register
+    /// `{APP_URL}{OIDC_BASE_PATH}/callback` at the provider).
     #[arg(long, env = "APP_URL", value_name = "URL", default_value = "http://localhost:3000", value_parser = parse_app_url)]
     pub app_url: Url,
     /// Listen address, IP:PORT such as 0.0.0.0:3000. Default: the port of APP_URL on
