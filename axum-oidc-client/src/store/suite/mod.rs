@@ -224,7 +224,7 @@ impl Fixture {
 /// The URL of a test server from `var`. Unset: `None` (skip), unless `CI` is set, in
 /// which case a missing server is a failure.
 ///
-/// ```
+/// ```no_run
 /// use axum_oidc_client::store::suite::server_url;
 ///
 /// // In a fixture: skip the suite when no server is configured.
