@@ -288,11 +288,6 @@ pub(crate) fn cookie_value<'h>(headers: &'h HeaderMap, name: &'h str) -> Option<
     cookie_values(headers, name).next()
 }
 
-/// Whether the request carries a cookie with this name at all (valid or not).
-pub fn has_cookie(headers: &HeaderMap, name: &str) -> bool {
-    cookie_values(headers, name).next().is_some()
-}
-
 /// Most bytes of `Cookie` header read; browsers send at most a few KiB.
 const MAX_COOKIE_HEADER: usize = 16 * 1024;
 
@@ -477,7 +472,6 @@ mod tests {
         assert_eq!(cookie_value(&h, "axum_oidc_session"), Some("c"));
         let h = headers("axum_oidc_session_other=a");
         assert_eq!(cookie_value(&h, "axum_oidc_session"), None);
-        assert!(!has_cookie(&h, "axum_oidc_session"));
     }
 
     #[test]
