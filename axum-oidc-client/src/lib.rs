@@ -20,6 +20,7 @@ mod id_token;
 mod jose;
 mod layer;
 mod login;
+mod observe;
 mod pages;
 mod pkce;
 mod redirect;

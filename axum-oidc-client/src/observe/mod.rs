@@ -1,0 +1,148 @@
+#![allow(dead_code)] // Called from the layer by the commits that wire metrics and audit events in.
+//! What the layer reports about itself: metrics through the `metrics` facade and
+//! audit events through `tracing`.
+//!
+//! The application installs a recorder (a Prometheus exporter, say); without one
+//! every call here is a no-op through the facade's no-op recorder. Label values are
+//! a closed set of `&'static str`: never a user, session, token or URL, so a
+//! label's cardinality is bounded by this module.
+
+use std::time::Duration;
+
+pub(crate) mod audit;
+
+/// `axum_oidc_logins_total{outcome}`: completed callbacks, `outcome` = `success` or
+/// the failure's reason code.
+pub const LOGINS_TOTAL: &str = "axum_oidc_logins_total";
+/// `axum_oidc_refreshes_total{outcome}`: token refreshes; `shared` counts a request
+/// that joined another request's refresh.
+pub const REFRESHES_TOTAL: &str = "axum_oidc_refreshes_total";
+/// `axum_oidc_logouts_total{kind}`: `local`, `rp_initiated` or `backchannel`.
+pub const LOGOUTS_TOTAL: &str = "axum_oidc_logouts_total";
+/// `axum_oidc_jwks_fetches_total{outcome}`: fetches of the provider's keys.
+pub const JWKS_FETCHES_TOTAL: &str = "axum_oidc_jwks_fetches_total";
+/// `axum_oidc_store_operations_total{op,outcome}`: session store operations.
+pub const STORE_OPERATIONS_TOTAL: &str = "axum_oidc_store_operations_total";
+/// `axum_oidc_provider_request_seconds{endpoint}`: time of each call to the provider.
+pub const PROVIDER_REQUEST_SECONDS: &str = "axum_oidc_provider_request_seconds";
+/// `axum_oidc_store_request_seconds{op}`: time of each session store operation.
+pub const STORE_REQUEST_SECONDS: &str = "axum_oidc_store_request_seconds";
+
+/// How a session ended, the `kind` label of [`LOGOUTS_TOTAL`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum LogoutKind {
+    /// Only the local session was ended.
+    Local,
+    /// The browser was sent to the provider's end-session endpoint.
+    RpInitiated,
+    /// The provider posted a logout token.
+    Backchannel,
+}
+
+impl LogoutKind {
+    pub(crate) fn label(self) -> &'static str {
+        match self {
+            Self::Local => "local",
+            Self::RpInitiated => "rp_initiated",
+            Self::Backchannel => "backchannel",
+        }
+    }
+}
+
+/// The provider endpoint of a call, the `endpoint` label of
+/// [`PROVIDER_REQUEST_SECONDS`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum ProviderEndpoint {
+    Discovery,
+    Jwks,
+    Token,
+    Userinfo,
+    Revocation,
+}
+
+impl ProviderEndpoint {
+    pub(crate) fn label(self) -> &'static str {
+        match self {
+            Self::Discovery => "discovery",
+            Self::Jwks => "jwks",
+            Self::Token => "token",
+            Self::Userinfo => "userinfo",
+            Self::Revocation => "revocation",
+        }
+    }
+}
+
+/// One completed callback: `outcome` is `success` or a reason code.
+pub(crate) fn login(outcome: &'static str) {
+    metrics::counter!(LOGINS_TOTAL, "outcome" => outcome).increment(1);
+}
+
+/// One refresh (or one request that joined another's: `shared`).
+pub(crate) fn refresh(outcome: &'static str) {
+    metrics::counter!(REFRESHES_TOTAL, "outcome" => outcome).increment(1);
+}
+
+/// One ended session (or set of sessions, for a back-channel logout).
+pub(crate) fn logout(kind: LogoutKind) {
+    metrics::counter!(LOGOUTS_TOTAL, "kind" => kind.label()).increment(1);
+}
+
+/// One fetch of the provider's keys.
+pub(crate) fn jwks_fetch(outcome: &'static str) {
+    metrics::counter!(JWKS_FETCHES_TOTAL, "outcome" => outcome).increment(1);
+}
+
+/// One store operation `op` (`get`, `set`, `replace`, ...), with its outcome
+/// (`ok`, `error`, `timeout`) and duration.
+pub(crate) fn store_op(op: &'static str, outcome: &'static str, elapsed: Duration) {
+    metrics::counter!(STORE_OPERATIONS_TOTAL, "op" => op, "outcome" => outcome).increment(1);
+    metrics::histogram!(STORE_REQUEST_SECONDS, "op" => op).record(elapsed.as_secs_f64());
+}
+
+/// One call to the provider and its duration, whatever its result.
+pub(crate) fn provider_request(endpoint: ProviderEndpoint, elapsed: Duration) {
+    metrics::histogram!(PROVIDER_REQUEST_SECONDS, "endpoint" => endpoint.label())
+        .record(elapsed.as_secs_f64());
+}
+
+/// An error and its causes down to the root, each once, joined by `": "`, for a log
+/// field. A message that already quotes its source's text (`"... : {source}"`) does
+/// not repeat it.
+pub(crate) fn error_chain(e: &(dyn std::error::Error + 'static)) -> String {
+    let mut out = String::new();
+    let mut next = Some(e);
+    let mut last = String::new();
+    while let Some(err) = next {
+        let text = err.to_string();
+        if !last.contains(&text) {
+            if !out.is_empty() {
+                out.push_str(": ");
+            }
+            out.push_str(&text);
+        }
+        last = text;
+        next = err.source();
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[derive(Debug, thiserror::Error)]
+    #[error("code exchange failed")]
+    struct Outer(#[source] Inner);
+
+    #[derive(Debug, thiserror::Error)]
+    #[error("token endpoint refused the client: invalid_client")]
+    struct Inner;
+
+    #[test]
+    fn the_chain_names_every_cause_down_to_the_root() {
+        assert_eq!(
+            error_chain(&Outer(Inner)),
+            "code exchange failed: token endpoint refused the client: invalid_client"
+        );
+    }
+}
