@@ -189,7 +189,12 @@ pub async fn discover(
         url: url.to_string(),
         source,
     };
-    let resp = http.get(url.clone()).send().await.map_err(http_err)?;
+    let resp = crate::http_util::send(
+        http.get(url.clone()),
+        crate::observe::ProviderEndpoint::Discovery,
+    )
+    .await
+    .map_err(http_err)?;
     if !resp.status().is_success() {
         return Err(DiscoveryError::Status {
             url: url.to_string(),

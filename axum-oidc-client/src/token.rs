@@ -125,7 +125,12 @@ async fn post_form(
         }
         ClientAuthMethod::None => form.push(("client_id", &provider.client_id)),
     }
-    let resp = req.form(&form).send().await.map_err(TokenError::Http)?;
+    let resp = crate::http_util::send(
+        req.form(&form),
+        crate::observe::ProviderEndpoint::of_form_post(provider, endpoint),
+    )
+    .await
+    .map_err(TokenError::Http)?;
     let status = resp.status().as_u16();
     let body = crate::http_util::read_limited(resp, MAX_TOKEN_RESPONSE_LEN)
         .await

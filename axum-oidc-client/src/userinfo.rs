@@ -2,6 +2,7 @@
 
 use crate::config::{IdentityMode, ProviderConfig};
 use crate::id_token::{Audiences, IdTokenClaims};
+use crate::observe::ProviderEndpoint;
 
 /// Largest user document accepted (bytes).
 pub const MAX_USERINFO_LEN: usize = 64 * 1024;
@@ -42,12 +43,12 @@ async fn fetch_json(
     endpoint: &url::Url,
     access_token: &str,
 ) -> Result<serde_json::Map<String, serde_json::Value>, UserInfoError> {
-    let resp = provider
+    let req = provider
         .http
         .get(endpoint.clone())
         .bearer_auth(access_token)
-        .header(http::header::ACCEPT, "application/json")
-        .send()
+        .header(http::header::ACCEPT, "application/json");
+    let resp = crate::http_util::send(req, ProviderEndpoint::Userinfo)
         .await
         .map_err(UserInfoError::Http)?;
     if !resp.status().is_success() {

@@ -6,6 +6,7 @@ use std::time::{Duration, Instant};
 
 use super::jws::{JoseError, UnverifiedJws};
 use super::keys::{JwkSet, JwksError, MAX_JWKS_LEN};
+use crate::observe::{self, ProviderEndpoint};
 
 /// Why a token's signature could not be established.
 #[derive(Debug, thiserror::Error)]
@@ -26,11 +27,17 @@ const BACKOFF_MAX: Duration = Duration::from_secs(300);
 /// Most unknown `kid`s remembered as having forced a refetch within one refetch
 /// interval; beyond it, tokens from the token endpoint wait like any other.
 const MAX_FORCED_KIDS: usize = 16;
+/// Bounds on how long a JWKS response's `Cache-Control: max-age` keeps the keys.
+const CACHE_CONTROL_MIN: Duration = Duration::from_secs(60);
+const CACHE_CONTROL_MAX: Duration = Duration::from_secs(24 * 3600);
 
 struct Cached {
     keys: Arc<JwkSet>,
     /// Time of the last successful fetch (or of construction for fixed keys).
     fetched_at: Option<Instant>,
+    /// How long the last response said its keys stay fresh (`Cache-Control:
+    /// max-age`, clamped); without it, the configured `max_age`.
+    fresh_for: Option<Duration>,
     /// Fetch attempts finished so far, successful or not: a waiter that sees this
     /// change shares the result instead of fetching again (single flight).
     attempts: u64,
@@ -77,7 +84,11 @@ struct Inner {
 
 /// A shared cache of one issuer's keys, used by the login side and the bearer layer.
 ///
-/// - Keys are fetched on first use and kept for `max_age` (default one hour).
+/// - Keys are fetched on first use and kept for the `max-age` of the response's
+///   `Cache-Control` (RFC 9111 section 5.2.2.1), bounded to between 1 minute and
+///   24 hours, or for `max_age` (default one hour) when it has none.
+/// - Stale keys keep being used while a refetch fails: the last good set is served
+///   until the provider answers again.
 /// - A token with an unknown `kid` triggers one refetch, at most once per
 ///   `min_refetch_interval` (default 10 s) counted from the last attempt, successful
 ///   or not, so forged `kid`s cannot make the library hammer the provider
@@ -157,6 +168,7 @@ impl JwksCache {
                 cached: RwLock::new(Cached {
                     keys: Arc::new(keys),
                     fetched_at,
+                    fresh_for: None,
                     attempts: 0,
                     attempted_at: fetched_at,
                     failure: None,
@@ -186,7 +198,8 @@ impl JwksCache {
         self.rebuild(|i| i.min_refetch_interval = interval)
     }
 
-    /// Sets how long fetched keys are used before they are fetched again.
+    /// Sets how long fetched keys are used before they are fetched again, when the
+    /// JWKS response has no `Cache-Control: max-age`.
     #[must_use]
     ///
     /// ```
@@ -250,17 +263,56 @@ impl JwksCache {
     /// # }
     /// ```
     pub async fn keys(&self) -> Result<Arc<JwkSet>, JwksError> {
-        let (keys, fetched_at, attempts) = {
+        let (keys, fetched_at, fresh_for, attempts) = {
             let c = self.read();
-            (c.keys.clone(), c.fetched_at, c.attempts)
+            (c.keys.clone(), c.fetched_at, self.fresh_for(&c), c.attempts)
         };
         match fetched_at {
-            Some(at) if at.elapsed() < self.inner.max_age => Ok(keys),
+            Some(at) if at.elapsed() < fresh_for => Ok(keys),
             Some(_) => Ok(self
                 .refetch(attempts, Duration::ZERO, None)
                 .await
                 .unwrap_or(keys)),
             None => self.refetch(attempts, Duration::ZERO, None).await,
+        }
+    }
+
+    /// How long the current keys stay fresh.
+    fn fresh_for(&self, c: &Cached) -> Duration {
+        c.fresh_for.unwrap_or(self.inner.max_age)
+    }
+
+    /// For a background refresh: fetches the keys when they are stale or were never
+    /// fetched (within the failure back-off), so requests seldom wait for a fetch.
+    /// `Ok` when the keys are fresh afterwards; on failure the last good keys stay in
+    /// use.
+    pub(crate) async fn refresh_if_stale(&self) -> Result<(), JwksError> {
+        if self.inner.uri.is_none() {
+            return Ok(());
+        }
+        let (fresh, attempts) = {
+            let c = self.read();
+            let fresh = c
+                .fetched_at
+                .is_some_and(|at| at.elapsed() < self.fresh_for(&c));
+            (fresh, c.attempts)
+        };
+        if fresh {
+            return Ok(());
+        }
+        self.refetch(attempts, Duration::ZERO, None).await.map(drop)
+    }
+
+    /// How long until [`refresh_if_stale`](Self::refresh_if_stale) has work to do:
+    /// until the keys go stale, or until the back-off of a failed fetch ends.
+    pub(crate) fn next_refresh_in(&self) -> Duration {
+        let c = self.read();
+        if let Some(f) = &c.failure {
+            return f.retry_at.saturating_duration_since(Instant::now());
+        }
+        match c.fetched_at {
+            Some(at) => self.fresh_for(&c).saturating_sub(at.elapsed()),
+            None => Duration::ZERO,
         }
     }
 
@@ -303,10 +355,11 @@ impl JwksCache {
                     .is_some_and(|f| Instant::now() < f.retry_at);
             let forced = too_soon && forcing_kid.is_some_and(|kid| self.may_force(&c, kid));
             if too_soon && !forced {
+                observe::jwks_fetch("rate_limited");
                 return c.outcome();
             }
         }
-        let result = fetch(&self.inner.http, uri).await;
+        let result = fetch(&self.inner.http, uri.clone()).await;
         let now = Instant::now();
         let mut c = self.inner.cached.write().unwrap_or_else(|p| p.into_inner());
         c.attempts += 1;
@@ -315,19 +368,50 @@ impl JwksCache {
             self.remember_forced(&mut c, kid, now);
         }
         match result {
-            Ok(fresh) => {
-                tracing::debug!(keys = fresh.len(), "fetched JWKS");
+            Ok((fresh, max_age)) => {
+                observe::jwks_fetch("ok");
+                if let Some(f) = &c.failure {
+                    tracing::info!(jwks_uri = %uri, failed_attempts = f.streak, "JWKS fetched again after failures");
+                }
+                tracing::debug!(
+                    keys = fresh.len(),
+                    max_age_secs = max_age.map(|d| d.as_secs()),
+                    "fetched JWKS"
+                );
                 c.keys = Arc::new(fresh);
                 c.fetched_at = Some(now);
+                c.fresh_for = max_age;
                 c.failure = None;
             }
             Err(error) => {
+                observe::jwks_fetch("error");
                 let streak = c.failure.as_ref().map_or(1, |f| f.streak.saturating_add(1));
                 let (initial, max) = self.inner.backoff;
                 let delay = initial
                     .saturating_mul(2u32.saturating_pow(streak.saturating_sub(1).min(20)))
                     .min(max);
-                tracing::warn!(%error, retry_in_secs = delay.as_secs(), "JWKS fetch failed");
+                let keeping = if c.fetched_at.is_some() {
+                    "keeping the last good keys"
+                } else {
+                    "no keys yet"
+                };
+                // Once per run of failures at WARN; the retries of the back-off at DEBUG.
+                if streak == 1 {
+                    tracing::warn!(
+                        jwks_uri = %uri,
+                        error = observe::error_chain(&error),
+                        retry_in_secs = delay.as_secs(),
+                        "JWKS fetch failed; {keeping}"
+                    );
+                } else {
+                    tracing::debug!(
+                        jwks_uri = %uri,
+                        error = observe::error_chain(&error),
+                        failed_attempts = streak,
+                        retry_in_secs = delay.as_secs(),
+                        "JWKS fetch failed again; {keeping}"
+                    );
+                }
                 c.failure = Some(Failure {
                     error: Arc::new(error),
                     streak,
@@ -413,20 +497,44 @@ impl JwksCache {
     }
 }
 
-async fn fetch(http: &reqwest::Client, uri: url::Url) -> Result<JwkSet, JwksError> {
-    let resp = http
+/// Fetches the key set, and how long it stays fresh when the response says so.
+async fn fetch(
+    http: &reqwest::Client,
+    uri: url::Url,
+) -> Result<(JwkSet, Option<Duration>), JwksError> {
+    let req = http
         .get(uri)
-        .header(http::header::ACCEPT, "application/json")
-        .send()
+        .header(http::header::ACCEPT, "application/json");
+    let resp = crate::http_util::send(req, ProviderEndpoint::Jwks)
         .await
         .map_err(JwksError::Http)?;
     if !resp.status().is_success() {
         return Err(JwksError::Status(resp.status().as_u16()));
     }
+    let max_age = resp
+        .headers()
+        .get(http::header::CACHE_CONTROL)
+        .and_then(|v| v.to_str().ok())
+        .and_then(cache_control_max_age);
     let body = crate::http_util::read_limited(resp, MAX_JWKS_LEN)
         .await
         .map_err(|_| JwksError::Invalid)?;
-    JwkSet::parse(&body)
+    Ok((JwkSet::parse(&body)?, max_age))
+}
+
+/// The `max-age` directive of a `Cache-Control` value (RFC 9111 section 5.2.2.1),
+/// clamped to [`CACHE_CONTROL_MIN`, `CACHE_CONTROL_MAX`]: a provider that says
+/// `max-age=0` or `no-cache` is not fetched on every request, and one that says a
+/// year is still fetched daily.
+fn cache_control_max_age(value: &str) -> Option<Duration> {
+    value.split(',').find_map(|directive| {
+        let (name, arg) = directive.trim().split_once('=')?;
+        if !name.trim().eq_ignore_ascii_case("max-age") {
+            return None;
+        }
+        let secs: u64 = arg.trim().trim_matches('"').parse().ok()?;
+        Some(Duration::from_secs(secs).clamp(CACHE_CONTROL_MIN, CACHE_CONTROL_MAX))
+    })
 }
 
 #[cfg(test)]

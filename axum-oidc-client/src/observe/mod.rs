@@ -10,6 +10,8 @@
 use std::time::Duration;
 
 pub(crate) mod audit;
+#[cfg(test)]
+pub(crate) mod testing;
 
 /// `axum_oidc_logins_total{outcome}`: completed callbacks, `outcome` = `success` or
 /// the failure's reason code.
@@ -68,6 +70,16 @@ impl ProviderEndpoint {
             Self::Token => "token",
             Self::Userinfo => "userinfo",
             Self::Revocation => "revocation",
+        }
+    }
+
+    /// The endpoint of a client-authenticated form POST to `url`: the revocation
+    /// endpoint when it is that one, else the token endpoint.
+    pub(crate) fn of_form_post(provider: &crate::config::ProviderConfig, url: &url::Url) -> Self {
+        if provider.revocation_endpoint.as_ref() == Some(url) {
+            Self::Revocation
+        } else {
+            Self::Token
         }
     }
 }

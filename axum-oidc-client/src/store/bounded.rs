@@ -1,29 +1,33 @@
 //! Every store operation the library makes is bounded in time: a store that hangs
-//! must give a clear 503, never a request that waits forever.
+//! must give a clear 503, never a request that waits forever. And every one is
+//! metered ([`MeteredStore`]).
 
 use std::future::Future;
 use std::ops::Deref;
 use std::time::Duration;
 
-use super::{AuthCache, SharedStore, StoreError};
+use super::metered::MeteredStore;
+use super::{SharedStore, StoreError};
 
 /// A shared store whose operations run under a timeout ([`op`](Self::op)). Derefs to
-/// the store, so calls read `store.op(store.get(key))`.
-#[derive(Clone)]
+/// the metered store, so calls read `store.op(store.get(key))`.
 pub(crate) struct BoundedStore {
-    store: SharedStore,
+    store: MeteredStore,
     timeout: Duration,
 }
 
 impl BoundedStore {
     /// `store`, each operation bounded by `timeout`.
     pub fn new(store: SharedStore, timeout: Duration) -> Self {
-        Self { store, timeout }
+        Self {
+            store: MeteredStore::new(store, timeout),
+            timeout,
+        }
     }
 
     /// The store itself.
     pub fn shared(&self) -> &SharedStore {
-        &self.store
+        self.store.shared()
     }
 
     /// Runs a store operation under the timeout ([`StoreError::Timeout`] past it). The
@@ -45,10 +49,10 @@ impl BoundedStore {
 }
 
 impl Deref for BoundedStore {
-    type Target = dyn AuthCache;
+    type Target = MeteredStore;
 
     fn deref(&self) -> &Self::Target {
-        &*self.store
+        &self.store
     }
 }
 

@@ -46,6 +46,7 @@ use async_trait::async_trait;
 pub use crate::session::{SessionCodec, SessionKey, SessionRecord, TokenSet};
 
 mod bounded;
+mod metered;
 pub(crate) use bounded::BoundedStore;
 
 pub mod memory;
