@@ -1,7 +1,7 @@
 //! The refetch limits of the JWKS cache against a real HTTP server on 127.0.0.1.
 
-use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use base64::Engine as _;
@@ -14,11 +14,12 @@ const EC_X: &str = "f83OJ3D2xF1Bg8vub9tLe1gHMzV76e8Tus9uPHvRVEU";
 const EC_Y: &str = "x_FEzRu9m36HLN_tue659LNpXW6pCyStikYjKIWI5a0";
 
 /// A JWKS endpoint that counts its fetches, answers after `delay`, and answers 500
-/// while `failing`.
+/// while `failing`; its keys carry the `Cache-Control` value set, if any.
 #[derive(Clone)]
 struct Endpoint {
     fetches: Arc<AtomicUsize>,
     failing: Arc<AtomicBool>,
+    cache_control: Arc<Mutex<Option<&'static str>>>,
     uri: url::Url,
 }
 
@@ -28,21 +29,29 @@ impl Endpoint {
         let uri = format!("http://{}/jwks", listener.local_addr().unwrap());
         let fetches = Arc::new(AtomicUsize::new(0));
         let failing = Arc::new(AtomicBool::new(failing));
-        let (f, fail) = (fetches.clone(), failing.clone());
+        let cache_control = Arc::new(Mutex::new(None));
+        let (f, fail, cc) = (fetches.clone(), failing.clone(), cache_control.clone());
         let app = axum::Router::new().route(
             "/jwks",
             axum::routing::get(move || {
-                let (f, fail) = (f.clone(), fail.clone());
+                let (f, fail, cc) = (f.clone(), fail.clone(), cc.clone());
                 async move {
                     f.fetch_add(1, Ordering::SeqCst);
                     tokio::time::sleep(delay).await;
                     if fail.load(Ordering::SeqCst) {
-                        Err(http::StatusCode::INTERNAL_SERVER_ERROR)
-                    } else {
-                        Ok(format!(
-                            r#"{{"keys":[{{"kty":"EC","crv":"P-256","kid":"known","x":"{EC_X}","y":"{EC_Y}"}}]}}"#
-                        ))
+                        return Err(http::StatusCode::INTERNAL_SERVER_ERROR);
                     }
+                    let body = format!(
+                        r#"{{"keys":[{{"kty":"EC","crv":"P-256","kid":"known","x":"{EC_X}","y":"{EC_Y}"}}]}}"#
+                    );
+                    let mut resp = http::Response::new(axum::body::Body::from(body));
+                    if let Some(v) = *cc.lock().unwrap() {
+                        resp.headers_mut().insert(
+                            http::header::CACHE_CONTROL,
+                            http::HeaderValue::from_static(v),
+                        );
+                    }
+                    Ok(resp)
                 }
             }),
         );
@@ -50,6 +59,7 @@ impl Endpoint {
         Self {
             fetches,
             failing,
+            cache_control,
             uri: uri.parse().unwrap(),
         }
     }
@@ -60,6 +70,10 @@ impl Endpoint {
 
     fn fail(&self, failing: bool) {
         self.failing.store(failing, Ordering::SeqCst);
+    }
+
+    fn cache_control(&self, value: &'static str) {
+        *self.cache_control.lock().unwrap() = Some(value);
     }
 
     fn cache(&self) -> JwksCache {
@@ -257,4 +271,97 @@ async fn a_later_success_resets_the_backoff() {
         5,
         "the back-off was reset by the success"
     );
+}
+
+#[test]
+fn cache_control_max_age_is_read_and_clamped_to_a_minute_and_a_day() {
+    let secs = |v: &str| cache_control_max_age(v).map(|d| d.as_secs());
+    assert_eq!(secs("public, max-age=600, must-revalidate"), Some(600));
+    assert_eq!(secs("Max-Age=\"900\""), Some(900));
+    assert_eq!(secs("max-age=0"), Some(60));
+    assert_eq!(secs("max-age=31536000"), Some(24 * 3600));
+    assert_eq!(secs("no-store"), None);
+    assert_eq!(secs("s-maxage=600"), None);
+    assert_eq!(secs("max-age=soon"), None);
+}
+
+#[tokio::test]
+async fn keys_are_kept_for_the_max_age_of_the_jwks_response() {
+    let endpoint = Endpoint::start(false, Duration::ZERO).await;
+    // Without Cache-Control the configured max age applies: zero, a fetch each time.
+    let cache = endpoint.cache().with_max_age(Duration::ZERO);
+    cache.keys().await.unwrap();
+    cache.keys().await.unwrap();
+    assert_eq!(endpoint.fetches(), 2);
+    // With it, the response's max-age wins, and below a minute counts as a minute.
+    endpoint.cache_control("max-age=0");
+    let cache = endpoint.cache().with_max_age(Duration::ZERO);
+    cache.keys().await.unwrap();
+    cache.keys().await.unwrap();
+    assert_eq!(
+        endpoint.fetches(),
+        3,
+        "max-age=0 keeps the keys for a minute"
+    );
+    assert!(cache.next_refresh_in() > Duration::from_secs(55));
+}
+
+#[tokio::test]
+async fn refresh_if_stale_fetches_only_stale_keys() {
+    let endpoint = Endpoint::start(false, Duration::ZERO).await;
+    let cache = endpoint.cache();
+    assert_eq!(cache.next_refresh_in(), Duration::ZERO, "never fetched");
+    cache.refresh_if_stale().await.unwrap();
+    cache.refresh_if_stale().await.unwrap();
+    assert_eq!(endpoint.fetches(), 1, "fresh keys are not fetched again");
+    assert!(cache.next_refresh_in() > Duration::from_secs(3500));
+    let stale = endpoint.cache().with_max_age(Duration::ZERO);
+    stale.refresh_if_stale().await.unwrap();
+    stale.refresh_if_stale().await.unwrap();
+    assert_eq!(endpoint.fetches(), 3);
+}
+
+#[tokio::test]
+async fn a_failed_refetch_keeps_the_last_good_keys_warns_once_and_is_counted() {
+    use crate::observe::JWKS_FETCHES_TOTAL;
+    use crate::observe::testing::{Logs, Recorded};
+
+    let mut metrics = Recorded::start();
+    let logs = Logs::start();
+    let endpoint = Endpoint::start(false, Duration::ZERO).await;
+    let step = Duration::from_millis(20);
+    let cache = endpoint
+        .cache()
+        .with_max_age(Duration::ZERO)
+        .with_backoff(step, step);
+    cache.keys().await.unwrap();
+    endpoint.fail(true);
+    for _ in 0..3 {
+        let keys = cache.keys().await.expect("the last good keys");
+        assert!(keys.by_kid("known").is_some());
+        tokio::time::sleep(step * 2).await;
+    }
+    assert_eq!(endpoint.fetches(), 4);
+    let warned = logs.matching(&[" WARN ", "JWKS fetch failed"]);
+    assert_eq!(warned.len(), 1, "{:#?}", logs.lines());
+    assert!(
+        warned[0].contains("JWKS endpoint answered 500"),
+        "{}",
+        warned[0]
+    );
+    assert!(
+        warned[0].contains("keeping the last good keys"),
+        "{}",
+        warned[0]
+    );
+    let outcome = |m: &mut Recorded, o| m.counter(JWKS_FETCHES_TOTAL, &[("outcome", o)]);
+    assert_eq!(outcome(&mut metrics, "ok"), 1, "{}", metrics.all());
+    assert_eq!(outcome(&mut metrics, "error"), 3);
+    // An unknown kid right after the last attempt is refused by the rate limit.
+    endpoint.fail(false);
+    let fresh = endpoint.cache();
+    fresh.keys().await.unwrap();
+    burst(&fresh, 1).await;
+    assert_eq!(outcome(&mut metrics, "rate_limited"), 1);
+    assert_eq!(outcome(&mut metrics, "ok"), 2);
 }
