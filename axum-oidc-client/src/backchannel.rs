@@ -111,6 +111,8 @@ pub enum LogoutTarget {
 /// A validated logout token.
 #[derive(Debug, Clone)]
 pub struct ValidLogoutToken {
+    /// `iss`, the issuer it was checked against.
+    pub iss: String,
     /// Sessions to end.
     pub target: LogoutTarget,
     /// `jti`, to record against replay.
@@ -165,7 +167,11 @@ pub fn validate_logout_claims(
         (None, Some(sub)) => LogoutTarget::Sub(sub),
         (None, None) => return Err(LogoutTokenError::NoSubject),
     };
-    Ok(ValidLogoutToken { target, jti: c.jti })
+    Ok(ValidLogoutToken {
+        iss: c.iss,
+        target,
+        jti: c.jti,
+    })
 }
 
 /// Verifies a logout token: JWS with the provider's keys (same algorithms as ID tokens,
@@ -218,6 +224,20 @@ fn jti_ttl(leeway: Duration) -> Duration {
     MAX_TOKEN_AGE + leeway * 2 + Duration::from_secs(60)
 }
 
+/// Counts ([`LOGOUTS_TOTAL`](crate::observe::LOGOUTS_TOTAL), when sessions were
+/// ended) and audits an applied logout token.
+fn record_backchannel_logout(valid: &ValidLogoutToken, sessions: usize) {
+    if sessions > 0 {
+        crate::observe::logout(crate::observe::LogoutKind::Backchannel);
+    }
+    let (sub, sid) = match &valid.target {
+        LogoutTarget::Sid(_) => (None, true),
+        LogoutTarget::Sub(sub) => (Some(sub.as_str()), false),
+        LogoutTarget::SidAndSub { sub, .. } => (Some(sub.as_str()), true),
+    };
+    crate::observe::audit::backchannel_logout(&valid.iss, sub, sid, sessions as u64);
+}
+
 /// Ends the sessions a valid logout token names (section 2.7), once per `jti`
 /// (section 2.6: a `jti` seen before is a replay).
 ///
@@ -249,6 +269,7 @@ pub(crate) async fn end_sessions(
     };
     match ended {
         Ok(n) => {
+            record_backchannel_logout(valid, n);
             if let Err(e) = store
                 .op(store.try_lock(&marker, &owner, jti_ttl(leeway)))
                 .await

@@ -13,6 +13,7 @@ use crate::callback::new_record;
 use crate::config::IdentityMode;
 use crate::config::OAuthConfiguration;
 use crate::id_token::{Expectations, IdTokenClaims, IdTokenError, NonceCheck, verify_id_token};
+use crate::observe;
 use crate::secret::random_token;
 use crate::session::{SessionKey, SessionRecord};
 use crate::store::BoundedStore;
@@ -47,8 +48,126 @@ impl From<StoreError> for RefreshError {
     }
 }
 
-fn provider_fault(e: impl Into<Box<dyn std::error::Error + Send + Sync>>) -> RefreshError {
-    RefreshError::Provider(Arc::from(e.into()))
+type Cause = Arc<dyn std::error::Error + Send + Sync>;
+
+/// A refresh that did not produce a fresh session: its `reason` code (the `outcome`
+/// of [`REFRESHES_TOTAL`](crate::observe::REFRESHES_TOTAL) and the log's `reason`),
+/// what the waiting requests get, and for the log the cause down to its root.
+///
+/// | reason | session | logged at |
+/// |---|---|---|
+/// | `invalid_grant` | ended | WARN |
+/// | `no_refresh_token`, `session_ended` (removed meanwhile) | ended | WARN |
+/// | `id_token_invalid`, `userinfo_invalid` | ended | ERROR |
+/// | `invalid_client` (the client's credentials refused) | kept | ERROR |
+/// | `token_endpoint_unreachable`, `provider_error`, `jwks_unavailable`, `userinfo_unavailable` | kept | ERROR |
+/// | `store_unavailable`, `contention` (another refresh held the session too long) | kept | WARN |
+struct Failed {
+    reason: &'static str,
+    error: RefreshError,
+    cause: Option<Cause>,
+    /// The session as read, when this failure ended it: for the audit event.
+    ended: Option<Arc<SessionRecord>>,
+}
+
+impl From<StoreError> for Failed {
+    fn from(e: StoreError) -> Self {
+        Self {
+            reason: "store_unavailable",
+            error: e.into(),
+            cause: None,
+            ended: None,
+        }
+    }
+}
+
+impl Failed {
+    /// The session is gone (logged out, or expired, meanwhile).
+    fn gone() -> Self {
+        Self {
+            reason: "session_ended",
+            error: RefreshError::Ended,
+            cause: None,
+            ended: None,
+        }
+    }
+
+    /// `session` can no longer be renewed: it has ended.
+    fn ended(reason: &'static str, session: &Arc<SessionRecord>, cause: Option<Cause>) -> Self {
+        Self {
+            reason,
+            error: RefreshError::Ended,
+            cause,
+            ended: Some(session.clone()),
+        }
+    }
+
+    /// The provider failed; the session is kept.
+    fn provider(
+        reason: &'static str,
+        e: impl Into<Box<dyn std::error::Error + Send + Sync>>,
+    ) -> Self {
+        let cause: Cause = Arc::from(e.into());
+        Self {
+            reason,
+            error: RefreshError::Provider(cause.clone()),
+            cause: None,
+            ended: None,
+        }
+    }
+
+    /// A failure of the token endpoint, by its reason.
+    fn token(e: TokenError) -> Self {
+        let reason = match &e {
+            TokenError::Http(_) | TokenError::Status(_) => "token_endpoint_unreachable",
+            TokenError::OAuth(code)
+                if code == "invalid_client" || code == "unauthorized_client" =>
+            {
+                "invalid_client"
+            }
+            _ => "provider_error",
+        };
+        Self::provider(reason, e)
+    }
+
+    /// A fault of the provider or of the configuration, logged at ERROR.
+    fn is_fault(&self) -> bool {
+        !matches!(
+            self.reason,
+            "invalid_grant"
+                | "no_refresh_token"
+                | "session_ended"
+                | "store_unavailable"
+                | "contention"
+        )
+    }
+
+    /// Counts the failure, logs it once, and audits a session it ended.
+    fn record(&self, key: &SessionKey) {
+        observe::refresh(self.reason);
+        let error = match &self.cause {
+            Some(cause) => observe::error_chain(&**cause),
+            None => observe::error_chain(&self.error),
+        };
+        let reason = self.reason;
+        if self.is_fault() {
+            tracing::error!(reason, error, "session refresh failed");
+        } else {
+            tracing::warn!(reason, error, "session refresh failed");
+        }
+        if let Some(s) = &self.ended {
+            let session = observe::audit::session_ref_of_key(key);
+            observe::audit::refresh_failed_ref(reason, &s.claims.sub, &s.claims.iss, &session);
+        }
+    }
+}
+
+/// How a refresh in this process got a fresh session.
+enum Renewed {
+    /// It asked the provider.
+    Here,
+    /// Another instance had refreshed it: read back from the store.
+    Elsewhere,
 }
 
 /// The outcome of one refresh, shared by every request of this process that waited
@@ -104,10 +223,43 @@ pub(crate) async fn refresh_session(
     let flight = state
         .flights
         .join(key, |r| c.policy.is_fresh(r, c.clock.now()));
-    flight
-        .get_or_init(|| refresh_across_instances(state, key, ttl))
+    let mut started = false;
+    let result = flight
+        .get_or_init(|| {
+            started = true;
+            refresh_observed(state, key, ttl)
+        })
         .await
-        .clone()
+        .clone();
+    if !started && result.is_ok() {
+        // Joined the refresh of another request of this process.
+        observe::refresh("shared");
+    }
+    result
+}
+
+/// One refresh in this process, counted: `success` when it asked the provider,
+/// `shared` when it found another instance's result, else its failure's reason (also
+/// logged once, whatever the number of requests waiting for it).
+async fn refresh_observed(
+    state: &Refresher<'_>,
+    key: &SessionKey,
+    ttl: Duration,
+) -> Result<Arc<SessionRecord>, RefreshError> {
+    match refresh_across_instances(state, key, ttl).await {
+        Ok((record, Renewed::Here)) => {
+            observe::refresh("success");
+            Ok(record)
+        }
+        Ok((record, Renewed::Elsewhere)) => {
+            observe::refresh("shared");
+            Ok(record)
+        }
+        Err(failed) => {
+            failed.record(key);
+            Err(failed.error)
+        }
+    }
 }
 
 /// Pauses between looks at another instance's refresh: short at first (a refresh
@@ -143,16 +295,16 @@ async fn refresh_across_instances(
     state: &Refresher<'_>,
     key: &SessionKey,
     ttl: Duration,
-) -> Result<Arc<SessionRecord>, RefreshError> {
+) -> Result<(Arc<SessionRecord>, Renewed), Failed> {
     let policy = &state.config.inner.policy;
     let now = state.config.inner.clock.now();
     let current = state
         .store
         .op(state.store.get_fresh(key))
         .await?
-        .ok_or(RefreshError::Ended)?;
+        .ok_or_else(Failed::gone)?;
     if policy.is_fresh(&current, now) {
-        return Ok(current);
+        return Ok((current, Renewed::Elsewhere));
     }
 
     let owner = random_token(16);
@@ -165,7 +317,8 @@ async fn refresh_across_instances(
         .await?
     {
         if started.elapsed() > MAX_WAIT {
-            return Err(provider_fault(
+            return Err(Failed::provider(
+                "contention",
                 "timed out waiting for another instance's refresh",
             ));
         }
@@ -174,9 +327,9 @@ async fn refresh_across_instances(
             .store
             .op(state.store.get_fresh(key))
             .await?
-            .ok_or(RefreshError::Ended)?;
+            .ok_or_else(Failed::gone)?;
         if policy.is_fresh(&current, state.config.inner.clock.now()) {
-            return Ok(current);
+            return Ok((current, Renewed::Elsewhere));
         }
     }
     let result = refresh_holding_lease(state, key, ttl).await;
@@ -194,28 +347,27 @@ async fn refresh_holding_lease(
     state: &Refresher<'_>,
     key: &SessionKey,
     ttl: Duration,
-) -> Result<Arc<SessionRecord>, RefreshError> {
+) -> Result<(Arc<SessionRecord>, Renewed), Failed> {
     let c = &state.config.inner;
     // Re-read under the lease: another instance may have finished just before we got it.
     let current = state
         .store
         .op(state.store.get_fresh(key))
         .await?
-        .ok_or(RefreshError::Ended)?;
+        .ok_or_else(Failed::gone)?;
     if c.policy.is_fresh(&current, c.clock.now()) {
-        return Ok(current);
+        return Ok((current, Renewed::Elsewhere));
     }
     let Some(refresh_token) = current.tokens.refresh_token.clone() else {
-        return Err(RefreshError::Ended);
+        return Err(Failed::ended("no_refresh_token", &current, None));
     };
     let response = match crate::token::refresh(&c.provider, &refresh_token).await {
         Ok(r) => r,
-        Err(TokenError::InvalidGrant) => {
-            tracing::debug!("refresh token rejected (invalid_grant); ending the session");
+        Err(e @ TokenError::InvalidGrant) => {
             state.store.op(state.store.remove(key)).await?;
-            return Err(RefreshError::Ended);
+            return Err(Failed::ended("invalid_grant", &current, Some(Arc::new(e))));
         }
-        Err(e) => return Err(provider_fault(e)),
+        Err(e) => return Err(Failed::token(e)),
     };
     let now = c.clock.now();
     let claims = match (&c.provider.identity, response.id_token.as_deref()) {
@@ -234,16 +386,16 @@ async fn refresh_holding_lease(
                 // picked up yet: keep the session and try again later.
                 Err(e @ IdTokenError::Jose(crate::jose::JoseError::UnknownKid)) => {
                     keep_rotated_refresh_token(state, key, &current, &response, ttl).await?;
-                    return Err(provider_fault(e));
+                    return Err(Failed::provider("jwks_unavailable", e));
                 }
                 Err(e) if e.is_provider_fault() => {
                     keep_rotated_refresh_token(state, key, &current, &response, ttl).await?;
-                    return Err(provider_fault(e));
+                    return Err(Failed::provider("jwks_unavailable", e));
                 }
                 Err(e) => {
-                    tracing::debug!(rule = %e, "refreshed ID token rejected; ending the session");
                     state.store.op(state.store.remove(key)).await?;
-                    return Err(RefreshError::Ended);
+                    let cause = Some(Arc::new(e) as Cause);
+                    return Err(Failed::ended("id_token_invalid", &current, cause));
                 }
             }
         }
@@ -256,24 +408,25 @@ async fn refresh_holding_lease(
             Ok(merged) => merged,
             Err(e) if e.is_provider_fault() => {
                 keep_rotated_refresh_token(state, key, &current, &response, ttl).await?;
-                return Err(provider_fault(e));
+                return Err(Failed::provider("userinfo_unavailable", e));
             }
             Err(e) => {
-                tracing::debug!(rule = %e, "userinfo after refresh rejected; ending the session");
                 state.store.op(state.store.remove(key)).await?;
-                return Err(RefreshError::Ended);
+                let cause = Some(Arc::new(e) as Cause);
+                return Err(Failed::ended("userinfo_invalid", &current, cause));
             }
         }
     } else {
         claims
     };
     let refreshed = new_record(state.config, &response, claims, Some(&current), now);
-    write_over(state, key, current, ttl, |stored| {
+    let record = write_over(state, key, current, ttl, |stored| {
         let mut record = refreshed.clone();
         record.last_seen = record.last_seen.max(stored.last_seen);
         record
     })
-    .await
+    .await?;
+    Ok((record, Renewed::Here))
 }
 
 /// How often a refresh re-reads and writes again when other writes (activity touches)
@@ -291,7 +444,7 @@ async fn write_over(
     mut current: Arc<SessionRecord>,
     ttl: Duration,
     derive: impl Fn(&SessionRecord) -> SessionRecord,
-) -> Result<Arc<SessionRecord>, RefreshError> {
+) -> Result<Arc<SessionRecord>, Failed> {
     for _ in 0..WRITE_ATTEMPTS {
         let record = Arc::new(derive(&current));
         if state
@@ -305,9 +458,10 @@ async fn write_over(
             .store
             .op(state.store.get_fresh(key))
             .await?
-            .ok_or(RefreshError::Ended)?;
+            .ok_or_else(Failed::gone)?;
     }
-    Err(provider_fault(
+    Err(Failed::provider(
+        "contention",
         "the session kept changing during its refresh",
     ))
 }
@@ -326,7 +480,7 @@ async fn keep_rotated_refresh_token(
     current: &Arc<SessionRecord>,
     response: &crate::token::AccessTokenResponse,
     ttl: Duration,
-) -> Result<(), RefreshError> {
+) -> Result<(), Failed> {
     let Some(rotated) = response.refresh_token.as_deref() else {
         return Ok(());
     };

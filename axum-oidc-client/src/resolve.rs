@@ -134,14 +134,14 @@ async fn resolve(slot: &SlotInner, headers: &HeaderMap) -> Resolution {
             }
             Err(RefreshError::Ended) => return ended(slot),
             Err(RefreshError::Provider(e)) => {
-                tracing::warn!(error = %e, "refresh failed at the provider");
+                tracing::debug!(error = %e, "refresh failed at the provider");
                 if record.tokens.expires_at > now {
                     return Resolution::Session(record);
                 }
                 return Resolution::Unavailable;
             }
             Err(RefreshError::Store(e)) => {
-                tracing::warn!(error = %e, "session store failed during refresh");
+                tracing::debug!(error = %e, "session store failed during refresh");
                 return Resolution::Unavailable;
             }
         }

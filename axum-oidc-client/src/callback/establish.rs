@@ -8,6 +8,7 @@ use http::HeaderMap;
 
 use super::{REPLAY_TTL, replay_marker};
 use crate::config::OAuthConfiguration;
+use crate::observe;
 use crate::secret::SessionId;
 use crate::session::cookies::read_session_id;
 use crate::session::{SessionKey, SessionRecord, new_session_id};
@@ -56,7 +57,8 @@ async fn fresh_session_id(
 }
 
 /// Consumes the `state`, picks a fresh session id and stores `record` under it for
-/// what the session policy grants.
+/// what the session policy grants. A stored session is a successful login: counted
+/// ([`LOGINS_TOTAL`](crate::observe::LOGINS_TOTAL)) and audited.
 pub(crate) async fn establish_session(
     config: &OAuthConfiguration,
     store: &BoundedStore,
@@ -72,15 +74,20 @@ pub(crate) async fn establish_session(
     let id = fresh_session_id(config, store, headers).await;
     let c = &config.inner;
     let ttl = c.policy.remaining(&record, c.clock.now()).max(1);
+    let record = Arc::new(record);
     match store
         .op(store.put(
             &SessionKey::of(&id),
-            Arc::new(record),
+            record.clone(),
             Duration::from_secs(ttl as u64),
         ))
         .await
     {
-        Ok(()) => Established::Session { id, ttl },
+        Ok(()) => {
+            observe::login("success");
+            observe::audit::login(&record.claims.sub, &record.claims.iss, id.secret());
+            Established::Session { id, ttl }
+        }
         Err(e) => Established::StoreFailed(e),
     }
 }
