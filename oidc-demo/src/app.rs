@@ -1,5 +1,8 @@
 //! The demo's routes.
 
+use std::sync::OnceLock;
+use std::time::Duration;
+
 use axum::response::{Html, IntoResponse};
 use axum::routing::get;
 use axum::{Extension, Json, Router};
@@ -8,6 +11,7 @@ use axum_oidc_client::bearer::{JwtClaims, JwtConfiguration, JwtLayer};
 use axum_oidc_client::{
     AuthenticationLayer, OAuthConfiguration, OptionalAuthSession, UnauthenticatedBehavior,
 };
+use metrics_exporter_prometheus::{Matcher, PrometheusBuilder, PrometheusHandle};
 
 use crate::pages;
 use crate::settings::Settings;
@@ -62,8 +66,52 @@ pub fn router(layer: AuthenticationLayer, api: Api) -> Router {
         app = app.merge(api);
     }
     // Outermost, so it answers its own routes under /auth before any routing.
-    // /healthz is added after it: liveness never touches the session store.
-    app.layer(base).layer(layer).route("/healthz", get(healthz))
+    // /healthz and /metrics are added after it: they never touch the session store.
+    app.layer(base)
+        .layer(layer)
+        .route("/healthz", get(healthz))
+        .route("/metrics", get(metrics))
+}
+
+/// The process's metrics recorder, once [`install_metrics`] has run.
+static METRICS: OnceLock<PrometheusHandle> = OnceLock::new();
+
+/// Histogram buckets of the `*_seconds` metrics (calls to the provider and the store).
+const SECONDS_BUCKETS: [f64; 13] = [
+    0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0,
+];
+
+/// Installs the Prometheus recorder for the library's metrics (`axum_oidc_*`), served
+/// at `GET /metrics`; no listener of its own. Call once, inside the runtime.
+pub fn install_metrics() -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
+    let handle = PrometheusBuilder::new()
+        .set_buckets_for_metric(Matcher::Suffix("_seconds".into()), &SECONDS_BUCKETS)?
+        .install_recorder()?;
+    // Histograms are drained into their buckets here and at each scrape.
+    let upkeep = handle.clone();
+    tokio::spawn(async move {
+        loop {
+            tokio::time::sleep(Duration::from_secs(5)).await;
+            upkeep.run_upkeep();
+        }
+    });
+    let _ = METRICS.set(handle);
+    Ok(())
+}
+
+/// `GET /metrics`: the Prometheus text exposition format.
+async fn metrics() -> impl IntoResponse {
+    match METRICS.get() {
+        Some(h) => (
+            [(
+                axum::http::header::CONTENT_TYPE,
+                "text/plain; version=0.0.4; charset=utf-8",
+            )],
+            h.render(),
+        )
+            .into_response(),
+        None => axum::http::StatusCode::NOT_FOUND.into_response(),
+    }
 }
 
 /// Where the library's routes are (`OIDC_BASE_PATH`, default `/auth`), for links.

@@ -80,6 +80,7 @@ fn fail(format: LogFormat, e: &(dyn std::error::Error + 'static)) -> ! {
 }
 
 async fn run(settings: Settings) -> Result<(), BoxError> {
+    app::install_metrics()?;
     let listen = settings.listen_addr();
     let app_url = settings.app_origin();
     let listener = tokio::net::TcpListener::bind(listen)
