@@ -7,6 +7,9 @@
 //! Cases: `plain` (no layer), `public` (behind the layer, no cookie), `authed`
 //! (`AccessToken`, warm session), `authed-session` (`AuthSession`), `forged` (a forged
 //! session cookie, 401), `anonymous` (no cookie on a protected route, 401).
+//!
+//! With `BENCH_METRICS=prometheus` the Prometheus recorder is installed first, and
+//! what it recorded is printed at the end.
 
 use std::process::ExitCode;
 use std::sync::Arc;
@@ -58,6 +61,7 @@ fn record(now: i64) -> BenchResult<SessionRecord> {
 }
 
 pub fn main(args: &[String]) -> ExitCode {
+    let metrics = crate::recorder::install_from_env();
     let case = args.first().map(String::as_str).unwrap_or("authed");
     let n: u64 = args.get(1).and_then(|v| v.parse().ok()).unwrap_or(1000);
     let rt = match tokio::runtime::Builder::new_current_thread()
@@ -71,7 +75,13 @@ pub fn main(args: &[String]) -> ExitCode {
         }
     };
     match rt.block_on(run(case, n)) {
-        Ok(()) => ExitCode::SUCCESS,
+        Ok(()) => {
+            if let Some(handle) = metrics {
+                // Empty when the requests recorded nothing.
+                eprintln!("metrics recorded:\n{}", handle.render());
+            }
+            ExitCode::SUCCESS
+        }
         Err(e) => {
             eprintln!("hotpath: {e}");
             ExitCode::FAILURE

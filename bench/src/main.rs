@@ -19,7 +19,9 @@
 //! - `BENCH_REDIS_URL`, `BENCH_POSTGRES_URL`, `BENCH_MYSQL_URL`, `BENCH_SQLITE_URL`
 //!   (default: a temporary SQLite file) for the remote stores of `session`;
 //! - `BENCH_PIN=1` pins the server to CPU 0 and wrk to CPU 1;
-//! - `BENCH_NICE` (default -10) raises the priority of all three on a shared machine.
+//! - `BENCH_NICE` (default -10) raises the priority of all three on a shared machine;
+//! - `BENCH_METRICS=prometheus` installs the Prometheus recorder in the server (and in
+//!   `__hotpath`), to measure the cost of recording the library's metrics.
 
 mod child;
 mod counting;
@@ -28,6 +30,7 @@ mod keys;
 mod login;
 mod procfs;
 mod provider;
+mod recorder;
 mod report;
 mod scenarios;
 mod server;
@@ -96,6 +99,12 @@ fn main() -> ExitCode {
                 "NOT applied (needs root)"
             },
             procfs::autogroup().unwrap_or_else(|| "none".into())
+        ));
+    }
+    if recorder::wanted() {
+        report.note(format!(
+            "{}=prometheus: the server runs with the Prometheus recorder installed",
+            recorder::VAR
         ));
     }
     let mut failed = false;

@@ -82,6 +82,7 @@ struct Admin {
 }
 
 pub fn main(args: &[String]) -> ExitCode {
+    let metrics = crate::recorder::install_from_env();
     let rt = match tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
@@ -94,7 +95,7 @@ pub fn main(args: &[String]) -> ExitCode {
     };
     crate::procfs::raise_fd_limit();
     let mode = args.first().map(String::as_str).unwrap_or("oidc");
-    match rt.block_on(run(mode)) {
+    match rt.block_on(run(mode, metrics)) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("bench server: {e}");
@@ -113,7 +114,10 @@ async fn ok() -> &'static str {
     "ok"
 }
 
-async fn run(mode: &str) -> BenchResult<()> {
+async fn run(
+    mode: &str,
+    metrics: Option<metrics_exporter_prometheus::PrometheusHandle>,
+) -> BenchResult<()> {
     let listener = TcpListener::bind("127.0.0.1:0").await?;
     let port = listener.local_addr()?.port();
     say(&format!("LISTEN {port}"));
@@ -126,6 +130,14 @@ async fn run(mode: &str) -> BenchResult<()> {
         }
         "bearer" => bearer_app()?,
         other => return Err(format!("unknown server mode {other}").into()),
+    };
+    // What the recorder holds, to check by hand what a run recorded.
+    let app = match metrics {
+        Some(handle) => app.route(
+            "/__bench/metrics",
+            get(move || std::future::ready(handle.render())),
+        ),
+        None => app,
     };
     say("READY");
     tokio::spawn(async move {

@@ -49,6 +49,7 @@ pub(crate) fn logout_ref(kind: super::LogoutKind, sub: &str, iss: &str, session:
 }
 
 /// A refresh failed and the session can no longer be renewed.
+#[allow(dead_code)] // The refresh has the session's key, not its id: `refresh_failed_ref`.
 pub(crate) fn refresh_failed(reason: &'static str, sub: &str, iss: &str, session_id: &str) {
     refresh_failed_ref(reason, sub, iss, &session_ref(session_id));
 }

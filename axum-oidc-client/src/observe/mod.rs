@@ -1,4 +1,3 @@
-#![allow(dead_code)] // Called from the layer by the commits that wire metrics and audit events in.
 //! What the layer reports about itself: metrics through the `metrics` facade and
 //! audit events through `tracing`.
 //!
@@ -16,18 +15,32 @@ pub(crate) mod testing;
 /// `axum_oidc_logins_total{outcome}`: completed callbacks, `outcome` = `success` or
 /// the failure's reason code.
 pub const LOGINS_TOTAL: &str = "axum_oidc_logins_total";
-/// `axum_oidc_refreshes_total{outcome}`: token refreshes; `shared` counts a request
-/// that joined another request's refresh.
+/// `axum_oidc_refreshes_total{outcome}`: token refreshes. `success` (this instance
+/// asked the provider), `shared` (a request that joined another request's refresh in
+/// this process, or found another instance's result), or the failure's reason:
+/// `invalid_grant`, `no_refresh_token`, `session_ended`, `id_token_invalid`,
+/// `userinfo_invalid`, `invalid_client`, `token_endpoint_unreachable`,
+/// `provider_error`, `jwks_unavailable`, `userinfo_unavailable`, `store_unavailable`,
+/// `contention`. A failure is counted once, however many requests waited for it.
 pub const REFRESHES_TOTAL: &str = "axum_oidc_refreshes_total";
-/// `axum_oidc_logouts_total{kind}`: `local`, `rp_initiated` or `backchannel`.
+/// `axum_oidc_logouts_total{kind}`: `local` and `rp_initiated` (a session ended by
+/// the built-in logout handlers), `backchannel` (a logout token that ended sessions).
 pub const LOGOUTS_TOTAL: &str = "axum_oidc_logouts_total";
-/// `axum_oidc_jwks_fetches_total{outcome}`: fetches of the provider's keys.
+/// `axum_oidc_jwks_fetches_total{outcome}`: fetches of the provider's keys, `ok` or
+/// `error`, and `rate_limited` for a refetch refused by the refetch interval or a
+/// failure back-off.
 pub const JWKS_FETCHES_TOTAL: &str = "axum_oidc_jwks_fetches_total";
-/// `axum_oidc_store_operations_total{op,outcome}`: session store operations.
+/// `axum_oidc_store_operations_total{op,outcome}`: session store operations (`op` is
+/// the `AuthCache` method) that waited on their backend or failed; `outcome` is `ok`,
+/// `error`, `timeout` or `cancelled`. An operation that succeeds without waiting (the
+/// memory store, a local-tier hit) is not recorded.
 pub const STORE_OPERATIONS_TOTAL: &str = "axum_oidc_store_operations_total";
-/// `axum_oidc_provider_request_seconds{endpoint}`: time of each call to the provider.
+/// `axum_oidc_provider_request_seconds{endpoint}`: time of each call to the provider,
+/// from the request to the end of the response body; `endpoint` is `discovery`,
+/// `jwks`, `token`, `userinfo` or `revocation`.
 pub const PROVIDER_REQUEST_SECONDS: &str = "axum_oidc_provider_request_seconds";
-/// `axum_oidc_store_request_seconds{op}`: time of each session store operation.
+/// `axum_oidc_store_request_seconds{op}`: time of each recorded store operation
+/// (those of [`STORE_OPERATIONS_TOTAL`]), from when it first waited.
 pub const STORE_REQUEST_SECONDS: &str = "axum_oidc_store_request_seconds";
 
 /// How a session ended, the `kind` label of [`LOGOUTS_TOTAL`].
