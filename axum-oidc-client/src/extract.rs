@@ -152,7 +152,7 @@ impl IntoResponse for AuthRejection {
 }
 
 /// Whether the request comes from script rather than a top-level navigation.
-fn is_api_request(parts: &Parts) -> bool {
+pub(crate) fn is_api_request(parts: &Parts) -> bool {
     let h = &parts.headers;
     let accept_json = h
         .get_all(header::ACCEPT)

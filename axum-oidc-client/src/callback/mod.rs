@@ -6,7 +6,7 @@ use std::time::Duration;
 use http::HeaderMap;
 use sha2::Digest as _;
 
-use crate::config::{IdentityMode, OAuthConfiguration};
+use crate::config::{IdentityMode, OAuthConfiguration, ProviderConfig};
 use crate::id_token::{Expectations, IdTokenClaims, IdTokenError, NonceCheck, verify_id_token};
 use crate::secret::{AccessTokenValue, IdTokenValue, RefreshTokenValue, constant_time_eq};
 use crate::session::cookies::{
@@ -88,6 +88,10 @@ pub enum CallbackError {
     /// token endpoint; the provider was not called.
     #[error("too many code exchanges in flight")]
     Busy,
+    /// The provider has not been discovered yet (it could not be reached since
+    /// start-up). A provider fault.
+    #[error("the OpenID provider has not been discovered yet")]
+    NotDiscovered,
 }
 
 impl CallbackError {
@@ -97,6 +101,7 @@ impl CallbackError {
             Self::Token(e) => e.is_provider_fault(),
             Self::IdToken(e) => e.is_provider_fault(),
             Self::UserInfo(e) => e.is_provider_fault(),
+            Self::NotDiscovered => true,
             _ => false,
         }
     }
@@ -133,6 +138,7 @@ pub fn check_response(
     now: i64,
 ) -> Result<(LoginState, String), CallbackError> {
     let c = &config.inner;
+    let provider = c.provider.get().ok_or(CallbackError::NotDiscovered)?;
     let state = query
         .state
         .as_deref()
@@ -146,9 +152,9 @@ pub fn check_response(
     if now > login.started_at + LOGIN_COOKIE_MAX_AGE {
         return Err(CallbackError::LoginExpired);
     }
-    match (&query.iss, &c.provider.issuer) {
+    match (&query.iss, &provider.issuer) {
         (Some(iss), Some(issuer)) if iss != issuer => return Err(CallbackError::WrongIss),
-        (None, Some(_)) if c.provider.iss_parameter_required => {
+        (None, Some(_)) if provider.iss_parameter_required => {
             return Err(CallbackError::MissingIss);
         }
         _ => {}
@@ -183,9 +189,10 @@ pub(crate) fn claim_exchange(
     login: &LoginState,
 ) -> Result<ExchangeClaim, CallbackError> {
     let c = &config.inner;
+    let provider = c.provider.get().ok_or(CallbackError::NotDiscovered)?;
     gate::claim_exchange(
         login.state.secret(),
-        c.provider.token_endpoint.as_str(),
+        provider.token_endpoint.as_str(),
         login.started_at.saturating_add(LOGIN_COOKIE_MAX_AGE),
         c.clock.now(),
     )
@@ -214,8 +221,10 @@ pub async fn complete_login(
     code: &str,
 ) -> Result<SessionRecord, CallbackError> {
     let c = &config.inner;
+    let provider = c.provider.get().ok_or(CallbackError::NotDiscovered)?;
+    let provider = &*provider;
     let response = crate::token::exchange_code(
-        &c.provider,
+        provider,
         c.routes.token_request_redirect_uri(),
         code,
         &login.verifier,
@@ -223,49 +232,46 @@ pub async fn complete_login(
     .await
     .map_err(CallbackError::Token)?;
     let now = c.clock.now();
-    let claims = match &c.provider.identity {
+    let claims = match &provider.identity {
         IdentityMode::OpenIdConnect => {
             let id_token = response
                 .id_token
                 .as_deref()
                 .ok_or(CallbackError::MissingIdToken)?;
             let claims =
-                verify_login_id_token(config, id_token, &response, login.nonce.secret(), now)
+                verify_login_id_token(provider, id_token, &response, login.nonce.secret(), now)
                     .await?;
-            if c.provider.fetch_userinfo {
-                crate::userinfo::merge_userinfo(&c.provider, claims, &response.access_token)
+            if provider.fetch_userinfo {
+                crate::userinfo::merge_userinfo(provider, claims, &response.access_token)
                     .await
                     .map_err(CallbackError::UserInfo)?
             } else {
                 claims
             }
         }
-        IdentityMode::OAuth2Only { .. } => {
-            fetch_user_claims(&c.provider, &response.access_token, now)
-                .await
-                .map_err(CallbackError::UserInfo)?
-        }
+        IdentityMode::OAuth2Only { .. } => fetch_user_claims(provider, &response.access_token, now)
+            .await
+            .map_err(CallbackError::UserInfo)?,
     };
-    Ok(new_record(config, &response, claims, None, now))
+    Ok(new_record(provider, &response, claims, None, now))
 }
 
 async fn verify_login_id_token(
-    config: &OAuthConfiguration,
+    provider: &ProviderConfig,
     id_token: &str,
     response: &AccessTokenResponse,
     nonce: &str,
     now: i64,
 ) -> Result<IdTokenClaims, CallbackError> {
-    let c = &config.inner;
-    let (Some(jwks), Some(issuer)) = (&c.provider.jwks, &c.provider.issuer) else {
+    let (Some(jwks), Some(issuer)) = (&provider.jwks, &provider.issuer) else {
         return Err(CallbackError::MissingIdToken);
     };
     let exp = Expectations {
         issuer,
-        client_id: &c.provider.client_id,
-        additional_audiences: &c.provider.additional_audiences,
+        client_id: &provider.client_id,
+        additional_audiences: &provider.additional_audiences,
         nonce: NonceCheck::Required(nonce),
-        leeway: c.provider.leeway,
+        leeway: provider.leeway,
         max_age: None,
         subject: None,
         now,
@@ -273,7 +279,7 @@ async fn verify_login_id_token(
     verify_id_token(
         id_token,
         jwks,
-        &c.provider.algorithms,
+        &provider.algorithms,
         &exp,
         Some(&response.access_token),
     )
@@ -284,18 +290,17 @@ async fn verify_login_id_token(
 /// Builds a record from a token response. `previous` carries over what a refresh
 /// response may omit (refresh token, ID token, creation time).
 pub(crate) fn new_record(
-    config: &OAuthConfiguration,
+    provider: &ProviderConfig,
     response: &AccessTokenResponse,
     claims: IdTokenClaims,
     previous: Option<&SessionRecord>,
     now: i64,
 ) -> SessionRecord {
-    let c = &config.inner;
     // Expiry: expires_in, else the ID token's exp, else the configured token max age.
     let expires_at = match response.expires_in {
         Some(s) => now.saturating_add(s.min(10 * 365 * 86400) as i64),
         None if response.id_token.is_some() && claims.exp > now => claims.exp,
-        None => now + c.provider.token_max_age.as_secs() as i64,
+        None => now + provider.token_max_age.as_secs() as i64,
     };
     let tokens = TokenSet {
         access_token: AccessTokenValue::new(response.access_token.clone()),
@@ -314,7 +319,7 @@ pub(crate) fn new_record(
             .scope
             .clone()
             .or_else(|| previous.map(|p| p.tokens.scope.clone()))
-            .unwrap_or_else(|| c.provider.scopes.join(" ")),
+            .unwrap_or_else(|| provider.scopes.join(" ")),
         expires_at,
     };
     SessionRecord {
