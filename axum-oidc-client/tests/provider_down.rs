@@ -190,3 +190,75 @@ async fn a_wrong_document_still_fails_at_start_up() {
         "{e:?}"
     );
 }
+
+#[tokio::test]
+async fn a_bearer_layer_sharing_keys_with_an_undiscovered_provider_answers_503_then_verifies() {
+    use axum_oidc_client::bearer::{JwtClaims, JwtConfiguration, JwtLayer};
+
+    let port = free_port().await;
+    let bound = bind().await;
+    let origin = bound.origin.clone();
+    let config = builder(&origin)
+        .with_lazy_issuer(format!("http://127.0.0.1:{port}"))
+        .build()
+        .unwrap();
+    let jwt = JwtConfiguration::builder()
+        .with_oauth_configuration(&config)
+        .with_audience("down")
+        .build()
+        .expect("a provider not discovered yet can still be shared");
+    let api_listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let api_origin = format!("http://{}", api_listener.local_addr().unwrap());
+    let api = axum::Router::new()
+        .route(
+            "/api",
+            axum::routing::get(|JwtClaims(c): JwtClaims<serde_json::Value>| async move {
+                c["sub"].as_str().unwrap_or_default().to_owned()
+            }),
+        )
+        .layer(JwtLayer::new(jwt));
+    tokio::spawn(async move { axum::serve(api_listener, api).await.unwrap() });
+    let _server = serve(bound, layer(config, memory()));
+
+    let client = reqwest::Client::new();
+    // A well-formed token naming the issuer: its keys are what is missing.
+    let b64 = |v: serde_json::Value| {
+        use base64::Engine as _;
+        base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(v.to_string())
+    };
+    let unverifiable = format!(
+        "{}.{}.c2ln",
+        b64(serde_json::json!({"alg": "RS256", "kid": "k", "typ": "at+jwt"})),
+        b64(
+            serde_json::json!({"iss": format!("http://127.0.0.1:{port}"), "sub": "x", "aud": "down", "exp": 4102444800u64})
+        ),
+    );
+    let before = client
+        .get(format!("{api_origin}/api"))
+        .bearer_auth(unverifiable)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        before.status(),
+        StatusCode::SERVICE_UNAVAILABLE,
+        "no keys yet: unavailable, not invalid"
+    );
+
+    let _op = provider_on(port, &origin).await;
+    tokio::time::sleep(Duration::from_millis(1100)).await;
+    let browser = Browser::new(&origin);
+    assert_eq!(
+        browser.login_as("alice", "/").await.status(),
+        StatusCode::SEE_OTHER
+    );
+    let token = browser.get("/token").await.text().await.unwrap();
+    let after = client
+        .get(format!("{api_origin}/api"))
+        .bearer_auth(token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(after.status(), StatusCode::OK);
+    assert_eq!(after.text().await.unwrap(), "user-alice");
+}
