@@ -100,7 +100,9 @@ async fn run(settings: Settings) -> Result<(), BoxError> {
             if let Some(secret) = &settings.client_secret {
                 b = b.with_client_secret(secret.clone());
             }
-            b.with_issuer(issuer.clone()).await?
+            // A provider that cannot be reached does not stop the start: logins answer
+            // 503 until it is discovered in the background (see /readyz).
+            b.with_issuer_or_retry_in_background(issuer.clone()).await?
         }
         None => {
             let provider = start_dev_provider(&settings, listen).await?;
