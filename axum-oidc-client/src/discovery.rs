@@ -1,5 +1,7 @@
 //! OpenID Provider metadata (OIDC Discovery 1.0 sections 3 and 4).
 
+use std::time::Duration;
+
 use serde::Deserialize;
 use url::Url;
 
@@ -184,12 +186,22 @@ pub async fn discover(
     http: &reqwest::Client,
     issuer: &str,
 ) -> Result<ProviderMetadata, DiscoveryError> {
+    discover_document(http, issuer).await.map(|(meta, _)| meta)
+}
+
+/// Fetches and checks the provider metadata of `issuer`, with how long the response
+/// may be reused according to its `Cache-Control` header (see [`cache_max_age`]).
+pub(crate) async fn discover_document(
+    http: &reqwest::Client,
+    issuer: &str,
+) -> Result<(ProviderMetadata, Option<Duration>), DiscoveryError> {
     let url = discovery_url(issuer)?;
     let http_err = |source| DiscoveryError::Http {
         url: url.to_string(),
         source,
     };
     let resp = http.get(url.clone()).send().await.map_err(http_err)?;
+    let max_age = cache_max_age(resp.headers());
     if !resp.status().is_success() {
         return Err(DiscoveryError::Status {
             url: url.to_string(),
@@ -199,7 +211,47 @@ pub async fn discover(
     let body = crate::http_util::read_limited(resp, MAX_DISCOVERY_LEN)
         .await
         .map_err(|_| DiscoveryError::Invalid("unreadable or too large".into()))?;
-    parse_metadata(issuer, &body)
+    parse_metadata(issuer, &body).map(|meta| (meta, max_age))
+}
+
+/// The freshness lifetime a response's `Cache-Control` header gives (RFC 9111
+/// section 5.2.2): `None` without a usable directive, `Some(ZERO)` for `no-store` or
+/// `no-cache` (section 5.2.2.4 and 5.2.2.5: reuse needs revalidation), else
+/// `max-age` (section 5.2.2.1).
+///
+/// Directive names are case-insensitive and the argument is accepted both as a token
+/// and as a quoted string (section 5.2). The first `max-age` counts (section 4.2.1);
+/// a value that is not a number makes the response stale (`Some(ZERO)`), and one too
+/// large to represent is taken as 2^31 seconds (section 1.2.2).
+pub(crate) fn cache_max_age(headers: &http::HeaderMap) -> Option<Duration> {
+    let mut max_age = None;
+    let directives = headers
+        .get_all(http::header::CACHE_CONTROL)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(','));
+    for directive in directives {
+        let (name, arg) = match directive.split_once('=') {
+            Some((n, a)) => (n.trim(), Some(a.trim().trim_matches('"'))),
+            None => (directive.trim(), None),
+        };
+        if name.eq_ignore_ascii_case("no-store") || name.eq_ignore_ascii_case("no-cache") {
+            return Some(Duration::ZERO);
+        }
+        if name.eq_ignore_ascii_case("max-age") && max_age.is_none() {
+            max_age = Some(arg.map_or(Duration::ZERO, delta_seconds));
+        }
+    }
+    max_age
+}
+
+/// A `delta-seconds` value (RFC 9111 section 1.2.2).
+fn delta_seconds(arg: &str) -> Duration {
+    const MAX: u64 = 1 << 31;
+    if arg.is_empty() || !arg.bytes().all(|b| b.is_ascii_digit()) {
+        return Duration::ZERO;
+    }
+    Duration::from_secs(arg.parse::<u64>().map_or(MAX, |n| n.min(MAX)))
 }
 
 #[cfg(test)]
@@ -241,6 +293,121 @@ mod tests {
         v["token_endpoint"] = "http://op.example/token".into();
         let e = parse_metadata("https://op.example", &serde_json::to_vec(&v).unwrap()).unwrap_err();
         assert!(matches!(e, DiscoveryError::InsecureEndpoint(_)));
+    }
+
+    fn cache_control(values: &[&str]) -> Option<Duration> {
+        let mut h = http::HeaderMap::new();
+        for v in values {
+            h.append(http::header::CACHE_CONTROL, v.parse().unwrap());
+        }
+        cache_max_age(&h)
+    }
+
+    #[test]
+    fn max_age_is_none_without_cache_control() {
+        assert_eq!(cache_control(&[]), None);
+        assert_eq!(cache_control(&["public, must-revalidate"]), None);
+    }
+
+    #[test]
+    fn max_age_is_read_from_cache_control() {
+        assert_eq!(
+            cache_control(&["max-age=3600"]),
+            Some(Duration::from_secs(3600))
+        );
+        assert_eq!(
+            cache_control(&["public, Max-Age = 60 , must-revalidate"]),
+            Some(Duration::from_secs(60))
+        );
+        assert_eq!(
+            cache_control(&["max-age=\"120\""]),
+            Some(Duration::from_secs(120))
+        );
+        assert_eq!(
+            cache_control(&["public", "max-age=10"]),
+            Some(Duration::from_secs(10))
+        );
+    }
+
+    #[test]
+    fn first_max_age_counts() {
+        assert_eq!(
+            cache_control(&["max-age=10, max-age=99"]),
+            Some(Duration::from_secs(10))
+        );
+    }
+
+    #[test]
+    fn no_store_and_no_cache_mean_zero() {
+        assert_eq!(cache_control(&["no-store"]), Some(Duration::ZERO));
+        assert_eq!(
+            cache_control(&["max-age=600, No-Cache"]),
+            Some(Duration::ZERO)
+        );
+        assert_eq!(
+            cache_control(&["max-age=600", "no-store"]),
+            Some(Duration::ZERO)
+        );
+    }
+
+    #[test]
+    fn invalid_max_age_is_stale_and_huge_is_capped() {
+        assert_eq!(cache_control(&["max-age=abc"]), Some(Duration::ZERO));
+        assert_eq!(cache_control(&["max-age=-5"]), Some(Duration::ZERO));
+        assert_eq!(cache_control(&["max-age"]), Some(Duration::ZERO));
+        assert_eq!(
+            cache_control(&["max-age=99999999999999999999999"]),
+            Some(Duration::from_secs(1 << 31))
+        );
+    }
+
+    /// Serves a discovery document, built by `body` from the issuer, at the discovery
+    /// path of the returned issuer, with the given status and headers.
+    async fn serve(status: u16, headers: &[(&str, &str)], body: fn(&str) -> String) -> String {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let issuer = format!("http://{}", listener.local_addr().unwrap());
+        let mut resp = http::Response::builder().status(status);
+        for (k, v) in headers {
+            resp = resp.header(*k, *v);
+        }
+        let resp = resp.body(body(&issuer)).unwrap();
+        let app = axum::Router::new().route(
+            "/.well-known/openid-configuration",
+            axum::routing::get(move || {
+                let resp = resp.clone();
+                async move { resp }
+            }),
+        );
+        tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+        issuer
+    }
+
+    fn local_doc(issuer: &str) -> String {
+        serde_json::json!({
+            "issuer": issuer,
+            "authorization_endpoint": format!("{issuer}/authorize"),
+            "token_endpoint": format!("{issuer}/token"),
+        })
+        .to_string()
+    }
+
+    #[tokio::test]
+    async fn discover_document_returns_the_responses_max_age() {
+        let json = ("content-type", "application/json");
+        let http = reqwest::Client::new();
+        let issuer = serve(
+            200,
+            &[json, ("cache-control", "public, max-age=900")],
+            local_doc,
+        )
+        .await;
+        let (meta, max_age) = discover_document(&http, &issuer).await.unwrap();
+        assert_eq!(meta.issuer, issuer);
+        assert_eq!(max_age, Some(Duration::from_secs(900)));
+
+        let issuer = serve(200, &[json], local_doc).await;
+        assert_eq!(discover_document(&http, &issuer).await.unwrap().1, None);
+        assert_eq!(discover(&http, &issuer).await.unwrap().issuer, issuer);
     }
 
     #[test]
