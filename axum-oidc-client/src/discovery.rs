@@ -36,7 +36,11 @@ pub enum DiscoveryError {
         source: reqwest::Error,
     },
     /// The provider answered with a non-success status.
-    #[error("discovery document at {url} answered HTTP {status}")]
+    #[error(
+        "discovery document at {url} answered HTTP {status}: check the issuer \
+         (OIDC_ISSUER, with_issuer); it is the issuer identifier, the URL before \
+         /.well-known/openid-configuration"
+    )]
     Status {
         /// The document URL.
         url: String,
@@ -46,8 +50,30 @@ pub enum DiscoveryError {
     /// The document is not valid provider metadata.
     #[error("discovery document is invalid: {0}")]
     Invalid(String),
+    /// The discovery URL answered something that is not JSON, typically an HTML login
+    /// or error page because the configured issuer is not the issuer identifier.
+    #[error(
+        "discovery document at {url} is not JSON (HTTP {status}, Content-Type \
+         {content_type}): check the issuer (OIDC_ISSUER, with_issuer); it must be the \
+         issuer identifier from the provider's documentation, not a login page"
+    )]
+    NotJson {
+        /// The document URL.
+        url: String,
+        /// The status.
+        status: u16,
+        /// The response's `Content-Type`, or `none`.
+        content_type: String,
+        /// The JSON parser's error.
+        #[source]
+        source: serde_json::Error,
+    },
     /// The document's `issuer` is not exactly the configured issuer (Discovery 4.3).
-    #[error("discovery issuer mismatch: configured {expected:?}, document says {found:?}")]
+    #[error(
+        "discovery issuer mismatch: configured {expected:?}, document says {found:?}: \
+         set the issuer (OIDC_ISSUER, with_issuer) to exactly the document's value, \
+         trailing slash included"
+    )]
     IssuerMismatch {
         /// The configured issuer.
         expected: String,
@@ -55,7 +81,10 @@ pub enum DiscoveryError {
         found: String,
     },
     /// An endpoint is not https while the issuer is (RFC 9700 section 2.6).
-    #[error("endpoint {0} must use https")]
+    #[error(
+        "the discovery document names {0} over plain http while the issuer uses https; \
+         every endpoint must use https"
+    )]
     InsecureEndpoint(String),
 }
 
@@ -202,16 +231,35 @@ pub(crate) async fn discover_document(
     };
     let resp = http.get(url.clone()).send().await.map_err(http_err)?;
     let max_age = cache_max_age(resp.headers());
+    let status = resp.status().as_u16();
     if !resp.status().is_success() {
         return Err(DiscoveryError::Status {
             url: url.to_string(),
-            status: resp.status().as_u16(),
+            status,
         });
     }
+    let content_type = resp
+        .headers()
+        .get(http::header::CONTENT_TYPE)
+        .map_or("none".into(), |v| {
+            String::from_utf8_lossy(v.as_bytes()).into_owned()
+        });
     let body = crate::http_util::read_limited(resp, MAX_DISCOVERY_LEN)
         .await
-        .map_err(|_| DiscoveryError::Invalid("unreadable or too large".into()))?;
-    parse_metadata(issuer, &body).map(|meta| (meta, max_age))
+        .map_err(|_| DiscoveryError::Invalid(format!("{url}: unreadable or too large")))?;
+    if let Err(source) = serde_json::from_slice::<serde::de::IgnoredAny>(&body) {
+        return Err(DiscoveryError::NotJson {
+            url: url.to_string(),
+            status,
+            content_type,
+            source,
+        });
+    }
+    match parse_metadata(issuer, &body) {
+        Ok(meta) => Ok((meta, max_age)),
+        Err(DiscoveryError::Invalid(why)) => Err(DiscoveryError::Invalid(format!("{url}: {why}"))),
+        Err(e) => Err(e),
+    }
 }
 
 /// The freshness lifetime a response's `Cache-Control` header gives (RFC 9111
@@ -408,6 +456,58 @@ mod tests {
         let issuer = serve(200, &[json], local_doc).await;
         assert_eq!(discover_document(&http, &issuer).await.unwrap().1, None);
         assert_eq!(discover(&http, &issuer).await.unwrap().issuer, issuer);
+    }
+
+    #[tokio::test]
+    async fn an_issuer_serving_html_names_the_url_status_content_type_and_the_fix() {
+        let html = ("content-type", "text/html; charset=utf-8");
+        let issuer = serve(200, &[html], |_| {
+            "<!DOCTYPE html><html>Sign in</html>".into()
+        })
+        .await;
+        let e = discover(&reqwest::Client::new(), &issuer)
+            .await
+            .unwrap_err();
+        let text = e.to_string();
+        assert!(
+            matches!(e, DiscoveryError::NotJson { status: 200, .. }),
+            "{e:?}"
+        );
+        for needle in [
+            &format!("{issuer}/.well-known/openid-configuration") as &str,
+            "HTTP 200",
+            "Content-Type text/html; charset=utf-8",
+            "OIDC_ISSUER",
+            "not a login page",
+        ] {
+            assert!(text.contains(needle), "{needle:?} missing from {text}");
+        }
+        let root = std::error::Error::source(&e).unwrap().to_string();
+        assert!(root.contains("expected value"), "{root}");
+    }
+
+    #[tokio::test]
+    async fn an_error_status_and_json_that_is_not_metadata_name_the_url() {
+        let issuer = serve(404, &[], |_| "not here".into()).await;
+        let e = discover(&reqwest::Client::new(), &issuer)
+            .await
+            .unwrap_err();
+        assert!(
+            e.to_string().contains("HTTP 404") && e.to_string().contains("OIDC_ISSUER"),
+            "{e}"
+        );
+        let issuer = serve(200, &[("content-type", "application/json")], |_| {
+            "{}".into()
+        })
+        .await;
+        let e = discover(&reqwest::Client::new(), &issuer)
+            .await
+            .unwrap_err();
+        let text = e.to_string();
+        assert!(
+            text.contains(&issuer) && text.contains("missing field"),
+            "{text}"
+        );
     }
 
     #[test]
