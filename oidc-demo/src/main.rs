@@ -119,8 +119,9 @@ async fn run(settings: Settings) -> Result<(), BoxError> {
     };
     let config = builder.build()?;
     let issuer = config.issuer().unwrap_or_default().to_owned();
-    let store =
-        axum_oidc_client::store::from_url(&settings.session_store, config.cookie_key()).await?;
+    let store = axum_oidc_client::store::from_url(&settings.session_store, config.cookie_key())
+        .await
+        .map_err(|e| store_error(&settings, e))?;
     let layer =
         AuthenticationLayer::with_store(config, store).with_logout_handler(OidcLogoutHandler);
     let api = app::api_layer(&settings, layer.config()).await?;
@@ -159,6 +160,41 @@ async fn run(settings: Settings) -> Result<(), BoxError> {
     }
     tracing::info!("oidc-demo stopped");
     Ok(())
+}
+
+/// A start-up error with the setting to fix; its source keeps the cause chain (which
+/// `fail` prints without repeating the text this message already quotes).
+#[derive(Debug)]
+struct Fix {
+    message: String,
+    source: BoxError,
+}
+
+impl std::fmt::Display for Fix {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.message)
+    }
+}
+
+impl std::error::Error for Fix {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        Some(self.source.as_ref())
+    }
+}
+
+/// A session store that cannot be opened, with SESSION_STORE named (never its
+/// credentials: the library's message holds the scheme and host only).
+fn store_error(s: &Settings, e: axum_oidc_client::StoreError) -> BoxError {
+    let message = match &e {
+        axum_oidc_client::StoreError::Connect { .. } => {
+            format!("{e}: check SESSION_STORE and that the server is running")
+        }
+        _ => format!("SESSION_STORE ({}): {e}", s.store_for_logs()),
+    };
+    Box::new(Fix {
+        message,
+        source: Box::new(e),
+    })
 }
 
 const DEV_CLIENT_ID: &str = "oidc-demo";

@@ -213,6 +213,73 @@ async fn a_session_store_error_never_prints_the_store_password() {
     assert!(!err.contains("hunter2"), "the password is printed:\n{err}");
 }
 
+/// An issuer URL that answers every request with an HTML sign-in page, as a
+/// provider's login page does when it is taken for the issuer.
+async fn html_server() -> String {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    let app = axum::Router::new().fallback(|| async {
+        axum::response::Html("<!DOCTYPE html><html><title>Sign in</title></html>")
+    });
+    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+    url
+}
+
+#[tokio::test]
+async fn an_issuer_serving_html_is_named_with_status_content_type_and_oidc_issuer() {
+    let issuer = html_server().await;
+    let out = run_to_exit(&[], &[("OIDC_ISSUER", &issuer), ("OIDC_CLIENT_ID", "x")]).await;
+    let err = text(&out.stderr);
+    assert!(!out.status.success(), "{err}");
+    let url = format!("{issuer}/.well-known/openid-configuration");
+    for needle in [
+        &url as &str,
+        "HTTP 200",
+        "Content-Type text/html",
+        "OIDC_ISSUER",
+        "not a login page",
+    ] {
+        assert!(err.contains(needle), "{needle:?} missing in:\n{err}");
+    }
+}
+
+#[tokio::test]
+async fn a_short_cookie_key_names_cookie_key_and_how_to_make_one() {
+    let out = run_to_exit(&[], &[("COOKIE_KEY", "tooshort-xyzzy")]).await;
+    let err = text(&out.stderr);
+    assert!(!out.status.success(), "{err}");
+    assert!(err.contains("COOKIE_KEY"), "{err}");
+    assert!(err.contains("openssl rand -base64 48"), "{err}");
+    let all = err + &text(&out.stdout);
+    assert!(!all.contains("xyzzy"), "the key is printed:\n{all}");
+}
+
+#[tokio::test]
+async fn a_postgres_store_on_a_dead_port_leads_with_the_store_and_ends_with_the_refusal() {
+    let port = free_port();
+    let store = format!("postgres://demo:hunter2-secret@127.0.0.1:{port}/sessions");
+    let out = run_to_exit(&[], &[("SESSION_STORE", &store)]).await;
+    let err = text(&out.stderr);
+    assert!(!out.status.success(), "{err}");
+    let first = err.lines().next().unwrap_or_default();
+    assert_eq!(
+        first,
+        format!(
+            "oidc-demo: error: cannot connect to the PostgreSQL session store at \
+             127.0.0.1:{port}: check SESSION_STORE and that the server is running"
+        )
+    );
+    assert_eq!(
+        err.to_ascii_lowercase()
+            .matches("connection refused")
+            .count(),
+        1,
+        "{err}"
+    );
+    assert!(!err.contains("pool timed out"), "{err}");
+    assert!(!err.contains("hunter2"), "{err}");
+}
+
 /// A running demo with its output collected.
 struct Running {
     child: Child,
