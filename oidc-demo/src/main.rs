@@ -230,6 +230,18 @@ fn base_builder(s: &Settings) -> OAuthConfigurationBuilder {
 /// DEV_PROVIDER_PORT); its issuer uses APP_URL's host.
 async fn start_dev_provider(s: &Settings, listen: SocketAddr) -> Result<RunningProvider, BoxError> {
     let app = s.app_origin();
+    if !is_local(&s.app_url) {
+        // The embedded provider speaks plain http, which the library accepts from this
+        // machine only.
+        return Err(format!(
+            "APP_URL={app} is not on this machine, and the embedded development provider \
+             (used without OIDC_ISSUER) only works at http://localhost: set OIDC_ISSUER, \
+             OIDC_CLIENT_ID and OIDC_CLIENT_SECRET to your provider, or use \
+             APP_URL=http://localhost:{}",
+            listen.port()
+        )
+        .into());
+    }
     let base = s
         .base_path
         .as_deref()
@@ -254,4 +266,14 @@ async fn start_dev_provider(s: &Settings, listen: SocketAddr) -> Result<RunningP
     Ok(DevProvider::start(config).await.map_err(|e| {
         format!("cannot start the embedded provider on {bind} (set DEV_PROVIDER_PORT): {e}")
     })?)
+}
+
+/// Whether `url` names this machine: `localhost` or a loopback address.
+fn is_local(url: &url::Url) -> bool {
+    match url.host() {
+        Some(url::Host::Domain(d)) => d.eq_ignore_ascii_case("localhost"),
+        Some(url::Host::Ipv4(ip)) => ip.is_loopback(),
+        Some(url::Host::Ipv6(ip)) => ip.is_loopback(),
+        None => false,
+    }
 }
