@@ -18,7 +18,8 @@ use url::{Host, Url};
 #[command(name = "oidc-demo", version)]
 pub struct Settings {
     /// Issuer URL of the OpenID provider (discovered at start). Unset: the embedded
-    /// development provider.
+    /// development provider, which needs APP_URL on this machine (localhost or a
+    /// loopback address).
     #[arg(long, env = "OIDC_ISSUER", value_name = "URL")]
     pub issuer: Option<String>,
     /// Client id registered at the provider (required with OIDC_ISSUER).
