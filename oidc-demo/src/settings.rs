@@ -245,7 +245,9 @@ fn parse_refresh_margin(value: &str) -> Result<u64, String> {
 /// Checks DEV_PROVIDER_PORT: a TCP port.
 fn parse_dev_provider_port(value: &str) -> Result<u16, String> {
     value.trim().parse().map_err(|_| {
-        format!("DEV_PROVIDER_PORT={value:?} is not a port number (1 to 65535): write e.g. DEV_PROVIDER_PORT=3001")
+        format!(
+            "DEV_PROVIDER_PORT={value:?} is not a port number: write e.g. DEV_PROVIDER_PORT=3001"
+        )
     })
 }
 
