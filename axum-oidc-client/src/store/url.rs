@@ -60,6 +60,34 @@ impl Scheme {
         }
     }
 
+    /// The error for a backend whose feature is off.
+    fn missing_feature(self) -> StoreError {
+        let name = self.feature().map_or("", |(name, _)| name);
+        StoreError::Config(format!(
+            "{self:?} session store URLs require the `{name}` feature of axum-oidc-client"
+        ))
+    }
+
+    /// Fails with [`StoreError::Config`] when the backend's feature is off.
+    pub(crate) fn require_feature(self) -> Result<(), StoreError> {
+        match self.feature() {
+            Some((_, false)) => Err(self.missing_feature()),
+            _ => Ok(()),
+        }
+    }
+}
+
+/// What errors of the remote and SQLite stores say about the backend.
+#[cfg_attr(
+    not(any(
+        feature = "redis",
+        feature = "postgres",
+        feature = "mysql",
+        feature = "sqlite"
+    )),
+    allow(dead_code)
+)]
+impl Scheme {
     /// The backend's name in messages.
     pub(crate) fn name(self) -> &'static str {
         match self {
@@ -98,7 +126,8 @@ impl Scheme {
     /// `host:port` of a server URL, or the file of an SQLite URL; never credentials.
     pub(crate) fn address(self, url: &str) -> String {
         if self == Self::Sqlite {
-            let file = url["sqlite:".len()..].trim_start_matches("//");
+            let file = url.get("sqlite:".len()..).unwrap_or_default();
+            let file = file.trim_start_matches("//");
             return file.split('?').next().unwrap_or_default().to_owned();
         }
         match url::Url::parse(url) {
@@ -108,22 +137,6 @@ impl Scheme {
                 _ => "(no host in the URL)".into(),
             },
             Err(_) => "(an unparsable URL)".into(),
-        }
-    }
-
-    /// The error for a backend whose feature is off.
-    fn missing_feature(self) -> StoreError {
-        let name = self.feature().map_or("", |(name, _)| name);
-        StoreError::Config(format!(
-            "{self:?} session store URLs require the `{name}` feature of axum-oidc-client"
-        ))
-    }
-
-    /// Fails with [`StoreError::Config`] when the backend's feature is off.
-    pub(crate) fn require_feature(self) -> Result<(), StoreError> {
-        match self.feature() {
-            Some((_, false)) => Err(self.missing_feature()),
-            _ => Ok(()),
         }
     }
 }
