@@ -7,6 +7,7 @@ use http::HeaderMap;
 use sha2::Digest as _;
 
 use crate::config::{IdentityMode, OAuthConfiguration};
+use crate::failure::Failure;
 use crate::id_token::{Expectations, IdTokenClaims, IdTokenError, NonceCheck, verify_id_token};
 use crate::secret::{AccessTokenValue, IdTokenValue, RefreshTokenValue, constant_time_eq};
 use crate::session::cookies::{
@@ -38,6 +39,9 @@ pub struct CallbackQuery {
     pub iss: Option<String>,
     /// `error` (RFC 6749 4.1.2.1).
     pub error: Option<String>,
+    /// `error_description` (RFC 6749 4.1.2.1): only read to tell a refused redirect
+    /// URI apart, never shown or logged.
+    pub error_description: Option<String>,
 }
 
 /// Why a callback was refused.
@@ -65,6 +69,10 @@ pub enum CallbackError {
     /// The provider returned an error (RFC 6749 4.1.2.1).
     #[error("provider returned error {0}")]
     ProviderError(String),
+    /// The provider returned an error about the redirect URI (RFC 6749 4.1.2.1; a
+    /// provider that redirects although RFC 6749 3.1.2.4 says it should not).
+    #[error("provider refused the redirect URI: error {0}")]
+    RedirectUriRefused(String),
     /// No `code`.
     #[error("missing code")]
     MissingCode,
@@ -100,6 +108,88 @@ impl CallbackError {
             _ => false,
         }
     }
+
+    /// The reason code and class (see [`crate::FailureClass`]).
+    ///
+    /// ```
+    /// use axum_oidc_client::FailureClass;
+    /// use axum_oidc_client::__private::callback::CallbackError;
+    ///
+    /// let f = CallbackError::StateMismatch.failure();
+    /// assert_eq!((f.reason(), f.class()), ("state_mismatch", FailureClass::User));
+    /// ```
+    pub fn failure(&self) -> Failure {
+        match self {
+            Self::MalformedQuery => Failure::user("malformed_response"),
+            Self::MissingState => Failure::user("missing_state"),
+            Self::StateMismatch => Failure::user("state_mismatch"),
+            Self::LoginExpired => Failure::user("login_expired"),
+            Self::MissingIss => Failure::user("missing_iss"),
+            Self::WrongIss => Failure::user("wrong_iss"),
+            Self::ProviderError(code) => authorization_error(code),
+            Self::RedirectUriRefused(_) => Failure::configuration("redirect_uri_mismatch"),
+            Self::MissingCode => Failure::user("missing_code"),
+            Self::Token(e) => e.failure(),
+            Self::MissingIdToken => Failure::configuration("missing_id_token"),
+            Self::IdToken(e) => id_token_failure(e),
+            Self::UserInfo(e) => userinfo_failure(e),
+            Self::Replayed => Failure::user("replayed"),
+            Self::Busy => Failure::local_outage("busy"),
+        }
+    }
+}
+
+/// An authorization error response (RFC 6749 4.1.2.1, OIDC Core 3.1.2.6).
+fn authorization_error(code: &str) -> Failure {
+    match code {
+        "access_denied" => Failure::user("access_denied"),
+        "login_required"
+        | "consent_required"
+        | "interaction_required"
+        | "account_selection_required" => Failure::user("interaction_required"),
+        "unauthorized_client" => Failure::configuration("unauthorized_client"),
+        "invalid_client" => Failure::configuration("invalid_client"),
+        "invalid_scope" => Failure::configuration("invalid_scope"),
+        "unsupported_response_type" => Failure::configuration("unsupported_response_type"),
+        "invalid_request" | "invalid_request_uri" | "request_not_supported" => {
+            Failure::configuration("authorization_request_rejected")
+        }
+        "server_error" | "temporarily_unavailable" => {
+            Failure::provider_outage("provider_unavailable")
+        }
+        _ => Failure::user("provider_error"),
+    }
+}
+
+/// An ID token from the token endpoint comes over TLS from the configured provider:
+/// an issuer, audience or time mismatch there is the configuration's (or the
+/// clock's), a bad signature or nonce looks forged.
+fn id_token_failure(e: &IdTokenError) -> Failure {
+    match e {
+        IdTokenError::Keys(_) => Failure::provider_outage("jwks_unavailable"),
+        IdTokenError::WrongIssuer => Failure::configuration("id_token_wrong_issuer"),
+        IdTokenError::WrongAudience
+        | IdTokenError::MissingAzp
+        | IdTokenError::WrongAzp
+        | IdTokenError::UntrustedAudience => Failure::configuration("id_token_wrong_audience"),
+        IdTokenError::Expired | IdTokenError::IssuedInFuture | IdTokenError::IssuedTooLongAgo => {
+            Failure::configuration("id_token_clock_skew")
+        }
+        IdTokenError::MissingNonce | IdTokenError::NonceMismatch => Failure::user("nonce_mismatch"),
+        _ => Failure::user("id_token_invalid"),
+    }
+}
+
+fn userinfo_failure(e: &UserInfoError) -> Failure {
+    match e {
+        UserInfoError::Http(_) => Failure::provider_outage("userinfo_unreachable"),
+        UserInfoError::Status(s) if *s >= 500 => Failure::provider_outage("userinfo_unavailable"),
+        UserInfoError::Status(_) => Failure::configuration("userinfo_rejected"),
+        UserInfoError::NotConfigured => Failure::configuration("userinfo_not_configured"),
+        UserInfoError::Invalid | UserInfoError::MissingSub | UserInfoError::SubMismatch => {
+            Failure::user("userinfo_invalid")
+        }
+    }
 }
 
 /// Parses the callback query, refusing duplicates and oversized input.
@@ -115,6 +205,7 @@ pub fn parse_callback_query(raw: Option<&str>) -> Result<CallbackQuery, Callback
             "state" => &mut q.state,
             "iss" => &mut q.iss,
             "error" => &mut q.error,
+            "error_description" => &mut q.error_description,
             _ => continue,
         };
         if slot.replace(v.into_owned()).is_some() {
@@ -159,6 +250,16 @@ pub fn check_response(
             .filter(|ch| ch.is_ascii_alphanumeric() || *ch == '_')
             .take(64)
             .collect();
+        let about_redirect_uri = matches!(
+            code.as_str(),
+            "invalid_request" | "invalid_redirect_uri" | "redirect_uri_mismatch"
+        ) && query
+            .error_description
+            .as_deref()
+            .is_some_and(crate::token::names_redirect_uri);
+        if about_redirect_uri || code == "invalid_redirect_uri" || code == "redirect_uri_mismatch" {
+            return Err(CallbackError::RedirectUriRefused(code));
+        }
         return Err(CallbackError::ProviderError(code));
     }
     let code = query
@@ -167,6 +268,19 @@ pub fn check_response(
         .filter(|c| !c.is_empty())
         .ok_or(CallbackError::MissingCode)?;
     Ok((login, code))
+}
+
+/// Where the login this callback belongs to was to return (its `next`), read from the
+/// login cookie without any other check: only for a link that starts that login
+/// again. `None` without a login cookie for the `state`.
+pub(crate) fn pending_next(
+    config: &OAuthConfiguration,
+    query: &CallbackQuery,
+    headers: &HeaderMap,
+) -> Option<String> {
+    let c = &config.inner;
+    let state = query.state.as_deref().filter(|s| !s.is_empty())?;
+    read_login_cookie(&c.cookie_key, &c.cookies, headers, state).map(|l| l.next)
 }
 
 /// The cookie name of the login being completed, to delete it.
@@ -361,5 +475,121 @@ mod tests {
     fn garbage_parses_to_nothing_useful() {
         let q = parse_callback_query(Some("%%%&&&==&\u{0}")).unwrap();
         assert_eq!(q, CallbackQuery::default());
+    }
+
+    #[test]
+    fn every_callback_failure_maps_to_the_class_intended() {
+        use crate::failure::FailureClass::{Configuration, Outage, User};
+        let token = |status: u16, body: &[u8]| {
+            CallbackError::Token(crate::token::parse_token_response(status, body).unwrap_err())
+        };
+        let cases = [
+            (CallbackError::MalformedQuery, "malformed_response", User),
+            (CallbackError::MissingState, "missing_state", User),
+            (CallbackError::StateMismatch, "state_mismatch", User),
+            (CallbackError::LoginExpired, "login_expired", User),
+            (CallbackError::MissingIss, "missing_iss", User),
+            (CallbackError::WrongIss, "wrong_iss", User),
+            (CallbackError::Replayed, "replayed", User),
+            (CallbackError::MissingCode, "missing_code", User),
+            (
+                CallbackError::ProviderError("access_denied".into()),
+                "access_denied",
+                User,
+            ),
+            (
+                CallbackError::ProviderError("login_required".into()),
+                "interaction_required",
+                User,
+            ),
+            (
+                CallbackError::ProviderError("weird".into()),
+                "provider_error",
+                User,
+            ),
+            (
+                CallbackError::ProviderError("unauthorized_client".into()),
+                "unauthorized_client",
+                Configuration,
+            ),
+            (
+                CallbackError::ProviderError("server_error".into()),
+                "provider_unavailable",
+                Outage,
+            ),
+            (
+                CallbackError::RedirectUriRefused("invalid_request".into()),
+                "redirect_uri_mismatch",
+                Configuration,
+            ),
+            (
+                token(401, br#"{"error":"invalid_client"}"#),
+                "invalid_client",
+                Configuration,
+            ),
+            (
+                token(400, br#"{"error":"invalid_grant"}"#),
+                "invalid_grant",
+                User,
+            ),
+            (token(502, b""), "token_endpoint_unavailable", Outage),
+            (
+                CallbackError::MissingIdToken,
+                "missing_id_token",
+                Configuration,
+            ),
+            (
+                CallbackError::IdToken(IdTokenError::WrongIssuer),
+                "id_token_wrong_issuer",
+                Configuration,
+            ),
+            (
+                CallbackError::IdToken(IdTokenError::WrongAudience),
+                "id_token_wrong_audience",
+                Configuration,
+            ),
+            (
+                CallbackError::IdToken(IdTokenError::Expired),
+                "id_token_clock_skew",
+                Configuration,
+            ),
+            (
+                CallbackError::IdToken(IdTokenError::NonceMismatch),
+                "nonce_mismatch",
+                User,
+            ),
+            (
+                CallbackError::IdToken(IdTokenError::AtHashMismatch),
+                "id_token_invalid",
+                User,
+            ),
+            (
+                CallbackError::UserInfo(UserInfoError::Status(503)),
+                "userinfo_unavailable",
+                Outage,
+            ),
+            (
+                CallbackError::UserInfo(UserInfoError::SubMismatch),
+                "userinfo_invalid",
+                User,
+            ),
+            (CallbackError::Busy, "busy", Outage),
+        ];
+        for (e, reason, class) in cases {
+            let f = e.failure();
+            assert_eq!((f.reason(), f.class()), (reason, class), "{e}");
+        }
+    }
+
+    #[test]
+    fn an_authorization_error_about_the_redirect_uri_is_told_apart() {
+        let q = parse_callback_query(Some(
+            "error=invalid_request&error_description=Invalid+redirect_uri&state=s",
+        ))
+        .unwrap();
+        assert_eq!(q.error_description.as_deref(), Some("Invalid redirect_uri"));
+        assert!(crate::token::names_redirect_uri(
+            q.error_description.as_deref().unwrap()
+        ));
     }
 }
