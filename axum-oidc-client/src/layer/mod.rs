@@ -201,6 +201,8 @@ impl AuthenticationLayer {
     /// #         .unwrap()
     /// # }
     ///
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() {
     /// let layer = AuthenticationLayer::new(config()).with_error_pages(|page: &ErrorPage| {
     ///     let advice = match page.class {
     ///         FailureClass::User => "Please sign in again.",
@@ -211,10 +213,8 @@ impl AuthenticationLayer {
     ///     let body = format!("<h1>Oops ({})</h1><p>{advice}</p><a href=\"{link}\">Go</a>", page.reason);
     ///     (page.status, Html(body)).into_response()
     /// });
-    /// let app = Router::new().route("/", get(|| async { "home" })).layer(layer);
+    /// let app: Router = Router::new().route("/", get(|| async { "home" })).layer(layer);
     ///
-    /// # #[tokio::main(flavor = "current_thread")]
-    /// # async fn main() {
     /// // A callback whose `state` this browser never started.
     /// let forged = Request::get("/auth/callback?state=forged&code=x").body(Body::empty()).unwrap();
     /// let resp = app.oneshot(forged).await.unwrap();
