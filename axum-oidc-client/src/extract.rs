@@ -148,7 +148,8 @@ impl IntoResponse for AuthRejection {
     }
 }
 
-fn is_api_request(parts: &Parts) -> bool {
+/// Whether the request comes from script rather than a top-level navigation.
+pub(crate) fn is_api_request(parts: &Parts) -> bool {
     pages::is_api_request(&parts.headers)
 }
 

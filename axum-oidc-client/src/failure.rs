@@ -104,8 +104,8 @@ impl Failure {
         }
     }
 
-    /// The store is down, or this process sheds load (WARN: the store reports its
-    /// own faults).
+    /// The store is down, this process sheds load, or the provider is not discovered
+    /// yet (WARN: the store and the discovery task report their own faults).
     pub(crate) const fn local_outage(reason: &'static str) -> Self {
         Self {
             reason,
@@ -183,6 +183,15 @@ impl Failure {
                 "Sign-in is misconfigured",
                 "This site's sign-in is not set up correctly. Starting again will not help: \
                  the site's operator must check its identity provider settings.",
+            ),
+            (FailureClass::Outage, "provider_not_discovered") => (
+                "Sign-in temporarily unavailable",
+                "The identity provider cannot be reached right now. Please try again shortly.",
+            ),
+            (FailureClass::Outage, _) if self.severe => (
+                "Sign-in temporarily unavailable",
+                "The identity provider is not answering correctly right now. Please try again \
+                 shortly.",
             ),
             (FailureClass::Outage, _) => (
                 "Temporarily unavailable",

@@ -89,11 +89,12 @@ pub(crate) fn start_login(
 /// [`start_login`] with the parts of `config` it takes, at the configured clock's now.
 pub(crate) fn start_login_for(
     config: &crate::config::OAuthConfiguration,
+    provider: &ProviderConfig,
     next: String,
 ) -> LoginStart {
     let c = &config.inner;
     start_login(
-        &c.provider,
+        provider,
         &c.routes.redirect_uri,
         &c.cookie_key,
         &c.cookies,

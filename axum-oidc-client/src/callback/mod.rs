@@ -6,7 +6,7 @@ use std::time::Duration;
 use http::HeaderMap;
 use sha2::Digest as _;
 
-use crate::config::{IdentityMode, OAuthConfiguration};
+use crate::config::{IdentityMode, OAuthConfiguration, ProviderConfig};
 use crate::failure::Failure;
 use crate::id_token::{Expectations, IdTokenClaims, IdTokenError, NonceCheck, verify_id_token};
 use crate::secret::{AccessTokenValue, IdTokenValue, RefreshTokenValue, constant_time_eq};
@@ -97,6 +97,10 @@ pub enum CallbackError {
     /// token endpoint; the provider was not called.
     #[error("too many code exchanges in flight")]
     Busy,
+    /// The provider has not been discovered yet (it could not be reached since
+    /// start-up). A provider fault.
+    #[error("the OpenID provider has not been discovered yet")]
+    NotDiscovered,
 }
 
 impl CallbackError {
@@ -106,6 +110,7 @@ impl CallbackError {
             Self::Token(e) => e.is_provider_fault(),
             Self::IdToken(e) => e.is_provider_fault(),
             Self::UserInfo(e) => e.is_provider_fault(),
+            Self::NotDiscovered => true,
             _ => false,
         }
     }
@@ -136,6 +141,7 @@ impl CallbackError {
             Self::UserInfo(e) => reasons::userinfo_failure(e),
             Self::Replayed => Failure::user("replayed"),
             Self::Busy => Failure::local_outage("busy"),
+            Self::NotDiscovered => Failure::local_outage("provider_not_discovered"),
         }
     }
 }
@@ -153,7 +159,11 @@ pub fn parse_callback_query(raw: Option<&str>) -> Result<CallbackQuery, Callback
             "state" => &mut q.state,
             "iss" => &mut q.iss,
             "error" => &mut q.error,
-            "error_description" => &mut q.error_description,
+            // Only a hint that is never shown: the first one is kept.
+            "error_description" => {
+                q.error_description.get_or_insert_with(|| v.into_owned());
+                continue;
+            }
             _ => continue,
         };
         if slot.replace(v.into_owned()).is_some() {
@@ -172,6 +182,7 @@ pub fn check_response(
     now: i64,
 ) -> Result<(LoginState, String), CallbackError> {
     let c = &config.inner;
+    let provider = c.provider.get().ok_or(CallbackError::NotDiscovered)?;
     let state = query
         .state
         .as_deref()
@@ -185,9 +196,9 @@ pub fn check_response(
     if now > login.started_at + LOGIN_COOKIE_MAX_AGE {
         return Err(CallbackError::LoginExpired);
     }
-    match (&query.iss, &c.provider.issuer) {
+    match (&query.iss, &provider.issuer) {
         (Some(iss), Some(issuer)) if iss != issuer => return Err(CallbackError::WrongIss),
-        (None, Some(_)) if c.provider.iss_parameter_required => {
+        (None, Some(_)) if provider.iss_parameter_required => {
             return Err(CallbackError::MissingIss);
         }
         _ => {}
@@ -245,9 +256,10 @@ pub(crate) fn claim_exchange(
     login: &LoginState,
 ) -> Result<ExchangeClaim, CallbackError> {
     let c = &config.inner;
+    let provider = c.provider.get().ok_or(CallbackError::NotDiscovered)?;
     gate::claim_exchange(
         login.state.secret(),
-        c.provider.token_endpoint.as_str(),
+        provider.token_endpoint.as_str(),
         login.started_at.saturating_add(LOGIN_COOKIE_MAX_AGE),
         c.clock.now(),
     )
@@ -276,8 +288,10 @@ pub async fn complete_login(
     code: &str,
 ) -> Result<SessionRecord, CallbackError> {
     let c = &config.inner;
+    let provider = c.provider.get().ok_or(CallbackError::NotDiscovered)?;
+    let provider = &*provider;
     let response = crate::token::exchange_code(
-        &c.provider,
+        provider,
         c.routes.token_request_redirect_uri(),
         code,
         &login.verifier,
@@ -285,49 +299,46 @@ pub async fn complete_login(
     .await
     .map_err(CallbackError::Token)?;
     let now = c.clock.now();
-    let claims = match &c.provider.identity {
+    let claims = match &provider.identity {
         IdentityMode::OpenIdConnect => {
             let id_token = response
                 .id_token
                 .as_deref()
                 .ok_or(CallbackError::MissingIdToken)?;
             let claims =
-                verify_login_id_token(config, id_token, &response, login.nonce.secret(), now)
+                verify_login_id_token(provider, id_token, &response, login.nonce.secret(), now)
                     .await?;
-            if c.provider.fetch_userinfo {
-                crate::userinfo::merge_userinfo(&c.provider, claims, &response.access_token)
+            if provider.fetch_userinfo {
+                crate::userinfo::merge_userinfo(provider, claims, &response.access_token)
                     .await
                     .map_err(CallbackError::UserInfo)?
             } else {
                 claims
             }
         }
-        IdentityMode::OAuth2Only { .. } => {
-            fetch_user_claims(&c.provider, &response.access_token, now)
-                .await
-                .map_err(CallbackError::UserInfo)?
-        }
+        IdentityMode::OAuth2Only { .. } => fetch_user_claims(provider, &response.access_token, now)
+            .await
+            .map_err(CallbackError::UserInfo)?,
     };
-    Ok(new_record(config, &response, claims, None, now))
+    Ok(new_record(provider, &response, claims, None, now))
 }
 
 async fn verify_login_id_token(
-    config: &OAuthConfiguration,
+    provider: &ProviderConfig,
     id_token: &str,
     response: &AccessTokenResponse,
     nonce: &str,
     now: i64,
 ) -> Result<IdTokenClaims, CallbackError> {
-    let c = &config.inner;
-    let (Some(jwks), Some(issuer)) = (&c.provider.jwks, &c.provider.issuer) else {
+    let (Some(jwks), Some(issuer)) = (&provider.jwks, &provider.issuer) else {
         return Err(CallbackError::MissingIdToken);
     };
     let exp = Expectations {
         issuer,
-        client_id: &c.provider.client_id,
-        additional_audiences: &c.provider.additional_audiences,
+        client_id: &provider.client_id,
+        additional_audiences: &provider.additional_audiences,
         nonce: NonceCheck::Required(nonce),
-        leeway: c.provider.leeway,
+        leeway: provider.leeway,
         max_age: None,
         subject: None,
         now,
@@ -335,7 +346,7 @@ async fn verify_login_id_token(
     verify_id_token(
         id_token,
         jwks,
-        &c.provider.algorithms,
+        &provider.algorithms,
         &exp,
         Some(&response.access_token),
     )
@@ -346,18 +357,17 @@ async fn verify_login_id_token(
 /// Builds a record from a token response. `previous` carries over what a refresh
 /// response may omit (refresh token, ID token, creation time).
 pub(crate) fn new_record(
-    config: &OAuthConfiguration,
+    provider: &ProviderConfig,
     response: &AccessTokenResponse,
     claims: IdTokenClaims,
     previous: Option<&SessionRecord>,
     now: i64,
 ) -> SessionRecord {
-    let c = &config.inner;
     // Expiry: expires_in, else the ID token's exp, else the configured token max age.
     let expires_at = match response.expires_in {
         Some(s) => now.saturating_add(s.min(10 * 365 * 86400) as i64),
         None if response.id_token.is_some() && claims.exp > now => claims.exp,
-        None => now + c.provider.token_max_age.as_secs() as i64,
+        None => now + provider.token_max_age.as_secs() as i64,
     };
     let tokens = TokenSet {
         access_token: AccessTokenValue::new(response.access_token.clone()),
@@ -376,7 +386,7 @@ pub(crate) fn new_record(
             .scope
             .clone()
             .or_else(|| previous.map(|p| p.tokens.scope.clone()))
-            .unwrap_or_else(|| c.provider.scopes.join(" ")),
+            .unwrap_or_else(|| provider.scopes.join(" ")),
         expires_at,
     };
     SessionRecord {

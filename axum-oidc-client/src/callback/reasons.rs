@@ -160,6 +160,11 @@ mod tests {
                 User,
             ),
             (CallbackError::Busy, "busy", Outage),
+            (
+                CallbackError::NotDiscovered,
+                "provider_not_discovered",
+                Outage,
+            ),
         ];
         for (e, reason, class) in cases {
             let f = e.failure();

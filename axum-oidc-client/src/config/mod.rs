@@ -10,11 +10,13 @@ use crate::session::cookies::{CookieKey, CookieSettings};
 
 mod builder;
 mod provider;
+mod provider_cell;
 mod routes;
 use crate::discovery::DiscoveryError;
 use crate::jose::{JwksCache, JwksError};
 pub use builder::{DEFAULT_SCOPES, OAuthConfigurationBuilder};
 pub(crate) use provider::ProviderConfig;
+pub(crate) use provider_cell::{ProviderCell, is_transient as discovery_is_transient};
 pub(crate) use routes::Routes;
 
 /// A configuration mistake, reported at start-up with the input that caused it.
@@ -246,8 +248,9 @@ pub struct OAuthConfiguration {
 /// The configuration by concern; each protocol step takes the parts it needs.
 #[derive(Debug)]
 pub(crate) struct ConfigInner {
-    /// The provider, the client registration, the keys and the HTTP client.
-    pub provider: ProviderConfig,
+    /// The provider, the client registration, the keys and the HTTP client: fixed,
+    /// or discovered (again) in the background.
+    pub provider: ProviderCell,
     /// The library's routes and redirect URIs.
     pub routes: Routes,
     /// The key of every cookie and of the tokens stored at rest.
@@ -272,12 +275,12 @@ impl OAuthConfiguration {
 
     /// The client id.
     pub fn client_id(&self) -> &str {
-        &self.inner.provider.client_id
+        self.inner.provider.client_id()
     }
 
     /// The issuer, when configured.
     pub fn issuer(&self) -> Option<&str> {
-        self.inner.provider.issuer.as_deref()
+        self.inner.provider.issuer()
     }
 
     /// The redirect URI registered at the provider.
@@ -290,9 +293,15 @@ impl OAuthConfiguration {
         &self.inner.routes.base_path
     }
 
-    /// The JWKS cache, to share with a bearer-token layer.
-    pub fn jwks(&self) -> Option<&JwksCache> {
-        self.inner.provider.jwks.as_ref()
+    /// The JWKS cache, to share with a bearer-token layer; `None` in OAuth 2.0 mode
+    /// and while the provider is not discovered yet.
+    pub fn jwks(&self) -> Option<JwksCache> {
+        self.inner.provider.get()?.jwks.clone()
+    }
+
+    /// How discovery of the provider stands.
+    pub fn discovery_health(&self) -> crate::DiscoveryHealth {
+        self.inner.provider.health()
     }
 
     /// The clock.

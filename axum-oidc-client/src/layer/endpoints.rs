@@ -56,7 +56,7 @@ pub(super) async fn handle(
     let (req, body) = req.into_parts();
     let method = req.method.clone();
     match (endpoint, method) {
-        (Endpoint::Login, Method::GET) => login(&state, &req),
+        (Endpoint::Login, Method::GET) => login(&state, &req).await,
         (Endpoint::Callback, Method::GET) => callback(&state, &req).await,
         (Endpoint::Logout, Method::GET) if state.config.inner.routes.logout_via_get => {
             if is_cross_site(&req.headers) {
@@ -111,12 +111,15 @@ fn query_param(req: &Parts, name: &str) -> Option<String> {
         .map(|(_, v)| v.into_owned())
 }
 
-fn login(state: &AuthState, req: &Parts) -> Response {
+async fn login(state: &AuthState, req: &Parts) -> Response {
     if let Some(r) = login_on_app_host(state, req) {
         return r;
     }
+    let Some(provider) = state.config.inner.provider.ready().await else {
+        return provider_not_discovered(req);
+    };
     let next = crate::redirect::safe_next(query_param(req, "next").as_deref());
-    let start = crate::login::start_login_for(&state.config, next);
+    let start = crate::login::start_login_for(&state.config, &provider, next);
     let mut r = pages::see_other(start.authorization_url.as_str());
     pages::append_cookie(&mut r, &start.set_cookie);
     r
@@ -243,6 +246,17 @@ fn callback_failed(
     pages::failure(api, failure, Some(retry))
 }
 
+/// A login while the provider has not been discovered yet: 503 with `Retry-After`
+/// (the background task retries at most a minute apart, and logs its own failures).
+fn provider_not_discovered(req: &Parts) -> Response {
+    let failure = Failure::local_outage("provider_not_discovered");
+    failure.note(
+        "login refused: the OpenID provider has not been discovered yet (it could not be \
+         reached); retrying in the background",
+    );
+    pages::failure(pages::is_api_request(&req.headers), failure, None)
+}
+
 const STORE_UNAVAILABLE: Failure = Failure::local_outage("store_unavailable");
 
 fn store_unavailable(api: bool, what: &'static str, e: &crate::store::StoreError) -> Response {
@@ -299,7 +313,16 @@ fn backchannel_error(status: StatusCode, code: &'static str) -> Response {
 
 async fn backchannel(state: &AuthState, req: &Parts, body: Body) -> Response {
     let c = &state.config.inner;
-    let (Some(jwks), Some(issuer)) = (&c.provider.jwks, &c.provider.issuer) else {
+    if c.provider.issuer().is_none() {
+        return backchannel_error(
+            StatusCode::NOT_IMPLEMENTED,
+            "backchannel_logout_unsupported",
+        );
+    }
+    let Some(provider) = c.provider.get() else {
+        return backchannel_error(StatusCode::SERVICE_UNAVAILABLE, "temporarily_unavailable");
+    };
+    let (Some(jwks), Some(issuer)) = (&provider.jwks, &provider.issuer) else {
         return backchannel_error(
             StatusCode::NOT_IMPLEMENTED,
             "backchannel_logout_unsupported",
@@ -323,10 +346,10 @@ async fn backchannel(state: &AuthState, req: &Parts, body: Body) -> Response {
     let valid = match verify_logout_token(
         &token,
         jwks,
-        &c.provider.algorithms,
+        &provider.algorithms,
         issuer,
-        &c.provider.client_id,
-        c.provider.leeway,
+        &provider.client_id,
+        provider.leeway,
         c.clock.now(),
     )
     .await
@@ -340,7 +363,7 @@ async fn backchannel(state: &AuthState, req: &Parts, body: Body) -> Response {
             return backchannel_error(StatusCode::BAD_REQUEST, "invalid_request");
         }
     };
-    match end_sessions(&state.store, &valid, c.provider.leeway).await {
+    match end_sessions(&state.store, &valid, provider.leeway).await {
         Ended::Sessions(n) => {
             tracing::debug!(sessions = n, "back-channel logout ended sessions");
             let mut r = StatusCode::OK.into_response();

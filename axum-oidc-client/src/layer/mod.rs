@@ -270,6 +270,34 @@ impl AuthenticationLayer {
     pub fn config(&self) -> &OAuthConfiguration {
         &self.state.config
     }
+
+    /// Whether the layer can serve logins now: the provider is discovered (or its
+    /// endpoints are configured) and the session store answers a read within the
+    /// store timeout. For a readiness probe; liveness needs none of this.
+    ///
+    /// ```
+    /// use axum_oidc_client::{AuthenticationLayer, DiscoveryHealth, OAuthConfigurationBuilder};
+    ///
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() {
+    /// // A provider that cannot be reached: the layer starts, and says it is not ready.
+    /// let config = OAuthConfigurationBuilder::default()
+    ///     .with_client_id("my-app")
+    ///     .with_client_secret("s3cret")
+    ///     .with_app_url("http://localhost:3000")
+    ///     .with_lazy_issuer("http://127.0.0.1:9")
+    ///     .build()
+    ///     .unwrap();
+    /// let layer = AuthenticationLayer::new(config);
+    /// let readiness = layer.readiness().await;
+    /// assert!(!readiness.is_ready());
+    /// assert_eq!(readiness.reason(), Some("discovery_pending"));
+    /// assert!(matches!(readiness.discovery, DiscoveryHealth::Pending { .. }));
+    /// # }
+    /// ```
+    pub async fn readiness(&self) -> crate::Readiness {
+        self.state.readiness().await
+    }
 }
 
 impl<S> Layer<S> for AuthenticationLayer {
