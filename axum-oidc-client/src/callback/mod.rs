@@ -104,7 +104,8 @@ pub enum CallbackError {
 }
 
 impl CallbackError {
-    /// Whether the fault lies with the provider (502) rather than the request (400).
+    /// Whether the fault lies with the provider rather than the request (a retry of the
+    /// same exchange may succeed).
     pub fn is_provider_fault(&self) -> bool {
         match self {
             Self::Token(e) => e.is_provider_fault(),
