@@ -1,12 +1,14 @@
 //! The demo's routes.
 
+use axum::http::{StatusCode, header};
 use axum::response::{Html, IntoResponse};
 use axum::routing::get;
 use axum::{Extension, Json, Router};
 use axum_oidc_client::auth_session::AuthSession;
 use axum_oidc_client::bearer::{JwtClaims, JwtConfiguration, JwtLayer};
 use axum_oidc_client::{
-    AuthenticationLayer, OAuthConfiguration, OptionalAuthSession, UnauthenticatedBehavior,
+    AuthenticationLayer, DiscoveryHealth, OAuthConfiguration, OptionalAuthSession, StoreHealth,
+    UnauthenticatedBehavior,
 };
 
 use crate::pages;
@@ -62,8 +64,13 @@ pub fn router(layer: AuthenticationLayer, api: Api) -> Router {
         app = app.merge(api);
     }
     // Outermost, so it answers its own routes under /auth before any routing.
-    // /healthz is added after it: liveness never touches the session store.
-    app.layer(base).layer(layer).route("/healthz", get(healthz))
+    // /healthz and /readyz are added after it: liveness never touches the session
+    // store, and readiness asks the layer itself.
+    let readiness = Extension(layer.clone());
+    app.layer(base)
+        .layer(layer)
+        .route("/healthz", get(healthz))
+        .route("/readyz", get(readyz).layer(readiness))
 }
 
 /// Where the library's routes are (`OIDC_BASE_PATH`, default `/auth`), for links.
@@ -73,6 +80,57 @@ struct AuthBase(String);
 /// Liveness: 200 `ok` while the server runs.
 async fn healthz() -> &'static str {
     "ok"
+}
+
+/// Readiness: 200 once the provider is discovered and the session store answers,
+/// else 503 with the reason (`discovery_pending`, `store_unreachable`) and its detail.
+async fn readyz(Extension(layer): Extension<AuthenticationLayer>) -> impl IntoResponse {
+    let r = layer.readiness().await;
+    let discovery = match &r.discovery {
+        DiscoveryHealth::Configured => serde_json::json!({"state": "configured"}),
+        DiscoveryHealth::Discovered {
+            age,
+            failed_refreshes,
+            last_error,
+        } => serde_json::json!({
+            "state": "discovered",
+            "age_secs": age.as_secs(),
+            "failed_refreshes": failed_refreshes,
+            "last_error": last_error,
+        }),
+        DiscoveryHealth::Pending {
+            failed_attempts,
+            last_error,
+        } => serde_json::json!({
+            "state": "pending",
+            "failed_attempts": failed_attempts,
+            "last_error": last_error,
+        }),
+        _ => serde_json::json!({"state": "unknown"}),
+    };
+    let store = match &r.store {
+        StoreHealth::Reachable => serde_json::json!({"state": "reachable"}),
+        StoreHealth::Unreachable { error } => {
+            serde_json::json!({"state": "unreachable", "error": error})
+        }
+        _ => serde_json::json!({"state": "unknown"}),
+    };
+    let (status, body) = match r.reason() {
+        None => (
+            StatusCode::OK,
+            serde_json::json!({"status": "ready", "discovery": discovery, "store": store}),
+        ),
+        Some(reason) => (
+            StatusCode::SERVICE_UNAVAILABLE,
+            serde_json::json!({
+                "status": "not_ready",
+                "reason": reason,
+                "discovery": discovery,
+                "store": store,
+            }),
+        ),
+    };
+    (status, [(header::CACHE_CONTROL, "no-store")], Json(body))
 }
 
 async fn home(

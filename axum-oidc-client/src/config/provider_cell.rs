@@ -221,10 +221,7 @@ impl ProviderCell {
         };
         let issuer = self.0.issuer.as_deref().unwrap_or_default();
         d.state().last_attempt = Some(Instant::now());
-        let outcome = match crate::discovery::discover(&d.inputs.http, issuer)
-            .await
-            .map(|m| (m, None))
-        {
+        let outcome = match crate::discovery::discover_document(&d.inputs.http, issuer).await {
             Ok((meta, max_age)) => {
                 let previous = self.get();
                 d.inputs
@@ -369,7 +366,105 @@ async fn run(cell: Weak<Cell>) {
 
 #[cfg(test)]
 mod tests {
+    use std::sync::atomic::AtomicU8;
+
     use super::*;
+
+    /// A provider whose discovery document is served as `mode` says: 0 the document
+    /// with `Cache-Control: max-age=600`, 1 a 500, 2 the document with another token
+    /// endpoint and no `Cache-Control`.
+    async fn provider(mode: Arc<AtomicU8>) -> String {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let issuer = format!("http://{}", listener.local_addr().unwrap());
+        let doc = {
+            let issuer = issuer.clone();
+            move |token: &str| {
+                serde_json::json!({
+                    "issuer": issuer,
+                    "authorization_endpoint": format!("{issuer}/authorize"),
+                    "token_endpoint": format!("{issuer}/{token}"),
+                    "jwks_uri": format!("{issuer}/jwks"),
+                })
+                .to_string()
+            }
+        };
+        let app = axum::Router::new().route(
+            "/.well-known/openid-configuration",
+            axum::routing::get(move || {
+                let mode = mode.load(Ordering::SeqCst);
+                let doc = doc.clone();
+                async move {
+                    use axum::response::IntoResponse as _;
+                    let json = [("content-type", "application/json")];
+                    match mode {
+                        0 => {
+                            (json, [("cache-control", "max-age=600")], doc("token")).into_response()
+                        }
+                        1 => http::StatusCode::INTERNAL_SERVER_ERROR.into_response(),
+                        _ => (json, doc("token2")).into_response(),
+                    }
+                }
+            }),
+        );
+        tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+        issuer
+    }
+
+    #[tokio::test]
+    async fn a_failed_rediscovery_keeps_the_last_good_provider_and_a_new_one_replaces_it() {
+        let mode = Arc::new(AtomicU8::new(0));
+        let issuer = provider(mode.clone()).await;
+        let config = crate::OAuthConfigurationBuilder::default()
+            .with_client_id("c")
+            .with_client_secret("s")
+            .with_app_url("http://localhost:3000")
+            .with_issuer(&issuer)
+            .await
+            .unwrap()
+            .build()
+            .unwrap();
+        let cell = &config.inner.provider;
+        let first = cell.get().unwrap();
+        let wait = cell.next_wait();
+        assert!(
+            wait > Duration::from_secs(590) && wait <= Duration::from_secs(600),
+            "the document's max-age sets the next discovery: {wait:?}"
+        );
+
+        mode.store(1, Ordering::SeqCst);
+        cell.attempt().await;
+        assert!(
+            Arc::ptr_eq(&first, &cell.get().unwrap()),
+            "the last good copy stays"
+        );
+        assert!(
+            matches!(cell.health(), DiscoveryHealth::Discovered { failed_refreshes: 1, last_error: Some(e), .. } if e.contains("500")),
+            "{:?}",
+            cell.health()
+        );
+        assert_eq!(
+            cell.next_wait(),
+            Duration::from_secs(1),
+            "a failure retries soon"
+        );
+
+        mode.store(2, Ordering::SeqCst);
+        cell.attempt().await;
+        let second = cell.get().unwrap();
+        assert_eq!(second.token_endpoint.path(), "/token2");
+        assert!(matches!(
+            cell.health(),
+            DiscoveryHealth::Discovered {
+                failed_refreshes: 0,
+                last_error: None,
+                ..
+            }
+        ));
+        assert!(
+            cell.next_wait() > Duration::from_secs(23 * 3600),
+            "no max-age: a day"
+        );
+    }
 
     #[test]
     fn the_back_off_doubles_up_to_a_minute() {

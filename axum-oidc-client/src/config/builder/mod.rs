@@ -5,7 +5,7 @@ use std::time::Duration;
 use url::Url;
 
 use crate::config::{ClientAuthMethod, Clock, ConfigError, IdentityMode, url_is_acceptable};
-use crate::discovery::ProviderMetadata;
+use crate::discovery::{ProviderMetadata, discover_document};
 use crate::jose::SigningAlgorithm;
 use crate::pkce::CodeChallengeMethod;
 use crate::secret::ClientSecret;
@@ -535,15 +535,4 @@ impl OAuthConfigurationBuilder {
         self.fetch_userinfo = fetch;
         self
     }
-}
-
-/// The provider metadata of `issuer` and how long it may be used.
-// Until the discovery module reports `Cache-Control`, metadata lives the default day.
-async fn discover_document(
-    http: &reqwest::Client,
-    issuer: &str,
-) -> Result<(ProviderMetadata, Option<Duration>), crate::discovery::DiscoveryError> {
-    crate::discovery::discover(http, issuer)
-        .await
-        .map(|m| (m, None))
 }
