@@ -15,6 +15,7 @@ mod callback;
 mod config;
 mod discovery;
 mod extract;
+mod failure;
 mod health;
 mod http_util;
 mod id_token;
@@ -50,6 +51,7 @@ pub use extract::{
     AccessToken, AuthRejection, IdToken, OptionalAccessToken, OptionalAuthSession, OptionalIdToken,
     UnauthenticatedBehavior,
 };
+pub use failure::{ErrorPage, ErrorPages, Failure, FailureClass};
 pub use id_token::{Audiences, IdTokenClaims};
 pub use token::AccessTokenResponse;
 

@@ -188,8 +188,10 @@ async fn serves_a_public_https_url_behind_a_proxy_on_a_separate_bind_address() {
     assert!(line.contains(&bind), "no listen address in {line:?}");
     assert!(line.contains("memory"), "no store in {line:?}");
 
+    // As the TLS-terminating proxy forwards it: the public host in X-Forwarded-Host.
     let r = no_redirects()
         .get(format!("{}/auth/login?next=/", demo.origin))
+        .header("x-forwarded-host", "app.example")
         .send()
         .await
         .unwrap();
@@ -249,6 +251,7 @@ async fn oidc_base_path_moves_the_login_routes_and_the_redirect_uri() {
     .await;
     let r = no_redirects()
         .get(format!("{}/shop/auth/login", demo.origin))
+        .header("x-forwarded-host", "app.example")
         .send()
         .await
         .unwrap();

@@ -7,6 +7,7 @@ use http::HeaderMap;
 use sha2::Digest as _;
 
 use crate::config::{IdentityMode, OAuthConfiguration, ProviderConfig};
+use crate::failure::Failure;
 use crate::id_token::{Expectations, IdTokenClaims, IdTokenError, NonceCheck, verify_id_token};
 use crate::secret::{AccessTokenValue, IdTokenValue, RefreshTokenValue, constant_time_eq};
 use crate::session::cookies::{
@@ -18,6 +19,7 @@ use crate::userinfo::{UserInfoError, fetch_user_claims};
 
 mod establish;
 mod gate;
+mod reasons;
 
 pub(crate) use establish::{Established, establish_session};
 
@@ -38,6 +40,9 @@ pub struct CallbackQuery {
     pub iss: Option<String>,
     /// `error` (RFC 6749 4.1.2.1).
     pub error: Option<String>,
+    /// `error_description` (RFC 6749 4.1.2.1): only read to tell a refused redirect
+    /// URI apart, never shown or logged.
+    pub error_description: Option<String>,
 }
 
 /// Why a callback was refused.
@@ -65,6 +70,10 @@ pub enum CallbackError {
     /// The provider returned an error (RFC 6749 4.1.2.1).
     #[error("provider returned error {0}")]
     ProviderError(String),
+    /// The provider returned an error about the redirect URI (RFC 6749 4.1.2.1; a
+    /// provider that redirects although RFC 6749 3.1.2.4 says it should not).
+    #[error("provider refused the redirect URI: error {0}")]
+    RedirectUriRefused(String),
     /// No `code`.
     #[error("missing code")]
     MissingCode,
@@ -95,7 +104,8 @@ pub enum CallbackError {
 }
 
 impl CallbackError {
-    /// Whether the fault lies with the provider (502) rather than the request (400).
+    /// Whether the fault lies with the provider rather than the request (a retry of the
+    /// same exchange may succeed).
     pub fn is_provider_fault(&self) -> bool {
         match self {
             Self::Token(e) => e.is_provider_fault(),
@@ -103,6 +113,36 @@ impl CallbackError {
             Self::UserInfo(e) => e.is_provider_fault(),
             Self::NotDiscovered => true,
             _ => false,
+        }
+    }
+
+    /// The reason code and class (see [`crate::FailureClass`]).
+    ///
+    /// ```
+    /// use axum_oidc_client::FailureClass;
+    /// use axum_oidc_client::__private::callback::CallbackError;
+    ///
+    /// let f = CallbackError::StateMismatch.failure();
+    /// assert_eq!((f.reason(), f.class()), ("state_mismatch", FailureClass::User));
+    /// ```
+    pub fn failure(&self) -> Failure {
+        match self {
+            Self::MalformedQuery => Failure::user("malformed_response"),
+            Self::MissingState => Failure::user("missing_state"),
+            Self::StateMismatch => Failure::user("state_mismatch"),
+            Self::LoginExpired => Failure::user("login_expired"),
+            Self::MissingIss => Failure::user("missing_iss"),
+            Self::WrongIss => Failure::user("wrong_iss"),
+            Self::ProviderError(code) => reasons::authorization_error(code),
+            Self::RedirectUriRefused(_) => Failure::configuration("redirect_uri_mismatch"),
+            Self::MissingCode => Failure::user("missing_code"),
+            Self::Token(e) => e.failure(),
+            Self::MissingIdToken => Failure::configuration("missing_id_token"),
+            Self::IdToken(e) => reasons::id_token_failure(e),
+            Self::UserInfo(e) => reasons::userinfo_failure(e),
+            Self::Replayed => Failure::user("replayed"),
+            Self::Busy => Failure::local_outage("busy"),
+            Self::NotDiscovered => Failure::local_outage("provider_not_discovered"),
         }
     }
 }
@@ -120,6 +160,11 @@ pub fn parse_callback_query(raw: Option<&str>) -> Result<CallbackQuery, Callback
             "state" => &mut q.state,
             "iss" => &mut q.iss,
             "error" => &mut q.error,
+            // Only a hint that is never shown: the first one is kept.
+            "error_description" => {
+                q.error_description.get_or_insert_with(|| v.into_owned());
+                continue;
+            }
             _ => continue,
         };
         if slot.replace(v.into_owned()).is_some() {
@@ -165,6 +210,16 @@ pub fn check_response(
             .filter(|ch| ch.is_ascii_alphanumeric() || *ch == '_')
             .take(64)
             .collect();
+        let about_redirect_uri = matches!(
+            code.as_str(),
+            "invalid_request" | "invalid_redirect_uri" | "redirect_uri_mismatch"
+        ) && query
+            .error_description
+            .as_deref()
+            .is_some_and(crate::token::names_redirect_uri);
+        if about_redirect_uri || code == "invalid_redirect_uri" || code == "redirect_uri_mismatch" {
+            return Err(CallbackError::RedirectUriRefused(code));
+        }
         return Err(CallbackError::ProviderError(code));
     }
     let code = query
@@ -173,6 +228,19 @@ pub fn check_response(
         .filter(|c| !c.is_empty())
         .ok_or(CallbackError::MissingCode)?;
     Ok((login, code))
+}
+
+/// Where the login this callback belongs to was to return (its `next`), read from the
+/// login cookie without any other check: only for a link that starts that login
+/// again. `None` without a login cookie for the `state`.
+pub(crate) fn pending_next(
+    config: &OAuthConfiguration,
+    query: &CallbackQuery,
+    headers: &HeaderMap,
+) -> Option<String> {
+    let c = &config.inner;
+    let state = query.state.as_deref().filter(|s| !s.is_empty())?;
+    read_login_cookie(&c.cookie_key, &c.cookies, headers, state).map(|l| l.next)
 }
 
 /// The cookie name of the login being completed, to delete it.
@@ -366,5 +434,17 @@ mod tests {
     fn garbage_parses_to_nothing_useful() {
         let q = parse_callback_query(Some("%%%&&&==&\u{0}")).unwrap();
         assert_eq!(q, CallbackQuery::default());
+    }
+
+    #[test]
+    fn an_authorization_error_about_the_redirect_uri_is_told_apart() {
+        let q = parse_callback_query(Some(
+            "error=invalid_request&error_description=Invalid+redirect_uri&state=s",
+        ))
+        .unwrap();
+        assert_eq!(q.error_description.as_deref(), Some("Invalid redirect_uri"));
+        assert!(crate::token::names_redirect_uri(
+            q.error_description.as_deref().unwrap()
+        ));
     }
 }
