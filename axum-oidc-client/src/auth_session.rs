@@ -91,7 +91,7 @@ impl AuthSession {
         let now = conf.clock().now();
         let lifetime = response
             .expires_in
-            .map_or(conf.inner.provider.token_max_age.as_secs() as i64, |s| {
+            .map_or(conf.inner.provider.token_max_age().as_secs() as i64, |s| {
                 s.min(i64::MAX as u64 / 2) as i64
             });
         Self {
@@ -102,7 +102,7 @@ impl AuthSession {
             scope: response
                 .scope
                 .clone()
-                .unwrap_or_else(|| conf.inner.provider.scopes.join(" ")),
+                .unwrap_or_else(|| conf.inner.provider.scopes().join(" ")),
             expires: local_time(now.saturating_add(lifetime)),
             claims: None,
         }

@@ -1,5 +1,7 @@
 //! OpenID Provider metadata (OIDC Discovery 1.0 sections 3 and 4).
 
+use std::time::Duration;
+
 use serde::Deserialize;
 use url::Url;
 
@@ -34,7 +36,11 @@ pub enum DiscoveryError {
         source: reqwest::Error,
     },
     /// The provider answered with a non-success status.
-    #[error("discovery document at {url} answered HTTP {status}")]
+    #[error(
+        "discovery document at {url} answered HTTP {status}: check the issuer \
+         (OIDC_ISSUER, with_issuer); it is the issuer identifier, the URL before \
+         /.well-known/openid-configuration"
+    )]
     Status {
         /// The document URL.
         url: String,
@@ -44,8 +50,30 @@ pub enum DiscoveryError {
     /// The document is not valid provider metadata.
     #[error("discovery document is invalid: {0}")]
     Invalid(String),
+    /// The discovery URL answered something that is not JSON, typically an HTML login
+    /// or error page because the configured issuer is not the issuer identifier.
+    #[error(
+        "discovery document at {url} is not JSON (HTTP {status}, Content-Type \
+         {content_type}): check the issuer (OIDC_ISSUER, with_issuer); it must be the \
+         issuer identifier from the provider's documentation, not a login page"
+    )]
+    NotJson {
+        /// The document URL.
+        url: String,
+        /// The status.
+        status: u16,
+        /// The response's `Content-Type`, or `none`.
+        content_type: String,
+        /// The JSON parser's error.
+        #[source]
+        source: serde_json::Error,
+    },
     /// The document's `issuer` is not exactly the configured issuer (Discovery 4.3).
-    #[error("discovery issuer mismatch: configured {expected:?}, document says {found:?}")]
+    #[error(
+        "discovery issuer mismatch: configured {expected:?}, document says {found:?}: \
+         set the issuer (OIDC_ISSUER, with_issuer) to exactly the document's value, \
+         trailing slash included"
+    )]
     IssuerMismatch {
         /// The configured issuer.
         expected: String,
@@ -53,7 +81,10 @@ pub enum DiscoveryError {
         found: String,
     },
     /// An endpoint is not https while the issuer is (RFC 9700 section 2.6).
-    #[error("endpoint {0} must use https")]
+    #[error(
+        "the discovery document names {0} over plain http while the issuer uses https; \
+         every endpoint must use https"
+    )]
     InsecureEndpoint(String),
 }
 
@@ -184,6 +215,15 @@ pub async fn discover(
     http: &reqwest::Client,
     issuer: &str,
 ) -> Result<ProviderMetadata, DiscoveryError> {
+    discover_document(http, issuer).await.map(|(meta, _)| meta)
+}
+
+/// Fetches and checks the provider metadata of `issuer`, with how long the response
+/// may be reused according to its `Cache-Control` header (see [`cache_max_age`]).
+pub(crate) async fn discover_document(
+    http: &reqwest::Client,
+    issuer: &str,
+) -> Result<(ProviderMetadata, Option<Duration>), DiscoveryError> {
     let url = discovery_url(issuer)?;
     let http_err = |source| DiscoveryError::Http {
         url: url.to_string(),
@@ -195,16 +235,76 @@ pub async fn discover(
     )
     .await
     .map_err(http_err)?;
+    let max_age = cache_max_age(resp.headers());
+    let status = resp.status().as_u16();
     if !resp.status().is_success() {
         return Err(DiscoveryError::Status {
             url: url.to_string(),
-            status: resp.status().as_u16(),
+            status,
         });
     }
+    let content_type = resp
+        .headers()
+        .get(http::header::CONTENT_TYPE)
+        .map_or("none".into(), |v| {
+            String::from_utf8_lossy(v.as_bytes()).into_owned()
+        });
     let body = crate::http_util::read_limited(resp, MAX_DISCOVERY_LEN)
         .await
-        .map_err(|_| DiscoveryError::Invalid("unreadable or too large".into()))?;
-    parse_metadata(issuer, &body)
+        .map_err(|_| DiscoveryError::Invalid(format!("{url}: unreadable or too large")))?;
+    if let Err(source) = serde_json::from_slice::<serde::de::IgnoredAny>(&body) {
+        return Err(DiscoveryError::NotJson {
+            url: url.to_string(),
+            status,
+            content_type,
+            source,
+        });
+    }
+    match parse_metadata(issuer, &body) {
+        Ok(meta) => Ok((meta, max_age)),
+        Err(DiscoveryError::Invalid(why)) => Err(DiscoveryError::Invalid(format!("{url}: {why}"))),
+        Err(e) => Err(e),
+    }
+}
+
+/// The freshness lifetime a response's `Cache-Control` header gives (RFC 9111
+/// section 5.2.2): `None` without a usable directive, `Some(ZERO)` for `no-store` or
+/// `no-cache` (section 5.2.2.4 and 5.2.2.5: reuse needs revalidation), else
+/// `max-age` (section 5.2.2.1).
+///
+/// Directive names are case-insensitive and the argument is accepted both as a token
+/// and as a quoted string (section 5.2). The first `max-age` counts (section 4.2.1);
+/// a value that is not a number makes the response stale (`Some(ZERO)`), and one too
+/// large to represent is taken as 2^31 seconds (section 1.2.2).
+pub(crate) fn cache_max_age(headers: &http::HeaderMap) -> Option<Duration> {
+    let mut max_age = None;
+    let directives = headers
+        .get_all(http::header::CACHE_CONTROL)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(','));
+    for directive in directives {
+        let (name, arg) = match directive.split_once('=') {
+            Some((n, a)) => (n.trim(), Some(a.trim().trim_matches('"'))),
+            None => (directive.trim(), None),
+        };
+        if name.eq_ignore_ascii_case("no-store") || name.eq_ignore_ascii_case("no-cache") {
+            return Some(Duration::ZERO);
+        }
+        if name.eq_ignore_ascii_case("max-age") && max_age.is_none() {
+            max_age = Some(arg.map_or(Duration::ZERO, delta_seconds));
+        }
+    }
+    max_age
+}
+
+/// A `delta-seconds` value (RFC 9111 section 1.2.2).
+fn delta_seconds(arg: &str) -> Duration {
+    const MAX: u64 = 1 << 31;
+    if arg.is_empty() || !arg.bytes().all(|b| b.is_ascii_digit()) {
+        return Duration::ZERO;
+    }
+    Duration::from_secs(arg.parse::<u64>().map_or(MAX, |n| n.min(MAX)))
 }
 
 #[cfg(test)]
@@ -246,6 +346,173 @@ mod tests {
         v["token_endpoint"] = "http://op.example/token".into();
         let e = parse_metadata("https://op.example", &serde_json::to_vec(&v).unwrap()).unwrap_err();
         assert!(matches!(e, DiscoveryError::InsecureEndpoint(_)));
+    }
+
+    fn cache_control(values: &[&str]) -> Option<Duration> {
+        let mut h = http::HeaderMap::new();
+        for v in values {
+            h.append(http::header::CACHE_CONTROL, v.parse().unwrap());
+        }
+        cache_max_age(&h)
+    }
+
+    #[test]
+    fn max_age_is_none_without_cache_control() {
+        assert_eq!(cache_control(&[]), None);
+        assert_eq!(cache_control(&["public, must-revalidate"]), None);
+    }
+
+    #[test]
+    fn max_age_is_read_from_cache_control() {
+        assert_eq!(
+            cache_control(&["max-age=3600"]),
+            Some(Duration::from_secs(3600))
+        );
+        assert_eq!(
+            cache_control(&["public, Max-Age = 60 , must-revalidate"]),
+            Some(Duration::from_secs(60))
+        );
+        assert_eq!(
+            cache_control(&["max-age=\"120\""]),
+            Some(Duration::from_secs(120))
+        );
+        assert_eq!(
+            cache_control(&["public", "max-age=10"]),
+            Some(Duration::from_secs(10))
+        );
+    }
+
+    #[test]
+    fn first_max_age_counts() {
+        assert_eq!(
+            cache_control(&["max-age=10, max-age=99"]),
+            Some(Duration::from_secs(10))
+        );
+    }
+
+    #[test]
+    fn no_store_and_no_cache_mean_zero() {
+        assert_eq!(cache_control(&["no-store"]), Some(Duration::ZERO));
+        assert_eq!(
+            cache_control(&["max-age=600, No-Cache"]),
+            Some(Duration::ZERO)
+        );
+        assert_eq!(
+            cache_control(&["max-age=600", "no-store"]),
+            Some(Duration::ZERO)
+        );
+    }
+
+    #[test]
+    fn invalid_max_age_is_stale_and_huge_is_capped() {
+        assert_eq!(cache_control(&["max-age=abc"]), Some(Duration::ZERO));
+        assert_eq!(cache_control(&["max-age=-5"]), Some(Duration::ZERO));
+        assert_eq!(cache_control(&["max-age"]), Some(Duration::ZERO));
+        assert_eq!(
+            cache_control(&["max-age=99999999999999999999999"]),
+            Some(Duration::from_secs(1 << 31))
+        );
+    }
+
+    /// Serves a discovery document, built by `body` from the issuer, at the discovery
+    /// path of the returned issuer, with the given status and headers.
+    async fn serve(status: u16, headers: &[(&str, &str)], body: fn(&str) -> String) -> String {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let issuer = format!("http://{}", listener.local_addr().unwrap());
+        let mut resp = http::Response::builder().status(status);
+        for (k, v) in headers {
+            resp = resp.header(*k, *v);
+        }
+        let resp = resp.body(body(&issuer)).unwrap();
+        let app = axum::Router::new().route(
+            "/.well-known/openid-configuration",
+            axum::routing::get(move || {
+                let resp = resp.clone();
+                async move { resp }
+            }),
+        );
+        tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+        issuer
+    }
+
+    fn local_doc(issuer: &str) -> String {
+        serde_json::json!({
+            "issuer": issuer,
+            "authorization_endpoint": format!("{issuer}/authorize"),
+            "token_endpoint": format!("{issuer}/token"),
+        })
+        .to_string()
+    }
+
+    #[tokio::test]
+    async fn discover_document_returns_the_responses_max_age() {
+        let json = ("content-type", "application/json");
+        let http = reqwest::Client::new();
+        let issuer = serve(
+            200,
+            &[json, ("cache-control", "public, max-age=900")],
+            local_doc,
+        )
+        .await;
+        let (meta, max_age) = discover_document(&http, &issuer).await.unwrap();
+        assert_eq!(meta.issuer, issuer);
+        assert_eq!(max_age, Some(Duration::from_secs(900)));
+
+        let issuer = serve(200, &[json], local_doc).await;
+        assert_eq!(discover_document(&http, &issuer).await.unwrap().1, None);
+        assert_eq!(discover(&http, &issuer).await.unwrap().issuer, issuer);
+    }
+
+    #[tokio::test]
+    async fn an_issuer_serving_html_names_the_url_status_content_type_and_the_fix() {
+        let html = ("content-type", "text/html; charset=utf-8");
+        let issuer = serve(200, &[html], |_| {
+            "<!DOCTYPE html><html>Sign in</html>".into()
+        })
+        .await;
+        let e = discover(&reqwest::Client::new(), &issuer)
+            .await
+            .unwrap_err();
+        let text = e.to_string();
+        assert!(
+            matches!(e, DiscoveryError::NotJson { status: 200, .. }),
+            "{e:?}"
+        );
+        for needle in [
+            &format!("{issuer}/.well-known/openid-configuration") as &str,
+            "HTTP 200",
+            "Content-Type text/html; charset=utf-8",
+            "OIDC_ISSUER",
+            "not a login page",
+        ] {
+            assert!(text.contains(needle), "{needle:?} missing from {text}");
+        }
+        let root = std::error::Error::source(&e).unwrap().to_string();
+        assert!(root.contains("expected value"), "{root}");
+    }
+
+    #[tokio::test]
+    async fn an_error_status_and_json_that_is_not_metadata_name_the_url() {
+        let issuer = serve(404, &[], |_| "not here".into()).await;
+        let e = discover(&reqwest::Client::new(), &issuer)
+            .await
+            .unwrap_err();
+        assert!(
+            e.to_string().contains("HTTP 404") && e.to_string().contains("OIDC_ISSUER"),
+            "{e}"
+        );
+        let issuer = serve(200, &[("content-type", "application/json")], |_| {
+            "{}".into()
+        })
+        .await;
+        let e = discover(&reqwest::Client::new(), &issuer)
+            .await
+            .unwrap_err();
+        let text = e.to_string();
+        assert!(
+            text.contains(&issuer) && text.contains("missing field"),
+            "{text}"
+        );
     }
 
     #[test]

@@ -9,6 +9,7 @@ use http::request::Parts;
 use http::{HeaderValue, StatusCode, header};
 
 use crate::auth_session::AuthSession;
+use crate::failure::{ErrorPage, Failure};
 use crate::id_token::IdTokenClaims;
 use crate::pages;
 use crate::resolve::{Resolution, SessionSlot};
@@ -135,15 +136,11 @@ impl IntoResponse for AuthRejection {
                 pages::retry_after(&mut r, 5);
                 r
             }
-            Self::UnavailablePage => {
-                let mut r = pages::html(
-                    StatusCode::SERVICE_UNAVAILABLE,
-                    "Temporarily unavailable",
-                    "Sign-in is unavailable for a moment. Please try again shortly.",
-                );
-                pages::retry_after(&mut r, 5);
-                r
-            }
+            // The page an `ErrorPages` hook on the layer may replace.
+            Self::UnavailablePage => pages::error_page(&ErrorPage::of(
+                Failure::local_outage("session_unavailable"),
+                None,
+            )),
             Self::LayerMissing => {
                 pages::json(StatusCode::INTERNAL_SERVER_ERROR, "auth_layer_missing")
             }
@@ -152,19 +149,8 @@ impl IntoResponse for AuthRejection {
 }
 
 /// Whether the request comes from script rather than a top-level navigation.
-fn is_api_request(parts: &Parts) -> bool {
-    let h = &parts.headers;
-    let accept_json = h
-        .get_all(header::ACCEPT)
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .any(|v| v.contains("application/json"));
-    let xrw = h.contains_key("x-requested-with");
-    let fetch_mode = h
-        .get("sec-fetch-mode")
-        .and_then(|v| v.to_str().ok())
-        .is_some_and(|m| m != "navigate");
-    accept_json || xrw || fetch_mode
+pub(crate) fn is_api_request(parts: &Parts) -> bool {
+    pages::is_api_request(&parts.headers)
 }
 
 /// `{base}/login?next=<the requested path and query>`.

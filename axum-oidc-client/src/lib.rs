@@ -15,6 +15,8 @@ mod callback;
 mod config;
 mod discovery;
 mod extract;
+mod failure;
+mod health;
 mod http_util;
 mod id_token;
 mod jose;
@@ -37,6 +39,7 @@ pub use config::{
     ClientAuthMethod, Clock, ConfigError, DEFAULT_SCOPES, IdentityMode, OAuthConfiguration,
     OAuthConfigurationBuilder,
 };
+pub use health::{DiscoveryHealth, Readiness, StoreHealth};
 pub use layer::{AuthLayer, Authentication, AuthenticationLayer, ResponseFuture};
 pub use pkce::CodeChallengeMethod;
 pub use session::SessionPolicy;
@@ -48,6 +51,7 @@ pub use extract::{
     AccessToken, AuthRejection, IdToken, OptionalAccessToken, OptionalAuthSession, OptionalIdToken,
     UnauthenticatedBehavior,
 };
+pub use failure::{ErrorPage, ErrorPages, Failure, FailureClass};
 pub use id_token::{Audiences, IdTokenClaims};
 pub use token::AccessTokenResponse;
 
@@ -154,12 +158,14 @@ pub mod __private {
         pub use crate::token::*;
     }
 
-    /// Starts a login for `config` (what `GET {base}/login` does).
+    /// Starts a login for `config` (what `GET {base}/login` does); `None` while the
+    /// provider is not discovered.
     pub fn start_login(
         config: &crate::OAuthConfiguration,
         next: String,
-    ) -> crate::login::LoginStart {
-        crate::login::start_login_for(config, next)
+    ) -> Option<crate::login::LoginStart> {
+        let provider = config.inner.provider.get()?;
+        Some(crate::login::start_login_for(config, &provider, next))
     }
 
     /// Exchanges a code as the callback does.
@@ -167,14 +173,18 @@ pub mod __private {
         config: &crate::OAuthConfiguration,
         code: &str,
         verifier: &crate::secret::PkceCodeVerifier,
-    ) -> Result<crate::token::AccessTokenResponse, crate::token::TokenError> {
+    ) -> Result<crate::token::AccessTokenResponse, Box<dyn std::error::Error + Send + Sync>> {
         let c = &config.inner;
-        crate::token::exchange_code(
-            &c.provider,
+        let provider = c
+            .provider
+            .get()
+            .ok_or("the provider is not discovered yet")?;
+        Ok(crate::token::exchange_code(
+            &provider,
             c.routes.token_request_redirect_uri(),
             code,
             verifier,
         )
-        .await
+        .await?)
     }
 }

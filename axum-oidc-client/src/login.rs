@@ -1,6 +1,7 @@
 //! Login start (OIDC Core 3.1.2.1): build the authorization request and the encrypted
 //! login cookie that binds `state`, `nonce` and the PKCE verifier to this browser.
 
+use http::{HeaderMap, Uri};
 use url::Url;
 
 use crate::config::ProviderConfig;
@@ -88,15 +89,151 @@ pub(crate) fn start_login(
 /// [`start_login`] with the parts of `config` it takes, at the configured clock's now.
 pub(crate) fn start_login_for(
     config: &crate::config::OAuthConfiguration,
+    provider: &ProviderConfig,
     next: String,
 ) -> LoginStart {
     let c = &config.inner;
     start_login(
-        &c.provider,
+        provider,
         &c.routes.redirect_uri,
         &c.cookie_key,
         &c.cookies,
         next,
         c.clock.now(),
     )
+}
+
+/// The query parameter a host-mismatch redirect adds, so that a second mismatch on
+/// the way back (a proxy that rewrites `Host` and sets no `X-Forwarded-Host`) goes on
+/// with the login instead of redirecting in a loop.
+pub(crate) const HOST_CHECKED_PARAM: &str = "host_checked";
+
+/// The host a request was addressed to: `X-Forwarded-Host` (its first value) when
+/// present, else `Host`, else the request target's authority (HTTP/2).
+pub(crate) fn request_host<'a>(headers: &'a HeaderMap, uri: &'a Uri) -> Option<&'a str> {
+    let header = |name| {
+        headers
+            .get(name)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.split(',').next())
+            .map(str::trim)
+            .filter(|v| !v.is_empty())
+    };
+    header("x-forwarded-host")
+        .or_else(|| header(http::header::HOST.as_str()))
+        .or_else(|| uri.authority().map(|a| a.as_str()))
+}
+
+/// Whether `host` (`name[:port]`, `[v6][:port]`) names the same host and port as
+/// `app` (APP_URL). A missing port is the default port of APP_URL's scheme; the
+/// scheme itself is not compared, since TLS may end at a proxy.
+pub(crate) fn same_host(app: &Url, host: &str) -> bool {
+    let (name, port) = match host.rsplit_once(':') {
+        // `[::1]` has colons but no port after its bracket.
+        Some((name, port)) if !port.contains(']') => match port.parse::<u16>() {
+            Ok(port) => (name, Some(port)),
+            Err(_) => return false,
+        },
+        _ => (host, None),
+    };
+    let name = name.strip_suffix('.').unwrap_or(name);
+    let app_port = app.port_or_known_default();
+    app.host_str()
+        .is_some_and(|app_name| app_name.eq_ignore_ascii_case(name))
+        && port.or(default_port(app.scheme())) == app_port
+}
+
+fn default_port(scheme: &str) -> Option<u16> {
+    match scheme {
+        "http" => Some(80),
+        "https" => Some(443),
+        _ => None,
+    }
+}
+
+/// Where to send a login started on a host other than APP_URL's: the same path and
+/// query on APP_URL's origin, marked with [`HOST_CHECKED_PARAM`]. `None` when the
+/// host is APP_URL's, or when this request already is such a redirect's arrival.
+pub(crate) fn host_redirect(app: &Url, headers: &HeaderMap, uri: &Uri) -> Option<String> {
+    let host = request_host(headers, uri)?;
+    if same_host(app, host) {
+        return None;
+    }
+    let query = uri.query().unwrap_or_default();
+    if url::form_urlencoded::parse(query.as_bytes()).any(|(k, _)| k == HOST_CHECKED_PARAM) {
+        return None;
+    }
+    let mut target = app.origin().ascii_serialization();
+    target.push_str(uri.path());
+    target.push('?');
+    if !query.is_empty() {
+        target.push_str(query);
+        target.push('&');
+    }
+    target.push_str(HOST_CHECKED_PARAM);
+    target.push_str("=1");
+    Some(target)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn app(s: &str) -> Url {
+        Url::parse(s).unwrap()
+    }
+
+    #[test]
+    fn the_same_host_and_port_match_with_the_default_port_filled_in() {
+        assert!(same_host(&app("http://localhost:3000"), "localhost:3000"));
+        assert!(same_host(&app("http://localhost:3000"), "LOCALHOST:3000"));
+        assert!(same_host(&app("https://app.example"), "app.example"));
+        assert!(same_host(&app("https://app.example"), "app.example:443"));
+        assert!(same_host(&app("http://[::1]:8080/"), "[::1]:8080"));
+        assert!(!same_host(&app("http://localhost:3000"), "127.0.0.1:3000"));
+        assert!(!same_host(&app("http://localhost:3000"), "localhost:3001"));
+        assert!(!same_host(&app("http://localhost:3000"), "localhost"));
+        assert!(!same_host(&app("https://app.example"), "app.example:80"));
+        assert!(!same_host(&app("https://app.example"), "app.example:x"));
+        assert!(!same_host(&app("http://[::1]:8080/"), "[::1]"));
+    }
+
+    fn headers(pairs: &[(&'static str, &str)]) -> HeaderMap {
+        let mut h = HeaderMap::new();
+        for (k, v) in pairs {
+            h.append(*k, v.parse().unwrap());
+        }
+        h
+    }
+
+    #[test]
+    fn a_login_on_another_host_goes_to_the_same_path_on_app_url() {
+        let app = app("http://localhost:3000");
+        let uri: Uri = "/auth/login?next=%2Fme".parse().unwrap();
+        assert_eq!(
+            host_redirect(&app, &headers(&[("host", "127.0.0.1:3000")]), &uri).as_deref(),
+            Some("http://localhost:3000/auth/login?next=%2Fme&host_checked=1")
+        );
+        assert_eq!(
+            host_redirect(&app, &headers(&[("host", "localhost:3000")]), &uri),
+            None
+        );
+        // X-Forwarded-Host wins over Host.
+        let proxied = headers(&[
+            ("host", "127.0.0.1:9000"),
+            ("x-forwarded-host", "localhost:3000, inner"),
+        ]);
+        assert_eq!(host_redirect(&app, &proxied, &uri), None);
+        // Once redirected, a second mismatch goes on rather than looping.
+        let back: Uri = "/auth/login?next=%2Fme&host_checked=1".parse().unwrap();
+        assert_eq!(
+            host_redirect(&app, &headers(&[("host", "127.0.0.1:3000")]), &back),
+            None
+        );
+        let bare: Uri = "/auth/login".parse().unwrap();
+        assert_eq!(
+            host_redirect(&app, &headers(&[("host", "elsewhere")]), &bare).as_deref(),
+            Some("http://localhost:3000/auth/login?host_checked=1")
+        );
+    }
 }

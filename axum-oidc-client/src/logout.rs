@@ -251,14 +251,15 @@ pub fn end_session_url(
     session: &SessionRecord,
 ) -> Option<(Url, String)> {
     let c = &config.inner;
-    let mut url = c.provider.end_session_endpoint.clone()?;
+    let provider = c.provider.get()?;
+    let mut url = provider.end_session_endpoint.clone()?;
     let state = random_token(24);
     {
         let mut q = url.query_pairs_mut();
         if let Some(id_token) = &session.tokens.id_token {
             q.append_pair("id_token_hint", id_token.secret());
         }
-        q.append_pair("client_id", &c.provider.client_id)
+        q.append_pair("client_id", &provider.client_id)
             .append_pair(
                 "post_logout_redirect_uri",
                 c.routes.post_logout_redirect_uri.as_str(),
@@ -295,22 +296,24 @@ impl LogoutHandler for OidcLogoutHandler {
 /// Revokes the session's tokens (RFC 7009) in the background; failures are logged
 /// and never block logout.
 pub(crate) fn revoke_in_background(config: &OAuthConfiguration, session: &SessionRecord) {
-    if config.inner.provider.revocation_endpoint.is_none() || !config.inner.revoke_on_logout {
+    if !config.inner.revoke_on_logout {
         return;
     }
-    let config = config.clone();
+    let Some(provider) = config.inner.provider.get() else {
+        return;
+    };
+    if provider.revocation_endpoint.is_none() {
+        return;
+    }
     let refresh = session.tokens.refresh_token.clone();
     let access = session.tokens.access_token.clone();
     tokio::spawn(async move {
         if let Some(rt) = refresh
-            && let Err(e) =
-                crate::token::revoke(&config.inner.provider, rt.secret(), "refresh_token").await
+            && let Err(e) = crate::token::revoke(&provider, rt.secret(), "refresh_token").await
         {
             tracing::info!(error = %e, "refresh token revocation failed");
         }
-        if let Err(e) =
-            crate::token::revoke(&config.inner.provider, access.secret(), "access_token").await
-        {
+        if let Err(e) = crate::token::revoke(&provider, access.secret(), "access_token").await {
             tracing::info!(error = %e, "access token revocation failed");
         }
     });

@@ -10,8 +10,8 @@ use std::sync::{Arc, Mutex, Weak};
 use std::time::{Duration, Instant};
 
 use crate::callback::new_record;
-use crate::config::IdentityMode;
 use crate::config::OAuthConfiguration;
+use crate::config::{IdentityMode, ProviderConfig};
 use crate::id_token::{Expectations, IdTokenClaims, IdTokenError, NonceCheck, verify_id_token};
 use crate::observe;
 use crate::secret::random_token;
@@ -59,8 +59,8 @@ type Cause = Arc<dyn std::error::Error + Send + Sync>;
 /// | `invalid_grant` | ended | WARN |
 /// | `no_refresh_token`, `session_ended` (removed meanwhile) | ended | WARN |
 /// | `id_token_invalid`, `userinfo_invalid` | ended | ERROR |
-/// | `invalid_client` (the client's credentials refused) | kept | ERROR |
-/// | `token_endpoint_unreachable`, `provider_error`, `jwks_unavailable`, `userinfo_unavailable` | kept | ERROR |
+/// | the token endpoint's other failures, by the reason of [`TokenError::failure`] (`invalid_client`, `token_endpoint_unreachable`, ...) | kept | ERROR |
+/// | `provider_not_discovered`, `jwks_unavailable`, `userinfo_unavailable` | kept | ERROR |
 /// | `store_unavailable`, `contention` (another refresh held the session too long) | kept | WARN |
 struct Failed {
     reason: &'static str,
@@ -116,18 +116,10 @@ impl Failed {
         }
     }
 
-    /// A failure of the token endpoint, by its reason.
+    /// A failure of the token endpoint, by the reason a code exchange would give
+    /// ([`TokenError::failure`]).
     fn token(e: TokenError) -> Self {
-        let reason = match &e {
-            TokenError::Http(_) | TokenError::Status(_) => "token_endpoint_unreachable",
-            TokenError::OAuth(code)
-                if code == "invalid_client" || code == "unauthorized_client" =>
-            {
-                "invalid_client"
-            }
-            _ => "provider_error",
-        };
-        Self::provider(reason, e)
+        Self::provider(e.failure().reason(), e)
     }
 
     /// A fault of the provider or of the configuration, logged at ERROR.
@@ -361,7 +353,14 @@ async fn refresh_holding_lease(
     let Some(refresh_token) = current.tokens.refresh_token.clone() else {
         return Err(Failed::ended("no_refresh_token", &current, None));
     };
-    let response = match crate::token::refresh(&c.provider, &refresh_token).await {
+    let Some(provider) = c.provider.get() else {
+        return Err(Failed::provider(
+            "provider_not_discovered",
+            "the OpenID provider has not been discovered yet",
+        ));
+    };
+    let provider = &*provider;
+    let response = match crate::token::refresh(provider, &refresh_token).await {
         Ok(r) => r,
         Err(e @ TokenError::InvalidGrant) => {
             state.store.op(state.store.remove(key)).await?;
@@ -370,10 +369,10 @@ async fn refresh_holding_lease(
         Err(e) => return Err(Failed::token(e)),
     };
     let now = c.clock.now();
-    let claims = match (&c.provider.identity, response.id_token.as_deref()) {
+    let claims = match (&provider.identity, response.id_token.as_deref()) {
         (IdentityMode::OpenIdConnect, Some(id_token)) => {
             match verify_refreshed_id_token(
-                state,
+                provider,
                 id_token,
                 &current.claims,
                 &response.access_token,
@@ -401,10 +400,9 @@ async fn refresh_holding_lease(
         }
         _ => (*current.claims).clone(),
     };
-    let claims = if c.provider.fetch_userinfo && c.provider.identity == IdentityMode::OpenIdConnect
-    {
+    let claims = if provider.fetch_userinfo && provider.identity == IdentityMode::OpenIdConnect {
         // OIDC Core 5.3.4 holds after a refresh too: a different `sub` ends the session.
-        match crate::userinfo::merge_userinfo(&c.provider, claims, &response.access_token).await {
+        match crate::userinfo::merge_userinfo(provider, claims, &response.access_token).await {
             Ok(merged) => merged,
             Err(e) if e.is_provider_fault() => {
                 keep_rotated_refresh_token(state, key, &current, &response, ttl).await?;
@@ -419,7 +417,7 @@ async fn refresh_holding_lease(
     } else {
         claims
     };
-    let refreshed = new_record(state.config, &response, claims, Some(&current), now);
+    let refreshed = new_record(provider, &response, claims, Some(&current), now);
     let record = write_over(state, key, current, ttl, |stored| {
         let mut record = refreshed.clone();
         record.last_seen = record.last_seen.max(stored.last_seen);
@@ -504,22 +502,21 @@ async fn keep_rotated_refresh_token(
 /// OIDC Core 12.2: same `iss`, `sub` and `aud` as the original; `nonce` optional but
 /// equal when present; everything else as at login.
 async fn verify_refreshed_id_token(
-    state: &Refresher<'_>,
+    provider: &ProviderConfig,
     id_token: &str,
     original: &IdTokenClaims,
     access_token: &str,
     now: i64,
 ) -> Result<IdTokenClaims, IdTokenError> {
-    let c = &state.config.inner;
-    let (Some(jwks), Some(issuer)) = (&c.provider.jwks, &c.provider.issuer) else {
+    let (Some(jwks), Some(issuer)) = (&provider.jwks, &provider.issuer) else {
         return Err(IdTokenError::MalformedClaims);
     };
     let exp = Expectations {
         issuer,
-        client_id: &c.provider.client_id,
-        additional_audiences: &c.provider.additional_audiences,
+        client_id: &provider.client_id,
+        additional_audiences: &provider.additional_audiences,
         nonce: NonceCheck::IfPresent(original.nonce.as_deref()),
-        leeway: c.provider.leeway,
+        leeway: provider.leeway,
         max_age: None,
         subject: Some(&original.sub),
         now,
@@ -527,7 +524,7 @@ async fn verify_refreshed_id_token(
     let mut claims = verify_id_token(
         id_token,
         jwks,
-        &c.provider.algorithms,
+        &provider.algorithms,
         &exp,
         Some(access_token),
     )

@@ -27,6 +27,8 @@ impl AuthState {
         store: SharedStore,
         logout: Arc<dyn LogoutHandler>,
     ) -> Self {
+        // Discovery (again) on schedule, from the first layer made inside a runtime.
+        config.inner.provider.start_background();
         let cookies = &config.inner.cookies;
         let session_removal =
             HeaderValue::from_str(&removal(&cookies.session_name, "/", cookies)).ok();
@@ -36,6 +38,23 @@ impl AuthState {
             logout,
             session_removal,
             refresh_flights: RefreshFlights::default(),
+        }
+    }
+
+    /// Whether logins can be served: discovery's state, and one read of the store
+    /// (past any local tier, under the store timeout).
+    pub async fn readiness(&self) -> crate::health::Readiness {
+        use crate::health::StoreHealth;
+        let probe = crate::session::SessionKey::from_stored("readiness-probe");
+        let store = match self.store.op(self.store.get_fresh(&probe)).await {
+            Ok(_) => StoreHealth::Reachable,
+            Err(e) => StoreHealth::Unreachable {
+                error: crate::observe::error_chain(&e),
+            },
+        };
+        crate::health::Readiness {
+            discovery: self.config.inner.provider.health(),
+            store,
         }
     }
 

@@ -4,6 +4,7 @@
 use serde::Deserialize;
 
 use crate::config::{ClientAuthMethod, ProviderConfig};
+use crate::failure::Failure;
 use crate::secret::{PkceCodeVerifier, RefreshTokenValue};
 
 /// Largest token response accepted (bytes).
@@ -56,6 +57,102 @@ impl std::fmt::Debug for AccessTokenResponse {
     }
 }
 
+/// Longest `error` code kept from an error response (characters).
+pub const MAX_OAUTH_ERROR_LEN: usize = 64;
+/// Longest `error_description` kept from an error response (characters).
+pub const MAX_OAUTH_ERROR_DESCRIPTION_LEN: usize = 200;
+
+/// A token endpoint's error response (RFC 6749 section 5.2), made safe to log: the
+/// `error` code is its leading run of code characters (at most
+/// [`MAX_OAUTH_ERROR_LEN`]); the `error_description` keeps only the characters RFC 6749
+/// allows it (printable ASCII but `"` and `\`), at most
+/// [`MAX_OAUTH_ERROR_DESCRIPTION_LEN`], and never repeats a value the request sent.
+/// The raw body is never kept.
+///
+/// ```
+/// use axum_oidc_client::__private::token::{TokenError, parse_token_response};
+///
+/// let body = br#"{"error":"invalid_client","error_description":"client authentication failed\n\u001b[31m"}"#;
+/// let Err(TokenError::InvalidClient(e)) = parse_token_response(401, body) else { panic!() };
+/// assert_eq!(e.code(), "invalid_client");
+/// assert_eq!(e.to_string(), "invalid_client: client authentication failed[31m");
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub struct OAuthErrorResponse {
+    code: String,
+    description: Option<String>,
+}
+
+impl OAuthErrorResponse {
+    fn sanitize(error: &str, description: Option<&str>) -> Self {
+        let code = error
+            .chars()
+            .take_while(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | '.'))
+            .take(MAX_OAUTH_ERROR_LEN)
+            .collect();
+        let description = description
+            .map(|d| {
+                description_chars(d)
+                    .take(MAX_OAUTH_ERROR_DESCRIPTION_LEN)
+                    .collect::<String>()
+            })
+            .filter(|d| !d.trim().is_empty());
+        Self { code, description }
+    }
+
+    /// The `error` code, e.g. `invalid_client`.
+    pub fn code(&self) -> &str {
+        &self.code
+    }
+
+    /// The `error_description`, if the provider sent one.
+    pub fn description(&self) -> Option<&str> {
+        self.description.as_deref()
+    }
+
+    /// Removes any value the request carried (code, verifier, secret, token) from the
+    /// description: a provider that echoes its input must not put it in a log.
+    fn redact(&mut self, sent: &[&str]) {
+        let Some(d) = &mut self.description else {
+            return;
+        };
+        for value in sent {
+            let value: String = description_chars(value).collect();
+            if value.len() < 4 {
+                continue;
+            }
+            if d.contains(&value) {
+                *d = d.replace(&value, "[redacted]");
+            }
+            // The cap may have cut a value short at the end.
+            let cut = (4..value.len())
+                .rev()
+                .find(|&k| value.get(..k).is_some_and(|head| d.ends_with(head)));
+            if let Some(k) = cut {
+                d.truncate(d.len() - k);
+                d.push_str("[redacted]");
+            }
+        }
+    }
+}
+
+/// The characters RFC 6749 section 5.2 allows in `error_description`: printable
+/// ASCII except `"` and `\`. Control characters (a forged log line, terminal escapes)
+/// and everything else are dropped.
+fn description_chars(s: &str) -> impl Iterator<Item = char> + '_ {
+    s.chars()
+        .filter(|c| matches!(c, ' '..='~') && !matches!(c, '"' | '\\'))
+}
+
+impl std::fmt::Display for OAuthErrorResponse {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match &self.description {
+            Some(d) => write!(f, "{}: {d}", self.code),
+            None => f.write_str(&self.code),
+        }
+    }
+}
+
 /// Why a token endpoint call failed.
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
@@ -66,9 +163,13 @@ pub enum TokenError {
     /// The grant (code or refresh token) is invalid, expired or revoked (RFC 6749 5.2).
     #[error("invalid_grant")]
     InvalidGrant,
-    /// Another OAuth error code (RFC 6749 5.2), such as `invalid_client`.
-    #[error("token endpoint error {0}")]
-    OAuth(String),
+    /// The provider refused the client itself (RFC 6749 5.2 `invalid_client` or
+    /// `unauthorized_client`): a wrong client ID, secret or authentication method.
+    #[error("token endpoint refused the client")]
+    InvalidClient(#[source] OAuthErrorResponse),
+    /// Another OAuth error (RFC 6749 5.2), such as `invalid_request`.
+    #[error("token endpoint refused the request")]
+    OAuth(#[source] OAuthErrorResponse),
     /// A 5xx or other unexpected status. A provider fault.
     #[error("token endpoint answered HTTP {0}")]
     Status(u16),
@@ -88,11 +189,52 @@ impl TokenError {
             Self::Http(_) | Self::Status(_) | Self::InvalidResponse
         )
     }
+
+    /// The reason code and class of a failed code exchange.
+    pub fn failure(&self) -> Failure {
+        match self {
+            Self::Http(_) => Failure::provider_outage("token_endpoint_unreachable"),
+            Self::Status(401) => Failure::configuration("invalid_client"),
+            Self::Status(s) if (400..500).contains(s) => {
+                Failure::configuration("token_request_rejected")
+            }
+            Self::Status(_) => Failure::provider_outage("token_endpoint_unavailable"),
+            Self::InvalidResponse => Failure::provider_outage("invalid_token_response"),
+            Self::InvalidGrant => Failure::user("invalid_grant"),
+            Self::InvalidClient(e) if e.code() == "unauthorized_client" => {
+                Failure::configuration("unauthorized_client")
+            }
+            Self::InvalidClient(_) => Failure::configuration("invalid_client"),
+            Self::OAuth(e) => match e.code() {
+                "redirect_uri_mismatch" | "invalid_redirect_uri" => {
+                    Failure::configuration("redirect_uri_mismatch")
+                }
+                "invalid_request" if e.description().is_some_and(names_redirect_uri) => {
+                    Failure::configuration("redirect_uri_mismatch")
+                }
+                "invalid_scope" => Failure::configuration("invalid_scope"),
+                "unsupported_grant_type" => Failure::configuration("unsupported_grant_type"),
+                "server_error" | "temporarily_unavailable" => {
+                    Failure::provider_outage("token_endpoint_unavailable")
+                }
+                _ => Failure::configuration("token_request_rejected"),
+            },
+            Self::UnsupportedTokenType => Failure::configuration("unsupported_token_type"),
+        }
+    }
+}
+
+/// Whether a provider's `error_description` is about the redirect URI.
+pub(crate) fn names_redirect_uri(description: &str) -> bool {
+    let d = description.to_ascii_lowercase();
+    d.contains("redirect_uri") || d.contains("redirect uri") || d.contains("redirect url")
 }
 
 #[derive(Deserialize)]
 struct OAuthErrorBody {
     error: String,
+    #[serde(default)]
+    error_description: Option<String>,
 }
 
 fn form_encode(s: &str) -> String {
@@ -153,10 +295,15 @@ pub fn parse_token_response(status: u16, body: &[u8]) -> Result<AccessTokenRespo
         }
         return Ok(r);
     }
-    match serde_json::from_slice::<OAuthErrorBody>(body) {
-        Ok(e) if e.error == "invalid_grant" => Err(TokenError::InvalidGrant),
-        Ok(e) if (400..500).contains(&status) => {
-            Err(TokenError::OAuth(e.error.chars().take(64).collect()))
+    match error_in_body {
+        Some(e) if e.error == "invalid_grant" => Err(TokenError::InvalidGrant),
+        Some(e) if (400..500).contains(&status) => {
+            let e = OAuthErrorResponse::sanitize(&e.error, e.error_description.as_deref());
+            if matches!(e.code(), "invalid_client" | "unauthorized_client") {
+                Err(TokenError::InvalidClient(e))
+            } else {
+                Err(TokenError::OAuth(e))
+            }
         }
         _ => Err(TokenError::Status(status)),
     }
@@ -181,7 +328,24 @@ pub(crate) async fn exchange_code(
         form.push(("redirect_uri", uri.as_str()));
     }
     let (status, body) = post_form(provider, &provider.token_endpoint, form).await?;
-    parse_token_response(status, &body)
+    let secret = provider.client_secret.as_ref().map(|s| s.secret());
+    redacted(
+        parse_token_response(status, &body),
+        &[code, verifier.secret(), secret.unwrap_or_default()],
+    )
+}
+
+/// `result` with every `sent` value removed from an error description.
+fn redacted(
+    result: Result<AccessTokenResponse, TokenError>,
+    sent: &[&str],
+) -> Result<AccessTokenResponse, TokenError> {
+    result.map_err(|mut e| {
+        if let TokenError::InvalidClient(o) | TokenError::OAuth(o) = &mut e {
+            o.redact(sent);
+        }
+        e
+    })
 }
 
 /// Uses a refresh token (RFC 6749 section 6).
@@ -194,7 +358,11 @@ pub(crate) async fn refresh(
         ("refresh_token", token.secret()),
     ];
     let (status, body) = post_form(provider, &provider.token_endpoint, form).await?;
-    parse_token_response(status, &body)
+    let secret = provider.client_secret.as_ref().map(|s| s.secret());
+    redacted(
+        parse_token_response(status, &body),
+        &[token.secret(), secret.unwrap_or_default()],
+    )
 }
 
 /// Revokes a token (RFC 7009 section 2.1). The caller logs failures; logout goes on.
@@ -236,7 +404,7 @@ mod tests {
             Err(TokenError::InvalidGrant)
         ));
         assert!(
-            matches!(parse_token_response(401, br#"{"error":"invalid_client"}"#), Err(TokenError::OAuth(e)) if e == "invalid_client")
+            matches!(parse_token_response(401, br#"{"error":"invalid_client"}"#), Err(TokenError::InvalidClient(e)) if e.code() == "invalid_client")
         );
         assert!(matches!(
             parse_token_response(503, b"down"),
@@ -257,5 +425,118 @@ mod tests {
         let r = parse_token_response(200, br#"{"access_token":"SECRET-A","token_type":"Bearer","refresh_token":"SECRET-R","id_token":"SECRET-I"}"#).unwrap();
         let d = format!("{r:?}");
         assert!(!d.contains("SECRET"));
+    }
+
+    #[test]
+    fn a_refused_client_keeps_its_code_and_description_in_the_cause_chain() {
+        let e = parse_token_response(
+            401,
+            br#"{"error":"invalid_client","error_description":"client authentication failed"}"#,
+        )
+        .unwrap_err();
+        assert_eq!(
+            crate::observe::error_chain(&e),
+            "token endpoint refused the client: invalid_client: client authentication failed"
+        );
+        assert_eq!(e.failure().reason(), "invalid_client");
+        assert_eq!(
+            e.failure().class(),
+            crate::failure::FailureClass::Configuration
+        );
+    }
+
+    #[test]
+    fn an_error_description_is_filtered_capped_and_never_repeats_what_was_sent() {
+        let long = "x".repeat(500);
+        let body = format!(
+            r#"{{"error":"invalid_request\r\nfake","error_description":"bad code c0de-SECRET \u001b[2J{long}"}}"#
+        );
+        let r = redacted(parse_token_response(400, body.as_bytes()), &["c0de-SECRET"]);
+        let Err(TokenError::OAuth(e)) = r else {
+            panic!("{r:?}")
+        };
+        assert_eq!(e.code(), "invalid_request");
+        let d = e.description().unwrap();
+        assert!(d.starts_with("bad code [redacted] [2Jxxx"), "{d}");
+        assert!(d.chars().count() <= MAX_OAUTH_ERROR_DESCRIPTION_LEN);
+        // A value cut short by the cap is redacted too.
+        let mut e =
+            OAuthErrorResponse::sanitize("x", Some(&format!("{} abcdefgh", "y".repeat(193))));
+        e.redact(&["abcdefghij"]);
+        assert!(e.description().unwrap().ends_with(" [redacted]"), "{e}");
+        assert!(d.chars().all(|c| (' '..='~').contains(&c)));
+    }
+
+    #[test]
+    fn token_endpoint_errors_map_to_their_reason_and_class() {
+        use crate::failure::FailureClass::{Configuration, Outage, User};
+        let cases: &[(u16, &[u8], &str, crate::failure::FailureClass)] = &[
+            (400, br#"{"error":"invalid_grant"}"#, "invalid_grant", User),
+            (
+                401,
+                br#"{"error":"invalid_client"}"#,
+                "invalid_client",
+                Configuration,
+            ),
+            (
+                400,
+                br#"{"error":"unauthorized_client"}"#,
+                "unauthorized_client",
+                Configuration,
+            ),
+            (
+                400,
+                br#"{"error":"redirect_uri_mismatch"}"#,
+                "redirect_uri_mismatch",
+                Configuration,
+            ),
+            (
+                400,
+                br#"{"error":"invalid_redirect_uri"}"#,
+                "redirect_uri_mismatch",
+                Configuration,
+            ),
+            (
+                400,
+                br#"{"error":"invalid_request","error_description":"redirect_uri did not match"}"#,
+                "redirect_uri_mismatch",
+                Configuration,
+            ),
+            (
+                400,
+                br#"{"error":"invalid_request"}"#,
+                "token_request_rejected",
+                Configuration,
+            ),
+            (
+                400,
+                br#"{"error":"invalid_scope"}"#,
+                "invalid_scope",
+                Configuration,
+            ),
+            (401, b"Unauthorized", "invalid_client", Configuration),
+            (503, b"down", "token_endpoint_unavailable", Outage),
+            (
+                400,
+                br#"{"error":"temporarily_unavailable"}"#,
+                "token_endpoint_unavailable",
+                Outage,
+            ),
+            (200, b"{}", "invalid_token_response", Outage),
+            (
+                200,
+                br#"{"access_token":"a","token_type":"DPoP"}"#,
+                "unsupported_token_type",
+                Configuration,
+            ),
+        ];
+        for (status, body, reason, class) in cases {
+            let f = parse_token_response(*status, body).unwrap_err().failure();
+            assert_eq!(
+                (f.reason(), f.class()),
+                (*reason, *class),
+                "{status} {body:?}"
+            );
+        }
     }
 }

@@ -2,6 +2,8 @@
 
 #[path = "support/app.rs"]
 mod app;
+#[path = "support/logs.rs"]
+mod logs;
 #[path = "support/node_provider.rs"]
 mod node_provider;
 
@@ -287,4 +289,53 @@ async fn invalid_grant_at_refresh_leads_to_a_clean_relogin() {
     );
     // And a new login works.
     signed_in(&op, &browser, "carol").await;
+}
+
+#[tokio::test]
+async fn a_wrong_client_secret_at_oidc_provider_shows_the_configuration_page_and_logs_invalid_client()
+ {
+    if !node_provider::should_run() {
+        return;
+    }
+    let logs = logs::capture();
+    let bound = bind().await;
+    let origin = bound.origin.clone();
+    let op = NodeProvider::start(json!({ "clients": [client(&origin)] })).await;
+    let cfg = OAuthConfigurationBuilder::default()
+        .with_client_id("interop")
+        .with_client_secret("a-wrong-secret-0123456789abcdef")
+        .with_app_url(&origin)
+        .with_scopes(["openid", "profile"])
+        .with_auth_param("prompt", "consent")
+        .with_issuer(op.issuer.clone())
+        .await
+        .unwrap()
+        .build()
+        .unwrap();
+    let _server = serve(bound, layer(cfg, memory()));
+    let browser = Browser::new(&origin);
+    let auth_url = browser.start_login("/me").await;
+    let back = op.authorize(&auth_url, "alice").await;
+    let done = browser.finish_login(&back).await;
+    let status = done.status();
+    let body = done.text().await.unwrap();
+    assert_eq!(
+        status,
+        StatusCode::INTERNAL_SERVER_ERROR,
+        "the configuration page, not a 400 'start again': {body}"
+    );
+    assert!(!body.contains("start again"), "{body}");
+    assert!(body.contains("client credentials"), "{body}");
+    assert_eq!(browser.get("/me").await.status(), StatusCode::UNAUTHORIZED);
+
+    let lines = logs.library_lines_with("invalid_client");
+    assert_eq!(lines.len(), 1, "logged once: {:#?}", logs.lines());
+    eprintln!("{}", lines[0]);
+    assert!(lines[0].contains("ERROR"), "{}", lines[0]);
+    assert!(
+        lines[0].contains("token endpoint refused the client: invalid_client"),
+        "{}",
+        lines[0]
+    );
+    assert!(!lines[0].contains("a-wrong-secret"), "{}", lines[0]);
 }

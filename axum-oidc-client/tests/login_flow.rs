@@ -349,7 +349,7 @@ async fn a_tampered_session_cookie_is_cleared_and_treated_as_anonymous() {
 }
 
 #[tokio::test]
-async fn a_provider_that_is_down_at_the_callback_gives_502_and_no_session() {
+async fn a_provider_that_is_down_at_the_callback_gives_503_and_no_session() {
     let s = setup().await;
     let auth = s.browser.start_login("/").await;
     let provider = app::no_redirect_client();
@@ -362,7 +362,8 @@ async fn a_provider_that_is_down_at_the_callback_gives_502_and_no_session() {
     );
     s.op.shutdown().await;
     let r = s.browser.finish_login(&back).await;
-    assert_eq!(r.status(), StatusCode::BAD_GATEWAY);
+    assert_eq!(r.status(), StatusCode::SERVICE_UNAVAILABLE);
+    assert!(r.headers().contains_key("retry-after"));
     assert!(
         set_cookies(&r)
             .iter()

@@ -166,7 +166,7 @@ async fn a_user_document_without_a_usable_sub_field_refuses_the_login() {
 }
 
 #[tokio::test]
-async fn a_failing_user_endpoint_refuses_the_login_with_502() {
+async fn a_failing_user_endpoint_refuses_the_login_with_503() {
     let op = CaptureProvider::start().await;
     op.script(|s| {
         s.user_status = StatusCode::SERVICE_UNAVAILABLE;
@@ -174,7 +174,7 @@ async fn a_failing_user_endpoint_refuses_the_login_with_502() {
     });
     let rp = github_rp(&op, |b| b).await;
     let done = op.login(&rp.browser).await;
-    assert_eq!(done.status(), StatusCode::BAD_GATEWAY);
+    assert_eq!(done.status(), StatusCode::SERVICE_UNAVAILABLE);
     assert!(session_cookie(&done).is_none());
     assert_eq!(me(&rp.browser).await.0, StatusCode::UNAUTHORIZED);
 }

@@ -1124,14 +1124,17 @@ async fn an_invalid_session_cookie_name_is_refused_at_build() {
 }
 
 /// Logs in by hand, sending the login cookie explicitly (a cookie jar would not send
-/// a `Secure` cookie over plain http). Returns the login start and callback answers.
+/// a `Secure` cookie over plain http), through a proxy that names the public host in
+/// `X-Forwarded-Host`. Returns the login start and callback answers.
 async fn login_by_hand(
     op: &CaptureProvider,
     origin: &str,
     public_origin: &str,
 ) -> (reqwest::Response, reqwest::Response) {
+    let public_host = public_origin.split_once("://").unwrap().1;
     let start = plain_client()
         .get(format!("{origin}/auth/login?next=/"))
+        .header("x-forwarded-host", public_host)
         .send()
         .await
         .unwrap();

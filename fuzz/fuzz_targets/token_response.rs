@@ -28,7 +28,7 @@ fuzz_target!(|data: &[u8]| {
         }
         Err(TokenError::OAuth(e)) => {
             assert!((400..500).contains(&status));
-            assert!(e.chars().count() <= 64);
+            assert!(e.code().chars().count() <= 64);
         }
         Err(TokenError::Status(s)) => assert_eq!(s, status),
         Err(_) => {}

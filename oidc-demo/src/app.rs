@@ -3,13 +3,15 @@
 use std::sync::OnceLock;
 use std::time::Duration;
 
+use axum::http::{StatusCode, header};
 use axum::response::{Html, IntoResponse};
 use axum::routing::get;
 use axum::{Extension, Json, Router};
 use axum_oidc_client::auth_session::AuthSession;
 use axum_oidc_client::bearer::{JwtClaims, JwtConfiguration, JwtLayer};
 use axum_oidc_client::{
-    AuthenticationLayer, OAuthConfiguration, OptionalAuthSession, UnauthenticatedBehavior,
+    AuthenticationLayer, DiscoveryHealth, OAuthConfiguration, OptionalAuthSession, StoreHealth,
+    UnauthenticatedBehavior,
 };
 use metrics_exporter_prometheus::{Matcher, PrometheusBuilder, PrometheusHandle};
 
@@ -66,10 +68,13 @@ pub fn router(layer: AuthenticationLayer, api: Api) -> Router {
         app = app.merge(api);
     }
     // Outermost, so it answers its own routes under /auth before any routing.
-    // /healthz and /metrics are added after it: they never touch the session store.
+    // /healthz, /readyz and /metrics are added after it: liveness and metrics never
+    // touch the session store, and readiness asks the layer itself.
+    let readiness = Extension(layer.clone());
     app.layer(base)
         .layer(layer)
         .route("/healthz", get(healthz))
+        .route("/readyz", get(readyz).layer(readiness))
         .route("/metrics", get(metrics))
 }
 
@@ -104,13 +109,13 @@ async fn metrics() -> impl IntoResponse {
     match METRICS.get() {
         Some(h) => (
             [(
-                axum::http::header::CONTENT_TYPE,
+                header::CONTENT_TYPE,
                 "text/plain; version=0.0.4; charset=utf-8",
             )],
             h.render(),
         )
             .into_response(),
-        None => axum::http::StatusCode::NOT_FOUND.into_response(),
+        None => StatusCode::NOT_FOUND.into_response(),
     }
 }
 
@@ -121,6 +126,57 @@ struct AuthBase(String);
 /// Liveness: 200 `ok` while the server runs.
 async fn healthz() -> &'static str {
     "ok"
+}
+
+/// Readiness: 200 once the provider is discovered and the session store answers,
+/// else 503 with the reason (`discovery_pending`, `store_unreachable`) and its detail.
+async fn readyz(Extension(layer): Extension<AuthenticationLayer>) -> impl IntoResponse {
+    let r = layer.readiness().await;
+    let discovery = match &r.discovery {
+        DiscoveryHealth::Configured => serde_json::json!({"state": "configured"}),
+        DiscoveryHealth::Discovered {
+            age,
+            failed_refreshes,
+            last_error,
+        } => serde_json::json!({
+            "state": "discovered",
+            "age_secs": age.as_secs(),
+            "failed_refreshes": failed_refreshes,
+            "last_error": last_error,
+        }),
+        DiscoveryHealth::Pending {
+            failed_attempts,
+            last_error,
+        } => serde_json::json!({
+            "state": "pending",
+            "failed_attempts": failed_attempts,
+            "last_error": last_error,
+        }),
+        _ => serde_json::json!({"state": "unknown"}),
+    };
+    let store = match &r.store {
+        StoreHealth::Reachable => serde_json::json!({"state": "reachable"}),
+        StoreHealth::Unreachable { error } => {
+            serde_json::json!({"state": "unreachable", "error": error})
+        }
+        _ => serde_json::json!({"state": "unknown"}),
+    };
+    let (status, body) = match r.reason() {
+        None => (
+            StatusCode::OK,
+            serde_json::json!({"status": "ready", "discovery": discovery, "store": store}),
+        ),
+        Some(reason) => (
+            StatusCode::SERVICE_UNAVAILABLE,
+            serde_json::json!({
+                "status": "not_ready",
+                "reason": reason,
+                "discovery": discovery,
+                "store": store,
+            }),
+        ),
+    };
+    (status, [(header::CACHE_CONTROL, "no-store")], Json(body))
 }
 
 async fn home(

@@ -101,7 +101,9 @@ async fn run(settings: Settings) -> Result<(), BoxError> {
             if let Some(secret) = &settings.client_secret {
                 b = b.with_client_secret(secret.clone());
             }
-            b.with_issuer(issuer.clone()).await?
+            // A provider that cannot be reached does not stop the start: logins answer
+            // 503 until it is discovered in the background (see /readyz).
+            b.with_issuer_or_retry_in_background(issuer.clone()).await?
         }
         None => {
             let provider = start_dev_provider(&settings, listen).await?;
@@ -120,8 +122,9 @@ async fn run(settings: Settings) -> Result<(), BoxError> {
     };
     let config = builder.build()?;
     let issuer = config.issuer().unwrap_or_default().to_owned();
-    let store =
-        axum_oidc_client::store::from_url(&settings.session_store, config.cookie_key()).await?;
+    let store = axum_oidc_client::store::from_url(&settings.session_store, config.cookie_key())
+        .await
+        .map_err(|e| store_error(&settings, e))?;
     let layer =
         AuthenticationLayer::with_store(config, store).with_logout_handler(OidcLogoutHandler);
     let api = app::api_layer(&settings, layer.config()).await?;
@@ -162,6 +165,41 @@ async fn run(settings: Settings) -> Result<(), BoxError> {
     Ok(())
 }
 
+/// A start-up error with the setting to fix; its source keeps the cause chain (which
+/// `fail` prints without repeating the text this message already quotes).
+#[derive(Debug)]
+struct Fix {
+    message: String,
+    source: BoxError,
+}
+
+impl std::fmt::Display for Fix {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.message)
+    }
+}
+
+impl std::error::Error for Fix {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        Some(self.source.as_ref())
+    }
+}
+
+/// A session store that cannot be opened, with SESSION_STORE named (never its
+/// credentials: the library's message holds the scheme and host only).
+fn store_error(s: &Settings, e: axum_oidc_client::StoreError) -> BoxError {
+    let message = match &e {
+        axum_oidc_client::StoreError::Connect { .. } => {
+            format!("{e}: check SESSION_STORE and that the server is running")
+        }
+        _ => format!("SESSION_STORE ({}): {e}", s.store_for_logs()),
+    };
+    Box::new(Fix {
+        message,
+        source: Box::new(e),
+    })
+}
+
 const DEV_CLIENT_ID: &str = "oidc-demo";
 const DEV_CLIENT_SECRET: &str = "oidc-demo-development-secret";
 
@@ -195,6 +233,18 @@ fn base_builder(s: &Settings) -> OAuthConfigurationBuilder {
 /// DEV_PROVIDER_PORT); its issuer uses APP_URL's host.
 async fn start_dev_provider(s: &Settings, listen: SocketAddr) -> Result<RunningProvider, BoxError> {
     let app = s.app_origin();
+    if !is_local(&s.app_url) {
+        // The embedded provider speaks plain http, which the library accepts from this
+        // machine only.
+        return Err(format!(
+            "APP_URL={app} is not on this machine, and the embedded development provider \
+             (used without OIDC_ISSUER) only works at http://localhost: set OIDC_ISSUER, \
+             OIDC_CLIENT_ID and OIDC_CLIENT_SECRET to your provider, or use \
+             APP_URL=http://localhost:{}",
+            listen.port()
+        )
+        .into());
+    }
     let base = s
         .base_path
         .as_deref()
@@ -219,4 +269,14 @@ async fn start_dev_provider(s: &Settings, listen: SocketAddr) -> Result<RunningP
     Ok(DevProvider::start(config).await.map_err(|e| {
         format!("cannot start the embedded provider on {bind} (set DEV_PROVIDER_PORT): {e}")
     })?)
+}
+
+/// Whether `url` names this machine: `localhost` or a loopback address.
+fn is_local(url: &url::Url) -> bool {
+    match url.host() {
+        Some(url::Host::Domain(d)) => d.eq_ignore_ascii_case("localhost"),
+        Some(url::Host::Ipv4(ip)) => ip.is_loopback(),
+        Some(url::Host::Ipv6(ip)) => ip.is_loopback(),
+        None => false,
+    }
 }

@@ -18,7 +18,8 @@ use url::{Host, Url};
 #[command(name = "oidc-demo", version)]
 pub struct Settings {
     /// Issuer URL of the OpenID provider (discovered at start). Unset: the embedded
-    /// development provider.
+    /// development provider, which needs APP_URL on this machine (localhost or a
+    /// loopback address).
     #[arg(long, env = "OIDC_ISSUER", value_name = "URL")]
     pub issuer: Option<String>,
     /// Client id registered at the provider (required with OIDC_ISSUER).
@@ -72,16 +73,16 @@ pub struct Settings {
     #[arg(long, env = "OIDC_CA_CERT", value_name = "FILE")]
     pub ca_cert: Option<String>,
     /// Base path of the login routes (default /auth).
-    #[arg(long, env = "OIDC_BASE_PATH", value_name = "PATH")]
+    #[arg(long, env = "OIDC_BASE_PATH", value_name = "PATH", value_parser = parse_base_path)]
     pub base_path: Option<String>,
     /// Refresh access tokens this many seconds before they expire (default 30).
-    #[arg(long, env = "OIDC_REFRESH_MARGIN_SECS", value_name = "SECS")]
+    #[arg(long, env = "OIDC_REFRESH_MARGIN_SECS", value_name = "SECS", value_parser = parse_refresh_margin)]
     pub refresh_margin_secs: Option<u64>,
     /// Audience /api/me requires in bearer tokens (default: the client id).
     #[arg(long, env = "API_AUDIENCE", value_name = "AUD")]
     pub api_audience: Option<String>,
     /// Port of the embedded development provider (default: the listen port + 1).
-    #[arg(long, env = "DEV_PROVIDER_PORT", value_name = "PORT")]
+    #[arg(long, env = "DEV_PROVIDER_PORT", value_name = "PORT", value_parser = parse_dev_provider_port)]
     pub dev_provider_port: Option<u16>,
     /// Log format: text for people, json for one JSON object a line.
     #[arg(long, env = "LOG_FORMAT", value_enum, default_value_t = LogFormat::Text)]
@@ -217,6 +218,37 @@ fn parse_app_url(value: &str) -> Result<Url, String> {
         ));
     }
     Ok(url)
+}
+
+/// Checks OIDC_BASE_PATH: an absolute path (the library checks the rest).
+fn parse_base_path(value: &str) -> Result<String, String> {
+    let value = value.trim();
+    if value.starts_with('/') && !value.contains(['?', '#', ' ']) && !value.contains("//") {
+        Ok(value.to_owned())
+    } else {
+        Err(format!(
+            "OIDC_BASE_PATH={value:?} is not an absolute path: write e.g. OIDC_BASE_PATH=/{}",
+            value.trim_matches('/')
+        ))
+    }
+}
+
+/// Checks OIDC_REFRESH_MARGIN_SECS: a whole number of seconds.
+fn parse_refresh_margin(value: &str) -> Result<u64, String> {
+    value.trim().parse().map_err(|_| {
+        format!(
+            "OIDC_REFRESH_MARGIN_SECS={value:?} is not a whole number of seconds: write e.g. OIDC_REFRESH_MARGIN_SECS=30"
+        )
+    })
+}
+
+/// Checks DEV_PROVIDER_PORT: a TCP port.
+fn parse_dev_provider_port(value: &str) -> Result<u16, String> {
+    value.trim().parse().map_err(|_| {
+        format!(
+            "DEV_PROVIDER_PORT={value:?} is not a port number: write e.g. DEV_PROVIDER_PORT=3001"
+        )
+    })
 }
 
 /// Checks BIND: an IP address and a port.

@@ -1,74 +1,20 @@
 //! The `oidc-demo` program as a deployer meets it: its command line, its settings,
-//! its refusals, its logs, its health endpoint and its shutdown.
+//! its logs, its health endpoint and its shutdown (its refusals at start-up are in
+//! `startup_errors.rs`).
 
-use std::process::{Output, Stdio};
+mod support;
+
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use oidc_dev_provider::{ClientRegistration, DevProvider, DevProviderConfig, RunningProvider};
 use tokio::io::AsyncBufReadExt as _;
-use tokio::process::{Child, Command};
+use tokio::process::Child;
 
-const BIN: &str = env!("CARGO_BIN_EXE_oidc-demo");
+use support::{demo, free_port, run_to_exit, text};
+
 const CLIENT_ID: &str = "cli-test";
 const CLIENT_SECRET: &str = "cli-test-client-secret-0123456789";
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
-
-/// A command with an empty environment but `env`, so settings of the shell running
-/// the tests never leak in.
-fn demo(args: &[&str], env: &[(&str, &str)]) -> Command {
-    let mut c = Command::new(BIN);
-    c.env_clear()
-        .args(args)
-        .envs(env.iter().copied())
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .kill_on_drop(true);
-    c
-}
-
-/// Runs a command that must exit by itself within 15 seconds (and not serve).
-async fn run_to_exit(args: &[&str], env: &[(&str, &str)]) -> Output {
-    // Whatever it does, it must not take the ports a server would use by default.
-    let app_url = format!("http://127.0.0.1:{}", free_port());
-    let op_port = free_port().to_string();
-    let mut all: Vec<(&str, &str)> = vec![("APP_URL", &app_url), ("DEV_PROVIDER_PORT", &op_port)];
-    all.extend_from_slice(env);
-    let child = demo(args, &all).spawn().expect("oidc-demo");
-    match tokio::time::timeout(Duration::from_secs(15), child.wait_with_output()).await {
-        Ok(out) => out.expect("oidc-demo output"),
-        Err(_) => panic!("oidc-demo {args:?} did not exit: it is serving instead"),
-    }
-}
-
-fn text(b: &[u8]) -> String {
-    String::from_utf8_lossy(b).into_owned()
-}
-
-/// Runs the demo with `APP_URL=app_url` and expects a refusal naming `needles`.
-async fn refused(app_url: &str, needles: &[&str]) -> String {
-    let out = run_to_exit(&[], &[("APP_URL", app_url)]).await;
-    let err = text(&out.stderr);
-    assert!(
-        !out.status.success(),
-        "APP_URL={app_url} was accepted:\n{err}"
-    );
-    for n in needles {
-        assert!(
-            err.contains(n),
-            "APP_URL={app_url}: {n:?} missing in:\n{err}"
-        );
-    }
-    err
-}
 
 #[tokio::test]
 async fn help_lists_every_setting_and_exits_without_serving() {
@@ -129,88 +75,6 @@ async fn version_prints_the_package_version() {
         text(&out.stdout).trim(),
         format!("oidc-demo {}", env!("CARGO_PKG_VERSION"))
     );
-}
-
-#[tokio::test]
-async fn refuses_an_app_url_without_a_scheme_and_says_to_add_http() {
-    refused(
-        "localhost:3000",
-        &["APP_URL", "localhost:3000", "http://localhost:3000"],
-    )
-    .await;
-    refused(
-        "app.example",
-        &["APP_URL", "app.example", "https://app.example"],
-    )
-    .await;
-}
-
-#[tokio::test]
-async fn refuses_an_app_url_with_a_path_and_points_to_oidc_base_path() {
-    refused(
-        "https://app.example/shop",
-        &["APP_URL", "/shop", "OIDC_BASE_PATH"],
-    )
-    .await;
-}
-
-#[tokio::test]
-async fn refuses_an_unspecified_address_as_public_host_and_points_to_bind() {
-    refused(
-        "http://0.0.0.0:3000",
-        &["APP_URL", "0.0.0.0", "BIND=0.0.0.0:3000"],
-    )
-    .await;
-    refused("http://[::]:3000", &["APP_URL", "[::]", "BIND"]).await;
-}
-
-#[tokio::test]
-async fn refuses_an_app_url_with_a_query_or_credentials() {
-    refused("https://app.example/?a=b", &["APP_URL", "?a=b"]).await;
-    refused("https://user:pw@app.example", &["APP_URL"]).await;
-}
-
-#[tokio::test]
-async fn refuses_a_bind_that_is_not_an_address_and_port() {
-    let out = run_to_exit(&[], &[("BIND", "0.0.0.0")]).await;
-    let err = text(&out.stderr);
-    assert!(!out.status.success());
-    assert!(
-        err.contains("BIND") && err.contains("0.0.0.0:3000"),
-        "{err}"
-    );
-}
-
-#[tokio::test]
-async fn an_unreadable_oidc_ca_cert_is_a_start_up_error() {
-    let out = run_to_exit(&[], &[("OIDC_CA_CERT", "/nonexistent/ca.pem")]).await;
-    let err = text(&out.stderr);
-    assert!(!out.status.success(), "OIDC_CA_CERT was ignored:\n{err}");
-    assert!(err.contains("/nonexistent/ca.pem"), "{err}");
-}
-
-#[tokio::test]
-async fn a_start_up_error_prints_its_whole_cause_chain_once() {
-    let issuer = format!("http://127.0.0.1:{}", free_port());
-    let out = run_to_exit(&[], &[("OIDC_ISSUER", &issuer), ("OIDC_CLIENT_ID", "x")]).await;
-    let err = text(&out.stderr);
-    assert!(!out.status.success(), "{err}");
-    assert!(err.contains("discovery"), "{err}");
-    // The root cause, the refused TCP connection, is there, and only once.
-    assert_eq!(err.matches("refused").count(), 1, "{err}");
-}
-
-#[tokio::test]
-async fn a_session_store_error_never_prints_the_store_password() {
-    let store = format!(
-        "postgres://demo:hunter2-secret@127.0.0.1:{}/sessions",
-        free_port()
-    );
-    let out = run_to_exit(&[], &[("SESSION_STORE", &store)]).await;
-    let err = text(&out.stderr) + &text(&out.stdout);
-    assert!(!out.status.success(), "{err}");
-    assert!(err.contains("session store"), "{err}");
-    assert!(!err.contains("hunter2"), "the password is printed:\n{err}");
 }
 
 /// A running demo with its output collected.
@@ -324,8 +188,10 @@ async fn serves_a_public_https_url_behind_a_proxy_on_a_separate_bind_address() {
     assert!(line.contains(&bind), "no listen address in {line:?}");
     assert!(line.contains("memory"), "no store in {line:?}");
 
+    // As the TLS-terminating proxy forwards it: the public host in X-Forwarded-Host.
     let r = no_redirects()
         .get(format!("{}/auth/login?next=/", demo.origin))
+        .header("x-forwarded-host", "app.example")
         .send()
         .await
         .unwrap();
@@ -385,6 +251,7 @@ async fn oidc_base_path_moves_the_login_routes_and_the_redirect_uri() {
     .await;
     let r = no_redirects()
         .get(format!("{}/shop/auth/login", demo.origin))
+        .header("x-forwarded-host", "app.example")
         .send()
         .await
         .unwrap();

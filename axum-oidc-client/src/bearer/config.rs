@@ -122,7 +122,14 @@ impl JwtConfiguration {
     /// ```
     pub async fn fetch_keys(&self) -> Result<(), ConfigError> {
         for issuer in &*self.inner.issuers {
-            if let IssuerKeys::Jwks { cache, .. } = &issuer.keys {
+            let cache = issuer
+                .keys
+                .cache()
+                .map_err(|source| ConfigError::IssuerJwks {
+                    issuer: issuer.iss.to_string(),
+                    source,
+                })?;
+            if let Some(cache) = cache {
                 cache
                     .keys()
                     .await
@@ -236,10 +243,13 @@ impl JwtConfiguration {
         }
         let fresh = match &self.inner.issuers.get(entry.issuer).map(|i| &i.keys) {
             Some(IssuerKeys::Hmac { .. }) => true,
-            Some(IssuerKeys::Jwks { cache: keys, .. }) => keys
-                .keys()
-                .await
-                .is_ok_and(|current| entry.keys_unchanged(&current)),
+            Some(keys) => match keys.cache() {
+                Ok(Some(cache)) => cache
+                    .keys()
+                    .await
+                    .is_ok_and(|current| entry.keys_unchanged(&current)),
+                _ => false,
+            },
             None => false,
         };
         Ok(fresh.then(|| entry.jwt.clone()))

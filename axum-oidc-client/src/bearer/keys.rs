@@ -13,8 +13,9 @@ use jsonwebtoken::{Algorithm, DecodingKey};
 
 use super::error::BearerError;
 use crate::config::ConfigError;
+use crate::config::ProviderCell;
 use crate::jose::{CompactJws, JoseError, SigningAlgorithm};
-use crate::jose::{JwkSet, JwksCache, KeyEntry, SignatureError};
+use crate::jose::{JwkSet, JwksCache, JwksError, KeyEntry, SignatureError};
 
 /// An HMAC algorithm (RFC 7518 section 3.2), usable only with
 /// [`with_hmac_secret`](super::JwtConfigurationBuilder::with_hmac_secret).
@@ -97,6 +98,12 @@ pub(crate) enum IssuerKeys {
         cache: JwksCache,
         algorithms: Arc<[SigningAlgorithm]>,
     },
+    /// The login configuration's provider: the key cache it was last discovered with
+    /// (none until its discovery succeeds).
+    Login {
+        provider: ProviderCell,
+        algorithms: Arc<[SigningAlgorithm]>,
+    },
     /// A shared secret, for exactly one HMAC algorithm.
     Hmac {
         algorithm: HmacAlgorithm,
@@ -110,6 +117,14 @@ impl std::fmt::Debug for IssuerKeys {
             Self::Jwks { cache, algorithms } => f
                 .debug_struct("Jwks")
                 .field("cache", cache)
+                .field("algorithms", algorithms)
+                .finish(),
+            Self::Login {
+                provider,
+                algorithms,
+            } => f
+                .debug_struct("Login")
+                .field("issuer", &provider.issuer())
                 .field("algorithms", algorithms)
                 .finish(),
             Self::Hmac { algorithm, .. } => f
@@ -129,6 +144,19 @@ pub(crate) struct Issuer {
 }
 
 impl IssuerKeys {
+    /// The key cache of public keys, if this issuer has one now.
+    pub(crate) fn cache(&self) -> Result<Option<JwksCache>, JwksError> {
+        match self {
+            Self::Jwks { cache, .. } => Ok(Some(cache.clone())),
+            Self::Login { provider, .. } => provider
+                .get()
+                .and_then(|p| p.jwks.clone())
+                .map(Some)
+                .ok_or(JwksError::NotDiscovered),
+            Self::Hmac { .. } => Ok(None),
+        }
+    }
+
     /// Checks the algorithm against this issuer's allow-list and the signature with its
     /// keys. Returns the key set used, when there is one, so callers can tell later
     /// whether the keys have rotated since.
@@ -137,8 +165,13 @@ impl IssuerKeys {
         parts: &CompactJws<'_>,
     ) -> Result<Option<Arc<JwkSet>>, BearerError> {
         match self {
-            Self::Jwks { cache, algorithms } => {
+            Self::Jwks { algorithms, .. } | Self::Login { algorithms, .. } => {
                 let jws = parts.with_allowed(algorithms)?;
+                let cache = match self.cache() {
+                    Ok(Some(cache)) => cache,
+                    Ok(None) => return Err(BearerError::KeysUnavailable(JwksError::NoSource)),
+                    Err(e) => return Err(BearerError::KeysUnavailable(e)),
+                };
                 let keys = cache.keys().await.map_err(BearerError::KeysUnavailable)?;
                 cache.verify(&jws).await.map_err(|e| match e {
                     SignatureError::Jose(j) => BearerError::Jose(j),

@@ -6,7 +6,8 @@ use std::time::Duration;
 use http::HeaderMap;
 use sha2::Digest as _;
 
-use crate::config::{IdentityMode, OAuthConfiguration};
+use crate::config::{IdentityMode, OAuthConfiguration, ProviderConfig};
+use crate::failure::Failure;
 use crate::id_token::{Expectations, IdTokenClaims, IdTokenError, NonceCheck, verify_id_token};
 use crate::secret::{AccessTokenValue, IdTokenValue, RefreshTokenValue, constant_time_eq};
 use crate::session::cookies::{
@@ -18,6 +19,7 @@ use crate::userinfo::{UserInfoError, fetch_user_claims};
 
 mod establish;
 mod gate;
+mod reasons;
 
 pub(crate) use establish::{Established, establish_session};
 
@@ -38,6 +40,9 @@ pub struct CallbackQuery {
     pub iss: Option<String>,
     /// `error` (RFC 6749 4.1.2.1).
     pub error: Option<String>,
+    /// `error_description` (RFC 6749 4.1.2.1): only read to tell a refused redirect
+    /// URI apart, never shown or logged.
+    pub error_description: Option<String>,
 }
 
 /// Why a callback was refused.
@@ -65,6 +70,10 @@ pub enum CallbackError {
     /// The provider returned an error (RFC 6749 4.1.2.1).
     #[error("provider returned error {0}")]
     ProviderError(String),
+    /// The provider returned an error about the redirect URI (RFC 6749 4.1.2.1; a
+    /// provider that redirects although RFC 6749 3.1.2.4 says it should not).
+    #[error("provider refused the redirect URI: error {0}")]
+    RedirectUriRefused(String),
     /// No `code`.
     #[error("missing code")]
     MissingCode,
@@ -88,16 +97,52 @@ pub enum CallbackError {
     /// token endpoint; the provider was not called.
     #[error("too many code exchanges in flight")]
     Busy,
+    /// The provider has not been discovered yet (it could not be reached since
+    /// start-up). A provider fault.
+    #[error("the OpenID provider has not been discovered yet")]
+    NotDiscovered,
 }
 
 impl CallbackError {
-    /// Whether the fault lies with the provider (502) rather than the request (400).
+    /// Whether the fault lies with the provider rather than the request (a retry of the
+    /// same exchange may succeed).
     pub fn is_provider_fault(&self) -> bool {
         match self {
             Self::Token(e) => e.is_provider_fault(),
             Self::IdToken(e) => e.is_provider_fault(),
             Self::UserInfo(e) => e.is_provider_fault(),
+            Self::NotDiscovered => true,
             _ => false,
+        }
+    }
+
+    /// The reason code and class (see [`crate::FailureClass`]).
+    ///
+    /// ```
+    /// use axum_oidc_client::FailureClass;
+    /// use axum_oidc_client::__private::callback::CallbackError;
+    ///
+    /// let f = CallbackError::StateMismatch.failure();
+    /// assert_eq!((f.reason(), f.class()), ("state_mismatch", FailureClass::User));
+    /// ```
+    pub fn failure(&self) -> Failure {
+        match self {
+            Self::MalformedQuery => Failure::user("malformed_response"),
+            Self::MissingState => Failure::user("missing_state"),
+            Self::StateMismatch => Failure::user("state_mismatch"),
+            Self::LoginExpired => Failure::user("login_expired"),
+            Self::MissingIss => Failure::user("missing_iss"),
+            Self::WrongIss => Failure::user("wrong_iss"),
+            Self::ProviderError(code) => reasons::authorization_error(code),
+            Self::RedirectUriRefused(_) => Failure::configuration("redirect_uri_mismatch"),
+            Self::MissingCode => Failure::user("missing_code"),
+            Self::Token(e) => e.failure(),
+            Self::MissingIdToken => Failure::configuration("missing_id_token"),
+            Self::IdToken(e) => reasons::id_token_failure(e),
+            Self::UserInfo(e) => reasons::userinfo_failure(e),
+            Self::Replayed => Failure::user("replayed"),
+            Self::Busy => Failure::local_outage("busy"),
+            Self::NotDiscovered => Failure::local_outage("provider_not_discovered"),
         }
     }
 }
@@ -115,6 +160,11 @@ pub fn parse_callback_query(raw: Option<&str>) -> Result<CallbackQuery, Callback
             "state" => &mut q.state,
             "iss" => &mut q.iss,
             "error" => &mut q.error,
+            // Only a hint that is never shown: the first one is kept.
+            "error_description" => {
+                q.error_description.get_or_insert_with(|| v.into_owned());
+                continue;
+            }
             _ => continue,
         };
         if slot.replace(v.into_owned()).is_some() {
@@ -133,6 +183,7 @@ pub fn check_response(
     now: i64,
 ) -> Result<(LoginState, String), CallbackError> {
     let c = &config.inner;
+    let provider = c.provider.get().ok_or(CallbackError::NotDiscovered)?;
     let state = query
         .state
         .as_deref()
@@ -146,9 +197,9 @@ pub fn check_response(
     if now > login.started_at + LOGIN_COOKIE_MAX_AGE {
         return Err(CallbackError::LoginExpired);
     }
-    match (&query.iss, &c.provider.issuer) {
+    match (&query.iss, &provider.issuer) {
         (Some(iss), Some(issuer)) if iss != issuer => return Err(CallbackError::WrongIss),
-        (None, Some(_)) if c.provider.iss_parameter_required => {
+        (None, Some(_)) if provider.iss_parameter_required => {
             return Err(CallbackError::MissingIss);
         }
         _ => {}
@@ -159,6 +210,16 @@ pub fn check_response(
             .filter(|ch| ch.is_ascii_alphanumeric() || *ch == '_')
             .take(64)
             .collect();
+        let about_redirect_uri = matches!(
+            code.as_str(),
+            "invalid_request" | "invalid_redirect_uri" | "redirect_uri_mismatch"
+        ) && query
+            .error_description
+            .as_deref()
+            .is_some_and(crate::token::names_redirect_uri);
+        if about_redirect_uri || code == "invalid_redirect_uri" || code == "redirect_uri_mismatch" {
+            return Err(CallbackError::RedirectUriRefused(code));
+        }
         return Err(CallbackError::ProviderError(code));
     }
     let code = query
@@ -167,6 +228,19 @@ pub fn check_response(
         .filter(|c| !c.is_empty())
         .ok_or(CallbackError::MissingCode)?;
     Ok((login, code))
+}
+
+/// Where the login this callback belongs to was to return (its `next`), read from the
+/// login cookie without any other check: only for a link that starts that login
+/// again. `None` without a login cookie for the `state`.
+pub(crate) fn pending_next(
+    config: &OAuthConfiguration,
+    query: &CallbackQuery,
+    headers: &HeaderMap,
+) -> Option<String> {
+    let c = &config.inner;
+    let state = query.state.as_deref().filter(|s| !s.is_empty())?;
+    read_login_cookie(&c.cookie_key, &c.cookies, headers, state).map(|l| l.next)
 }
 
 /// The cookie name of the login being completed, to delete it.
@@ -183,9 +257,10 @@ pub(crate) fn claim_exchange(
     login: &LoginState,
 ) -> Result<ExchangeClaim, CallbackError> {
     let c = &config.inner;
+    let provider = c.provider.get().ok_or(CallbackError::NotDiscovered)?;
     gate::claim_exchange(
         login.state.secret(),
-        c.provider.token_endpoint.as_str(),
+        provider.token_endpoint.as_str(),
         login.started_at.saturating_add(LOGIN_COOKIE_MAX_AGE),
         c.clock.now(),
     )
@@ -214,8 +289,10 @@ pub async fn complete_login(
     code: &str,
 ) -> Result<SessionRecord, CallbackError> {
     let c = &config.inner;
+    let provider = c.provider.get().ok_or(CallbackError::NotDiscovered)?;
+    let provider = &*provider;
     let response = crate::token::exchange_code(
-        &c.provider,
+        provider,
         c.routes.token_request_redirect_uri(),
         code,
         &login.verifier,
@@ -223,49 +300,46 @@ pub async fn complete_login(
     .await
     .map_err(CallbackError::Token)?;
     let now = c.clock.now();
-    let claims = match &c.provider.identity {
+    let claims = match &provider.identity {
         IdentityMode::OpenIdConnect => {
             let id_token = response
                 .id_token
                 .as_deref()
                 .ok_or(CallbackError::MissingIdToken)?;
             let claims =
-                verify_login_id_token(config, id_token, &response, login.nonce.secret(), now)
+                verify_login_id_token(provider, id_token, &response, login.nonce.secret(), now)
                     .await?;
-            if c.provider.fetch_userinfo {
-                crate::userinfo::merge_userinfo(&c.provider, claims, &response.access_token)
+            if provider.fetch_userinfo {
+                crate::userinfo::merge_userinfo(provider, claims, &response.access_token)
                     .await
                     .map_err(CallbackError::UserInfo)?
             } else {
                 claims
             }
         }
-        IdentityMode::OAuth2Only { .. } => {
-            fetch_user_claims(&c.provider, &response.access_token, now)
-                .await
-                .map_err(CallbackError::UserInfo)?
-        }
+        IdentityMode::OAuth2Only { .. } => fetch_user_claims(provider, &response.access_token, now)
+            .await
+            .map_err(CallbackError::UserInfo)?,
     };
-    Ok(new_record(config, &response, claims, None, now))
+    Ok(new_record(provider, &response, claims, None, now))
 }
 
 async fn verify_login_id_token(
-    config: &OAuthConfiguration,
+    provider: &ProviderConfig,
     id_token: &str,
     response: &AccessTokenResponse,
     nonce: &str,
     now: i64,
 ) -> Result<IdTokenClaims, CallbackError> {
-    let c = &config.inner;
-    let (Some(jwks), Some(issuer)) = (&c.provider.jwks, &c.provider.issuer) else {
+    let (Some(jwks), Some(issuer)) = (&provider.jwks, &provider.issuer) else {
         return Err(CallbackError::MissingIdToken);
     };
     let exp = Expectations {
         issuer,
-        client_id: &c.provider.client_id,
-        additional_audiences: &c.provider.additional_audiences,
+        client_id: &provider.client_id,
+        additional_audiences: &provider.additional_audiences,
         nonce: NonceCheck::Required(nonce),
-        leeway: c.provider.leeway,
+        leeway: provider.leeway,
         max_age: None,
         subject: None,
         now,
@@ -273,7 +347,7 @@ async fn verify_login_id_token(
     verify_id_token(
         id_token,
         jwks,
-        &c.provider.algorithms,
+        &provider.algorithms,
         &exp,
         Some(&response.access_token),
     )
@@ -284,18 +358,17 @@ async fn verify_login_id_token(
 /// Builds a record from a token response. `previous` carries over what a refresh
 /// response may omit (refresh token, ID token, creation time).
 pub(crate) fn new_record(
-    config: &OAuthConfiguration,
+    provider: &ProviderConfig,
     response: &AccessTokenResponse,
     claims: IdTokenClaims,
     previous: Option<&SessionRecord>,
     now: i64,
 ) -> SessionRecord {
-    let c = &config.inner;
     // Expiry: expires_in, else the ID token's exp, else the configured token max age.
     let expires_at = match response.expires_in {
         Some(s) => now.saturating_add(s.min(10 * 365 * 86400) as i64),
         None if response.id_token.is_some() && claims.exp > now => claims.exp,
-        None => now + c.provider.token_max_age.as_secs() as i64,
+        None => now + provider.token_max_age.as_secs() as i64,
     };
     let tokens = TokenSet {
         access_token: AccessTokenValue::new(response.access_token.clone()),
@@ -314,7 +387,7 @@ pub(crate) fn new_record(
             .scope
             .clone()
             .or_else(|| previous.map(|p| p.tokens.scope.clone()))
-            .unwrap_or_else(|| c.provider.scopes.join(" ")),
+            .unwrap_or_else(|| provider.scopes.join(" ")),
         expires_at,
     };
     SessionRecord {
@@ -361,5 +434,17 @@ mod tests {
     fn garbage_parses_to_nothing_useful() {
         let q = parse_callback_query(Some("%%%&&&==&\u{0}")).unwrap();
         assert_eq!(q, CallbackQuery::default());
+    }
+
+    #[test]
+    fn an_authorization_error_about_the_redirect_uri_is_told_apart() {
+        let q = parse_callback_query(Some(
+            "error=invalid_request&error_description=Invalid+redirect_uri&state=s",
+        ))
+        .unwrap();
+        assert_eq!(q.error_description.as_deref(), Some("Invalid redirect_uri"));
+        assert!(crate::token::names_redirect_uri(
+            q.error_description.as_deref().unwrap()
+        ));
     }
 }

@@ -10,22 +10,33 @@ use crate::session::cookies::{CookieKey, CookieSettings};
 
 mod builder;
 mod provider;
+mod provider_cell;
 mod routes;
 use crate::discovery::DiscoveryError;
 use crate::jose::{JwksCache, JwksError};
 pub use builder::{DEFAULT_SCOPES, OAuthConfigurationBuilder};
 pub(crate) use provider::ProviderConfig;
+pub(crate) use provider_cell::{ProviderCell, is_transient as discovery_is_transient};
 pub(crate) use routes::Routes;
 
 /// A configuration mistake, reported at start-up with the input that caused it.
+///
+/// Every message names the setting (its environment variable where
+/// [`from_env`](OAuthConfigurationBuilder::from_env) reads one, and its builder method)
+/// and, where there is one, the fix. No message contains a secret.
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum ConfigError {
     /// A required setting is missing.
-    #[error("missing configuration: {0}")]
+    #[error("missing configuration: {} is required", setting(.0))]
     Missing(&'static str),
     /// A setting is not a valid URL.
-    #[error("{name} is not a valid absolute URL: {value:?}")]
+    #[error(
+        "{} is not a valid absolute URL: {:?}; write the whole URL, scheme included \
+         (e.g. https://login.example)",
+        setting(.name),
+        without_password(.value)
+    )]
     InvalidUrl {
         /// Which setting.
         name: &'static str,
@@ -33,13 +44,20 @@ pub enum ConfigError {
         value: String,
     },
     /// A URL uses plain http towards a host that is not this machine.
-    #[error("{0} must use https (plain http is only accepted for localhost)")]
+    #[error(
+        "{} must use https: plain http is only accepted for localhost, 127.0.0.0/8 and [::1] \
+         (insecure_allow_http() lifts this, for development only)",
+        setting(.0)
+    )]
     InsecureUrl(&'static str),
     /// The cookie secret is shorter than 32 bytes.
-    #[error("cookie key must be at least 32 bytes")]
+    #[error(
+        "the cookie key (COOKIE_KEY, with_private_cookie_key) must be at least 32 bytes; \
+         generate one with `openssl rand -base64 48`"
+    )]
     CookieKeyTooShort,
     /// An invalid value for a setting.
-    #[error("invalid value for {name}: {reason}")]
+    #[error("invalid value for {}: {reason}", setting(.name))]
     Invalid {
         /// Which setting.
         name: &'static str,
@@ -47,7 +65,10 @@ pub enum ConfigError {
         reason: String,
     },
     /// The custom CA certificate could not be read or parsed.
-    #[error("custom CA certificate {path}: {reason}")]
+    #[error(
+        "custom CA certificate {path} (OIDC_CA_CERT, with_custom_ca_cert): {reason}; \
+         give a readable PEM file"
+    )]
     CaCert {
         /// The file.
         path: String,
@@ -55,36 +76,53 @@ pub enum ConfigError {
         reason: String,
     },
     /// Discovery failed.
-    #[error("OpenID discovery failed")]
+    #[error("OpenID discovery of the issuer (OIDC_ISSUER, with_issuer) failed")]
     Discovery(#[source] DiscoveryError),
     /// The provider's keys could not be fetched.
-    #[error("could not fetch the provider's signing keys")]
+    #[error("could not fetch the provider's signing keys (the jwks_uri of its discovery document)")]
     Jwks(#[source] JwksError),
     /// The HTTP client could not be built.
-    #[error("could not build the HTTP client")]
+    #[error(
+        "could not build the HTTP client for the provider (check with_custom_ca_cert / \
+         OIDC_CA_CERT and the TLS feature, rustls or native-tls)"
+    )]
     Http(#[source] reqwest::Error),
 
     // The bearer layer's settings ([`JwtConfigurationBuilder`](crate::bearer::JwtConfigurationBuilder)).
     /// No issuer is trusted: configure at least one key source.
-    #[error("no issuer configured")]
+    #[error(
+        "no issuer configured: give the bearer layer a key source (with_issuer, \
+         with_jwks_uri, with_public_key_pem, with_jwks_json, with_hmac_secret or \
+         with_oauth_configuration; OIDC_ISSUER or JWT_ISSUER for from_env)"
+    )]
     NoIssuer,
     /// No audience is configured and
     /// [`insecure_skip_audience`](crate::bearer::JwtConfigurationBuilder::insecure_skip_audience)
     /// was not called (RFC 8725 section 3.9).
-    #[error("no audience configured (with_audience)")]
+    #[error(
+        "no audience configured: set the audience your API expects in its tokens \
+         (with_audience, JWT_AUDIENCE)"
+    )]
     MissingAudience,
     /// An audience is empty.
-    #[error("invalid audience {0:?}")]
+    #[error("invalid audience {0:?} (with_audience, JWT_AUDIENCE): an audience must not be empty")]
     InvalidAudience(String),
     /// An issuer identifier is empty or, where it must be a URL, not one.
-    #[error("invalid issuer {0:?}")]
+    #[error(
+        "invalid issuer {0:?}: an issuer is a non-empty identifier, and an absolute URL \
+         where it is discovered (e.g. https://login.example/realm)"
+    )]
     InvalidIssuer(String),
     /// The same issuer was given two kinds of key source (for example a JWKS URI and
     /// an HMAC secret), or two JWKS sources.
-    #[error("issuer {0:?} has conflicting key sources")]
+    #[error(
+        "issuer {0:?} has conflicting key sources: give it one of with_issuer, \
+         with_jwks_uri, with_jwks_cache, with_public_key_pem/with_jwks_json or \
+         with_hmac_secret"
+    )]
     ConflictingKeySources(String),
     /// A static key (PEM or JWK JSON) could not be parsed.
-    #[error("key for issuer {issuer:?} is invalid: {reason}")]
+    #[error("key for issuer {issuer:?} is invalid (with_public_key_pem, with_jwks_json): {reason}")]
     InvalidKey {
         /// The issuer.
         issuer: String,
@@ -92,10 +130,16 @@ pub enum ConfigError {
         reason: String,
     },
     /// Static keys were given for an issuer but none is a usable signature key.
-    #[error("issuer {0:?} has no usable verification key")]
+    #[error(
+        "issuer {0:?} has no usable verification key: give a public signature key \
+         (RSA, EC or OKP) of an allowed algorithm"
+    )]
     NoUsableKeys(String),
     /// The HMAC secret is shorter than the hash output (RFC 7518 section 3.2).
-    #[error("HMAC secret for issuer {issuer:?} must be at least {min} bytes")]
+    #[error(
+        "HMAC secret for issuer {issuer:?} (with_hmac_secret) must be at least {min} bytes \
+         (RFC 7518 section 3.2); generate one with `openssl rand -base64 48`"
+    )]
     HmacSecretTooShort {
         /// The issuer.
         issuer: String,
@@ -104,28 +148,37 @@ pub enum ConfigError {
     },
     /// The HMAC secret looks like a PEM key: a public key must never be an HMAC
     /// secret (RFC 8725 section 2.1).
-    #[error("HMAC secret for issuer {0:?} looks like a PEM key")]
+    #[error(
+        "HMAC secret for issuer {0:?} looks like a PEM key: give a public key to \
+         with_public_key_pem, never as an HMAC secret (RFC 8725 section 2.1)"
+    )]
     HmacSecretLooksLikeKey(String),
     /// The algorithm allow-list is empty.
-    #[error("the algorithm allow-list is empty")]
+    #[error("the algorithm allow-list (with_algorithms) is empty: allow at least one algorithm")]
     NoAlgorithms,
     /// A required claim name is empty.
-    #[error("invalid required claim name {0:?}")]
+    #[error("invalid required claim name {0:?} (with_required_claims): it must not be empty")]
     InvalidRequiredClaim(String),
     /// More than 64 distinct required claims.
-    #[error("at most 64 required claims are supported")]
+    #[error("at most 64 required claims are supported (with_required_claims)")]
     TooManyRequiredClaims,
     /// The leeway is larger than five minutes.
-    #[error("leeway of {0} s is larger than 300 s")]
+    #[error(
+        "leeway of {0} s is larger than 300 s (with_leeway, JWT_LEEWAY_SECS): fix the \
+         clocks instead (NTP) and keep the leeway under 300 s"
+    )]
     LeewayTooLarge(u64),
     /// The realm contains characters that cannot appear in a quoted string.
-    #[error("invalid realm {0:?}")]
+    #[error(
+        "invalid realm {0:?} (with_realm): use visible ASCII characters and spaces, \
+         without \" or \\"
+    )]
     InvalidRealm(String),
     /// An environment variable is missing.
-    #[error("missing environment variable {0}")]
+    #[error("missing environment variable {0}: set it")]
     MissingEnv(&'static str),
     /// An environment variable has an invalid value.
-    #[error("invalid value for {name}: {value:?}")]
+    #[error("invalid value for {name}: {value:?} (see JwtConfigurationBuilder::from_env)")]
     InvalidEnv {
         /// The variable.
         name: &'static str,
@@ -142,7 +195,10 @@ pub enum ConfigError {
         source: DiscoveryError,
     },
     /// The discovery document of an issuer has no `jwks_uri`.
-    #[error("issuer {0:?} publishes no jwks_uri")]
+    #[error(
+        "issuer {0:?} publishes no jwks_uri in its discovery document: give its keys \
+         with with_jwks_uri, with_public_key_pem or with_jwks_json"
+    )]
     NoJwksUri(String),
     /// An issuer's keys could not be fetched (from
     /// [`JwtConfiguration::fetch_keys`](crate::bearer::JwtConfiguration::fetch_keys)).
@@ -157,11 +213,63 @@ pub enum ConfigError {
     /// The login configuration given to
     /// [`with_oauth_configuration`](crate::bearer::JwtConfigurationBuilder::with_oauth_configuration)
     /// has no issuer or no key cache (plain OAuth 2.0 mode).
-    #[error("the login configuration has no issuer or no JWKS")]
+    #[error(
+        "the login configuration given to with_oauth_configuration has no issuer or no \
+         JWKS (plain OAuth 2.0 mode): give the bearer layer its own key source"
+    )]
     NoSharedKeys,
     /// Background key refresh was requested outside a Tokio runtime.
-    #[error("background key refresh needs a Tokio runtime")]
+    #[error(
+        "background key refresh (with_background_key_refresh) needs a Tokio runtime: \
+         build the configuration inside one"
+    )]
     NoRuntime,
+}
+
+/// A setting's name for messages: its environment variable where
+/// [`from_env`](OAuthConfigurationBuilder::from_env) reads one, and its builder method.
+fn setting(name: &str) -> String {
+    let (env, method) = match name {
+        "issuer" | "OIDC_ISSUER" => (Some("OIDC_ISSUER"), "with_issuer"),
+        "client_id" | "OIDC_CLIENT_ID" => (Some("OIDC_CLIENT_ID"), "with_client_id"),
+        "app_url" | "APP_URL" => (Some("APP_URL"), "with_app_url"),
+        "base_path" | "OIDC_BASE_PATH" => (Some("OIDC_BASE_PATH"), "with_base_path"),
+        "COOKIE_KEY" => (Some("COOKIE_KEY"), "with_private_cookie_key"),
+        "OIDC_REFRESH_MARGIN_SECS" => (Some(name), "with_refresh_margin"),
+        "redirect_uri" => (None, "with_redirect_uri"),
+        "authorization_endpoint" => (None, "with_authorization_endpoint"),
+        "token_endpoint" => (None, "with_token_endpoint"),
+        "end_session_endpoint" => (None, "with_end_session_endpoint"),
+        "revocation_endpoint" => (None, "with_revocation_endpoint"),
+        "userinfo_endpoint" => (None, "with_userinfo_endpoint"),
+        "jwks_uri" => (None, "with_jwks_uri"),
+        "post_logout_redirect_uri" => (None, "with_post_logout_redirect_uri"),
+        "user_endpoint" => (None, "with_oauth2_only"),
+        "code_challenge_method" => (None, "with_code_challenge_method"),
+        "client_auth_method" => (None, "with_client_auth_method"),
+        "allowed_algorithms" => (None, "with_allowed_algorithms"),
+        "idle_timeout" => (None, "with_idle_timeout"),
+        "session_cookie_name" => (None, "with_session_cookie_name"),
+        _ => return name.to_owned(),
+    };
+    format!("{} ({method})", env.unwrap_or(name))
+}
+
+/// `value` with the password of a `scheme://user:password@host` URL replaced.
+fn without_password(value: &str) -> String {
+    let Some(start) = value.find("://").map(|i| i + 3) else {
+        return value.to_owned();
+    };
+    let authority_end = value[start..]
+        .find(['/', '?', '#'])
+        .map_or(value.len(), |i| start + i);
+    match value[start..authority_end].rfind('@') {
+        Some(at) => match value[start..start + at].find(':') {
+            Some(colon) => format!("{}***{}", &value[..start + colon + 1], &value[start + at..]),
+            None => value.to_owned(),
+        },
+        None => value.to_owned(),
+    }
 }
 
 /// How the client authenticates at the token endpoint (OIDC Core 9).
@@ -246,8 +354,9 @@ pub struct OAuthConfiguration {
 /// The configuration by concern; each protocol step takes the parts it needs.
 #[derive(Debug)]
 pub(crate) struct ConfigInner {
-    /// The provider, the client registration, the keys and the HTTP client.
-    pub provider: ProviderConfig,
+    /// The provider, the client registration, the keys and the HTTP client: fixed,
+    /// or discovered (again) in the background.
+    pub provider: ProviderCell,
     /// The library's routes and redirect URIs.
     pub routes: Routes,
     /// The key of every cookie and of the tokens stored at rest.
@@ -272,12 +381,12 @@ impl OAuthConfiguration {
 
     /// The client id.
     pub fn client_id(&self) -> &str {
-        &self.inner.provider.client_id
+        self.inner.provider.client_id()
     }
 
     /// The issuer, when configured.
     pub fn issuer(&self) -> Option<&str> {
-        self.inner.provider.issuer.as_deref()
+        self.inner.provider.issuer()
     }
 
     /// The redirect URI registered at the provider.
@@ -290,9 +399,15 @@ impl OAuthConfiguration {
         &self.inner.routes.base_path
     }
 
-    /// The JWKS cache, to share with a bearer-token layer.
-    pub fn jwks(&self) -> Option<&JwksCache> {
-        self.inner.provider.jwks.as_ref()
+    /// The JWKS cache, to share with a bearer-token layer; `None` in OAuth 2.0 mode
+    /// and while the provider is not discovered yet.
+    pub fn jwks(&self) -> Option<JwksCache> {
+        self.inner.provider.get()?.jwks.clone()
+    }
+
+    /// How discovery of the provider stands.
+    pub fn discovery_health(&self) -> crate::DiscoveryHealth {
+        self.inner.provider.health()
     }
 
     /// The clock.
@@ -321,5 +436,72 @@ pub(crate) fn url_is_acceptable(u: &Url) -> bool {
                 .is_some_and(|h| matches!(h, url::Host::Ipv4(ip) if ip.is_loopback()))
         }
         _ => false,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_short_cookie_key_names_cookie_key_and_how_to_make_one() {
+        let text = ConfigError::CookieKeyTooShort.to_string();
+        assert!(text.contains("COOKIE_KEY"), "{text}");
+        assert!(text.contains("with_private_cookie_key"), "{text}");
+        assert!(text.contains("openssl rand -base64 48"), "{text}");
+    }
+
+    #[test]
+    fn setting_messages_name_the_variable_and_the_builder_method() {
+        let text = ConfigError::Missing("client_id").to_string();
+        assert_eq!(
+            text,
+            "missing configuration: OIDC_CLIENT_ID (with_client_id) is required"
+        );
+        let text = ConfigError::InsecureUrl("issuer").to_string();
+        assert!(
+            text.starts_with("OIDC_ISSUER (with_issuer) must use https"),
+            "{text}"
+        );
+        assert!(text.contains("insecure_allow_http()"), "{text}");
+        let text = ConfigError::Invalid {
+            name: "base_path",
+            reason: "x".into(),
+        }
+        .to_string();
+        assert_eq!(text, "invalid value for OIDC_BASE_PATH (with_base_path): x");
+        let text = ConfigError::InvalidUrl {
+            name: "app_url",
+            value: "localhost:3000".into(),
+        }
+        .to_string();
+        assert!(
+            text.starts_with("APP_URL (with_app_url) is not a valid"),
+            "{text}"
+        );
+        assert!(text.contains("scheme included"), "{text}");
+    }
+
+    #[test]
+    fn invalid_url_messages_never_show_a_password() {
+        let text = ConfigError::InvalidUrl {
+            name: "token_endpoint",
+            value: "https://client:hunter2@op.example:99999/token".into(),
+        }
+        .to_string();
+        assert!(!text.contains("hunter2"), "{text}");
+        assert!(
+            text.contains("https://client:***@op.example:99999/token"),
+            "{text}"
+        );
+        assert_eq!(
+            without_password("https://op.example/a@b"),
+            "https://op.example/a@b"
+        );
+        assert_eq!(
+            without_password("https://user@op.example"),
+            "https://user@op.example"
+        );
+        assert_eq!(without_password("not a url"), "not a url");
     }
 }

@@ -35,6 +35,10 @@ pub enum JwksError {
     /// No key source is configured.
     #[error("no JWKS URI configured")]
     NoSource,
+    /// The keys come from the login configuration's provider, which has not been
+    /// discovered yet (it could not be reached since start-up).
+    #[error("the OpenID provider has not been discovered yet, so its JWKS URI is unknown")]
+    NotDiscovered,
     /// A recent fetch failed and the next attempt is not due yet: failed fetches are
     /// retried with an exponential back-off (1 s doubling to 5 min, reset by a
     /// success), and every caller in the meantime shares that failure.

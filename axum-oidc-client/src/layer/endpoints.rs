@@ -10,9 +10,10 @@ use http::{Method, Request, StatusCode, header};
 use crate::backchannel::{Ended, LogoutTokenError, end_sessions, verify_logout_token};
 use crate::callback::{
     CallbackError, Established, check_response, claim_exchange, complete_login, establish_session,
-    login_cookie_for, parse_callback_query,
+    login_cookie_for, parse_callback_query, pending_next,
 };
 use crate::config::OAuthConfiguration;
+use crate::failure::{ErrorPage, Failure};
 use crate::logout::{
     LOGOUT_STATE_COOKIE, LogoutContext, end_local_session, is_cross_site, is_same_origin,
     post_logout_state_matches,
@@ -55,11 +56,11 @@ pub(super) async fn handle(
     let (req, body) = req.into_parts();
     let method = req.method.clone();
     match (endpoint, method) {
-        (Endpoint::Login, Method::GET) => login(&state, &req),
+        (Endpoint::Login, Method::GET) => login(&state, &req).await,
         (Endpoint::Callback, Method::GET) => callback(&state, &req).await,
         (Endpoint::Logout, Method::GET) if state.config.inner.routes.logout_via_get => {
             if is_cross_site(&req.headers) {
-                cross_site_logout_refused()
+                cross_site_logout_refused(&req)
             } else {
                 logout(&state, &req).await
             }
@@ -69,13 +70,17 @@ pub(super) async fn handle(
             if is_same_origin(&app_origin.ascii_serialization(), &req.headers) {
                 logout(&state, &req).await
             } else {
-                cross_site_logout_refused()
+                cross_site_logout_refused(&req)
             }
         }
         (Endpoint::LogoutReturn, Method::GET) => logout_return(&state, &req),
         (Endpoint::Backchannel, Method::POST) => backchannel(&state, &req, body).await,
         _ => {
-            let mut r = pages::json(StatusCode::METHOD_NOT_ALLOWED, "method_not_allowed");
+            let mut r = if pages::is_api_request(&req.headers) {
+                pages::json(StatusCode::METHOD_NOT_ALLOWED, "method_not_allowed")
+            } else {
+                pages::error_page(&ErrorPage::of(Failure::user("method_not_allowed"), None))
+            };
             let allow = match endpoint {
                 Endpoint::Backchannel => "POST",
                 Endpoint::Logout if state.config.inner.routes.logout_via_get => "GET, POST",
@@ -89,12 +94,14 @@ pub(super) async fn handle(
     }
 }
 
-fn cross_site_logout_refused() -> Response {
-    pages::html(
-        StatusCode::FORBIDDEN,
-        "Forbidden",
-        "Cross-site logout requests are refused.",
-    )
+fn cross_site_logout_refused(req: &Parts) -> Response {
+    let failure = Failure::user("cross_site_logout");
+    failure.note("logout refused: a cross-site request");
+    if pages::is_api_request(&req.headers) {
+        pages::json(StatusCode::FORBIDDEN, "forbidden")
+    } else {
+        pages::error_page(&ErrorPage::of(failure, None))
+    }
 }
 
 fn query_param(req: &Parts, name: &str) -> Option<String> {
@@ -104,23 +111,69 @@ fn query_param(req: &Parts, name: &str) -> Option<String> {
         .map(|(_, v)| v.into_owned())
 }
 
-fn login(state: &AuthState, req: &Parts) -> Response {
+async fn login(state: &AuthState, req: &Parts) -> Response {
+    if let Some(r) = login_on_app_host(state, req) {
+        return r;
+    }
+    let Some(provider) = state.config.inner.provider.ready().await else {
+        return provider_not_discovered(req);
+    };
     let next = crate::redirect::safe_next(query_param(req, "next").as_deref());
-    let start = crate::login::start_login_for(&state.config, next);
+    let start = crate::login::start_login_for(&state.config, &provider, next);
     let mut r = pages::see_other(start.authorization_url.as_str());
     pages::append_cookie(&mut r, &start.set_cookie);
     r
 }
 
+/// A login started on a host other than APP_URL's would set its login cookie where
+/// the provider never returns: the browser is sent to the same path on APP_URL's
+/// origin first, without a cookie or a `state`.
+fn login_on_app_host(state: &AuthState, req: &Parts) -> Option<Response> {
+    let app = &state.config.inner.routes.redirect_uri;
+    let host = crate::login::request_host(&req.headers, &req.uri)?;
+    if crate::login::same_host(app, host) {
+        return None;
+    }
+    let request_host = host.get(..255).unwrap_or(host);
+    let app_host = &app[url::Position::BeforeHost..url::Position::AfterPort];
+    match crate::login::host_redirect(app, &req.headers, &req.uri) {
+        Some(target) => {
+            tracing::warn!(
+                reason = "host_mismatch",
+                request_host,
+                app_host,
+                "login started on a host other than APP_URL's; sent to APP_URL's host"
+            );
+            Some(pages::see_other(&target))
+        }
+        None => {
+            tracing::warn!(
+                reason = "host_mismatch",
+                request_host,
+                app_host,
+                "login request still names another host than APP_URL's after a redirect \
+                 there: a proxy in front rewrites Host; have it pass Host or set \
+                 X-Forwarded-Host"
+            );
+            None
+        }
+    }
+}
+
 async fn callback(state: &AuthState, req: &Parts) -> Response {
     let c = &state.config.inner;
+    let api = pages::is_api_request(&req.headers);
+    let failed = |e: &CallbackError, next: Option<&str>| callback_failed(state, api, e, next);
     let query = match parse_callback_query(req.uri.query()) {
         Ok(q) => q,
-        Err(e) => return callback_error(&e),
+        Err(e) => return failed(&e, None),
     };
     let (login, code) = match check_response(&state.config, &query, &req.headers, c.clock.now()) {
         Ok(v) => v,
-        Err(e) => return callback_error(&e),
+        Err(e) => {
+            let next = pending_next(&state.config, &query, &req.headers);
+            return failed(&e, next.as_deref());
+        }
     };
     let login_cookie = login_cookie_for(&state.config, login.state.secret());
     let clear_login = removal(&login_cookie, &c.cookies.login_path, &c.cookies);
@@ -130,18 +183,9 @@ async fn callback(state: &AuthState, req: &Parts) -> Response {
     // `state` in this process, and a bounded number per token endpoint.
     let mut claim = match claim_exchange(&state.config, &login) {
         Ok(claim) => claim,
-        Err(CallbackError::Busy) => {
-            tracing::debug!("login callback deferred: too many code exchanges in flight");
-            let mut r = pages::html(
-                StatusCode::SERVICE_UNAVAILABLE,
-                "Temporarily unavailable",
-                "Please try again in a moment.",
-            );
-            pages::retry_after(&mut r, 1);
-            return r;
-        }
+        Err(e @ CallbackError::Busy) => return failed(&e, Some(&login.next)),
         Err(e) => {
-            let mut r = callback_error(&e);
+            let mut r = failed(&e, Some(&login.next));
             pages::append_cookie(&mut r, &clear_login);
             return r;
         }
@@ -154,7 +198,7 @@ async fn callback(state: &AuthState, req: &Parts) -> Response {
     let record = match completed {
         Ok(r) => r,
         Err(e) => {
-            let mut r = callback_error(&e);
+            let mut r = failed(&e, Some(&login.next));
             pages::append_cookie(&mut r, &clear_login);
             return r;
         }
@@ -176,56 +220,58 @@ async fn callback(state: &AuthState, req: &Parts) -> Response {
             r
         }
         Established::Replayed => {
-            let mut r = callback_error(&CallbackError::Replayed);
+            let mut r = failed(&CallbackError::Replayed, Some(&login.next));
             pages::append_cookie(&mut r, &clear_login);
             r
         }
-        Established::StoreFailed(e) => store_unavailable(&e),
+        Established::StoreFailed(e) => {
+            crate::observe::login(STORE_UNAVAILABLE.reason());
+            store_unavailable(api, "login callback failed", &e)
+        }
     }
 }
 
-fn callback_error(e: &CallbackError) -> Response {
-    tracing::debug!(reason = %e, "login callback rejected");
-    match e {
-        _ if e.is_provider_fault() => pages::html(
-            StatusCode::BAD_GATEWAY,
-            "Sign-in unavailable",
-            "The identity provider did not answer correctly. Please try again later.",
-        ),
-        CallbackError::ProviderError(code) if code == "access_denied" => pages::html(
-            StatusCode::FORBIDDEN,
-            "Sign-in cancelled",
-            "The identity provider did not sign you in.",
-        ),
-        CallbackError::ProviderError(_) => pages::html(
-            StatusCode::BAD_REQUEST,
-            "Sign-in failed",
-            "The identity provider reported an error.",
-        ),
-        _ => pages::html(
-            StatusCode::BAD_REQUEST,
-            "Sign-in failed",
-            "This sign-in response is invalid or expired. Please start again.",
-        ),
-    }
+/// A failed callback: logged once with its reason and cause chain, counted, and
+/// answered with its class's page (a new login to `next` for the user's side).
+fn callback_failed(
+    state: &AuthState,
+    api: bool,
+    e: &CallbackError,
+    next: Option<&str>,
+) -> Response {
+    let failure = e.failure();
+    failure.log("login callback failed", e);
+    crate::observe::login(failure.reason());
+    let retry = pages::login_link(state.config.base_path(), next.unwrap_or("/"));
+    pages::failure(api, failure, Some(retry))
 }
 
-fn store_unavailable(e: &crate::store::StoreError) -> Response {
-    tracing::warn!(error = %e, "session store unavailable");
-    let mut r = pages::html(
-        StatusCode::SERVICE_UNAVAILABLE,
-        "Temporarily unavailable",
-        "Please try again in a moment.",
+/// A login while the provider has not been discovered yet: 503 with `Retry-After`
+/// (the background task retries at most a minute apart, and logs its own failures).
+fn provider_not_discovered(req: &Parts) -> Response {
+    let failure = Failure::local_outage("provider_not_discovered");
+    failure.note(
+        "login refused: the OpenID provider has not been discovered yet (it could not be \
+         reached); retrying in the background",
     );
-    pages::retry_after(&mut r, 5);
-    r
+    pages::failure(pages::is_api_request(&req.headers), failure, None)
+}
+
+const STORE_UNAVAILABLE: Failure = Failure::local_outage("store_unavailable");
+
+fn store_unavailable(api: bool, what: &'static str, e: &crate::store::StoreError) -> Response {
+    STORE_UNAVAILABLE.log(what, e);
+    pages::failure(api, STORE_UNAVAILABLE, None)
 }
 
 async fn logout(state: &AuthState, req: &Parts) -> Response {
     let c = &state.config.inner;
     let record = match end_local_session(&state.config, &state.store, &req.headers).await {
         Ok(record) => record,
-        Err(e) => return store_unavailable(&e),
+        Err(e) => {
+            let api = pages::is_api_request(&req.headers);
+            return store_unavailable(api, "logout failed", &e);
+        }
     };
     let ctx = LogoutContext {
         config: &state.config,
@@ -250,12 +296,9 @@ fn logout_return(state: &AuthState, req: &Parts) -> Response {
     let mut resp = if ok {
         pages::see_other("/")
     } else {
-        tracing::debug!("post-logout return with a missing or wrong state");
-        pages::html(
-            StatusCode::BAD_REQUEST,
-            "Signed out",
-            "You are signed out. The provider's response could not be verified.",
-        )
+        let failure = Failure::user("logout_state_mismatch");
+        failure.note("post-logout return with a missing or wrong state");
+        pages::error_page(&ErrorPage::of(failure, None))
     };
     pages::append_cookie(
         &mut resp,
@@ -270,7 +313,16 @@ fn backchannel_error(status: StatusCode, code: &'static str) -> Response {
 
 async fn backchannel(state: &AuthState, req: &Parts, body: Body) -> Response {
     let c = &state.config.inner;
-    let (Some(jwks), Some(issuer)) = (&c.provider.jwks, &c.provider.issuer) else {
+    if c.provider.issuer().is_none() {
+        return backchannel_error(
+            StatusCode::NOT_IMPLEMENTED,
+            "backchannel_logout_unsupported",
+        );
+    }
+    let Some(provider) = c.provider.get() else {
+        return backchannel_error(StatusCode::SERVICE_UNAVAILABLE, "temporarily_unavailable");
+    };
+    let (Some(jwks), Some(issuer)) = (&provider.jwks, &provider.issuer) else {
         return backchannel_error(
             StatusCode::NOT_IMPLEMENTED,
             "backchannel_logout_unsupported",
@@ -294,10 +346,10 @@ async fn backchannel(state: &AuthState, req: &Parts, body: Body) -> Response {
     let valid = match verify_logout_token(
         &token,
         jwks,
-        &c.provider.algorithms,
+        &provider.algorithms,
         issuer,
-        &c.provider.client_id,
-        c.provider.leeway,
+        &provider.client_id,
+        provider.leeway,
         c.clock.now(),
     )
     .await
@@ -311,7 +363,7 @@ async fn backchannel(state: &AuthState, req: &Parts, body: Body) -> Response {
             return backchannel_error(StatusCode::BAD_REQUEST, "invalid_request");
         }
     };
-    match end_sessions(&state.store, &valid, c.provider.leeway).await {
+    match end_sessions(&state.store, &valid, provider.leeway).await {
         Ended::Sessions(n) => {
             tracing::debug!(sessions = n, "back-channel logout ended sessions");
             let mut r = StatusCode::OK.into_response();

@@ -17,6 +17,7 @@ use tower_layer::Layer;
 use tower_service::Service;
 
 use crate::config::OAuthConfiguration;
+use crate::failure::ErrorPages;
 use crate::logout::{DefaultLogoutHandler, LogoutHandler};
 use crate::resolve::SessionSlot;
 use crate::state::AuthState;
@@ -41,6 +42,7 @@ mod endpoints;
 #[must_use]
 pub struct AuthenticationLayer {
     state: Arc<AuthState>,
+    error_pages: Option<Arc<dyn ErrorPages>>,
 }
 
 /// The seed's name for [`AuthenticationLayer`].
@@ -122,6 +124,7 @@ impl AuthenticationLayer {
                 store,
                 Arc::new(DefaultLogoutHandler::default()),
             )),
+            error_pages: None,
         }
     }
 
@@ -175,7 +178,60 @@ impl AuthenticationLayer {
         self.rebuild(|s| s.logout = Arc::new(handler))
     }
 
+    /// Renders the library's error pages for browsers with `pages` instead of its own:
+    /// a failed login or callback, a refused logout, and the extractors' 503 when the
+    /// store is down. API callers keep their JSON bodies. Without a hook no response
+    /// is looked at.
+    ///
+    /// ```
+    /// use axum::{Router, body::Body, response::{Html, IntoResponse as _}, routing::get};
+    /// use axum_oidc_client::{AuthenticationLayer, ErrorPage, FailureClass};
+    /// use http::{Request, StatusCode};
+    /// use http_body_util::BodyExt as _;
+    /// use tower::ServiceExt as _;
+    /// # fn config() -> axum_oidc_client::OAuthConfiguration {
+    /// #     axum_oidc_client::OAuthConfigurationBuilder::default()
+    /// #         .with_client_id("my-app")
+    /// #         .with_client_secret("s3cret")
+    /// #         .with_app_url("https://app.example")
+    /// #         .with_authorization_endpoint("https://op.example/authorize")
+    /// #         .with_token_endpoint("https://op.example/token")
+    /// #         .with_oauth2_only("https://op.example/user", "id")
+    /// #         .build()
+    /// #         .unwrap()
+    /// # }
+    ///
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() {
+    /// let layer = AuthenticationLayer::new(config()).with_error_pages(|page: &ErrorPage| {
+    ///     let advice = match page.class {
+    ///         FailureClass::User => "Please sign in again.",
+    ///         FailureClass::Configuration => "We are fixing our sign-in.",
+    ///         _ => "Please try again in a minute.",
+    ///     };
+    ///     let link = page.retry.as_deref().unwrap_or("/");
+    ///     let body = format!("<h1>Oops ({})</h1><p>{advice}</p><a href=\"{link}\">Go</a>", page.reason);
+    ///     (page.status, Html(body)).into_response()
+    /// });
+    /// let app: Router = Router::new().route("/", get(|| async { "home" })).layer(layer);
+    ///
+    /// // A callback whose `state` this browser never started.
+    /// let forged = Request::get("/auth/callback?state=forged&code=x").body(Body::empty()).unwrap();
+    /// let resp = app.oneshot(forged).await.unwrap();
+    /// assert_eq!(resp.status(), StatusCode::BAD_REQUEST);
+    /// let body = resp.into_body().collect().await.unwrap().to_bytes();
+    /// let body = String::from_utf8(body.to_vec()).unwrap();
+    /// assert!(body.starts_with("<h1>Oops (state_mismatch)</h1><p>Please sign in again."), "{body}");
+    /// assert!(body.contains("href=\"/auth/login?next=%2F\""), "{body}");
+    /// # }
+    /// ```
+    pub fn with_error_pages(mut self, pages: impl ErrorPages) -> Self {
+        self.error_pages = Some(Arc::new(pages));
+        self
+    }
+
     fn rebuild(self, f: impl FnOnce(&mut AuthState)) -> Self {
+        let error_pages = self.error_pages;
         let mut state = match Arc::try_unwrap(self.state) {
             Ok(s) => s,
             Err(shared) => AuthState::new(
@@ -187,6 +243,7 @@ impl AuthenticationLayer {
         f(&mut state);
         Self {
             state: Arc::new(state),
+            error_pages,
         }
     }
 
@@ -213,6 +270,34 @@ impl AuthenticationLayer {
     pub fn config(&self) -> &OAuthConfiguration {
         &self.state.config
     }
+
+    /// Whether the layer can serve logins now: the provider is discovered (or its
+    /// endpoints are configured) and the session store answers a read within the
+    /// store timeout. For a readiness probe; liveness needs none of this.
+    ///
+    /// ```
+    /// use axum_oidc_client::{AuthenticationLayer, DiscoveryHealth, OAuthConfigurationBuilder};
+    ///
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() {
+    /// // A provider that cannot be reached: the layer starts, and says it is not ready.
+    /// let config = OAuthConfigurationBuilder::default()
+    ///     .with_client_id("my-app")
+    ///     .with_client_secret("s3cret")
+    ///     .with_app_url("http://localhost:3000")
+    ///     .with_lazy_issuer("http://127.0.0.1:9")
+    ///     .build()
+    ///     .unwrap();
+    /// let layer = AuthenticationLayer::new(config);
+    /// let readiness = layer.readiness().await;
+    /// assert!(!readiness.is_ready());
+    /// assert_eq!(readiness.reason(), Some("discovery_pending"));
+    /// assert!(matches!(readiness.discovery, DiscoveryHealth::Pending { .. }));
+    /// # }
+    /// ```
+    pub async fn readiness(&self) -> crate::Readiness {
+        self.state.readiness().await
+    }
 }
 
 impl<S> Layer<S> for AuthenticationLayer {
@@ -222,6 +307,7 @@ impl<S> Layer<S> for AuthenticationLayer {
         Authentication {
             inner,
             state: self.state.clone(),
+            error_pages: self.error_pages.clone(),
         }
     }
 }
@@ -255,6 +341,7 @@ impl<S> Layer<S> for AuthenticationLayer {
 pub struct Authentication<S> {
     inner: S,
     state: Arc<AuthState>,
+    error_pages: Option<Arc<dyn ErrorPages>>,
 }
 
 impl<S> std::fmt::Debug for Authentication<S> {
@@ -283,6 +370,7 @@ where
                 kind: Kind::Endpoint {
                     future: Box::pin(endpoints::handle(state, endpoint, req)),
                 },
+                error_pages: self.error_pages.clone(),
             };
         }
         let slot = SessionSlot::new(self.state.clone());
@@ -292,6 +380,7 @@ where
                 future: self.inner.call(req),
                 slot,
             },
+            error_pages: self.error_pages.clone(),
         }
     }
 }
@@ -318,6 +407,7 @@ pin_project_lite::pin_project! {
     pub struct ResponseFuture<F> {
         #[pin]
         kind: Kind<F>,
+        error_pages: Option<Arc<dyn ErrorPages>>,
     }
 }
 
@@ -336,9 +426,15 @@ where
     type Output = Result<Response, E>;
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
-        match self.project().kind.project() {
+        let this = self.project();
+        let error_pages: &Option<Arc<dyn ErrorPages>> = this.error_pages;
+        let rerender = |resp| match error_pages {
+            Some(pages) => crate::pages::rerender(pages.as_ref(), resp),
+            None => resp,
+        };
+        match this.kind.project() {
             KindProj::Inner { future, slot } => {
-                let mut resp = std::task::ready!(future.poll(cx))?;
+                let mut resp = rerender(std::task::ready!(future.poll(cx))?);
                 if let Some(cookie) = slot.take_set_cookie() {
                     resp.headers_mut().append(http::header::SET_COOKIE, cookie);
                     crate::pages::never_shared_cacheable(&mut resp);
@@ -346,7 +442,7 @@ where
                 Poll::Ready(Ok(resp))
             }
             KindProj::Endpoint { future } => {
-                let mut resp = std::task::ready!(future.as_mut().poll(cx));
+                let mut resp = rerender(std::task::ready!(future.as_mut().poll(cx)));
                 if resp.headers().contains_key(http::header::SET_COOKIE) {
                     crate::pages::never_shared_cacheable(&mut resp);
                 }

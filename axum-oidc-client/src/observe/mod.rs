@@ -19,9 +19,10 @@ pub const LOGINS_TOTAL: &str = "axum_oidc_logins_total";
 /// asked the provider), `shared` (a request that joined another request's refresh in
 /// this process, or found another instance's result), or the failure's reason:
 /// `invalid_grant`, `no_refresh_token`, `session_ended`, `id_token_invalid`,
-/// `userinfo_invalid`, `invalid_client`, `token_endpoint_unreachable`,
-/// `provider_error`, `jwks_unavailable`, `userinfo_unavailable`, `store_unavailable`,
-/// `contention`. A failure is counted once, however many requests waited for it.
+/// `userinfo_invalid`, `provider_not_discovered`, `jwks_unavailable`,
+/// `userinfo_unavailable`, `store_unavailable`, `contention`, or the token
+/// endpoint's failure as for a login (`invalid_client`, `token_endpoint_unreachable`,
+/// ...). A failure is counted once, however many requests waited for it.
 pub const REFRESHES_TOTAL: &str = "axum_oidc_refreshes_total";
 /// `axum_oidc_logouts_total{kind}`: `local` and `rp_initiated` (a session ended by
 /// the built-in logout handlers), `backchannel` (a logout token that ended sessions).

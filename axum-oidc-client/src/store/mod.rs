@@ -121,6 +121,20 @@ pub enum StoreError {
     /// The store was configured wrongly (bad URL, unknown scheme).
     #[error("invalid store configuration: {0}")]
     Config(String),
+    /// The store's server could not be reached when the store was opened
+    /// ([`store::from_url`](crate::store::from_url), `RedisStore::connect`,
+    /// `SqlStore::connect`). The cause is the backend's own error, down to the root
+    /// (for example "connection refused").
+    #[error("cannot connect to the {backend} session store at {address}")]
+    Connect {
+        /// The backend: `Redis`, `PostgreSQL`, `MySQL` or `SQLite`.
+        backend: &'static str,
+        /// Where: `host:port` (or the SQLite file), never a user name or password.
+        address: String,
+        /// The backend's error.
+        #[source]
+        source: Box<dyn std::error::Error + Send + Sync>,
+    },
 }
 
 impl StoreError {

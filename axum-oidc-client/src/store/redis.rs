@@ -335,7 +335,7 @@ impl RedisStoreBuilder {
         self
     }
 
-    /// Connects now; fails with [`StoreError::Unavailable`] if Redis cannot be reached,
+    /// Connects now; fails with [`StoreError::Connect`] if Redis cannot be reached,
     /// and with [`StoreError::Config`] for a malformed URL.
     ///
     /// ```no_run
@@ -350,7 +350,7 @@ impl RedisStoreBuilder {
         let (client, config) = self.client(url)?;
         let conn = ConnectionManager::new_with_config(client, config)
             .await
-            .map_err(StoreError::unavailable)?;
+            .map_err(|e| super::url::Scheme::Redis.connect_error(url, e))?;
         Ok(self.build(conn))
     }
 

@@ -77,6 +77,70 @@ impl Scheme {
     }
 }
 
+/// What errors of the remote and SQLite stores say about the backend.
+#[cfg_attr(
+    not(any(
+        feature = "redis",
+        feature = "postgres",
+        feature = "mysql",
+        feature = "sqlite"
+    )),
+    allow(dead_code)
+)]
+impl Scheme {
+    /// The backend's name in messages.
+    pub(crate) fn name(self) -> &'static str {
+        match self {
+            Self::Memory => "memory",
+            Self::Redis => "Redis",
+            Self::Postgres => "PostgreSQL",
+            Self::MySql => "MySQL",
+            Self::Sqlite => "SQLite",
+        }
+    }
+
+    /// The port the backend's clients use when the URL names none.
+    fn default_port(self) -> Option<u16> {
+        match self {
+            Self::Redis => Some(6379),
+            Self::Postgres => Some(5432),
+            Self::MySql => Some(3306),
+            Self::Memory | Self::Sqlite => None,
+        }
+    }
+
+    /// [`StoreError::Connect`] for `url`: names the backend and where it was looked
+    /// for, never the URL's credentials.
+    pub(crate) fn connect_error(
+        self,
+        url: &str,
+        source: impl Into<Box<dyn std::error::Error + Send + Sync>>,
+    ) -> StoreError {
+        StoreError::Connect {
+            backend: self.name(),
+            address: self.address(url),
+            source: source.into(),
+        }
+    }
+
+    /// `host:port` of a server URL, or the file of an SQLite URL; never credentials.
+    pub(crate) fn address(self, url: &str) -> String {
+        if self == Self::Sqlite {
+            let file = url.get("sqlite:".len()..).unwrap_or_default();
+            let file = file.trim_start_matches("//");
+            return file.split('?').next().unwrap_or_default().to_owned();
+        }
+        match url::Url::parse(url) {
+            Ok(u) => match (u.host_str(), u.port().or(self.default_port())) {
+                (Some(h), Some(p)) if !h.is_empty() => format!("{h}:{p}"),
+                (Some(h), None) if !h.is_empty() => h.to_owned(),
+                _ => "(no host in the URL)".into(),
+            },
+            Err(_) => "(an unparsable URL)".into(),
+        }
+    }
+}
+
 /// Opens the store a URL names. Remote stores encrypt records at rest with
 /// [`CookieKey::at_rest_key`] (AES-256-GCM, see [`crate::session::SessionCodec`]), so
 /// every instance must share the cookie secret.
@@ -94,7 +158,7 @@ impl Scheme {
 /// local tier TTL 5 s); build the store yourself to change them.
 ///
 /// Fails with [`StoreError::Config`] for an unknown scheme or a backend whose feature
-/// is off, and with [`StoreError::Unavailable`] when the server cannot be reached.
+/// is off, and with [`StoreError::Connect`] when the server cannot be reached.
 /// Error messages never repeat the URL, which may hold a password.
 ///
 /// ```
@@ -198,6 +262,79 @@ mod tests {
         ] {
             assert_eq!(Scheme::of(url), None, "{url}");
         }
+    }
+
+    #[test]
+    fn store_addresses_name_host_and_port_never_credentials() {
+        for (url, address) in [
+            (
+                "postgres://demo:hunter2@db.internal/sessions",
+                "db.internal:5432",
+            ),
+            (
+                "postgresql://demo:hunter2@127.0.0.1:5999/s?sslmode=require",
+                "127.0.0.1:5999",
+            ),
+            ("mysql://root:hunter2@[::1]/test", "[::1]:3306"),
+            ("redis://:hunter2@cache:6380/2", "cache:6380"),
+            ("rediss://default:hunter2@cache", "cache:6379"),
+            ("sqlite://var/sessions.db?mode=rwc", "var/sessions.db"),
+            ("sqlite::memory:", ":memory:"),
+        ] {
+            let scheme = Scheme::of(url).unwrap();
+            assert_eq!(scheme.address(url), address, "{url}");
+            let e = scheme.connect_error(url, std::io::Error::other("refused"));
+            assert!(!e.to_string().contains("hunter2"), "{e}");
+        }
+    }
+
+    /// Opens `scheme://user:hunter2@127.0.0.1:<port><path>` on a port nothing listens
+    /// on, and checks the error leads with the backend and the address, ends with
+    /// the refused connection, and never shows the password.
+    #[allow(dead_code)]
+    async fn dead_port_error_names_the_store_and_the_refusal(scheme: &str, path: &str) {
+        let port = {
+            let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+            l.local_addr().unwrap().port()
+        };
+        let url = format!("{scheme}://user:hunter2@127.0.0.1:{port}{path}");
+        let backend = Scheme::of(&url).unwrap().name();
+        let e = from_url(&url, &CookieKey::generate()).await.err().unwrap();
+        let mut chain = vec![e.to_string()];
+        let mut next = std::error::Error::source(&e);
+        while let Some(cause) = next {
+            chain.push(cause.to_string());
+            next = cause.source();
+        }
+        let text = chain.join(" / ");
+        assert_eq!(
+            chain[0],
+            format!("cannot connect to the {backend} session store at 127.0.0.1:{port}")
+        );
+        assert!(
+            text.to_ascii_lowercase().contains("connection refused"),
+            "{text}"
+        );
+        assert!(!text.contains("hunter2"), "{text}");
+        assert!(!text.contains("pool timed out"), "{text}");
+    }
+
+    #[cfg(feature = "postgres")]
+    #[tokio::test]
+    async fn a_postgres_store_on_a_dead_port_names_it_and_the_refusal() {
+        dead_port_error_names_the_store_and_the_refusal("postgres", "/sessions").await;
+    }
+
+    #[cfg(feature = "mysql")]
+    #[tokio::test]
+    async fn a_mysql_store_on_a_dead_port_names_it_and_the_refusal() {
+        dead_port_error_names_the_store_and_the_refusal("mysql", "/sessions").await;
+    }
+
+    #[cfg(feature = "redis")]
+    #[tokio::test]
+    async fn a_redis_store_on_a_dead_port_names_it_and_the_refusal() {
+        dead_port_error_names_the_store_and_the_refusal("redis", "/0").await;
     }
 
     #[tokio::test]

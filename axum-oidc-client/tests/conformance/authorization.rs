@@ -179,18 +179,19 @@ async fn rejects_a_code_the_token_endpoint_refuses() {
 }
 
 #[tokio::test]
-async fn answers_502_when_the_token_endpoint_fails() {
+async fn answers_503_when_the_token_endpoint_fails() {
     let t = Trial::new(Behavior {
         token: TokenReply::ServerError,
         ..Behavior::default()
     })
     .await;
-    t.login_is_refused(StatusCode::BAD_GATEWAY).await;
+    let r = t.login_is_refused(StatusCode::SERVICE_UNAVAILABLE).await;
+    assert!(r.headers().contains_key("retry-after"));
     assert_eq!(t.seen().code_exchanges(), 1);
 }
 
 #[tokio::test]
-async fn answers_502_when_the_token_endpoint_hangs() {
+async fn answers_503_when_the_token_endpoint_hangs() {
     let t = Trial::with(
         Behavior {
             token: TokenReply::Hang,
@@ -199,7 +200,7 @@ async fn answers_502_when_the_token_endpoint_hangs() {
         |b| b.with_http_timeout(Duration::from_millis(500)),
     )
     .await;
-    t.login_is_refused(StatusCode::BAD_GATEWAY).await;
+    t.login_is_refused(StatusCode::SERVICE_UNAVAILABLE).await;
 }
 
 #[tokio::test]
@@ -209,7 +210,8 @@ async fn rejects_a_token_response_that_is_not_a_bearer_token() {
         ..Behavior::default()
     })
     .await;
-    t.login_is_refused(StatusCode::BAD_REQUEST).await;
+    // Not a forged answer: the provider is set up for another token type.
+    t.login_is_refused(StatusCode::INTERNAL_SERVER_ERROR).await;
 }
 
 const OPEN_REDIRECTS: &[&str] = &[

@@ -81,8 +81,8 @@ proptest! {
             Err(TokenError::InvalidGrant) => prop_assert_eq!(error, Some("invalid_grant")),
             Err(TokenError::OAuth(e)) => {
                 prop_assert!((400..500).contains(&status));
-                prop_assert!(e.chars().count() <= 64);
-                prop_assert!(error.is_some_and(|full| full.starts_with(e.as_str())));
+                prop_assert!(e.code().chars().count() <= 64);
+                prop_assert!(error.is_some_and(|full| full.starts_with(e.code())));
             }
             Err(TokenError::Status(s)) => prop_assert_eq!(s, status),
             Err(_) => {}

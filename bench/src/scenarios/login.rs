@@ -229,7 +229,8 @@ async fn steps(issuer: &str, redis: Option<&str>, provider: &Provider) -> BenchR
         }
         let mut scratch: Vec<Step> = (0..STEPS.len()).map(|_| Step::default()).collect();
         let t = Timer::start();
-        let start = axum_oidc_client::__private::start_login(&config, "/".into());
+        let start = axum_oidc_client::__private::start_login(&config, "/".into())
+            .ok_or("the provider is not discovered")?;
         t.stop(&mut scratch[0]);
 
         // The browser's trip through the provider: not ours, not timed.

@@ -8,7 +8,7 @@ use url::Url;
 use super::super::keys::{HmacAlgorithm, HmacSecret, IssuerKeys, StaticKey, static_keys};
 use super::JwtConfigurationBuilder;
 use crate::config::ConfigError;
-use crate::config::{OAuthConfiguration, url_is_acceptable};
+use crate::config::{OAuthConfiguration, ProviderCell, url_is_acceptable};
 use crate::discovery::discover;
 use crate::jose::{JwksCache, SigningAlgorithm};
 
@@ -22,6 +22,8 @@ pub(super) struct IssuerSpec {
 pub(super) enum Source {
     JwksUri(String),
     Cache(JwksCache),
+    /// The login configuration's provider: its key cache as last discovered.
+    Login(ProviderCell),
     Static(Vec<StaticKey>),
     Hmac {
         algorithm: HmacAlgorithm,
@@ -147,8 +149,14 @@ impl JwtConfigurationBuilder {
     /// # let _ = api; Ok(()) }
     /// ```
     pub fn with_oauth_configuration(mut self, config: &OAuthConfiguration) -> Self {
-        match (config.issuer(), config.jwks()) {
-            (Some(issuer), Some(cache)) => self.with_jwks_cache(issuer, cache.clone()),
+        let provider = &config.inner.provider;
+        // A provider not discovered yet is shared all the same: its keys are looked up
+        // per token, and are unavailable (503) until the discovery succeeds.
+        let has_keys = provider.get().is_none_or(|p| p.jwks.is_some());
+        match provider.issuer() {
+            Some(issuer) if has_keys => {
+                self.add(issuer.to_owned(), Source::Login(provider.clone()))
+            }
             _ => {
                 self.pending.get_or_insert(ConfigError::NoSharedKeys);
                 self
@@ -282,6 +290,10 @@ impl JwtConfigurationBuilder {
                 jwks(cache)
             }
             Source::Cache(cache) => jwks(cache.clone()),
+            Source::Login(provider) => IssuerKeys::Login {
+                provider: provider.clone(),
+                algorithms: algorithms.clone(),
+            },
             Source::Static(keys) => jwks(JwksCache::fixed(static_keys(issuer, keys)?)),
             Source::Hmac { algorithm, secret } => {
                 let min = algorithm.min_secret_len();

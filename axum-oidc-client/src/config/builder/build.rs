@@ -6,12 +6,13 @@ use std::time::Duration;
 use cookie::SameSite;
 use url::Url;
 
+use super::provider::ProviderInputs;
 use super::{DEFAULT_SCOPES, OAuthConfigurationBuilder};
 use crate::config::{
-    ClientAuthMethod, ConfigError, ConfigInner, IdentityMode, OAuthConfiguration, ProviderConfig,
-    Routes, url_is_acceptable,
+    ConfigError, ConfigInner, IdentityMode, OAuthConfiguration, ProviderCell, Routes,
+    url_is_acceptable,
 };
-use crate::jose::{JwksCache, SigningAlgorithm};
+use crate::jose::SigningAlgorithm;
 use crate::pkce::CodeChallengeMethod;
 use crate::session::cookies::{CookieKey, CookieSettings};
 
@@ -45,77 +46,12 @@ impl OAuthConfigurationBuilder {
             }
             Ok(u)
         };
-        let opt_url = |name: &'static str, explicit: &Option<String>, discovered: Option<&Url>| {
-            match explicit {
-                Some(v) => url(name, v).map(Some),
-                None => Ok(discovered.cloned()),
-            }
-        };
-        let meta = self.metadata.as_ref();
         let client_id = self
             .client_id
             .clone()
             .filter(|c| !c.is_empty())
             .ok_or(ConfigError::Missing("client_id"))?;
-        let authorization_endpoint = opt_url(
-            "authorization_endpoint",
-            &self.authorization_endpoint,
-            meta.map(|m| &m.authorization_endpoint),
-        )?
-        .ok_or(ConfigError::Missing(
-            "authorization_endpoint (or with_issuer)",
-        ))?;
-        let token_endpoint = opt_url(
-            "token_endpoint",
-            &self.token_endpoint,
-            meta.map(|m| &m.token_endpoint),
-        )?
-        .ok_or(ConfigError::Missing("token_endpoint (or with_issuer)"))?;
-        let end_session_endpoint = opt_url(
-            "end_session_endpoint",
-            &self.end_session_endpoint,
-            meta.and_then(|m| m.end_session_endpoint.as_ref()),
-        )?;
-        let revocation_endpoint = opt_url(
-            "revocation_endpoint",
-            &self.revocation_endpoint,
-            meta.and_then(|m| m.revocation_endpoint.as_ref()),
-        )?;
-        let userinfo_endpoint = opt_url(
-            "userinfo_endpoint",
-            &self.userinfo_endpoint,
-            meta.and_then(|m| m.userinfo_endpoint.as_ref()),
-        )?;
-        let jwks_uri = opt_url(
-            "jwks_uri",
-            &self.jwks_uri,
-            meta.and_then(|m| m.jwks_uri.as_ref()),
-        )?;
-
         let oidc = self.identity == IdentityMode::OpenIdConnect;
-        if let IdentityMode::OAuth2Only { user_endpoint, .. } = &self.identity
-            && user_endpoint.scheme() == "invalid"
-        {
-            return Err(ConfigError::InvalidUrl {
-                name: "user_endpoint",
-                value: String::new(),
-            });
-        }
-        if oidc && self.issuer.is_none() {
-            return Err(ConfigError::Missing(
-                "issuer (OpenID Connect mode needs with_issuer)",
-            ));
-        }
-        let jwks = match (oidc, jwks_uri) {
-            (true, Some(u)) => Some(
-                JwksCache::new(u, http.clone()).with_min_refetch_interval(
-                    self.jwks_refetch_interval
-                        .unwrap_or(Duration::from_secs(10)),
-                ),
-            ),
-            (true, None) => return Err(ConfigError::Missing("jwks_uri")),
-            (false, _) => None,
-        };
 
         let base_path = normalize_base_path(self.base_path.as_deref().unwrap_or("/auth"))?;
         let app_url = match (&self.app_url, &self.redirect_uri) {
@@ -158,17 +94,6 @@ impl OAuthConfigurationBuilder {
                 reason: "plain is only available through insecure_with_plain_pkce()".into(),
             });
         }
-        let client_auth = client_auth_method(
-            self.client_auth,
-            self.client_secret.is_some(),
-            meta.map_or(&[][..], |m| &m.token_endpoint_auth_methods_supported),
-        )?;
-        if client_auth != ClientAuthMethod::None && self.client_secret.is_none() {
-            return Err(ConfigError::Missing(
-                "client_secret (or ClientAuthMethod::None)",
-            ));
-        }
-
         let cookie_key = match &self.cookie_secret {
             Some(s) => {
                 if s.len() >= crate::session::cookies::MIN_SECRET_LEN
@@ -231,32 +156,47 @@ impl OAuthConfigurationBuilder {
             });
         }
 
+        let inputs = ProviderInputs {
+            client_id,
+            client_secret: self.client_secret,
+            client_auth: self.client_auth,
+            issuer: self.issuer,
+            authorization_endpoint: self.authorization_endpoint,
+            token_endpoint: self.token_endpoint,
+            end_session_endpoint: self.end_session_endpoint,
+            revocation_endpoint: self.revocation_endpoint,
+            userinfo_endpoint: self.userinfo_endpoint,
+            jwks_uri: self.jwks_uri,
+            jwks_refetch_interval: self
+                .jwks_refetch_interval
+                .unwrap_or(Duration::from_secs(10)),
+            scopes,
+            auth_params: self.auth_params,
+            pkce,
+            token_max_age: self.token_max_age.unwrap_or(Duration::from_secs(300)),
+            leeway: self.leeway.unwrap_or(Duration::from_secs(60)),
+            algorithms,
+            additional_audiences: self.additional_audiences,
+            http,
+            identity: self.identity,
+            fetch_userinfo: self.fetch_userinfo,
+            insecure_http: insecure,
+        };
+        let provider = match (self.metadata, self.lazy_discovery) {
+            (Some(meta), _) => {
+                let first = inputs.make(Some(&meta), None)?;
+                ProviderCell::discovered(first, inputs, self.metadata_max_age)
+            }
+            (None, true) => {
+                inputs.check_static()?;
+                ProviderCell::pending(inputs)
+            }
+            (None, false) => ProviderCell::fixed(inputs.make(None, None)?),
+        };
+
         Ok(OAuthConfiguration {
             inner: Arc::new(ConfigInner {
-                provider: ProviderConfig {
-                    client_id,
-                    client_secret: self.client_secret,
-                    client_auth,
-                    iss_parameter_required: meta
-                        .is_some_and(|m| m.authorization_response_iss_parameter_supported),
-                    issuer: self.issuer,
-                    authorization_endpoint,
-                    token_endpoint,
-                    userinfo_endpoint,
-                    end_session_endpoint,
-                    revocation_endpoint,
-                    jwks,
-                    scopes,
-                    auth_params: self.auth_params,
-                    pkce,
-                    token_max_age: self.token_max_age.unwrap_or(Duration::from_secs(300)),
-                    leeway: self.leeway.unwrap_or(Duration::from_secs(60)),
-                    algorithms,
-                    additional_audiences: self.additional_audiences,
-                    http,
-                    identity: self.identity,
-                    fetch_userinfo: self.fetch_userinfo,
-                },
+                provider,
                 routes: Routes {
                     redirect_uri,
                     post_logout_redirect_uri,
@@ -279,46 +219,6 @@ impl OAuthConfigurationBuilder {
                 clock: self.clock.unwrap_or_default(),
             }),
         })
-    }
-}
-
-/// The client authentication method at the token endpoint (OIDC Core 9), checked
-/// against the provider's `token_endpoint_auth_methods_supported` (OIDC Discovery 1.0
-/// section 3; empty when absent or not discovered, which means `client_secret_basic`).
-///
-/// - Configured: kept, but refused when a non-empty list does not name it. A public
-///   client (`none`) is kept whatever the list says: many providers accept public
-///   clients with PKCE without listing `none`.
-/// - Not configured, with a secret: `client_secret_basic` when the list is empty or
-///   names it, else `client_secret_post` when listed, else refused.
-/// - Not configured, without a secret: a public client.
-fn client_auth_method(
-    configured: Option<ClientAuthMethod>,
-    has_secret: bool,
-    supported: &[String],
-) -> Result<ClientAuthMethod, ConfigError> {
-    let listed = |name: &str| supported.is_empty() || supported.iter().any(|m| m == name);
-    let refused = |what: &str| ConfigError::Invalid {
-        name: "client_auth_method",
-        reason: format!(
-            "{what}; the provider supports {:?} (token_endpoint_auth_methods_supported)",
-            supported
-        ),
-    };
-    match configured {
-        Some(ClientAuthMethod::ClientSecretBasic) if !listed("client_secret_basic") => {
-            Err(refused("client_secret_basic is configured"))
-        }
-        Some(ClientAuthMethod::ClientSecretPost) if !listed("client_secret_post") => {
-            Err(refused("client_secret_post is configured"))
-        }
-        Some(method) => Ok(method),
-        None if !has_secret => Ok(ClientAuthMethod::None),
-        None if listed("client_secret_basic") => Ok(ClientAuthMethod::ClientSecretBasic),
-        None if listed("client_secret_post") => Ok(ClientAuthMethod::ClientSecretPost),
-        None => Err(refused(
-            "neither client_secret_basic nor client_secret_post is supported",
-        )),
     }
 }
 
@@ -369,48 +269,4 @@ fn add_custom_ca(
         path: path.to_owned(),
         reason: "built without a TLS feature (rustls or native-tls)".into(),
     })
-}
-
-#[cfg(test)]
-mod client_auth_tests {
-    use super::*;
-
-    fn supported(names: &[&str]) -> Vec<String> {
-        names.iter().map(|s| (*s).to_owned()).collect()
-    }
-
-    #[test]
-    fn an_absent_list_means_client_secret_basic() {
-        let m = client_auth_method(None, true, &[]).unwrap();
-        assert_eq!(m, ClientAuthMethod::ClientSecretBasic);
-        let m = client_auth_method(Some(ClientAuthMethod::ClientSecretPost), true, &[]).unwrap();
-        assert_eq!(m, ClientAuthMethod::ClientSecretPost);
-    }
-
-    #[test]
-    fn a_post_only_provider_gets_client_secret_post() {
-        let list = supported(&["client_secret_post", "private_key_jwt"]);
-        let m = client_auth_method(None, true, &list).unwrap();
-        assert_eq!(m, ClientAuthMethod::ClientSecretPost);
-    }
-
-    #[test]
-    fn rejects_a_configured_method_the_provider_does_not_list() {
-        let list = supported(&["client_secret_post"]);
-        let e =
-            client_auth_method(Some(ClientAuthMethod::ClientSecretBasic), true, &list).unwrap_err();
-        assert!(
-            matches!(&e, ConfigError::Invalid { name: "client_auth_method", reason } if reason.contains("client_secret_post")),
-            "{e:?}"
-        );
-    }
-
-    #[test]
-    fn a_public_client_is_kept_when_the_provider_does_not_list_none() {
-        let list = supported(&["client_secret_basic"]);
-        let m = client_auth_method(Some(ClientAuthMethod::None), false, &list).unwrap();
-        assert_eq!(m, ClientAuthMethod::None);
-        let m = client_auth_method(None, false, &list).unwrap();
-        assert_eq!(m, ClientAuthMethod::None);
-    }
 }

@@ -5,12 +5,14 @@ use std::time::Duration;
 use url::Url;
 
 use crate::config::{ClientAuthMethod, Clock, ConfigError, IdentityMode, url_is_acceptable};
-use crate::discovery::{ProviderMetadata, discover};
+use crate::discovery::{ProviderMetadata, discover_document};
 use crate::jose::SigningAlgorithm;
 use crate::pkce::CodeChallengeMethod;
 use crate::secret::ClientSecret;
 
 mod build;
+mod provider;
+pub(crate) use provider::ProviderInputs;
 #[cfg(test)]
 mod tests;
 
@@ -77,6 +79,10 @@ pub struct OAuthConfigurationBuilder {
     insecure_http: bool,
     /// A discovery error kept by `with_discovered_issuer` for `build()`.
     pending: Option<ConfigError>,
+    /// Discover the issuer after `build()`, in the background.
+    lazy_discovery: bool,
+    /// How long the discovered metadata may be used (its `Cache-Control: max-age`).
+    metadata_max_age: Option<Duration>,
 }
 
 macro_rules! setter {
@@ -111,7 +117,9 @@ impl OAuthConfigurationBuilder {
     /// | `OIDC_BASE_PATH` | base path of the auth routes | `/auth` |
     /// | `OIDC_REFRESH_MARGIN_SECS` | refresh this long before expiry | `30` |
     ///
-    /// Discovery runs here, so a wrong issuer fails at start-up.
+    /// Discovery runs here through
+    /// [`with_issuer_or_retry_in_background`](Self::with_issuer_or_retry_in_background):
+    /// a wrong issuer fails at start-up, a provider that cannot be reached does not.
     pub async fn from_env() -> Result<Self, ConfigError> {
         let var = |k: &str| std::env::var(k).ok().filter(|v| !v.trim().is_empty());
         let mut b = Self::default()
@@ -142,7 +150,7 @@ impl OAuthConfigurationBuilder {
             b = b.with_refresh_margin(Duration::from_secs(secs));
         }
         let issuer = var("OIDC_ISSUER").ok_or(ConfigError::Missing("OIDC_ISSUER"))?;
-        b.with_issuer(issuer).await
+        b.with_issuer_or_retry_in_background(issuer).await
     }
 
     /// Discovers the provider at `issuer` (OIDC Discovery 1.0) and fetches its keys.
@@ -158,20 +166,103 @@ impl OAuthConfigurationBuilder {
     }
 
     async fn discover(&mut self, issuer: String) -> Result<(), ConfigError> {
-        let parsed = Url::parse(&issuer).map_err(|_| ConfigError::InvalidUrl {
-            name: "issuer",
-            value: issuer.clone(),
-        })?;
-        if !self.insecure_http && !url_is_acceptable(&parsed) {
-            return Err(ConfigError::InsecureUrl("issuer"));
-        }
+        self.check_issuer(&issuer)?;
         let http = self.http_client()?;
-        let meta = discover(&http, &issuer)
+        let (meta, max_age) = discover_document(&http, &issuer)
             .await
             .map_err(ConfigError::Discovery)?;
         self.issuer = Some(issuer);
         self.metadata = Some(meta);
+        self.metadata_max_age = max_age;
         Ok(())
+    }
+
+    fn check_issuer(&self, issuer: &str) -> Result<(), ConfigError> {
+        let parsed = Url::parse(issuer).map_err(|_| ConfigError::InvalidUrl {
+            name: "issuer",
+            value: issuer.to_owned(),
+        })?;
+        if !self.insecure_http && !url_is_acceptable(&parsed) {
+            return Err(ConfigError::InsecureUrl("issuer"));
+        }
+        Ok(())
+    }
+
+    /// Sets the issuer to be discovered after [`build`](Self::build), in the
+    /// background: `build()` makes no network call, and the layer starts even while
+    /// the provider is down.
+    ///
+    /// Until the first discovery succeeds, logins answer 503 with `Retry-After` (an
+    /// HTML page for a browser), sessions already in a shared store keep working while
+    /// their tokens are valid, and the layer retries with back-off from one second up
+    /// to a minute, logging each failure once. A login also tries again itself, at
+    /// most once a second, so the first login after the provider is back succeeds.
+    /// [`AuthenticationLayer::readiness`](crate::AuthenticationLayer::readiness) tells
+    /// how discovery stands. Explicit endpoints set with `with_*_endpoint` still take
+    /// precedence over discovered ones.
+    ///
+    /// ```
+    /// use axum_oidc_client::{DiscoveryHealth, OAuthConfigurationBuilder};
+    ///
+    /// // Nothing listens on port 9: the configuration builds all the same.
+    /// let config = OAuthConfigurationBuilder::default()
+    ///     .with_client_id("my-app")
+    ///     .with_client_secret("s3cret")
+    ///     .with_app_url("http://localhost:3000")
+    ///     .with_lazy_issuer("http://127.0.0.1:9/realms/shop")
+    ///     .build()
+    ///     .unwrap();
+    /// assert!(matches!(config.discovery_health(), DiscoveryHealth::Pending { .. }));
+    /// assert_eq!(config.issuer(), Some("http://127.0.0.1:9/realms/shop"));
+    /// ```
+    pub fn with_lazy_issuer(mut self, issuer: impl Into<String>) -> Self {
+        let issuer = issuer.into();
+        if let Err(e) = self.check_issuer(&issuer) {
+            self.pending.get_or_insert(e);
+        }
+        self.issuer = Some(issuer);
+        self.metadata = None;
+        self.lazy_discovery = true;
+        self
+    }
+
+    /// Discovers the issuer now, like [`with_issuer`](Self::with_issuer), but when
+    /// the provider cannot be reached (connection refused, timeout, HTTP 5xx or 429)
+    /// logs a warning and falls back to
+    /// [`with_lazy_issuer`](Self::with_lazy_issuer): the application starts and
+    /// discovery is retried in the background. A document that is wrong (not JSON,
+    /// another issuer, plain-http endpoints) is still an error here, since waiting
+    /// would not fix it.
+    ///
+    /// ```no_run
+    /// # async fn f() -> Result<(), axum_oidc_client::ConfigError> {
+    /// use axum_oidc_client::OAuthConfigurationBuilder;
+    /// let config = OAuthConfigurationBuilder::default()
+    ///     .with_client_id("my-app")
+    ///     .with_app_url("https://app.example")
+    ///     .with_issuer_or_retry_in_background("https://login.example/realms/shop")
+    ///     .await?
+    ///     .build()?;
+    /// # let _ = config; Ok(()) }
+    /// ```
+    pub async fn with_issuer_or_retry_in_background(
+        mut self,
+        issuer: impl Into<String>,
+    ) -> Result<Self, ConfigError> {
+        let issuer = issuer.into();
+        match self.discover(issuer.clone()).await {
+            Ok(()) => Ok(self),
+            Err(ConfigError::Discovery(e)) if crate::config::discovery_is_transient(&e) => {
+                tracing::warn!(
+                    issuer,
+                    reason = "discovery_failed",
+                    error = crate::observe::error_chain(&e),
+                    "the OpenID provider cannot be reached; starting anyway, logins answer 503 until discovery succeeds in the background"
+                );
+                Ok(self.with_lazy_issuer(issuer))
+            }
+            Err(e) => Err(e),
+        }
     }
 
     /// Like [`with_issuer`](Self::with_issuer), but never failing here: a discovery

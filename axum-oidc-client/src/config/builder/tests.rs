@@ -132,6 +132,8 @@ fn refuses_plain_pkce_without_the_insecure_option() {
             .unwrap()
             .inner
             .provider
+            .get()
+            .unwrap()
             .pkce,
         CodeChallengeMethod::InsecurePlain
     );

@@ -10,6 +10,8 @@ use super::SqlStoreConfig;
 use super::engine::Engine;
 use super::{Inner, SqlStore};
 use crate::store::StoreError;
+#[cfg(any(feature = "postgres", feature = "mysql", feature = "sqlite"))]
+use crate::store::url::Scheme;
 
 #[cfg(any(feature = "postgres", feature = "mysql"))]
 pub(super) fn parse<T>(url: &str) -> Result<T, StoreError>
@@ -18,6 +20,40 @@ where
 {
     url.parse()
         .map_err(|e| StoreError::Config(format!("invalid database URL: {e}")))
+}
+
+/// Opens a PostgreSQL or MySQL pool, failing with [`StoreError::Connect`].
+///
+/// The pool retries a refused connection until its acquire timeout and then reports
+/// only "pool timed out": one direct attempt then finds the cause to report.
+#[cfg(any(feature = "postgres", feature = "mysql"))]
+pub(super) async fn connect_pool<DB: sqlx::Database>(
+    pool: sqlx::pool::PoolOptions<DB>,
+    options: <DB::Connection as sqlx::Connection>::Options,
+    scheme: Scheme,
+    url: &str,
+) -> Result<sqlx::Pool<DB>, StoreError> {
+    use sqlx::{ConnectOptions as _, Connection as _};
+    let timeout = pool.get_acquire_timeout();
+    match pool.connect_with(options.clone()).await {
+        Ok(pool) => Ok(pool),
+        Err(sqlx::Error::PoolTimedOut) => {
+            let cause: Box<dyn std::error::Error + Send + Sync> =
+                match tokio::time::timeout(timeout, options.connect()).await {
+                    Ok(Err(e)) => Box::new(e),
+                    Ok(Ok(conn)) => {
+                        let _ = conn.close().await;
+                        Box::new(sqlx::Error::PoolTimedOut)
+                    }
+                    Err(_) => Box::new(std::io::Error::new(
+                        std::io::ErrorKind::TimedOut,
+                        format!("no connection within {} s", timeout.as_secs_f32()),
+                    )),
+                };
+            Err(scheme.connect_error(url, cause))
+        }
+        Err(e) => Err(scheme.connect_error(url, e)),
+    }
 }
 
 #[cfg(feature = "sqlite")]
@@ -52,7 +88,7 @@ pub(super) async fn sqlite_pool(
     };
     pool.connect_with(options)
         .await
-        .map_err(StoreError::unavailable)
+        .map_err(|e| Scheme::Sqlite.connect_error(url, e))
 }
 
 /// Runs the schema statements. Retried a few times: PostgreSQL can fail one of two

@@ -40,11 +40,11 @@ use tokio::task::JoinHandle;
 pub use self::config::SqlStoreConfig;
 use self::dialect::{Dialect, Queries, Tables};
 use self::engine::Engine;
-#[cfg(any(feature = "postgres", feature = "mysql"))]
-use self::lifecycle::parse;
 #[cfg(feature = "sqlite")]
 use self::lifecycle::sqlite_pool;
 use self::lifecycle::{cleanup_loop, create_schema, lock};
+#[cfg(any(feature = "postgres", feature = "mysql"))]
+use self::lifecycle::{connect_pool, parse};
 use super::StoreError;
 use super::url::Scheme;
 use crate::session::SessionCodec;
@@ -111,8 +111,9 @@ impl SqlStore {
     /// `sqlite::memory:`), then creates the tables.
     ///
     /// Fails with [`StoreError::Config`] for a bad URL or configuration, or a URL whose
-    /// engine feature is off, and with [`StoreError::Unavailable`] if the database
-    /// cannot be reached within [`acquire_timeout`](SqlStoreConfig::acquire_timeout).
+    /// engine feature is off, and with [`StoreError::Connect`] (naming host and port and
+    /// the driver's cause, such as "connection refused") if the database cannot be
+    /// reached within [`acquire_timeout`](SqlStoreConfig::acquire_timeout).
     ///
     /// ```no_run
     /// # use axum_oidc_client::store::SessionCodec;
@@ -142,10 +143,8 @@ impl SqlStore {
                 let options = parse::<sqlx::postgres::PgConnectOptions>(url)?;
                 let pool = sqlx::postgres::PgPoolOptions::new()
                     .max_connections(config.max_connections)
-                    .acquire_timeout(config.acquire_timeout)
-                    .connect_with(options)
-                    .await
-                    .map_err(StoreError::unavailable)?;
+                    .acquire_timeout(config.acquire_timeout);
+                let pool = connect_pool(pool, options, Scheme::Postgres, url).await?;
                 Self::start(Box::new(pool), Dialect::Postgres, codec, config, tables).await
             }
             #[cfg(feature = "mysql")]
@@ -153,10 +152,8 @@ impl SqlStore {
                 let options = parse::<sqlx::mysql::MySqlConnectOptions>(url)?;
                 let pool = sqlx::mysql::MySqlPoolOptions::new()
                     .max_connections(config.max_connections)
-                    .acquire_timeout(config.acquire_timeout)
-                    .connect_with(options)
-                    .await
-                    .map_err(StoreError::unavailable)?;
+                    .acquire_timeout(config.acquire_timeout);
+                let pool = connect_pool(pool, options, Scheme::MySql, url).await?;
                 Self::start(Box::new(pool), Dialect::MySql, codec, config, tables).await
             }
             #[cfg(feature = "sqlite")]

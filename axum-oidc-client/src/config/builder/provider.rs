@@ -1,0 +1,292 @@
+//! The provider half of `build()`: the settings that, with the provider's metadata,
+//! make a [`ProviderConfig`]. Kept apart so that a configuration whose discovery runs
+//! later (in the background) makes its provider from the same inputs and the same
+//! checks as one discovered at start-up.
+
+use std::time::Duration;
+
+use url::Url;
+
+use crate::config::{
+    ClientAuthMethod, ConfigError, IdentityMode, ProviderConfig, url_is_acceptable,
+};
+use crate::discovery::ProviderMetadata;
+use crate::jose::{JwksCache, SigningAlgorithm};
+use crate::pkce::CodeChallengeMethod;
+use crate::secret::ClientSecret;
+
+/// What the builder was told about the provider and the client's registration.
+#[derive(Debug)]
+pub(crate) struct ProviderInputs {
+    pub client_id: String,
+    pub client_secret: Option<ClientSecret>,
+    pub client_auth: Option<ClientAuthMethod>,
+    pub issuer: Option<String>,
+    pub authorization_endpoint: Option<String>,
+    pub token_endpoint: Option<String>,
+    pub end_session_endpoint: Option<String>,
+    pub revocation_endpoint: Option<String>,
+    pub userinfo_endpoint: Option<String>,
+    pub jwks_uri: Option<String>,
+    pub jwks_refetch_interval: Duration,
+    pub scopes: Vec<String>,
+    pub auth_params: Vec<(String, String)>,
+    pub pkce: CodeChallengeMethod,
+    pub token_max_age: Duration,
+    pub leeway: Duration,
+    pub algorithms: Vec<SigningAlgorithm>,
+    pub additional_audiences: Vec<String>,
+    pub http: reqwest::Client,
+    pub identity: IdentityMode,
+    pub fetch_userinfo: bool,
+    pub insecure_http: bool,
+}
+
+impl ProviderInputs {
+    fn oidc(&self) -> bool {
+        self.identity == IdentityMode::OpenIdConnect
+    }
+
+    fn url(&self, name: &'static str, v: &str) -> Result<Url, ConfigError> {
+        let u = Url::parse(v).map_err(|_| ConfigError::InvalidUrl {
+            name,
+            value: v.to_owned(),
+        })?;
+        if !self.insecure_http && !url_is_acceptable(&u) {
+            return Err(ConfigError::InsecureUrl(name));
+        }
+        Ok(u)
+    }
+
+    /// The explicit endpoint `explicit` when set, else the discovered one.
+    fn endpoint(
+        &self,
+        name: &'static str,
+        explicit: &Option<String>,
+        discovered: Option<&Url>,
+    ) -> Result<Option<Url>, ConfigError> {
+        match explicit {
+            Some(v) => self.url(name, v).map(Some),
+            None => Ok(discovered.cloned()),
+        }
+    }
+
+    /// The checks that need no metadata: what `build()` refuses even when discovery
+    /// runs later.
+    pub fn check_static(&self) -> Result<(), ConfigError> {
+        if let IdentityMode::OAuth2Only { user_endpoint, .. } = &self.identity
+            && user_endpoint.scheme() == "invalid"
+        {
+            return Err(ConfigError::InvalidUrl {
+                name: "user_endpoint",
+                value: String::new(),
+            });
+        }
+        if self.oidc() && self.issuer.is_none() {
+            return Err(ConfigError::Missing(
+                "issuer (OpenID Connect mode needs with_issuer)",
+            ));
+        }
+        for (name, v) in [
+            ("authorization_endpoint", &self.authorization_endpoint),
+            ("token_endpoint", &self.token_endpoint),
+            ("end_session_endpoint", &self.end_session_endpoint),
+            ("revocation_endpoint", &self.revocation_endpoint),
+            ("userinfo_endpoint", &self.userinfo_endpoint),
+            ("jwks_uri", &self.jwks_uri),
+        ] {
+            if let Some(v) = v {
+                self.url(name, v)?;
+            }
+        }
+        if self
+            .client_auth
+            .is_some_and(|m| m != ClientAuthMethod::None)
+            && self.client_secret.is_none()
+        {
+            return Err(ConfigError::Missing(
+                "client_secret (or ClientAuthMethod::None)",
+            ));
+        }
+        Ok(())
+    }
+
+    /// The provider from these inputs and, when discovered, its metadata. `previous`
+    /// is the provider this one replaces after a new discovery: its key cache is kept
+    /// when the JWKS URI is the same, with the keys it holds.
+    pub fn make(
+        &self,
+        meta: Option<&ProviderMetadata>,
+        previous: Option<&ProviderConfig>,
+    ) -> Result<ProviderConfig, ConfigError> {
+        self.check_static()?;
+        let authorization_endpoint = self
+            .endpoint(
+                "authorization_endpoint",
+                &self.authorization_endpoint,
+                meta.map(|m| &m.authorization_endpoint),
+            )?
+            .ok_or(ConfigError::Missing(
+                "authorization_endpoint (or with_issuer)",
+            ))?;
+        let token_endpoint = self
+            .endpoint(
+                "token_endpoint",
+                &self.token_endpoint,
+                meta.map(|m| &m.token_endpoint),
+            )?
+            .ok_or(ConfigError::Missing("token_endpoint (or with_issuer)"))?;
+        let end_session_endpoint = self.endpoint(
+            "end_session_endpoint",
+            &self.end_session_endpoint,
+            meta.and_then(|m| m.end_session_endpoint.as_ref()),
+        )?;
+        let revocation_endpoint = self.endpoint(
+            "revocation_endpoint",
+            &self.revocation_endpoint,
+            meta.and_then(|m| m.revocation_endpoint.as_ref()),
+        )?;
+        let userinfo_endpoint = self.endpoint(
+            "userinfo_endpoint",
+            &self.userinfo_endpoint,
+            meta.and_then(|m| m.userinfo_endpoint.as_ref()),
+        )?;
+        let jwks_uri = self.endpoint(
+            "jwks_uri",
+            &self.jwks_uri,
+            meta.and_then(|m| m.jwks_uri.as_ref()),
+        )?;
+        let jwks = match (self.oidc(), jwks_uri) {
+            (true, Some(u)) => Some(
+                match previous
+                    .and_then(|p| p.jwks.as_ref())
+                    .filter(|j| j.uri() == Some(&u))
+                {
+                    Some(same) => same.clone(),
+                    None => JwksCache::new(u, self.http.clone())
+                        .with_min_refetch_interval(self.jwks_refetch_interval),
+                },
+            ),
+            (true, None) => return Err(ConfigError::Missing("jwks_uri")),
+            (false, _) => None,
+        };
+        let client_auth = client_auth_method(
+            self.client_auth,
+            self.client_secret.is_some(),
+            meta.map_or(&[][..], |m| &m.token_endpoint_auth_methods_supported),
+        )?;
+        if client_auth != ClientAuthMethod::None && self.client_secret.is_none() {
+            return Err(ConfigError::Missing(
+                "client_secret (or ClientAuthMethod::None)",
+            ));
+        }
+        Ok(ProviderConfig {
+            client_id: self.client_id.clone(),
+            client_secret: self.client_secret.clone(),
+            client_auth,
+            iss_parameter_required: meta
+                .is_some_and(|m| m.authorization_response_iss_parameter_supported),
+            issuer: self.issuer.clone(),
+            authorization_endpoint,
+            token_endpoint,
+            userinfo_endpoint,
+            end_session_endpoint,
+            revocation_endpoint,
+            jwks,
+            scopes: self.scopes.clone(),
+            auth_params: self.auth_params.clone(),
+            pkce: self.pkce,
+            token_max_age: self.token_max_age,
+            leeway: self.leeway,
+            algorithms: self.algorithms.clone(),
+            additional_audiences: self.additional_audiences.clone(),
+            http: self.http.clone(),
+            identity: self.identity.clone(),
+            fetch_userinfo: self.fetch_userinfo,
+        })
+    }
+}
+
+/// The client authentication method at the token endpoint (OIDC Core 9), checked
+/// against the provider's `token_endpoint_auth_methods_supported` (OIDC Discovery 1.0
+/// section 3; empty when absent or not discovered, which means `client_secret_basic`).
+///
+/// - Configured: kept, but refused when a non-empty list does not name it. A public
+///   client (`none`) is kept whatever the list says: many providers accept public
+///   clients with PKCE without listing `none`.
+/// - Not configured, with a secret: `client_secret_basic` when the list is empty or
+///   names it, else `client_secret_post` when listed, else refused.
+/// - Not configured, without a secret: a public client.
+fn client_auth_method(
+    configured: Option<ClientAuthMethod>,
+    has_secret: bool,
+    supported: &[String],
+) -> Result<ClientAuthMethod, ConfigError> {
+    let listed = |name: &str| supported.is_empty() || supported.iter().any(|m| m == name);
+    let refused = |what: &str| ConfigError::Invalid {
+        name: "client_auth_method",
+        reason: format!(
+            "{what}; the provider supports {:?} (token_endpoint_auth_methods_supported)",
+            supported
+        ),
+    };
+    match configured {
+        Some(ClientAuthMethod::ClientSecretBasic) if !listed("client_secret_basic") => {
+            Err(refused("client_secret_basic is configured"))
+        }
+        Some(ClientAuthMethod::ClientSecretPost) if !listed("client_secret_post") => {
+            Err(refused("client_secret_post is configured"))
+        }
+        Some(method) => Ok(method),
+        None if !has_secret => Ok(ClientAuthMethod::None),
+        None if listed("client_secret_basic") => Ok(ClientAuthMethod::ClientSecretBasic),
+        None if listed("client_secret_post") => Ok(ClientAuthMethod::ClientSecretPost),
+        None => Err(refused(
+            "neither client_secret_basic nor client_secret_post is supported",
+        )),
+    }
+}
+
+#[cfg(test)]
+mod client_auth_tests {
+    use super::*;
+
+    fn supported(names: &[&str]) -> Vec<String> {
+        names.iter().map(|s| (*s).to_owned()).collect()
+    }
+
+    #[test]
+    fn an_absent_list_means_client_secret_basic() {
+        let m = client_auth_method(None, true, &[]).unwrap();
+        assert_eq!(m, ClientAuthMethod::ClientSecretBasic);
+        let m = client_auth_method(Some(ClientAuthMethod::ClientSecretPost), true, &[]).unwrap();
+        assert_eq!(m, ClientAuthMethod::ClientSecretPost);
+    }
+
+    #[test]
+    fn a_post_only_provider_gets_client_secret_post() {
+        let list = supported(&["client_secret_post", "private_key_jwt"]);
+        let m = client_auth_method(None, true, &list).unwrap();
+        assert_eq!(m, ClientAuthMethod::ClientSecretPost);
+    }
+
+    #[test]
+    fn rejects_a_configured_method_the_provider_does_not_list() {
+        let list = supported(&["client_secret_post"]);
+        let e =
+            client_auth_method(Some(ClientAuthMethod::ClientSecretBasic), true, &list).unwrap_err();
+        assert!(
+            matches!(&e, ConfigError::Invalid { name: "client_auth_method", reason } if reason.contains("client_secret_post")),
+            "{e:?}"
+        );
+    }
+
+    #[test]
+    fn a_public_client_is_kept_when_the_provider_does_not_list_none() {
+        let list = supported(&["client_secret_basic"]);
+        let m = client_auth_method(Some(ClientAuthMethod::None), false, &list).unwrap();
+        assert_eq!(m, ClientAuthMethod::None);
+        let m = client_auth_method(None, false, &list).unwrap();
+        assert_eq!(m, ClientAuthMethod::None);
+    }
+}
