@@ -1,7 +1,6 @@
 //! Logout: local ([`DefaultLogoutHandler`]), RP-initiated ([`OidcLogoutHandler`],
 //! OpenID Connect RP-Initiated Logout 1.0) and token revocation (RFC 7009).
 
-use std::cell::RefCell;
 use std::sync::Arc;
 
 use async_trait::async_trait;
@@ -11,7 +10,6 @@ use url::Url;
 use http::HeaderMap;
 
 use crate::config::OAuthConfiguration;
-use crate::observe::{self, LogoutKind};
 use crate::secret::{SessionId, random_token};
 use crate::session::SessionRecord;
 
@@ -165,8 +163,7 @@ impl DefaultLogoutHandler {
 
 #[async_trait]
 impl LogoutHandler for DefaultLogoutHandler {
-    async fn handle_logout(&self, ctx: LogoutContext<'_>) -> Response {
-        record_logout(LogoutKind::Local, ctx.session);
+    async fn handle_logout(&self, _: LogoutContext<'_>) -> Response {
         Redirect::to(&self.redirect_to).into_response()
     }
 }
@@ -275,7 +272,6 @@ impl LogoutHandler for OidcLogoutHandler {
         let Some((url, state)) = ctx.session.and_then(|s| end_session_url(ctx.config, s)) else {
             return DefaultLogoutHandler::default().handle_logout(ctx).await;
         };
-        record_logout(LogoutKind::RpInitiated, ctx.session);
         let c = &ctx.config.inner;
         let cookie = cookie::Cookie::build((LOGOUT_STATE_COOKIE, state))
             .path(c.routes.base_path.clone())
@@ -349,12 +345,13 @@ pub(crate) fn post_logout_state_matches(returned: Option<&str>, expected: Option
 }
 
 /// Local logout: reads the request's session, deletes it, and revokes its tokens in the
-/// background. Returns the ended session for the logout handler.
+/// background. Returns the ended session (its record, for the logout handler, and its
+/// id, for the audit event's one-way reference).
 pub(crate) async fn end_local_session(
     config: &OAuthConfiguration,
     store: &crate::store::BoundedStore,
     headers: &HeaderMap,
-) -> Result<Option<Arc<SessionRecord>>, crate::store::StoreError> {
+) -> Result<Option<(Arc<SessionRecord>, SessionId)>, crate::store::StoreError> {
     let c = &config.inner;
     let Some(id) = crate::session::cookies::read_session_id(&c.cookie_key, &c.cookies, headers)
     else {
@@ -363,52 +360,8 @@ pub(crate) async fn end_local_session(
     let key = crate::session::SessionKey::of(&id);
     let record = store.op(store.get(&key)).await?;
     store.op(store.remove(&key)).await?;
-    if let Some(r) = &record {
-        revoke_in_background(config, r);
-        hand_over(r, id);
-    }
-    Ok(record)
-}
-
-thread_local! {
-    /// The session [`end_local_session`] just ended on this thread: the address of
-    /// its record and its id. The logout endpoint calls the handler right after, in
-    /// the same poll, so a built-in handler finds it here for its audit event
-    /// ([`record_logout`]); the id itself goes no further than its one-way reference.
-    static ENDED: RefCell<Option<(usize, SessionId)>> = const { RefCell::new(None) };
-}
-
-fn hand_over(record: &Arc<SessionRecord>, id: SessionId) {
-    let addr = Arc::as_ptr(record) as usize;
-    ENDED.with(|e| *e.borrow_mut() = Some((addr, id)));
-}
-
-/// The id of the session `record` belongs to, if [`end_local_session`] just ended it
-/// on this thread.
-fn take_ended(record: &SessionRecord) -> Option<SessionId> {
-    let addr = std::ptr::from_ref(record) as usize;
-    ENDED.with(|e| {
-        let mut e = e.borrow_mut();
-        match e.take() {
-            Some((a, id)) if a == addr => Some(id),
-            other => {
-                *e = other;
-                None
-            }
-        }
-    })
-}
-
-/// Counts ([`LOGOUTS_TOTAL`](crate::observe::LOGOUTS_TOTAL)) and audits a logout
-/// carried out by a built-in handler: only when a session was ended.
-fn record_logout(kind: LogoutKind, session: Option<&SessionRecord>) {
-    let Some(s) = session else {
-        return;
-    };
-    observe::logout(kind);
-    let (sub, iss) = (&s.claims.sub, &s.claims.iss);
-    match take_ended(s) {
-        Some(id) => observe::audit::logout(kind, sub, iss, id.secret()),
-        None => observe::audit::logout_ref(kind, sub, iss, "unknown"),
-    }
+    Ok(record.map(|r| {
+        revoke_in_background(config, &r);
+        (r, id)
+    }))
 }

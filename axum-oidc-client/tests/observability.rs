@@ -362,3 +362,31 @@ async fn a_refused_refresh_is_counted_logged_once_and_audited() {
     let audit = seen.matching(&[AUDIT, "event=\"refresh_failed\"", "sub=\"user-alice\""]);
     assert_eq!(audit.len(), 1, "{:#?}", seen.lines());
 }
+
+#[tokio::test]
+async fn a_logout_through_an_applications_own_handler_is_counted_and_audited() {
+    struct Goodbye;
+    #[axum_oidc_client::async_trait]
+    impl axum_oidc_client::LogoutHandler for Goodbye {
+        async fn handle_logout(
+            &self,
+            _: axum_oidc_client::LogoutContext<'_>,
+        ) -> axum::response::Response {
+            axum::response::IntoResponse::into_response(axum::response::Redirect::to("/bye"))
+        }
+    }
+    let mut seen = Observed::start();
+    let (_op, browser, _server) = start(default_provider, |c| {
+        default_layer(c).with_logout_handler(Goodbye)
+    })
+    .await;
+    browser.login_as("alice", "/").await;
+    let r = browser.logout().await;
+    assert_eq!(location(&r), "/bye");
+    assert_eq!(
+        seen.counter("axum_oidc_logouts_total", &[("kind", "local")]),
+        1
+    );
+    let logout = seen.matching(&[AUDIT, "event=\"logout\"", "kind=\"local\""]);
+    assert_eq!(logout.len(), 1, "{:#?}", seen.lines());
+}

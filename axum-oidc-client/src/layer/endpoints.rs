@@ -18,6 +18,7 @@ use crate::logout::{
     LOGOUT_STATE_COOKIE, LogoutContext, end_local_session, is_cross_site, is_same_origin,
     post_logout_state_matches,
 };
+use crate::observe::LogoutKind;
 use crate::pages;
 use crate::session::cookies::{cookie_value, removal, session_cookie};
 use crate::state::AuthState;
@@ -266,8 +267,8 @@ fn store_unavailable(api: bool, what: &'static str, e: &crate::store::StoreError
 
 async fn logout(state: &AuthState, req: &Parts) -> Response {
     let c = &state.config.inner;
-    let record = match end_local_session(&state.config, &state.store, &req.headers).await {
-        Ok(record) => record,
+    let ended = match end_local_session(&state.config, &state.store, &req.headers).await {
+        Ok(ended) => ended,
         Err(e) => {
             let api = pages::is_api_request(&req.headers);
             return store_unavailable(api, "logout failed", &e);
@@ -275,15 +276,47 @@ async fn logout(state: &AuthState, req: &Parts) -> Response {
     };
     let ctx = LogoutContext {
         config: &state.config,
-        session: record.as_deref(),
+        session: ended.as_ref().map(|(record, _)| &**record),
     };
     let mut resp = state.logout.handle_logout(ctx).await;
+    if let Some((record, id)) = &ended {
+        // Counted and audited whatever the handler: a redirect to the provider's
+        // end-session endpoint is an RP-initiated logout, anything else a local one.
+        let kind = if sends_to_end_session(state, &resp) {
+            LogoutKind::RpInitiated
+        } else {
+            LogoutKind::Local
+        };
+        crate::observe::logout(kind);
+        crate::observe::audit::logout(kind, &record.claims.sub, &record.claims.iss, id.secret());
+    }
     pages::no_store(&mut resp);
     pages::append_cookie(
         &mut resp,
         &removal(&c.cookies.session_name, "/", &c.cookies),
     );
     resp
+}
+
+/// Whether the handler's answer sends the browser to the provider's end-session
+/// endpoint (RP-Initiated Logout 1.0 section 2).
+fn sends_to_end_session(state: &AuthState, resp: &Response) -> bool {
+    let Some(endpoint) = state
+        .config
+        .inner
+        .provider
+        .get()
+        .and_then(|p| p.end_session_endpoint.clone())
+    else {
+        return false;
+    };
+    resp.status().is_redirection()
+        && resp
+            .headers()
+            .get(header::LOCATION)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|l| url::Url::parse(l).ok())
+            .is_some_and(|l| l.origin() == endpoint.origin() && l.path() == endpoint.path())
 }
 
 /// Where the provider sends the browser after RP-initiated logout: the `state` must
