@@ -99,7 +99,12 @@ mod redis_backend {
             if let Some(nodes) = url.strip_prefix("redis+cluster://") {
                 let nodes: Vec<String> = nodes.split(',').map(|n| format!("redis://{n}")).collect();
                 let client = ::redis::cluster::ClusterClient::new(nodes).unwrap();
-                Self::Cluster(client.get_async_connection().await.unwrap_or_else(fail(var)))
+                Self::Cluster(
+                    client
+                        .get_async_connection()
+                        .await
+                        .unwrap_or_else(fail(var)),
+                )
             } else if let Some(rest) = url.strip_prefix("redis+sentinel://") {
                 let (nodes, service) = rest.split_once('/').unwrap();
                 let nodes: Vec<String> = nodes.split(',').map(|n| format!("redis://{n}")).collect();
@@ -110,7 +115,12 @@ mod redis_backend {
                     ::redis::sentinel::SentinelServerType::Master,
                 )
                 .unwrap();
-                Self::Single(sentinel.get_async_connection().await.unwrap_or_else(fail(var)))
+                Self::Single(
+                    sentinel
+                        .get_async_connection()
+                        .await
+                        .unwrap_or_else(fail(var)),
+                )
             } else {
                 let client = ::redis::Client::open(url).unwrap();
                 Self::Single(
@@ -854,6 +864,18 @@ mod from_url {
         };
         round_trip(&url).await;
         round_trip(&format!("tiered+{url}")).await;
+    }
+
+    #[cfg(feature = "redis")]
+    #[tokio::test]
+    async fn redis_cluster_and_sentinel_urls_open_a_redis_store() {
+        for var in [REDIS_CLUSTER_VAR, REDIS_SENTINEL_VAR] {
+            let Some(url) = server_url(var) else {
+                continue;
+            };
+            round_trip(&url).await;
+            round_trip(&format!("tiered+{url}")).await;
+        }
     }
 
     #[cfg(feature = "postgres")]

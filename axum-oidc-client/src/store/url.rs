@@ -36,10 +36,15 @@ impl Scheme {
         };
         if url.eq_ignore_ascii_case("memory") || has("memory://") {
             Some(Self::Memory)
-        } else if ["redis://", "rediss://", "redis+cluster://", "rediss+cluster://"]
-            .into_iter()
-            .chain(["redis+sentinel://", "rediss+sentinel://"])
-            .any(has)
+        } else if [
+            "redis://",
+            "rediss://",
+            "redis+cluster://",
+            "rediss+cluster://",
+        ]
+        .into_iter()
+        .chain(["redis+sentinel://", "rediss+sentinel://"])
+        .any(has)
         {
             Some(Self::Redis)
         } else if has("postgres://") || has("postgresql://") {
@@ -134,10 +139,10 @@ impl Scheme {
             let file = file.trim_start_matches("//");
             return file.split('?').next().unwrap_or_default().to_owned();
         }
-        if self == Self::Redis {
-            if let Some(nodes) = node_list(url) {
-                return nodes;
-            }
+        if self == Self::Redis
+            && let Some(nodes) = node_list(url)
+        {
+            return nodes;
         }
         match url::Url::parse(url) {
             Ok(u) => match (u.host_str(), u.port().or(self.default_port())) {
@@ -267,6 +272,10 @@ mod tests {
             ("MEMORY://", Scheme::Memory),
             ("redis://127.0.0.1", Scheme::Redis),
             ("rediss://cache:6380/1", Scheme::Redis),
+            ("redis+cluster://a:1,b:2", Scheme::Redis),
+            ("RedisS+Cluster://a:1", Scheme::Redis),
+            ("redis+sentinel://s1,s2/primary", Scheme::Redis),
+            ("rediss+sentinel://s1/primary", Scheme::Redis),
             ("postgres://u@h/db", Scheme::Postgres),
             ("PostgreSQL://u@h/db", Scheme::Postgres),
             ("mysql://root@h/db", Scheme::MySql),
@@ -280,6 +289,7 @@ mod tests {
             "",
             "memcached://x",
             "redis:/x",
+            "redis+memcached://x",
             "memoryx",
             "http://x",
             "sqlit:x",
@@ -302,6 +312,11 @@ mod tests {
             ("mysql://root:hunter2@[::1]/test", "[::1]:3306"),
             ("redis://:hunter2@cache:6380/2", "cache:6380"),
             ("rediss://default:hunter2@cache", "cache:6379"),
+            ("redis+cluster://:hunter2@a:7001,b:7002", "a:7001,b:7002"),
+            (
+                "redis+sentinel://u:hunter2@s1,s2:26380/primary/1",
+                "s1,s2:26380",
+            ),
             ("sqlite://var/sessions.db?mode=rwc", "var/sessions.db"),
             ("sqlite::memory:", ":memory:"),
         ] {

@@ -57,7 +57,7 @@ impl RedisStoreBuilder {
         }
     }
 
-    /// Sets the prefix of every key (default [`DEFAULT_KEY_PREFIX`]). Applications
+    /// Sets the prefix of every key (default [`DEFAULT_KEY_PREFIX`](super::DEFAULT_KEY_PREFIX)). Applications
     /// sharing one Redis database need distinct prefixes.
     ///
     /// ```
@@ -70,7 +70,7 @@ impl RedisStoreBuilder {
     }
 
     /// Sets the time allowed to open a connection (default
-    /// [`DEFAULT_CONNECT_TIMEOUT`]).
+    /// [`DEFAULT_CONNECT_TIMEOUT`](super::DEFAULT_CONNECT_TIMEOUT)).
     ///
     /// ```
     /// # use std::time::Duration;
@@ -82,7 +82,7 @@ impl RedisStoreBuilder {
         self
     }
 
-    /// Sets the time allowed for one reply (default [`DEFAULT_RESPONSE_TIMEOUT`]).
+    /// Sets the time allowed for one reply (default [`DEFAULT_RESPONSE_TIMEOUT`](super::DEFAULT_RESPONSE_TIMEOUT)).
     ///
     /// ```
     /// # use std::time::Duration;
@@ -96,7 +96,7 @@ impl RedisStoreBuilder {
 
     /// Connects now; fails with [`StoreError::Connect`] if Redis cannot be reached,
     /// and with [`StoreError::Config`] for a malformed URL. Takes every URL form of
-    /// [`topology`]: one server, `redis+cluster://…` or `redis+sentinel://…`.
+    /// [`topology`](super::topology): one server, `redis+cluster://…` or `redis+sentinel://…`.
     ///
     /// ```no_run
     /// # use axum_oidc_client::store::{RedisStore, SessionCodec};
@@ -115,8 +115,8 @@ impl RedisStoreBuilder {
     pub async fn connect(self, url: &str) -> Result<RedisStore, StoreError> {
         let connect_error = |e| super::super::url::Scheme::Redis.connect_error(url, e);
         let conn = match self.open(url)? {
-            Opened::Single(client, config) => Connection::Single(
-                ConnectionManager::new_with_config(client, config)
+            Opened::Single(single) => Connection::Single(
+                ConnectionManager::new_with_config(single.0, single.1)
                     .await
                     .map_err(connect_error)?,
             ),
@@ -144,8 +144,8 @@ impl RedisStoreBuilder {
     /// ```
     pub fn connect_lazy(self, url: &str) -> Result<RedisStore, StoreError> {
         let conn = match self.open(url)? {
-            Opened::Single(client, config) => Connection::Single(
-                ConnectionManager::new_lazy_with_config(client, config)
+            Opened::Single(single) => Connection::Single(
+                ConnectionManager::new_lazy_with_config(single.0, single.1)
                     .map_err(StoreError::unavailable)?,
             ),
             Opened::Other(conn) => conn,
@@ -168,7 +168,7 @@ impl RedisStoreBuilder {
     }
 
     /// Uses a Redis Cluster connection the application already has; its own
-    /// timeouts apply. Keys are laid out for a cluster (see the [module docs](self)).
+    /// timeouts apply. Keys are laid out for a cluster (see the [module docs](crate::store::redis)).
     ///
     /// ```no_run
     /// # use axum_oidc_client::store::{RedisStore, SessionCodec};
@@ -180,9 +180,11 @@ impl RedisStoreBuilder {
     /// ```
     pub fn build_cluster(self, connection: ClusterConnection) -> Result<RedisStore, StoreError> {
         self.check_cluster_prefix()?;
-        Ok(self.finish(Connection::Cluster(conn::Cluster::from_connection(
-            connection,
-        ))))
+        Ok(
+            self.finish(Connection::Cluster(conn::Cluster::from_connection(
+                connection,
+            ))),
+        )
     }
 
     fn finish(self, conn: Connection) -> RedisStore {
@@ -217,7 +219,8 @@ impl RedisStoreBuilder {
         {
             ensure_crypto_provider();
         }
-        let invalid = |e: ::redis::RedisError| StoreError::Config(format!("invalid Redis URL: {e}"));
+        let invalid =
+            |e: ::redis::RedisError| StoreError::Config(format!("invalid Redis URL: {e}"));
         match Topology::parse(url)? {
             Topology::Standalone(url) => {
                 let client = Client::open(url).map_err(invalid)?;
@@ -228,7 +231,7 @@ impl RedisStoreBuilder {
                     .set_connection_timeout(Some(self.connect_timeout))
                     .set_response_timeout(Some(self.response_timeout))
                     .set_number_of_retries(0);
-                Ok(Opened::Single(client, config))
+                Ok(Opened::Single(Box::new((client, config))))
             }
             Topology::Cluster(nodes) => {
                 self.check_cluster_prefix()?;
@@ -280,7 +283,7 @@ impl RedisStoreBuilder {
 
 /// A client from [`RedisStoreBuilder::open`].
 enum Opened {
-    Single(Client, ConnectionManagerConfig),
+    Single(Box<(Client, ConnectionManagerConfig)>),
     Other(Connection),
 }
 
@@ -296,4 +299,3 @@ fn ensure_crypto_provider() {
         let _ = rustls::crypto::aws_lc_rs::default_provider().install_default();
     }
 }
-

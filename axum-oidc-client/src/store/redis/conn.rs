@@ -188,11 +188,7 @@ impl Sentinel {
         })
         .await
         .map_err(|_| timed_out("finding the Redis primary through Sentinel timed out"))??;
-        let mut current = self
-            .inner
-            .current
-            .lock()
-            .unwrap_or_else(|e| e.into_inner());
+        let mut current = self.inner.current.lock().unwrap_or_else(|e| e.into_inner());
         let generation = self.inner.next.fetch_add(1, Ordering::Relaxed);
         *current = Some((generation, found.clone()));
         Ok((generation, found))
@@ -201,21 +197,17 @@ impl Sentinel {
     /// Passes `result` on; forgets connection `generation` if the error means the
     /// primary is gone or has changed.
     fn check<T>(&self, generation: u64, result: Result<T, RedisError>) -> Result<T, RedisError> {
-        if let Err(e) = &result {
-            if must_rediscover(e) {
-                let mut current = self
-                    .inner
-                    .current
-                    .lock()
-                    .unwrap_or_else(|e| e.into_inner());
-                if current.as_ref().is_some_and(|(g, _)| *g == generation) {
-                    *current = None;
-                    drop(current);
-                    tracing::debug!(
-                        error = %e,
-                        "the Redis primary failed; asking Sentinel for it on the next operation"
-                    );
-                }
+        if let Err(e) = &result
+            && must_rediscover(e)
+        {
+            let mut current = self.inner.current.lock().unwrap_or_else(|e| e.into_inner());
+            if current.as_ref().is_some_and(|(g, _)| *g == generation) {
+                *current = None;
+                drop(current);
+                tracing::debug!(
+                    error = %e,
+                    "the Redis primary failed; asking Sentinel for it on the next operation"
+                );
             }
         }
         result

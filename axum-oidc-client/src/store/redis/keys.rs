@@ -96,12 +96,11 @@ mod tests {
     /// The hash tag of a key as Redis Cluster reads it: the part between the first
     /// `{` and the next `}`, if not empty.
     fn hash_tag(key: &str) -> &str {
-        if let Some(open) = key.find('{') {
-            if let Some(len) = key[open + 1..].find('}') {
-                if len > 0 {
-                    return &key[open + 1..open + 1 + len];
-                }
-            }
+        if let Some(open) = key.find('{')
+            && let Some(len) = key[open + 1..].find('}')
+            && len > 0
+        {
+            return &key[open + 1..open + 1 + len];
         }
         key
     }

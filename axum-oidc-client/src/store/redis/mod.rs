@@ -79,10 +79,13 @@ pub const DEFAULT_RESPONSE_TIMEOUT: Duration = Duration::from_secs(2);
 
 /// Sessions in Redis, shared by every instance of the application.
 ///
-/// The connection is a [`ConnectionManager`]: one multiplexed connection that is
-/// re-established in the background after a failure, so the application recovers by
-/// itself when Redis comes back. Until then, operations fail with
-/// [`StoreError::Unavailable`]. `rediss://` URLs use TLS (rustls).
+/// On one server the connection is a [`ConnectionManager`](::redis::aio::ConnectionManager):
+/// one multiplexed connection that is re-established in the background after a
+/// failure, so the application recovers by itself when Redis comes back. Until then,
+/// operations fail with [`StoreError::Unavailable`]. In a cluster the redis crate
+/// follows the slot map; with Sentinel, a failed operation makes the next one ask the
+/// sentinels for the primary, so a failover gives errors until it completes, and a
+/// primary that failed or was demoted is not used again. `rediss…` URLs use TLS (rustls).
 ///
 /// Records are encoded with the [`SessionCodec`] given at construction; pass
 /// [`SessionCodec::encrypted`] (what [`from_url`](super::from_url) does) to keep
@@ -169,7 +172,7 @@ impl RedisStore {
 
     /// The Redis key a session is stored under: `{prefix}session:{key}` on one server
     /// or Sentinel, `{prefix}{gN}session:{key}` in a cluster (see the
-    /// [module docs](self)). For inspecting a store; the value is encoded by the codec.
+    /// [module docs](crate::store::redis)). For inspecting a store; the value is encoded by the codec.
     ///
     /// ```
     /// # use axum_oidc_client::store::{RedisStore, SessionCodec, SessionKey};
@@ -251,7 +254,8 @@ impl AuthCache for RedisStore {
         self.remove_indexed(|g| self.keys.sub(g, sub)).await
     }
 
-    /// Group by group, see [`RedisStore::remove_without_sid_in`].
+    /// Group by group: the subject's index set lists every session written for it;
+    /// each is decoded here and deleted unless it was rewritten meanwhile.
     async fn remove_by_sub_without_sid(&self, sub: &str) -> Result<usize, StoreError> {
         let groups = (0..self.keys.group_count()).map(|g| self.remove_without_sid_in(g, sub));
         let removed = futures_util::future::try_join_all(groups).await?;

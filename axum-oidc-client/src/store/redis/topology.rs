@@ -110,8 +110,9 @@ impl Topology {
                     [service] => (*service, 0),
                     [service, db] => (
                         *service,
-                        db.parse()
-                            .map_err(|_| config("the database of a Sentinel URL must be a number"))?,
+                        db.parse().map_err(|_| {
+                            config("the database of a Sentinel URL must be a number")
+                        })?,
                     ),
                     _ => {
                         return Err(config(
@@ -174,7 +175,10 @@ fn host_port(node: &str, default_port: u16) -> Result<String, StoreError> {
         return Err(bad());
     }
     let parsed = url::Url::parse(&format!("redis://{node}")).map_err(|_| bad())?;
-    let host = parsed.host_str().filter(|h| !h.is_empty()).ok_or_else(bad)?;
+    let host = parsed
+        .host_str()
+        .filter(|h| !h.is_empty())
+        .ok_or_else(bad)?;
     Ok(format!("{host}:{}", parsed.port().unwrap_or(default_port)))
 }
 
