@@ -2,6 +2,8 @@
 //! (SQL cleanup, faults, recovery, `from_url`).
 //!
 //! Remote backends read their server from `AXUM_OIDC_TEST_REDIS_URL`,
+//! `AXUM_OIDC_TEST_REDIS_CLUSTER_URL`, `AXUM_OIDC_TEST_REDIS_SENTINEL_URL`
+//! (`scripts/redis-topologies.sh start` prints both),
 //! `AXUM_OIDC_TEST_POSTGRES_URL` and `AXUM_OIDC_TEST_MYSQL_URL`. Unset, their tests
 //! print `skipped: …` and pass, unless `CI` is set: then a missing or unreachable
 //! server fails them.
@@ -31,6 +33,8 @@ use axum_oidc_client::store::suite::{
 use axum_oidc_client::store_suite;
 
 const REDIS_VAR: &str = "AXUM_OIDC_TEST_REDIS_URL";
+const REDIS_CLUSTER_VAR: &str = "AXUM_OIDC_TEST_REDIS_CLUSTER_URL";
+const REDIS_SENTINEL_VAR: &str = "AXUM_OIDC_TEST_REDIS_SENTINEL_URL";
 const POSTGRES_VAR: &str = "AXUM_OIDC_TEST_POSTGRES_URL";
 const MYSQL_VAR: &str = "AXUM_OIDC_TEST_MYSQL_URL";
 
@@ -72,12 +76,93 @@ store_suite!(two_tier_over_memory, async {
 #[cfg(feature = "redis")]
 mod redis_backend {
     use ::redis::AsyncCommands as _;
+    use ::redis::aio::MultiplexedConnection;
+    use ::redis::cluster_async::ClusterConnection;
     use axum_oidc_client::store::RedisStore;
 
     use super::*;
 
+    /// A plain connection for reading and cleaning up what a store wrote.
+    #[derive(Clone)]
+    pub enum Raw {
+        Single(MultiplexedConnection),
+        Cluster(ClusterConnection),
+    }
+
+    impl Raw {
+        /// To the server `url` names: one server, the cluster, or the primary that
+        /// Sentinel names now.
+        pub async fn open(var: &str, url: &str) -> Self {
+            fn fail<T>(var: &str) -> impl FnOnce(::redis::RedisError) -> T + '_ {
+                move |e| unreachable_server(var, e)
+            }
+            if let Some(nodes) = url.strip_prefix("redis+cluster://") {
+                let nodes: Vec<String> = nodes.split(',').map(|n| format!("redis://{n}")).collect();
+                let client = ::redis::cluster::ClusterClient::new(nodes).unwrap();
+                Self::Cluster(
+                    client
+                        .get_async_connection()
+                        .await
+                        .unwrap_or_else(fail(var)),
+                )
+            } else if let Some(rest) = url.strip_prefix("redis+sentinel://") {
+                let (nodes, service) = rest.split_once('/').unwrap();
+                let nodes: Vec<String> = nodes.split(',').map(|n| format!("redis://{n}")).collect();
+                let mut sentinel = ::redis::sentinel::SentinelClient::build(
+                    nodes,
+                    service,
+                    None,
+                    ::redis::sentinel::SentinelServerType::Master,
+                )
+                .unwrap();
+                Self::Single(
+                    sentinel
+                        .get_async_connection()
+                        .await
+                        .unwrap_or_else(fail(var)),
+                )
+            } else {
+                let client = ::redis::Client::open(url).unwrap();
+                Self::Single(
+                    client
+                        .get_multiplexed_async_connection()
+                        .await
+                        .unwrap_or_else(fail(var)),
+                )
+            }
+        }
+
+        pub async fn get(&self, key: String) -> Option<Vec<u8>> {
+            match self.clone() {
+                Self::Single(mut c) => c.get(key).await.unwrap(),
+                Self::Cluster(mut c) => c.get(key).await.unwrap(),
+            }
+        }
+
+        /// Deletes every key under `prefix` (on every primary of a cluster).
+        pub async fn delete_prefixed(&self, prefix: &str) {
+            let pattern = format!("{prefix}*");
+            let keys: Vec<String> = match self.clone() {
+                Self::Single(mut c) => c.keys(pattern).await.unwrap(),
+                Self::Cluster(mut c) => c.keys(pattern).await.unwrap(),
+            };
+            if keys.is_empty() {
+                return;
+            }
+            match self.clone() {
+                Self::Single(mut c) => c.del::<_, ()>(keys).await.unwrap(),
+                Self::Cluster(mut c) => c.del::<_, ()>(keys).await.unwrap(),
+            }
+        }
+    }
+
     pub async fn fixture(two_tier: bool) -> Option<Fixture> {
-        let url = server_url(REDIS_VAR)?;
+        fixture_at(REDIS_VAR, two_tier).await
+    }
+
+    /// The suite's fixture on the deployment the URL in `var` names.
+    pub async fn fixture_at(var: &'static str, two_tier: bool) -> Option<Fixture> {
+        let url = server_url(var)?;
         let prefix = format!("axum_oidc_test:{}:", unique_name());
         let open = |codec: SessionCodec| {
             RedisStore::builder(codec)
@@ -86,34 +171,22 @@ mod redis_backend {
         };
         let store = open(codec())
             .await
-            .unwrap_or_else(|e| unreachable_server(REDIS_VAR, e));
+            .unwrap_or_else(|e| unreachable_server(var, e));
         let other = open(other_codec())
             .await
-            .unwrap_or_else(|e| unreachable_server(REDIS_VAR, e));
+            .unwrap_or_else(|e| unreachable_server(var, e));
         let wrap =
             |s: RedisStore| -> SharedStore { if two_tier { tiered(s) } else { Arc::new(s) } };
-        let conn = ::redis::Client::open(url.as_str())
-            .unwrap()
-            .get_multiplexed_async_connection()
-            .await
-            .unwrap_or_else(|e| unreachable_server(REDIS_VAR, e));
+        let conn = Raw::open(var, &url).await;
         let raw: RawRead = {
-            let (conn, prefix) = (conn.clone(), prefix.clone());
+            let (conn, store) = (conn.clone(), store.clone());
             Box::new(move |k: SessionKey| {
-                let mut conn = conn.clone();
-                let key = format!("{prefix}session:{}", k.as_str());
-                Box::pin(async move { conn.get::<_, Option<Vec<u8>>>(key).await.unwrap() })
+                let (conn, key) = (conn.clone(), store.session_redis_key(&k));
+                Box::pin(async move { conn.get(key).await })
             })
         };
-        let teardown: Teardown = Box::new(move || {
-            Box::pin(async move {
-                let mut conn = conn;
-                let keys: Vec<String> = conn.keys(format!("{prefix}*")).await.unwrap();
-                if !keys.is_empty() {
-                    conn.del::<_, ()>(keys).await.unwrap();
-                }
-            })
-        });
+        let teardown: Teardown =
+            Box::new(move || Box::pin(async move { conn.delete_prefixed(&prefix).await }));
         Some(
             Fixture::new(wrap(store))
                 .with_other_key(wrap(other))
@@ -128,6 +201,24 @@ store_suite!(redis, redis_backend::fixture(false));
 
 #[cfg(feature = "redis")]
 store_suite!(two_tier_over_redis, redis_backend::fixture(true));
+
+#[cfg(feature = "redis")]
+store_suite!(
+    redis_cluster,
+    redis_backend::fixture_at(REDIS_CLUSTER_VAR, false)
+);
+
+#[cfg(feature = "redis")]
+store_suite!(
+    two_tier_over_redis_cluster,
+    redis_backend::fixture_at(REDIS_CLUSTER_VAR, true)
+);
+
+#[cfg(feature = "redis")]
+store_suite!(
+    redis_sentinel,
+    redis_backend::fixture_at(REDIS_SENTINEL_VAR, false)
+);
 
 // ---------------------------------------------------------------------------------
 // SQL
@@ -773,6 +864,18 @@ mod from_url {
         };
         round_trip(&url).await;
         round_trip(&format!("tiered+{url}")).await;
+    }
+
+    #[cfg(feature = "redis")]
+    #[tokio::test]
+    async fn redis_cluster_and_sentinel_urls_open_a_redis_store() {
+        for var in [REDIS_CLUSTER_VAR, REDIS_SENTINEL_VAR] {
+            let Some(url) = server_url(var) else {
+                continue;
+            };
+            round_trip(&url).await;
+            round_trip(&format!("tiered+{url}")).await;
+        }
     }
 
     #[cfg(feature = "postgres")]

@@ -36,7 +36,16 @@ impl Scheme {
         };
         if url.eq_ignore_ascii_case("memory") || has("memory://") {
             Some(Self::Memory)
-        } else if has("redis://") || has("rediss://") {
+        } else if [
+            "redis://",
+            "rediss://",
+            "redis+cluster://",
+            "rediss+cluster://",
+        ]
+        .into_iter()
+        .chain(["redis+sentinel://", "rediss+sentinel://"])
+        .any(has)
+        {
             Some(Self::Redis)
         } else if has("postgres://") || has("postgresql://") {
             Some(Self::Postgres)
@@ -130,6 +139,11 @@ impl Scheme {
             let file = file.trim_start_matches("//");
             return file.split('?').next().unwrap_or_default().to_owned();
         }
+        if self == Self::Redis
+            && let Some(nodes) = node_list(url)
+        {
+            return nodes;
+        }
         match url::Url::parse(url) {
             Ok(u) => match (u.host_str(), u.port().or(self.default_port())) {
                 (Some(h), Some(p)) if !h.is_empty() => format!("{h}:{p}"),
@@ -141,6 +155,18 @@ impl Scheme {
     }
 }
 
+/// The `host:port` list of a Redis Cluster or Sentinel URL (the nodes it names, not
+/// every node the deployment has), without credentials; `None` for other URLs.
+fn node_list(url: &str) -> Option<String> {
+    let (scheme, rest) = url.split_once("://")?;
+    if !scheme.contains('+') {
+        return None;
+    }
+    let authority = rest.split(['/', '?']).next().unwrap_or_default();
+    let hosts = authority.rsplit_once('@').map_or(authority, |(_, h)| h);
+    Some(hosts.to_owned())
+}
+
 /// Opens the store a URL names. Remote stores encrypt records at rest with
 /// [`CookieKey::at_rest_key`] (AES-256-GCM, see [`crate::session::SessionCodec`]), so
 /// every instance must share the cookie secret.
@@ -149,6 +175,8 @@ impl Scheme {
 /// |---|---|---|
 /// | `memory`, `memory://` | [`MemoryStore`] (one process only) | — |
 /// | `redis://host:6379/0`, `rediss://…` (TLS) | `RedisStore` | `redis` |
+/// | `redis+cluster://host:port,host:port,…`, `rediss+cluster://…` | `RedisStore` on Redis Cluster | `redis` |
+/// | `redis+sentinel://host:port,…/service-name`, `rediss+sentinel://…` | `RedisStore` on the primary Sentinel names | `redis` |
 /// | `postgres://…`, `postgresql://…` | `SqlStore` | `postgres` |
 /// | `mysql://…`, `mariadb://…` | `SqlStore` | `mysql` |
 /// | `sqlite://sessions.db`, `sqlite::memory:` | `SqlStore` | `sqlite` |
@@ -198,7 +226,8 @@ async fn open(url: &str, key: &CookieKey) -> Result<SharedStore, StoreError> {
     let scheme = Scheme::of(url).ok_or_else(|| {
         StoreError::Config(
             "unknown session store URL scheme (expected memory, redis://, rediss://, \
-             postgres://, postgresql://, mysql://, mariadb://, sqlite: or tiered+…)"
+             redis+cluster://, redis+sentinel://, postgres://, postgresql://, mysql://, \
+             mariadb://, sqlite: or tiered+…)"
                 .into(),
         )
     })?;
@@ -243,6 +272,10 @@ mod tests {
             ("MEMORY://", Scheme::Memory),
             ("redis://127.0.0.1", Scheme::Redis),
             ("rediss://cache:6380/1", Scheme::Redis),
+            ("redis+cluster://a:1,b:2", Scheme::Redis),
+            ("RedisS+Cluster://a:1", Scheme::Redis),
+            ("redis+sentinel://s1,s2/primary", Scheme::Redis),
+            ("rediss+sentinel://s1/primary", Scheme::Redis),
             ("postgres://u@h/db", Scheme::Postgres),
             ("PostgreSQL://u@h/db", Scheme::Postgres),
             ("mysql://root@h/db", Scheme::MySql),
@@ -256,6 +289,7 @@ mod tests {
             "",
             "memcached://x",
             "redis:/x",
+            "redis+memcached://x",
             "memoryx",
             "http://x",
             "sqlit:x",
@@ -278,6 +312,11 @@ mod tests {
             ("mysql://root:hunter2@[::1]/test", "[::1]:3306"),
             ("redis://:hunter2@cache:6380/2", "cache:6380"),
             ("rediss://default:hunter2@cache", "cache:6379"),
+            ("redis+cluster://:hunter2@a:7001,b:7002", "a:7001,b:7002"),
+            (
+                "redis+sentinel://u:hunter2@s1,s2:26380/primary/1",
+                "s1,s2:26380",
+            ),
             ("sqlite://var/sessions.db?mode=rwc", "var/sessions.db"),
             ("sqlite::memory:", ":memory:"),
         ] {

@@ -1,0 +1,228 @@
+//! A Sentinel failover under load: the primary is stopped (`SIGSTOP`), Sentinel
+//! promotes the replica, and the store answers every operation either correctly or
+//! with an error (the layer's 503), never "no such session" (a logout) nor a wrong
+//! record; afterwards every session written before is readable.
+//!
+//! Reads `AXUM_OIDC_TEST_REDIS_SENTINEL_URL` (`scripts/redis-topologies.sh start`);
+//! unset, the test prints `skipped: …` and passes, unless `CI` is set. Its own test
+//! binary, so the failover does not disturb the store suite running in parallel.
+#![cfg(all(feature = "redis", feature = "test-util", unix))]
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use ::redis::AsyncCommands as _;
+use ::redis::aio::MultiplexedConnection;
+use axum_oidc_client::store::suite::{KEY, key, record, unique_name};
+use axum_oidc_client::store::{AuthCache, RedisStore, SessionCodec, SessionKey, SessionRecord};
+
+const VAR: &str = "AXUM_OIDC_TEST_REDIS_SENTINEL_URL";
+
+fn sentinel_url() -> Option<String> {
+    match std::env::var(VAR) {
+        Ok(url) if !url.is_empty() => Some(url),
+        _ if std::env::var_os("CI").is_some() => panic!("{VAR} must be set when CI is set"),
+        _ => {
+            eprintln!("skipped: {VAR} not set");
+            None
+        }
+    }
+}
+
+/// The sentinels (`host:port`) and the service name of a `redis+sentinel://` URL.
+fn sentinels(url: &str) -> (Vec<String>, String) {
+    let rest = url
+        .strip_prefix("redis+sentinel://")
+        .expect("a redis+sentinel:// URL");
+    let (nodes, service) = rest.split_once('/').expect("a service name");
+    (
+        nodes.split(',').map(str::to_owned).collect(),
+        service.to_owned(),
+    )
+}
+
+async fn connect(addr: &str) -> MultiplexedConnection {
+    ::redis::Client::open(format!("redis://{addr}"))
+        .unwrap()
+        .get_multiplexed_async_connection()
+        .await
+        .unwrap()
+}
+
+/// The primary the first sentinel names, as `host:port`.
+async fn named_primary(sentinel: &str, service: &str) -> String {
+    let (host, port): (String, u16) = ::redis::cmd("SENTINEL")
+        .arg("get-master-addr-by-name")
+        .arg(service)
+        .query_async(&mut connect(sentinel).await)
+        .await
+        .unwrap();
+    format!("{host}:{port}")
+}
+
+async fn info_field(conn: &mut MultiplexedConnection, section: &str, field: &str) -> String {
+    let info: String = ::redis::cmd("INFO")
+        .arg(section)
+        .query_async(conn)
+        .await
+        .unwrap();
+    info.lines()
+        .find_map(|l| l.strip_prefix(&format!("{field}:")))
+        .unwrap_or_default()
+        .trim()
+        .to_owned()
+}
+
+/// Whether the server at `addr` is a replica whose link to its primary is up.
+async fn replica_link_up(addr: &str) -> bool {
+    let Ok(client) = ::redis::Client::open(format!("redis://{addr}")) else {
+        return false;
+    };
+    let Ok(mut conn) = client.get_multiplexed_async_connection().await else {
+        return false;
+    };
+    let info: Result<String, _> = ::redis::cmd("INFO")
+        .arg("replication")
+        .query_async(&mut conn)
+        .await;
+    info.is_ok_and(|i| i.contains("master_link_status:up"))
+}
+
+/// Sends `signal` to a process with `kill`.
+fn signal(pid: &str, signal: &str) {
+    let status = std::process::Command::new("kill")
+        .args([signal, pid])
+        .status()
+        .expect("kill");
+    assert!(status.success(), "kill {signal} {pid}");
+}
+
+/// Resumes the stopped primary even when the test fails, so the setup recovers.
+struct Resume(String);
+
+impl Drop for Resume {
+    fn drop(&mut self) {
+        signal(&self.0, "-CONT");
+    }
+}
+
+/// The replica the sentinels will promote has every write so far.
+async fn replicated(primary: &mut MultiplexedConnection) {
+    let acked: i64 = ::redis::cmd("WAIT")
+        .arg(1)
+        .arg(10_000)
+        .query_async(primary)
+        .await
+        .unwrap();
+    assert!(acked >= 1, "no replica acknowledged the writes");
+}
+
+/// `get` either fails or returns exactly what was written; never "absent".
+fn check_read(
+    n: usize,
+    r: Result<Option<Arc<SessionRecord>>, impl std::fmt::Debug>,
+    written: &[(SessionKey, Arc<SessionRecord>)],
+) -> bool {
+    match r {
+        Ok(Some(got)) => {
+            assert_eq!(
+                *got, *written[n].1,
+                "session {n} read back a different record"
+            );
+            true
+        }
+        Ok(None) => panic!("session {n} read as absent during the failover (a logout)"),
+        Err(_) => false,
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_sentinel_failover_gives_errors_never_wrong_answers_and_keeps_the_sessions() {
+    let Some(url) = sentinel_url() else { return };
+    let (sentinel_nodes, service) = sentinels(&url);
+    let prefix = format!("axum_oidc_test:{}:", unique_name());
+    let store = RedisStore::builder(SessionCodec::encrypted(&KEY))
+        .with_key_prefix(prefix.clone())
+        .with_connect_timeout(Duration::from_millis(500))
+        .with_response_timeout(Duration::from_millis(500))
+        .connect(&url)
+        .await
+        .unwrap_or_else(|e| panic!("{VAR} is set but the server cannot be used: {e:?}"));
+
+    // Sessions written and replicated before the failover.
+    let written: Vec<_> = (0..20)
+        .map(|n| {
+            (
+                key(),
+                record(&format!("user-{n}"), Some(&format!("sid-{n}"))),
+            )
+        })
+        .collect();
+    for (k, r) in &written {
+        store
+            .put(k, r.clone(), Duration::from_secs(300))
+            .await
+            .unwrap();
+    }
+    let old = named_primary(&sentinel_nodes[0], &service).await;
+    let mut old_conn = connect(&old).await;
+    replicated(&mut old_conn).await;
+    let pid = info_field(&mut old_conn, "server", "process_id").await;
+    drop(old_conn);
+
+    // The primary stops answering; the sentinels see it down after 1 s and promote
+    // the replica.
+    signal(&pid, "-STOP");
+    let resume = Resume(pid);
+    let started = Instant::now();
+    let (mut failed, mut served_after) = (0, 0);
+    let mut n = 0;
+    while served_after < written.len() {
+        assert!(
+            started.elapsed() < Duration::from_secs(30),
+            "no failover within 30 s ({failed} failed operations)"
+        );
+        let i = n % written.len();
+        n += 1;
+        if check_read(i, store.get(&written[i].0).await, &written) {
+            if named_primary(&sentinel_nodes[0], &service).await != old {
+                served_after += 1;
+            }
+        } else {
+            failed += 1;
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+    assert!(failed > 0, "the store never noticed the stopped primary");
+    let new = named_primary(&sentinel_nodes[0], &service).await;
+    assert_ne!(new, old);
+
+    // Everything written before is there, and the new primary takes writes.
+    for (i, (k, _)) in written.iter().enumerate() {
+        assert!(check_read(i, store.get(k).await, &written), "session {i}");
+    }
+    let (k, r) = (key(), record("after", None));
+    store
+        .put(&k, r.clone(), Duration::from_secs(60))
+        .await
+        .unwrap();
+    assert_eq!(store.get(&k).await.unwrap().as_deref(), Some(&*r));
+    assert_eq!(store.remove_by_sub("user-3").await.unwrap(), 1);
+
+    // The old primary comes back and rejoins as a replica, ready for the next run.
+    drop(resume);
+    // Sentinel reconfigures it and closes its client connections: a fresh one each time.
+    let rejoined = Instant::now();
+    while !replica_link_up(&old).await {
+        assert!(
+            rejoined.elapsed() < Duration::from_secs(20),
+            "the old primary did not rejoin"
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    let mut primary = connect(&new).await;
+    let keys: Vec<String> = primary.keys(format!("{prefix}*")).await.unwrap();
+    if !keys.is_empty() {
+        primary.del::<_, ()>(keys).await.unwrap();
+    }
+}
