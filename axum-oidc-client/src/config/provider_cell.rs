@@ -31,6 +31,8 @@ pub(crate) const BACKOFF_MAX: Duration = Duration::from_secs(60);
 const REFRESH_MAX: Duration = Duration::from_secs(24 * 3600);
 /// The shortest `Cache-Control: max-age` honoured.
 const REFRESH_MIN: Duration = Duration::from_secs(300);
+/// The background task never wakes more often than this.
+const MIN_TASK_PAUSE: Duration = Duration::from_secs(1);
 /// A login that finds no provider tries discovery itself at most this often.
 const INLINE_ATTEMPT_INTERVAL: Duration = Duration::from_secs(1);
 
@@ -289,6 +291,11 @@ impl ProviderCell {
         }
     }
 
+    /// The key cache of the provider as last discovered.
+    fn jwks(&self) -> Option<crate::jose::JwksCache> {
+        self.get()?.jwks.clone()
+    }
+
     /// How long the background task sleeps before its next attempt.
     fn next_wait(&self) -> Duration {
         let Some(d) = &self.0.discovery else {
@@ -296,7 +303,10 @@ impl ProviderCell {
         };
         let s = d.state();
         match s.discovered_at {
-            _ if s.failures > 0 => backoff(s.failures),
+            _ if s.failures > 0 => {
+                let since = s.last_attempt.map_or(Duration::MAX, |t| t.elapsed());
+                backoff(s.failures).saturating_sub(since)
+            }
             Some(at) => s.fresh_for.saturating_sub(at.elapsed()),
             None => Duration::ZERO,
         }
@@ -348,18 +358,29 @@ fn fresh_for(max_age: Option<Duration>) -> Duration {
         .clamp(REFRESH_MIN, REFRESH_MAX)
 }
 
-/// The background task: sleeps until the next attempt is due, then makes it; ends
-/// when the configuration is dropped.
+/// The background task: sleeps until discovery or the provider's keys are due, then
+/// fetches what is due (the keys when their `Cache-Control` runs out, so requests
+/// seldom wait for a fetch; a failure keeps the last good keys); ends when the
+/// configuration is dropped.
 async fn run(cell: Weak<Cell>) {
     loop {
         let wait = match cell.upgrade() {
-            Some(c) => ProviderCell(c).next_wait(),
+            Some(c) => {
+                let c = ProviderCell(c);
+                let keys = c.jwks().map_or(REFRESH_MAX, |j| j.next_refresh_in());
+                c.next_wait().min(keys).max(MIN_TASK_PAUSE)
+            }
             None => return,
         };
         tokio::time::sleep(wait).await;
-        match cell.upgrade() {
-            Some(c) => ProviderCell(c).attempt().await,
-            None => return,
+        let Some(c) = cell.upgrade() else { return };
+        let c = ProviderCell(c);
+        if c.next_wait().is_zero() {
+            c.attempt().await;
+        }
+        if let Some(jwks) = c.jwks() {
+            // A failure is logged by the cache, once per run of failures.
+            let _ = jwks.refresh_if_stale().await;
         }
     }
 }
@@ -442,10 +463,10 @@ mod tests {
             "{:?}",
             cell.health()
         );
-        assert_eq!(
-            cell.next_wait(),
-            Duration::from_secs(1),
-            "a failure retries soon"
+        let wait = cell.next_wait();
+        assert!(
+            wait > Duration::from_millis(500) && wait <= Duration::from_secs(1),
+            "a failure retries a second after the attempt: {wait:?}"
         );
 
         mode.store(2, Ordering::SeqCst);

@@ -286,7 +286,6 @@ impl JwksCache {
     /// fetched (within the failure back-off), so requests seldom wait for a fetch.
     /// `Ok` when the keys are fresh afterwards; on failure the last good keys stay in
     /// use.
-    #[allow(dead_code)] // For the layer's background refresh.
     pub(crate) async fn refresh_if_stale(&self) -> Result<(), JwksError> {
         if self.inner.uri.is_none() {
             return Ok(());
@@ -306,7 +305,6 @@ impl JwksCache {
 
     /// How long until [`refresh_if_stale`](Self::refresh_if_stale) has work to do:
     /// until the keys go stale, or until the back-off of a failed fetch ends.
-    #[allow(dead_code)] // For the layer's background refresh.
     pub(crate) fn next_refresh_in(&self) -> Duration {
         let c = self.read();
         if let Some(f) = &c.failure {
