@@ -99,7 +99,11 @@ async fn resolve(slot: &SlotInner, headers: &HeaderMap) -> Resolution {
         Ok(Some(r)) => r,
         Ok(None) => return ended(slot),
         Err(e) => {
-            tracing::warn!(error = %e, "session store failed while reading a session");
+            tracing::warn!(
+                reason = "store_unavailable",
+                error = crate::observe::error_chain(&e),
+                "session store failed while reading a session; answering 503"
+            );
             return Resolution::Unavailable;
         }
     };
@@ -108,7 +112,11 @@ async fn resolve(slot: &SlotInner, headers: &HeaderMap) -> Resolution {
     if left <= 0 {
         tracing::debug!("session reached its idle or absolute timeout");
         if let Err(e) = state.store.op(state.store.remove(&key)).await {
-            tracing::warn!(error = %e, "could not delete a timed-out session");
+            tracing::warn!(
+                reason = "store_unavailable",
+                error = crate::observe::error_chain(&e),
+                "could not delete a timed-out session; it expires in the store by itself"
+            );
         }
         return ended(slot);
     }
