@@ -73,6 +73,24 @@ pub use bearer::{
     JwtClaims, JwtConfiguration, JwtConfigurationBuilder, JwtLayer, OidcClaims, OptionalJwtClaims,
 };
 
+/// The names the layer reports under: metrics through the `metrics` facade (install
+/// a recorder, such as a Prometheus exporter, to collect them; without one they cost
+/// nothing) and the `tracing` target of its audit events.
+///
+/// ```
+/// use axum_oidc_client::observability;
+///
+/// assert_eq!(observability::LOGINS_TOTAL, "axum_oidc_logins_total");
+/// assert_eq!(observability::AUDIT_TARGET, "axum_oidc_client::audit");
+/// ```
+pub mod observability {
+    pub use crate::observe::audit::TARGET as AUDIT_TARGET;
+    pub use crate::observe::{
+        JWKS_FETCHES_TOTAL, LOGINS_TOTAL, LOGOUTS_TOTAL, PROVIDER_REQUEST_SECONDS,
+        REFRESHES_TOTAL, STORE_OPERATIONS_TOTAL, STORE_REQUEST_SECONDS,
+    };
+}
+
 /// Re-exported for implementing [`LogoutHandler`] and [`AuthCache`].
 pub use async_trait::async_trait;
 
