@@ -17,9 +17,10 @@ use url::{Host, Url};
 #[derive(Parser)]
 #[command(name = "oidc-demo", version)]
 pub struct Settings {
-    /// Issuer URL of the OpenID provider (discovered at start). Unset: the embedded
-    /// development provider, which needs APP_URL on this machine (localhost or a
-    /// loopback address).
+    /// Issuer URL of the OpenID provider, discovered at start (when it cannot be
+    /// reached the demo starts anyway, logins answer 503 until it is discovered, see
+    /// /readyz). Unset: the embedded development provider, which needs APP_URL on this
+    /// machine (localhost or a loopback address).
     #[arg(long, env = "OIDC_ISSUER", value_name = "URL")]
     pub issuer: Option<String>,
     /// Client id registered at the provider (required with OIDC_ISSUER).
