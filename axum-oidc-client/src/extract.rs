@@ -137,7 +137,7 @@ impl IntoResponse for AuthRejection {
                 r
             }
             // The page an `ErrorPages` hook on the layer may replace.
-            Self::UnavailablePage => pages::error_page(&ErrorPage::of(
+            Self::UnavailablePage => crate::failure::error_page(&ErrorPage::of(
                 Failure::local_outage("session_unavailable"),
                 None,
             )),

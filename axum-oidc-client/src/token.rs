@@ -269,7 +269,12 @@ async fn post_form(
     }
     let resp = crate::http_util::send(
         req.form(&form),
-        crate::observe::ProviderEndpoint::of_form_post(provider, endpoint),
+        // A client-authenticated form POST goes to the token or the revocation endpoint.
+        if provider.revocation_endpoint.as_ref() == Some(endpoint) {
+            crate::observe::ProviderEndpoint::Revocation
+        } else {
+            crate::observe::ProviderEndpoint::Token
+        },
     )
     .await
     .map_err(TokenError::Http)?;

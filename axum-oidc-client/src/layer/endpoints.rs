@@ -80,7 +80,10 @@ pub(super) async fn handle(
             let mut r = if pages::is_api_request(&req.headers) {
                 pages::json(StatusCode::METHOD_NOT_ALLOWED, "method_not_allowed")
             } else {
-                pages::error_page(&ErrorPage::of(Failure::user("method_not_allowed"), None))
+                crate::failure::error_page(&ErrorPage::of(
+                    Failure::user("method_not_allowed"),
+                    None,
+                ))
             };
             let allow = match endpoint {
                 Endpoint::Backchannel => "POST",
@@ -101,7 +104,7 @@ fn cross_site_logout_refused(req: &Parts) -> Response {
     if pages::is_api_request(&req.headers) {
         pages::json(StatusCode::FORBIDDEN, "forbidden")
     } else {
-        pages::error_page(&ErrorPage::of(failure, None))
+        crate::failure::error_page(&ErrorPage::of(failure, None))
     }
 }
 
@@ -244,7 +247,7 @@ fn callback_failed(
     failure.log("login callback failed", e);
     crate::observe::login(failure.reason());
     let retry = pages::login_link(state.config.base_path(), next.unwrap_or("/"));
-    pages::failure(api, failure, Some(retry))
+    crate::failure::failure(api, failure, Some(retry))
 }
 
 /// A login while the provider has not been discovered yet: 503 with `Retry-After`
@@ -255,14 +258,14 @@ fn provider_not_discovered(req: &Parts) -> Response {
         "login refused: the OpenID provider has not been discovered yet (it could not be \
          reached); retrying in the background",
     );
-    pages::failure(pages::is_api_request(&req.headers), failure, None)
+    crate::failure::failure(pages::is_api_request(&req.headers), failure, None)
 }
 
 const STORE_UNAVAILABLE: Failure = Failure::local_outage("store_unavailable");
 
 fn store_unavailable(api: bool, what: &'static str, e: &crate::store::StoreError) -> Response {
     STORE_UNAVAILABLE.log(what, e);
-    pages::failure(api, STORE_UNAVAILABLE, None)
+    crate::failure::failure(api, STORE_UNAVAILABLE, None)
 }
 
 async fn logout(state: &AuthState, req: &Parts) -> Response {
@@ -331,7 +334,7 @@ fn logout_return(state: &AuthState, req: &Parts) -> Response {
     } else {
         let failure = Failure::user("logout_state_mismatch");
         failure.note("post-logout return with a missing or wrong state");
-        pages::error_page(&ErrorPage::of(failure, None))
+        crate::failure::error_page(&ErrorPage::of(failure, None))
     };
     pages::append_cookie(
         &mut resp,

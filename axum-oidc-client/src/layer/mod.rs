@@ -429,7 +429,7 @@ where
         let this = self.project();
         let error_pages: &Option<Arc<dyn ErrorPages>> = this.error_pages;
         let rerender = |resp| match error_pages {
-            Some(pages) => crate::pages::rerender(pages.as_ref(), resp),
+            Some(pages) => crate::failure::rerender(pages.as_ref(), resp),
             None => resp,
         };
         match this.kind.project() {

@@ -86,16 +86,6 @@ impl ProviderEndpoint {
             Self::Revocation => "revocation",
         }
     }
-
-    /// The endpoint of a client-authenticated form POST to `url`: the revocation
-    /// endpoint when it is that one, else the token endpoint.
-    pub(crate) fn of_form_post(provider: &crate::config::ProviderConfig, url: &url::Url) -> Self {
-        if provider.revocation_endpoint.as_ref() == Some(url) {
-            Self::Revocation
-        } else {
-            Self::Token
-        }
-    }
 }
 
 /// One completed callback: `outcome` is `success` or a reason code.

@@ -14,6 +14,9 @@
 //! refused this application's credentials or redirect URI), so the fault is this
 //! server's setup, not a bad gateway.
 
+mod page;
+pub(crate) use page::{error_page, failure, rerender};
+
 use axum::response::Response;
 use http::StatusCode;
 
@@ -271,7 +274,7 @@ impl ErrorPage {
 
     /// The library's own HTML page for this description.
     pub fn default_response(&self) -> Response {
-        crate::pages::error_page(self)
+        error_page(self)
     }
 }
 
