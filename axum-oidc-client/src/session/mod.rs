@@ -13,7 +13,6 @@ use aes_gcm::{Aes256Gcm, Nonce as GcmNonce};
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use serde::{Deserialize, Serialize};
-use sha2::Digest as _;
 
 use crate::id_token::IdTokenClaims;
 use crate::secret::{AccessTokenValue, IdTokenValue, RefreshTokenValue, SessionId, random_token};
@@ -31,7 +30,12 @@ pub struct SessionKey(String);
 impl SessionKey {
     /// The key of a session id.
     pub fn of(id: &SessionId) -> Self {
-        Self(URL_SAFE_NO_PAD.encode(sha2::Sha256::digest(id.secret().as_bytes())))
+        // `aws-lc`'s SHA-256: the same digest as `sha2`'s, in fewer instructions (see
+        // `CookieKey`). 43 characters: 32 bytes in unpadded base64.
+        let digest = aws_lc_rs::digest::digest(&aws_lc_rs::digest::SHA256, id.secret().as_bytes());
+        let mut key = String::with_capacity(43);
+        URL_SAFE_NO_PAD.encode_string(digest.as_ref(), &mut key);
+        Self(key)
     }
 
     /// The key as stored.
