@@ -228,6 +228,14 @@ pub(crate) mod tests {
         }
     }
 
+    /// Stored sessions are found by this key: it must stay SHA-256 of the id in
+    /// unpadded base64url whatever computes the digest (FIPS 180-4 test vector "abc").
+    #[test]
+    fn the_session_key_is_the_unpadded_base64url_sha256_of_the_id() {
+        let key = SessionKey::of(&SessionId::new("abc"));
+        assert_eq!(key.as_str(), "ungWv48Bz-pBQUDeXa4iI7ADYaOWF3qctBD_YfIAFa0");
+    }
+
     #[test]
     fn plain_and_sealed_round_trip() {
         let key = SessionKey::of(&new_session_id());
