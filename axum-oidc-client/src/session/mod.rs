@@ -13,7 +13,6 @@ use aes_gcm::{Aes256Gcm, Nonce as GcmNonce};
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use serde::{Deserialize, Serialize};
-use sha2::Digest as _;
 
 use crate::id_token::IdTokenClaims;
 use crate::secret::{AccessTokenValue, IdTokenValue, RefreshTokenValue, SessionId, random_token};
@@ -31,7 +30,12 @@ pub struct SessionKey(String);
 impl SessionKey {
     /// The key of a session id.
     pub fn of(id: &SessionId) -> Self {
-        Self(URL_SAFE_NO_PAD.encode(sha2::Sha256::digest(id.secret().as_bytes())))
+        // `aws-lc`'s SHA-256: the same digest as `sha2`'s, in fewer instructions (see
+        // `CookieKey`). 43 characters: 32 bytes in unpadded base64.
+        let digest = aws_lc_rs::digest::digest(&aws_lc_rs::digest::SHA256, id.secret().as_bytes());
+        let mut key = String::with_capacity(43);
+        URL_SAFE_NO_PAD.encode_string(digest.as_ref(), &mut key);
+        Self(key)
     }
 
     /// The key as stored.
@@ -222,6 +226,14 @@ pub(crate) mod tests {
             created_at: 1,
             last_seen: 1,
         }
+    }
+
+    /// Stored sessions are found by this key: it must stay SHA-256 of the id in
+    /// unpadded base64url whatever computes the digest (FIPS 180-4 test vector "abc").
+    #[test]
+    fn the_session_key_is_the_unpadded_base64url_sha256_of_the_id() {
+        let key = SessionKey::of(&SessionId::new("abc"));
+        assert_eq!(key.as_str(), "ungWv48Bz-pBQUDeXa4iI7ADYaOWF3qctBD_YfIAFa0");
     }
 
     #[test]
