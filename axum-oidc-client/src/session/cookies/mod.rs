@@ -294,22 +294,20 @@ pub(crate) fn cookie_value<'h>(headers: &'h HeaderMap, name: &'h str) -> Option<
 const MAX_COOKIE_HEADER: usize = 16 * 1024;
 
 /// Values of every cookie named `name` across all `Cookie` headers.
-/// The one reader of the `Cookie` header (RFC 6265 section 5.4), over headers of at most
-/// [`MAX_COOKIE_HEADER`] bytes: the header is split at `;`, each pair at its first `=`,
-/// name and value trimmed of whitespace. Yields the value of each cookie called `name`,
-/// without surrounding double quotes. It reads what the `cookie` crate's `split_parse`
-/// reads (a property test holds it to that) without building a `Cookie` per pair.
+/// The one reader of the `Cookie` header (RFC 6265 section 5.4): the `cookie` crate's
+/// parser, over headers of at most [`MAX_COOKIE_HEADER`] bytes. Yields the value of each
+/// cookie called `name`, without surrounding double quotes.
 fn cookie_values<'h>(headers: &'h HeaderMap, name: &'h str) -> impl Iterator<Item = &'h str> + 'h {
     headers
         .get_all(http::header::COOKIE)
         .iter()
         .filter(|v| v.len() <= MAX_COOKIE_HEADER)
         .filter_map(|v| v.to_str().ok())
-        .flat_map(|header| header.split(';'))
-        .filter_map(move |pair| {
-            let (n, v) = pair.split_once('=')?;
-            let n = n.trim();
-            (!n.is_empty() && n == name).then(|| v.trim().trim_matches('"'))
+        .flat_map(Cookie::split_parse)
+        .filter_map(move |c| {
+            let c = c.ok()?;
+            (c.name_raw()? == name).then_some(())?;
+            Some(c.value_raw()?.trim_matches('"'))
         })
 }
 
@@ -487,66 +485,6 @@ mod tests {
             cookie_value(&headers(small), "axum_oidc_session"),
             Some("v")
         );
-    }
-
-    /// The reader as it was on the `cookie` crate's parser (RFC 6265 section 5.4): the
-    /// reference the hand-written reader must agree with.
-    fn by_cookie_crate<'h>(headers: &'h HeaderMap, name: &'h str) -> Vec<&'h str> {
-        headers
-            .get_all(http::header::COOKIE)
-            .iter()
-            .filter(|v| v.len() <= MAX_COOKIE_HEADER)
-            .filter_map(|v| v.to_str().ok())
-            .flat_map(Cookie::split_parse)
-            .filter_map(move |c| {
-                let c = c.ok()?;
-                (c.name_raw()? == name).then_some(())?;
-                Some(c.value_raw()?.trim_matches('"'))
-            })
-            .collect()
-    }
-
-    #[test]
-    fn the_reader_agrees_with_the_cookie_crate_on_edge_cases() {
-        for header in [
-            "axum_oidc_session=a",
-            " axum_oidc_session = a ; b=c",
-            "b=c;axum_oidc_session=\"q\";axum_oidc_session=z",
-            "axum_oidc_session",
-            "=x; axum_oidc_session==y=",
-            ";;  ; axum_oidc_session=\u{a0}v\u{a0};",
-            "\u{2003}axum_oidc_session\u{2003}=\u{2003}w",
-            "axum_oidc_session=\"\"\"",
-            "",
-        ] {
-            let mut h = headers_raw(header);
-            h.append(
-                http::header::COOKIE,
-                "axum_oidc_session=second".parse().unwrap(),
-            );
-            let got: Vec<_> = cookie_values(&h, "axum_oidc_session").collect();
-            assert_eq!(got, by_cookie_crate(&h, "axum_oidc_session"), "{header:?}");
-        }
-    }
-
-    fn headers_raw(cookie: &str) -> HeaderMap {
-        let mut h = HeaderMap::new();
-        if let Ok(v) = http::HeaderValue::from_str(cookie) {
-            h.insert(http::header::COOKIE, v);
-        }
-        h
-    }
-
-    proptest::proptest! {
-        #[test]
-        fn the_reader_agrees_with_the_cookie_crate(
-            header in "[ a-z_=;\"\t]{0,60}",
-            name in "[a-z_]{1,3}",
-        ) {
-            let h = headers_raw(&header);
-            let got: Vec<_> = cookie_values(&h, &name).collect();
-            proptest::prop_assert_eq!(got, by_cookie_crate(&h, &name));
-        }
     }
 
     #[test]
