@@ -128,14 +128,19 @@ pub(crate) fn request_host<'a>(headers: &'a HeaderMap, uri: &'a Uri) -> Option<&
 /// `app` (APP_URL). A missing port is the default port of APP_URL's scheme; the
 /// scheme itself is not compared, since TLS may end at a proxy.
 pub(crate) fn same_host(app: &Url, host: &str) -> bool {
-    let (name, port) = match host.rsplit_once(':') {
-        // `[::1]` has colons but no port after its bracket.
-        Some((name, port)) if !port.contains(']') => match port.parse::<u16>() {
-            Ok(port) => (name, Some(port)),
-            Err(_) => return false,
-        },
-        _ => (host, None),
+    // The `Host` grammar (RFC 9110 section 7.2) is an authority without userinfo.
+    let Ok(authority) = host.parse::<http::uri::Authority>() else {
+        return false;
     };
+    if host.contains('@') {
+        return false;
+    }
+    let port = authority.port_u16();
+    // Something after the host that is not a port number (`app.example:x`).
+    if authority.as_str().len() > authority.host().len() && port.is_none() {
+        return false;
+    }
+    let name = authority.host();
     let name = name.strip_suffix('.').unwrap_or(name);
     let app_port = app.port_or_known_default();
     app.host_str()
