@@ -511,30 +511,20 @@ async fn fetch(
     if !resp.status().is_success() {
         return Err(JwksError::Status(resp.status().as_u16()));
     }
-    let max_age = resp
-        .headers()
-        .get(http::header::CACHE_CONTROL)
-        .and_then(|v| v.to_str().ok())
-        .and_then(cache_control_max_age);
+    let max_age = cache_control_max_age(resp.headers());
     let body = crate::http_util::read_limited(resp, MAX_JWKS_LEN)
         .await
         .map_err(|_| JwksError::Invalid)?;
     Ok((JwkSet::parse(&body)?, max_age))
 }
 
-/// The `max-age` directive of a `Cache-Control` value (RFC 9111 section 5.2.2.1),
-/// clamped to [`CACHE_CONTROL_MIN`, `CACHE_CONTROL_MAX`]: a provider that says
-/// `max-age=0` or `no-cache` is not fetched on every request, and one that says a
-/// year is still fetched daily.
-fn cache_control_max_age(value: &str) -> Option<Duration> {
-    value.split(',').find_map(|directive| {
-        let (name, arg) = directive.trim().split_once('=')?;
-        if !name.trim().eq_ignore_ascii_case("max-age") {
-            return None;
-        }
-        let secs: u64 = arg.trim().trim_matches('"').parse().ok()?;
-        Some(Duration::from_secs(secs).clamp(CACHE_CONTROL_MIN, CACHE_CONTROL_MAX))
-    })
+/// How long the keys of a response with these headers stay fresh: its
+/// `Cache-Control` freshness ([`crate::discovery::cache_max_age`]: `max-age`, zero for
+/// `no-store` or `no-cache`) clamped to [`CACHE_CONTROL_MIN`, `CACHE_CONTROL_MAX`], so a
+/// provider that says `max-age=0` or `no-cache` is not fetched on every request, and
+/// one that says a year is still fetched daily.
+fn cache_control_max_age(headers: &http::HeaderMap) -> Option<Duration> {
+    crate::discovery::cache_max_age(headers).map(|d| d.clamp(CACHE_CONTROL_MIN, CACHE_CONTROL_MAX))
 }
 
 #[cfg(test)]

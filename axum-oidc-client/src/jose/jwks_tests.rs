@@ -275,14 +275,19 @@ async fn a_later_success_resets_the_backoff() {
 
 #[test]
 fn cache_control_max_age_is_read_and_clamped_to_a_minute_and_a_day() {
-    let secs = |v: &str| cache_control_max_age(v).map(|d| d.as_secs());
+    let secs = |v: &str| {
+        let mut h = http::HeaderMap::new();
+        h.insert(http::header::CACHE_CONTROL, v.parse().unwrap());
+        cache_control_max_age(&h).map(|d| d.as_secs())
+    };
     assert_eq!(secs("public, max-age=600, must-revalidate"), Some(600));
     assert_eq!(secs("Max-Age=\"900\""), Some(900));
-    assert_eq!(secs("max-age=0"), Some(60));
     assert_eq!(secs("max-age=31536000"), Some(24 * 3600));
-    assert_eq!(secs("no-store"), None);
-    assert_eq!(secs("s-maxage=600"), None);
-    assert_eq!(secs("max-age=soon"), None);
+    assert_eq!(secs("s-maxage=600"), None, "only max-age counts");
+    // Stale (zero) is still kept a minute: never a fetch per request.
+    assert_eq!(secs("max-age=0"), Some(60));
+    assert_eq!(secs("no-store"), Some(60));
+    assert_eq!(secs("max-age=soon"), Some(60));
 }
 
 #[tokio::test]
