@@ -115,8 +115,12 @@ proptest! {
         prop_assert!(!jti.is_empty());
         let text = |k: &str| claims.get(k).and_then(Value::as_str).filter(|s| !s.is_empty());
         match (&valid.target, text("sid"), text("sub")) {
-            (LogoutTarget::Sid(s), Some(sid), _) => prop_assert_eq!(s.as_str(), sid),
+            (LogoutTarget::Sid(s), Some(sid), None) => prop_assert_eq!(s.as_str(), sid),
             (LogoutTarget::Sub(s), None, Some(sub)) => prop_assert_eq!(s.as_str(), sub),
+            (LogoutTarget::SidAndSub { sid: s, sub: u }, Some(sid), Some(sub)) => {
+                prop_assert_eq!(s.as_str(), sid);
+                prop_assert_eq!(u.as_str(), sub);
+            }
             (target, sid, sub) => {
                 prop_assert!(false, "target {target:?} from sid {sid:?} sub {sub:?}")
             }
