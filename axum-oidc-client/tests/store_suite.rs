@@ -868,6 +868,37 @@ mod from_url {
 
     #[cfg(feature = "redis")]
     #[tokio::test]
+    async fn from_url_with_sets_the_local_tiers_ttl() {
+        use axum_oidc_client::TwoTierStoreConfig;
+        use axum_oidc_client::store::from_url_with;
+        let Some(url) = server_url(REDIS_VAR) else {
+            return;
+        };
+        let key = CookieKey::derive(&[3; 32]).unwrap();
+        let one_second = TwoTierStoreConfig::default().with_l1_ttl(Duration::from_millis(800));
+        let tiered = from_url_with(&format!("tiered+{url}"), &key, one_second)
+            .await
+            .unwrap();
+        let shared = from_url(&url, &key).await.unwrap();
+        let k = suite::key();
+        let r = record("alice", Some(&unique_name()));
+        tiered.put(&k, r, Duration::from_secs(30)).await.unwrap();
+        assert!(tiered.get(&k).await.unwrap().is_some());
+        // Revoked in the shared store only: the local copy lives out its TTL, no longer.
+        shared.remove(&k).await.unwrap();
+        assert!(tiered.get(&k).await.unwrap().is_some(), "served locally");
+        tokio::time::sleep(Duration::from_millis(1000)).await;
+        assert!(
+            tiered.get(&k).await.unwrap().is_none(),
+            "the TTL given was used"
+        );
+        // Local tier settings without a local tier are refused, not ignored.
+        let two = TwoTierStoreConfig::default().with_l1_ttl(Duration::from_secs(2));
+        assert!(from_url_with(&url, &key, two).await.is_err());
+    }
+
+    #[cfg(feature = "redis")]
+    #[tokio::test]
     async fn redis_cluster_and_sentinel_urls_open_a_redis_store() {
         for var in [REDIS_CLUSTER_VAR, REDIS_SENTINEL_VAR] {
             let Some(url) = server_url(var) else {

@@ -122,9 +122,17 @@ async fn run(settings: Settings) -> Result<(), BoxError> {
     };
     let config = builder.build()?;
     let issuer = config.issuer().unwrap_or_default().to_owned();
-    let store = axum_oidc_client::store::from_url(&settings.session_store, config.cookie_key())
-        .await
-        .map_err(|e| store_error(&settings, e))?;
+    let mut local_tier = axum_oidc_client::TwoTierStoreConfig::default();
+    if let Some(secs) = settings.session_local_ttl_secs {
+        local_tier = local_tier.with_l1_ttl(Duration::from_secs(secs));
+    }
+    let store = axum_oidc_client::store::from_url_with(
+        &settings.session_store,
+        config.cookie_key(),
+        local_tier,
+    )
+    .await
+    .map_err(|e| store_error(&settings, e))?;
     let layer =
         AuthenticationLayer::with_store(config, store).with_logout_handler(OidcLogoutHandler);
     let api = app::api_layer(&settings, layer.config()).await?;

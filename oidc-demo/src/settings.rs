@@ -61,6 +61,10 @@ pub struct Settings {
         hide_default_value = true
     )]
     pub session_store: String,
+    /// TTL of the local tier of a `tiered+…` SESSION_STORE, in seconds (default 5): the
+    /// longest a session revoked on another instance keeps working on this one.
+    #[arg(long, env = "SESSION_LOCAL_TTL_SECS", value_name = "SECS", value_parser = parse_local_ttl)]
+    pub session_local_ttl_secs: Option<u64>,
     /// Cookie secret, shared by every instance: `openssl rand -base64 48` (unset: random
     /// per process, so sessions die with it).
     #[arg(
@@ -241,6 +245,16 @@ fn parse_refresh_margin(value: &str) -> Result<u64, String> {
             "OIDC_REFRESH_MARGIN_SECS={value:?} is not a whole number of seconds: write e.g. OIDC_REFRESH_MARGIN_SECS=30"
         )
     })
+}
+
+/// Checks SESSION_LOCAL_TTL_SECS: a whole number of seconds, at least one.
+fn parse_local_ttl(value: &str) -> Result<u64, String> {
+    match value.trim().parse::<u64>() {
+        Ok(secs) if secs >= 1 => Ok(secs),
+        _ => Err(format!(
+            "SESSION_LOCAL_TTL_SECS={value:?} is not a whole number of seconds of at least 1: write e.g. SESSION_LOCAL_TTL_SECS=300"
+        )),
+    }
 }
 
 /// Checks DEV_PROVIDER_PORT: a TCP port.

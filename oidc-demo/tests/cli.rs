@@ -24,6 +24,7 @@ async fn help_lists_every_setting_and_exits_without_serving() {
     for name in [
         "BIND",
         "APP_URL",
+        "SESSION_LOCAL_TTL_SECS",
         "OIDC_ISSUER",
         "OIDC_CLIENT_ID",
         "OIDC_CLIENT_SECRET",

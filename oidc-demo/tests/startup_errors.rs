@@ -201,6 +201,7 @@ async fn settings_given_as_variables_are_named_with_the_variable_when_refused() 
             "OIDC_REFRESH_MARGIN_SECS=30",
         ),
         ("DEV_PROVIDER_PORT", "99999", "DEV_PROVIDER_PORT=3001"),
+        ("SESSION_LOCAL_TTL_SECS", "0", "SESSION_LOCAL_TTL_SECS=300"),
     ] {
         let out = run_to_exit(&[], &[(name, value)]).await;
         let err = text(&out.stderr);
@@ -208,4 +209,14 @@ async fn settings_given_as_variables_are_named_with_the_variable_when_refused() 
         assert!(err.contains(&format!("{name}={value:?}")), "{err}");
         assert!(err.contains(fix), "{err}");
     }
+}
+
+#[tokio::test]
+async fn a_local_tier_ttl_without_a_tiered_store_is_refused_naming_both_settings() {
+    let out = run_to_exit(&[], &[("SESSION_LOCAL_TTL_SECS", "300")]).await;
+    let err = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    assert!(err.contains("SESSION_STORE"), "{err}");
+    assert!(err.contains("SESSION_LOCAL_TTL_SECS"), "{err}");
+    assert!(err.contains("tiered+"), "{err}");
 }

@@ -58,7 +58,7 @@ pub use two_tier::{TwoTierAuthCache, TwoTierCacheConfig};
 pub use two_tier::{TwoTierStore, TwoTierStoreConfig};
 
 pub mod url;
-pub use self::url::from_url;
+pub use self::url::{from_url, from_url_with};
 
 #[cfg(feature = "test-util")]
 #[cfg_attr(docsrs, doc(cfg(feature = "test-util")))]

@@ -42,7 +42,7 @@ pub const DEFAULT_L1_CAPACITY: u64 = 10_000;
 ///     .with_l1_ttl(Duration::from_secs(2))
 ///     .with_l1_capacity(50_000);
 /// ```
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct TwoTierStoreConfig {
     /// Longest time an entry is served from the local tier without asking the shared

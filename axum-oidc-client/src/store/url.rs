@@ -183,7 +183,8 @@ fn node_list(url: &str) -> Option<String> {
 /// | `tiered+` followed by a Redis or SQL URL | [`TwoTierStore`] in front of it | as above |
 ///
 /// Backends use their default settings (key prefix `axum_oidc:`, tables `axum_oidc_*`,
-/// local tier TTL 5 s); build the store yourself to change them.
+/// local tier TTL 5 s); [`from_url_with`] sets the local tier's, or build the store
+/// yourself to change the others.
 ///
 /// Fails with [`StoreError::Config`] for an unknown scheme or a backend whose feature
 /// is off, and with [`StoreError::Connect`] when the server cannot be reached.
@@ -201,11 +202,42 @@ fn node_list(url: &str) -> Option<String> {
 /// # Ok(()) }
 /// ```
 pub async fn from_url(url: &str, key: &CookieKey) -> Result<SharedStore, StoreError> {
+    from_url_with(url, key, TwoTierStoreConfig::default()).await
+}
+
+/// [`from_url`] with the local tier's settings for a `tiered+…` URL (its TTL bounds how
+/// long a session revoked elsewhere keeps working on this instance). A URL without
+/// `tiered+` is refused with [`StoreError::Config`] when `tiered` is not the default,
+/// since the settings would be silently ignored.
+///
+/// ```
+/// use std::time::Duration;
+/// use axum_oidc_client::{CookieKey, TwoTierStoreConfig};
+/// use axum_oidc_client::store::from_url_with;
+///
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() {
+/// let key = CookieKey::generate();
+/// let local = TwoTierStoreConfig::default().with_l1_ttl(Duration::from_secs(300));
+/// let refused = from_url_with("memory", &key, local).await;
+/// assert!(refused.is_err(), "a local tier needs a tiered+ URL");
+/// # }
+/// ```
+pub async fn from_url_with(
+    url: &str,
+    key: &CookieKey,
+    tiered: TwoTierStoreConfig,
+) -> Result<SharedStore, StoreError> {
     let Some(shared_url) = url
         .get(..TIERED_PREFIX.len())
         .filter(|head| head.eq_ignore_ascii_case(TIERED_PREFIX))
         .map(|_| &url[TIERED_PREFIX.len()..])
     else {
+        if tiered != TwoTierStoreConfig::default() {
+            return Err(StoreError::Config(format!(
+                "local tier settings (SESSION_LOCAL_TTL_SECS, TwoTierStoreConfig) apply to `{TIERED_PREFIX}…` store URLs only: use `{TIERED_PREFIX}` before a Redis or SQL URL, or leave them unset"
+            )));
+        }
         return open(url, key).await;
     };
     match Scheme::of(shared_url) {
@@ -214,10 +246,7 @@ pub async fn from_url(url: &str, key: &CookieKey) -> Result<SharedStore, StoreEr
         ))),
         Some(_) => {
             let shared = open(shared_url, key).await?;
-            Ok(Arc::new(TwoTierStore::new(
-                shared,
-                TwoTierStoreConfig::default(),
-            )))
+            Ok(Arc::new(TwoTierStore::new(shared, tiered)))
         }
     }
 }
