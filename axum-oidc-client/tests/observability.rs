@@ -2,14 +2,15 @@
 //! shared refresh, a refused refresh, each kind of logout.
 //!
 //! Each test runs on one thread (`#[tokio::test]`'s current-thread runtime: the app,
-//! the provider and the client all run on it), with a metrics recorder and a log
-//! subscriber of its own for that thread.
+//! the provider and the client all run on it), with a metrics recorder of its own for
+//! that thread and the capture of that thread's log lines.
 
 #[path = "support/app.rs"]
 mod app;
+#[path = "support/logs.rs"]
+mod logs;
 
 use std::collections::HashMap;
-use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use app::{Browser, bind, location, memory, serve, set_cookies};
@@ -26,41 +27,18 @@ const AUDIT: &str = "axum_oidc_client::audit";
 struct Observed {
     snapshotter: Snapshotter,
     counters: HashMap<String, u64>,
-    logs: Arc<Mutex<Vec<u8>>>,
+    logs: logs::Logs,
     _metrics: metrics::LocalRecorderGuard<'static>,
-    _logs: tracing::subscriber::DefaultGuard,
-}
-
-#[derive(Clone)]
-struct Writer(Arc<Mutex<Vec<u8>>>);
-
-impl std::io::Write for Writer {
-    fn write(&mut self, b: &[u8]) -> std::io::Result<usize> {
-        self.0.lock().unwrap().extend_from_slice(b);
-        Ok(b.len())
-    }
-
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
 }
 
 impl Observed {
     fn start() -> Self {
         let recorder: &'static DebuggingRecorder = Box::leak(Box::new(DebuggingRecorder::new()));
-        let logs = Arc::new(Mutex::new(Vec::new()));
-        let w = Writer(logs.clone());
-        let subscriber = tracing_subscriber::fmt()
-            .with_max_level(tracing::Level::INFO)
-            .with_ansi(false)
-            .with_writer(move || w.clone())
-            .finish();
         Self {
             snapshotter: recorder.snapshotter(),
             counters: HashMap::new(),
-            logs,
+            logs: logs::capture(),
             _metrics: metrics::set_default_local_recorder(recorder),
-            _logs: tracing::subscriber::set_default(subscriber),
         }
     }
 
@@ -83,10 +61,7 @@ impl Observed {
     }
 
     fn lines(&self) -> Vec<String> {
-        String::from_utf8_lossy(&self.logs.lock().unwrap())
-            .lines()
-            .map(str::to_owned)
-            .collect()
+        self.logs.lines()
     }
 
     /// The log lines that contain every one of `parts`.
