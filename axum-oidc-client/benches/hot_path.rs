@@ -108,6 +108,7 @@ fn record(sub: &str) -> SessionRecord {
         claims: claims.into(),
         created_at: now,
         last_seen: now,
+        user_agent: None,
     }
 }
 

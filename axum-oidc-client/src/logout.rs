@@ -233,6 +233,7 @@ pub struct OidcLogoutHandler;
 /// #         claims: claims.into(),
 /// #         created_at: 1,
 /// #         last_seen: 1,
+/// #         user_agent: None,
 /// #     })
 /// # }
 ///

@@ -57,6 +57,7 @@ fn record(now: i64) -> BenchResult<SessionRecord> {
         claims: claims.into(),
         created_at: now,
         last_seen: now,
+        user_agent: None,
     })
 }
 

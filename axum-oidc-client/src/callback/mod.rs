@@ -395,6 +395,7 @@ pub(crate) fn new_record(
         claims: std::sync::Arc::new(claims),
         created_at: previous.map_or(now, |p| p.created_at),
         last_seen: now,
+        user_agent: None,
     }
 }
 

@@ -43,6 +43,15 @@ pub const PROVIDER_REQUEST_SECONDS: &str = "axum_oidc_provider_request_seconds";
 /// `axum_oidc_store_request_seconds{op}`: time of each recorded store operation
 /// (those of [`STORE_OPERATIONS_TOTAL`]), from when it first waited.
 pub const STORE_REQUEST_SECONDS: &str = "axum_oidc_store_request_seconds";
+/// `axum_oidc_invalidations_total{outcome}`: messages of a two-tier store's
+/// invalidation channel: `published` (a change made here, told to the others),
+/// `publish_failed`, and `applied` (another instance's change, dropped from the local
+/// tier here).
+pub const INVALIDATIONS_TOTAL: &str = "axum_oidc_invalidations_total";
+/// `axum_oidc_invalidation_channel_up`: 1 while a two-tier store's invalidation
+/// channel is subscribed, 0 while it is down (revocation is then bounded by the local
+/// TTL).
+pub const INVALIDATION_CHANNEL_UP: &str = "axum_oidc_invalidation_channel_up";
 
 /// How a session ended, the `kind` label of [`LOGOUTS_TOTAL`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -113,6 +122,16 @@ pub(crate) fn jwks_fetch(outcome: &'static str) {
 pub(crate) fn store_op(op: &'static str, outcome: &'static str, elapsed: Duration) {
     metrics::counter!(STORE_OPERATIONS_TOTAL, "op" => op, "outcome" => outcome).increment(1);
     metrics::histogram!(STORE_REQUEST_SECONDS, "op" => op).record(elapsed.as_secs_f64());
+}
+
+/// One message of the invalidation channel: `published`, `publish_failed`, `applied`.
+pub(crate) fn invalidation(outcome: &'static str) {
+    metrics::counter!(INVALIDATIONS_TOTAL, "outcome" => outcome).increment(1);
+}
+
+/// Whether the invalidation channel is subscribed.
+pub(crate) fn invalidation_channel_up(up: bool) {
+    metrics::gauge!(INVALIDATION_CHANNEL_UP).set(if up { 1.0 } else { 0.0 });
 }
 
 /// One call to the provider and its duration, whatever its result.

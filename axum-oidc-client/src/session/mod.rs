@@ -93,7 +93,14 @@ pub struct SessionRecord {
     pub created_at: i64,
     /// Last time the session was seen, as last written (idle timeout base).
     pub last_seen: i64,
+    /// The browser's `User-Agent` at login (at most [`USER_AGENT_MAX`] bytes), for a
+    /// user's list of their sessions. Informative only: the browser chooses it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub user_agent: Option<String>,
 }
+
+/// The most of a `User-Agent` a session keeps, in bytes.
+pub const USER_AGENT_MAX: usize = 256;
 
 impl SessionRecord {
     /// The provider session id (`sid`), if any.
@@ -225,6 +232,7 @@ pub(crate) mod tests {
             claims,
             created_at: 1,
             last_seen: 1,
+            user_agent: None,
         }
     }
 

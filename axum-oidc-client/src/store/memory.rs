@@ -177,6 +177,13 @@ impl MemoryStore {
         }
     }
 
+    /// Drops every session (a local tier's flush). Their index entries go with them,
+    /// through the eviction listener.
+    pub(crate) async fn clear(&self) {
+        self.sessions.invalidate_all();
+        self.sessions.run_pending_tasks().await;
+    }
+
     /// Number of live sessions (approximate, for metrics and tests).
     ///
     /// ```
@@ -321,6 +328,27 @@ impl AuthCache for MemoryStore {
         Ok(self
             .remove_keys(keys, |r| r.sub() == sub && r.sid().is_none())
             .await)
+    }
+
+    async fn sessions_of(
+        &self,
+        iss: &str,
+        sub: &str,
+    ) -> Result<Vec<(SessionKey, Arc<SessionRecord>)>, StoreError> {
+        let keys: Vec<SessionKey> = lock(&self.indexes.by_sub)
+            .get(sub)
+            .map(|keys| keys.keys().cloned().collect())
+            .unwrap_or_default();
+        let mut found = Vec::with_capacity(keys.len());
+        for key in keys {
+            if let Some(((record, _), _)) = self.sessions.get(&key).await
+                && record.sub() == sub
+                && record.claims.iss == iss
+            {
+                found.push((key, record));
+            }
+        }
+        Ok(found)
     }
 
     async fn try_lock(&self, name: &str, owner: &str, lease: Duration) -> Result<bool, StoreError> {

@@ -76,6 +76,7 @@ fn session_record() -> impl Strategy<Value = SessionRecord> {
                 claims: claims.into(),
                 created_at,
                 last_seen,
+                user_agent: None,
             },
         )
 }

@@ -320,6 +320,7 @@ async fn steps(issuer: &str, redis: Option<&str>, provider: &Provider) -> BenchR
             claims: claims.into(),
             created_at: now,
             last_seen: now,
+            user_agent: None,
         });
         let id = new_session_id();
         let key = SessionKey::of(&id);

@@ -292,6 +292,7 @@ pub fn record(sub: &str, sid: Option<&str>) -> Arc<SessionRecord> {
         claims: claims.into(),
         created_at: 1,
         last_seen: 1,
+        user_agent: None,
     })
 }
 

@@ -2,32 +2,47 @@
 //!
 //! # Consistency
 //!
-//! Reads are served from the local tier (L1) when they can, so a change made by
-//! another instance is seen here only once the L1 entry expires. The L1 TTL is short
-//! (default [`DEFAULT_L1_TTL`], 5 s) and bounds that delay:
+//! Reads are served from the local tier (L1) when they can. Changes made through
+//! *this* instance are visible here at once: writes and removals go to the shared
+//! tier (L2) and then update or invalidate L1. How soon a change made by *another*
+//! instance is seen here depends on the invalidation channel:
 //!
-//! - a session revoked on another instance (logout, back-channel logout, failed
-//!   refresh) keeps working here for at most the L1 TTL;
-//! - an access token refreshed on another instance may be served in its previous
-//!   version for at most the L1 TTL (the refresh path itself reads with
-//!   [`get_fresh`](AuthCache::get_fresh), which bypasses L1, so the previous
-//!   refresh token is never reused).
+//! - **With a channel** ([`TwoTierStore::with_channel`], which
+//!   [`store::from_url`](super::from_url) sets up for every `tiered+` URL): every
+//!   write and removal is published, and every instance drops its local copy when the
+//!   message arrives, within milliseconds (BENCHMARKS.md has the measured latency).
+//!   A logout, a back-channel logout, "sign out everywhere" and a refresh that
+//!   replaces tokens all reach every instance this way. The local TTL is then only the
+//!   safety net, so it can be minutes ([`DEFAULT_L1_TTL_WITH_CHANNEL`]).
+//! - **While the channel is down** (or without one), a change made elsewhere is seen
+//!   here once the local copy expires: the local TTL bounds how long a revoked session
+//!   keeps working here. The store reports the channel in
+//!   [`invalidation_health`](AuthCache::invalidation_health), logs when it drops,
+//!   resubscribes with backoff and flushes the local tier when it is back, since
+//!   messages may have been missed.
 //!
-//! Changes made through *this* instance are visible here at once: writes and removals
-//! go to the shared tier (L2) and then update or invalidate L1. The trade-off is a
-//! store round trip saved on most requests against revocation that is eventual by a
-//! few seconds. Use the shared store directly where revocation must be immediate.
+//! The refresh path reads with [`get_fresh`](AuthCache::get_fresh), which bypasses
+//! L1, so a refresh token that another instance has replaced is never reused.
+
+mod subscriber;
 
 use std::sync::Arc;
 use std::time::Duration;
 
 use async_trait::async_trait;
 
+use super::invalidation::{Invalidation, InvalidationHealth, SharedChannel};
 use super::{AuthCache, MemoryStore, SharedStore, StoreError};
 use crate::session::{SessionKey, SessionRecord};
 
-/// Default time an entry is served from the local tier.
+/// Default time an entry is served from the local tier without an invalidation
+/// channel: the bound on revocation made elsewhere.
 pub const DEFAULT_L1_TTL: Duration = Duration::from_secs(5);
+
+/// The local TTL [`store::from_url`](super::from_url) uses for `tiered+` URLs, which
+/// always have an invalidation channel: the bound on revocation made elsewhere only
+/// while the channel is down.
+pub const DEFAULT_L1_TTL_WITH_CHANNEL: Duration = Duration::from_secs(300);
 
 /// Default capacity of the local tier, in sessions.
 pub const DEFAULT_L1_CAPACITY: u64 = 10_000;
@@ -112,6 +127,7 @@ pub struct TwoTierStore {
     l1: MemoryStore,
     l2: SharedStore,
     l1_ttl: Duration,
+    sync: Option<Arc<subscriber::Sync>>,
 }
 
 impl std::fmt::Debug for TwoTierStore {
@@ -119,6 +135,7 @@ impl std::fmt::Debug for TwoTierStore {
         f.debug_struct("TwoTierStore")
             .field("l1", &self.l1)
             .field("l1_ttl", &self.l1_ttl)
+            .field("invalidation", &self.invalidation_health())
             .finish_non_exhaustive()
     }
 }
@@ -138,18 +155,83 @@ impl TwoTierStore {
             l1: MemoryStore::new(config.l1_capacity),
             l2: shared,
             l1_ttl: config.l1_ttl,
+            sync: None,
         }
     }
 
+    /// Puts a local tier in front of `shared`, kept current through `channel`: every
+    /// change made here is published on it, and every change published by another
+    /// instance is dropped from the local tier (see the [module docs](self)).
+    ///
+    /// Waits up to a few seconds for the first subscription; if the channel cannot be
+    /// reached, the store works anyway with the local TTL as the bound, reports the
+    /// channel as down and keeps retrying in the background.
+    ///
+    /// ```
+    /// use std::sync::Arc;
+    /// use axum_oidc_client::store::{AuthCache, LocalChannel, MemoryStore};
+    /// use axum_oidc_client::store::{TwoTierStore, TwoTierStoreConfig};
+    ///
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() {
+    /// // Two instances over one shared store; a memory store and an in-process channel
+    /// // stand in for Redis here.
+    /// let shared = Arc::new(MemoryStore::default());
+    /// let channel = Arc::new(LocalChannel::default());
+    /// let config = TwoTierStoreConfig::default();
+    /// let a = TwoTierStore::with_channel(shared.clone(), channel.clone(), config.clone()).await;
+    /// let b = TwoTierStore::with_channel(shared, channel, config).await;
+    /// assert!(a.invalidation_health().unwrap().is_up());
+    /// # let _ = b;
+    /// # }
+    /// ```
+    pub async fn with_channel(
+        shared: SharedStore,
+        channel: SharedChannel,
+        config: TwoTierStoreConfig,
+    ) -> Self {
+        let mut store = Self::new(shared, config);
+        store.sync = Some(subscriber::Sync::start(channel, store.l1.clone()).await);
+        store
+    }
+
     /// Keeps a record read from L2 in L1, or forgets L1's copy when L2 has none.
+    /// `epoch` is the channel's epoch from before the L2 read: if an invalidation
+    /// arrived since, the copy may predate it and is not kept.
     async fn remember(
         &self,
         key: &SessionKey,
         found: &Option<Arc<SessionRecord>>,
+        epoch: Option<u64>,
     ) -> Result<(), StoreError> {
         match found {
-            Some(record) => self.l1.put(key, record.clone(), self.l1_ttl).await,
+            Some(record) => {
+                self.l1.put(key, record.clone(), self.l1_ttl).await?;
+                if self.epoch() != epoch {
+                    self.l1.remove(key).await?;
+                }
+                Ok(())
+            }
             None => self.l1.remove(key).await,
+        }
+    }
+
+    fn epoch(&self) -> Option<u64> {
+        self.sync.as_ref().map(|s| s.epoch())
+    }
+
+    /// Called before this instance changes a session: a read of L2 racing with the
+    /// change must not leave its older copy in L1.
+    fn changing(&self) {
+        if let Some(sync) = &self.sync {
+            sync.bump();
+        }
+    }
+
+    /// Tells the other instances, when there is a channel.
+    async fn publish(&self, invalidation: Invalidation) {
+        if let Some(sync) = &self.sync {
+            sync.publish(invalidation).await;
         }
     }
 }
@@ -168,14 +250,16 @@ impl AuthCache for TwoTierStore {
         if let Some(hit) = self.l1.get(key).await? {
             return Ok(Some(hit));
         }
+        let epoch = self.epoch();
         let found = self.l2.get(key).await?;
-        self.remember(key, &found).await?;
+        self.remember(key, &found, epoch).await?;
         Ok(found)
     }
 
     async fn get_fresh(&self, key: &SessionKey) -> Result<Option<Arc<SessionRecord>>, StoreError> {
+        let epoch = self.epoch();
         let found = self.l2.get_fresh(key).await?;
-        self.remember(key, &found).await?;
+        self.remember(key, &found, epoch).await?;
         Ok(found)
     }
 
@@ -185,15 +269,16 @@ impl AuthCache for TwoTierStore {
         record: Arc<SessionRecord>,
         ttl: Duration,
     ) -> Result<(), StoreError> {
+        self.changing();
         let written = self.l2.put(key, record.clone(), ttl).await;
         // On failure L1 must not keep a version L2 may not have.
-        match written {
-            Ok(()) => self.l1.put(key, record, ttl.min(self.l1_ttl)).await,
-            Err(e) => {
-                self.l1.remove(key).await?;
-                Err(e)
-            }
+        match &written {
+            Ok(()) => self.l1.put(key, record, ttl.min(self.l1_ttl)).await?,
+            Err(_) => self.l1.remove(key).await?,
         }
+        // Even a failed write may have landed: the others drop their copy either way.
+        self.publish(Invalidation::Session(key.clone())).await;
+        written
     }
 
     /// The shared tier decides; the local copy becomes `record` if it wrote, and is
@@ -205,35 +290,49 @@ impl AuthCache for TwoTierStore {
         record: Arc<SessionRecord>,
         ttl: Duration,
     ) -> Result<bool, StoreError> {
+        self.changing();
         let replaced = self.l2.replace(key, current, record.clone(), ttl).await;
         match replaced {
             Ok(true) => self.l1.put(key, record, ttl.min(self.l1_ttl)).await?,
             Ok(false) | Err(_) => self.l1.remove(key).await?,
         }
+        // `false`: whoever changed it told the others.
+        if !matches!(replaced, Ok(false)) {
+            self.publish(Invalidation::Session(key.clone())).await;
+        }
         replaced
     }
 
     async fn remove(&self, key: &SessionKey) -> Result<(), StoreError> {
+        self.changing();
         let removed = self.l2.remove(key).await;
         self.l1.remove(key).await?;
+        self.publish(Invalidation::Session(key.clone())).await;
         removed
     }
 
     async fn remove_by_sid(&self, sid: &str) -> Result<usize, StoreError> {
+        self.changing();
         let removed = self.l2.remove_by_sid(sid).await;
         self.l1.remove_by_sid(sid).await?;
+        self.publish(Invalidation::Sid(sid.to_owned())).await;
         removed
     }
 
     async fn remove_by_sub(&self, sub: &str) -> Result<usize, StoreError> {
+        self.changing();
         let removed = self.l2.remove_by_sub(sub).await;
         self.l1.remove_by_sub(sub).await?;
+        self.publish(Invalidation::Sub(sub.to_owned())).await;
         removed
     }
 
     async fn remove_by_sub_without_sid(&self, sub: &str) -> Result<usize, StoreError> {
+        self.changing();
         let removed = self.l2.remove_by_sub_without_sid(sub).await;
         self.l1.remove_by_sub_without_sid(sub).await?;
+        // Wider than needed (every session of `sub`), which is safe for a local tier.
+        self.publish(Invalidation::Sub(sub.to_owned())).await;
         removed
     }
 
@@ -248,161 +347,11 @@ impl AuthCache for TwoTierStore {
     async fn insert_once(&self, value: &str, ttl: Duration) -> Result<bool, StoreError> {
         self.l2.insert_once(value, ttl).await
     }
+
+    fn invalidation_health(&self) -> Option<InvalidationHealth> {
+        self.sync.as_ref().map(|s| s.health())
+    }
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::session::new_session_id;
-    use crate::session::tests::record;
-
-    fn pair(l1_ttl: Duration) -> (SharedStore, TwoTierStore, TwoTierStore) {
-        let shared: SharedStore = Arc::new(MemoryStore::default());
-        let config = TwoTierStoreConfig::default().with_l1_ttl(l1_ttl);
-        let a = TwoTierStore::new(shared.clone(), config.clone());
-        let b = TwoTierStore::new(shared.clone(), config);
-        (shared, a, b)
-    }
-
-    fn key() -> SessionKey {
-        SessionKey::of(&new_session_id())
-    }
-
-    #[tokio::test]
-    async fn a_session_revoked_elsewhere_is_served_from_l1_until_read_fresh() {
-        let (_, a, b) = pair(DEFAULT_L1_TTL);
-        let k = key();
-        a.put(&k, Arc::new(record("alice", None)), Duration::from_secs(60))
-            .await
-            .unwrap();
-        assert!(b.get(&k).await.unwrap().is_some());
-        a.remove(&k).await.unwrap();
-        // b still serves its L1 copy (the documented bound)...
-        assert!(b.get(&k).await.unwrap().is_some());
-        // ...but bypasses it when asked for the shared state,
-        assert!(b.get_fresh(&k).await.unwrap().is_none());
-        // which also dropped the stale copy.
-        assert!(b.get(&k).await.unwrap().is_none());
-    }
-
-    #[tokio::test]
-    async fn a_stale_local_copy_expires_after_the_l1_ttl() {
-        let (_, a, b) = pair(Duration::from_millis(200));
-        let k = key();
-        a.put(&k, Arc::new(record("alice", None)), Duration::from_secs(60))
-            .await
-            .unwrap();
-        assert!(b.get(&k).await.unwrap().is_some());
-        a.remove(&k).await.unwrap();
-        tokio::time::sleep(Duration::from_millis(300)).await;
-        assert!(b.get(&k).await.unwrap().is_none());
-    }
-
-    #[tokio::test]
-    async fn changes_made_here_are_visible_here_at_once() {
-        let (shared, a, _) = pair(Duration::from_secs(60));
-        let k = key();
-        a.put(
-            &k,
-            Arc::new(record("alice", Some("s1"))),
-            Duration::from_secs(60),
-        )
-        .await
-        .unwrap();
-        assert!(a.get(&k).await.unwrap().is_some());
-        assert_eq!(a.remove_by_sid("s1").await.unwrap(), 1);
-        assert!(a.get(&k).await.unwrap().is_none());
-        assert!(shared.get(&k).await.unwrap().is_none());
-
-        a.put(&k, Arc::new(record("bob", None)), Duration::from_secs(60))
-            .await
-            .unwrap();
-        assert_eq!(a.remove_by_sub("bob").await.unwrap(), 1);
-        assert!(a.get(&k).await.unwrap().is_none());
-    }
-
-    #[tokio::test]
-    async fn local_copies_never_outlive_the_session_ttl() {
-        let (_, a, _) = pair(Duration::from_secs(60));
-        let k = key();
-        a.put(
-            &k,
-            Arc::new(record("alice", None)),
-            Duration::from_millis(100),
-        )
-        .await
-        .unwrap();
-        tokio::time::sleep(Duration::from_millis(200)).await;
-        assert!(a.get(&k).await.unwrap().is_none());
-    }
-
-    /// An L2 that fails every call.
-    struct Down;
-
-    #[async_trait]
-    impl AuthCache for Down {
-        async fn get(&self, _: &SessionKey) -> Result<Option<Arc<SessionRecord>>, StoreError> {
-            Err(StoreError::Timeout)
-        }
-        async fn put(
-            &self,
-            _: &SessionKey,
-            _: Arc<SessionRecord>,
-            _: Duration,
-        ) -> Result<(), StoreError> {
-            Err(StoreError::Timeout)
-        }
-        async fn replace(
-            &self,
-            _: &SessionKey,
-            _: &SessionRecord,
-            _: Arc<SessionRecord>,
-            _: Duration,
-        ) -> Result<bool, StoreError> {
-            Err(StoreError::Timeout)
-        }
-        async fn remove(&self, _: &SessionKey) -> Result<(), StoreError> {
-            Err(StoreError::Timeout)
-        }
-        async fn remove_by_sub_without_sid(&self, _: &str) -> Result<usize, StoreError> {
-            Err(StoreError::Timeout)
-        }
-        async fn remove_by_sid(&self, _: &str) -> Result<usize, StoreError> {
-            Err(StoreError::Timeout)
-        }
-        async fn remove_by_sub(&self, _: &str) -> Result<usize, StoreError> {
-            Err(StoreError::Timeout)
-        }
-        async fn try_lock(&self, _: &str, _: &str, _: Duration) -> Result<bool, StoreError> {
-            Err(StoreError::Timeout)
-        }
-        async fn unlock(&self, _: &str, _: &str) -> Result<(), StoreError> {
-            Err(StoreError::Timeout)
-        }
-        async fn insert_once(&self, _: &str, _: Duration) -> Result<bool, StoreError> {
-            Err(StoreError::Timeout)
-        }
-    }
-
-    #[tokio::test]
-    async fn shared_tier_faults_are_reported_and_never_cached() {
-        let store = TwoTierStore::new(Arc::new(Down), TwoTierStoreConfig::default());
-        let k = key();
-        let r = Arc::new(record("alice", None));
-        assert!(store.put(&k, r, Duration::from_secs(60)).await.is_err());
-        assert!(store.get(&k).await.is_err());
-        assert!(store.remove(&k).await.is_err());
-        assert!(
-            store
-                .try_lock("l", "o", Duration::from_secs(1))
-                .await
-                .is_err()
-        );
-        assert!(
-            store
-                .insert_once("v", Duration::from_secs(1))
-                .await
-                .is_err()
-        );
-    }
-}
+mod tests;
