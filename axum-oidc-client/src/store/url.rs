@@ -3,7 +3,10 @@
 
 use std::sync::Arc;
 
-use super::{MemoryStore, SharedStore, StoreError, TwoTierStore, TwoTierStoreConfig};
+use super::two_tier::DEFAULT_L1_TTL_WITH_CHANNEL;
+use super::{
+    MemoryStore, SharedChannel, SharedStore, StoreError, TwoTierStore, TwoTierStoreConfig,
+};
 #[cfg(any(
     feature = "redis",
     feature = "postgres",
@@ -182,9 +185,12 @@ fn node_list(url: &str) -> Option<String> {
 /// | `sqlite://sessions.db`, `sqlite::memory:` | `SqlStore` | `sqlite` |
 /// | `tiered+` followed by a Redis or SQL URL | [`TwoTierStore`] in front of it | as above |
 ///
-/// Backends use their default settings (key prefix `axum_oidc:`, tables `axum_oidc_*`,
-/// local tier TTL 5 s); [`from_url_with`] sets the local tier's, or build the store
-/// yourself to change the others.
+/// Backends use their default settings (key prefix `axum_oidc:`, tables `axum_oidc_*`).
+/// A `tiered+` store subscribes to its backend's invalidation channel (Redis pub/sub,
+/// PostgreSQL `LISTEN`/`NOTIFY`, a polled revocation log for MySQL and SQLite), so
+/// revocations reach every instance at once; its local TTL, the bound while the
+/// channel is down, is [`DEFAULT_L1_TTL_WITH_CHANNEL`]. [`from_url_with`] sets the
+/// local tier's settings, or build the store yourself to change the others.
 ///
 /// Fails with [`StoreError::Config`] for an unknown scheme or a backend whose feature
 /// is off, and with [`StoreError::Connect`] when the server cannot be reached.
@@ -202,7 +208,7 @@ fn node_list(url: &str) -> Option<String> {
 /// # Ok(()) }
 /// ```
 pub async fn from_url(url: &str, key: &CookieKey) -> Result<SharedStore, StoreError> {
-    from_url_with(url, key, TwoTierStoreConfig::default()).await
+    open_url(url, key, None).await
 }
 
 /// [`from_url`] with the local tier's settings for a `tiered+…` URL (its TTL bounds how
@@ -228,30 +234,54 @@ pub async fn from_url_with(
     key: &CookieKey,
     tiered: TwoTierStoreConfig,
 ) -> Result<SharedStore, StoreError> {
+    open_url(url, key, Some(tiered)).await
+}
+
+/// [`from_url_with`], where no local tier settings means the defaults: a local TTL
+/// of [`DEFAULT_L1_TTL_WITH_CHANNEL`] when the backend has an invalidation channel.
+async fn open_url(
+    url: &str,
+    key: &CookieKey,
+    tiered: Option<TwoTierStoreConfig>,
+) -> Result<SharedStore, StoreError> {
     let Some(shared_url) = url
         .get(..TIERED_PREFIX.len())
         .filter(|head| head.eq_ignore_ascii_case(TIERED_PREFIX))
         .map(|_| &url[TIERED_PREFIX.len()..])
     else {
-        if tiered != TwoTierStoreConfig::default() {
+        if tiered.is_some_and(|t| t != TwoTierStoreConfig::default()) {
             return Err(StoreError::Config(format!(
                 "local tier settings (SESSION_LOCAL_TTL_SECS, TwoTierStoreConfig) apply to `{TIERED_PREFIX}…` store URLs only: use `{TIERED_PREFIX}` before a Redis or SQL URL, or leave them unset"
             )));
         }
-        return open(url, key).await;
+        return Ok(open(url, key).await?.store);
     };
     match Scheme::of(shared_url) {
         Some(Scheme::Memory) | None => Err(StoreError::Config(format!(
             "`{TIERED_PREFIX}` must be followed by a Redis or SQL URL"
         ))),
         Some(_) => {
-            let shared = open(shared_url, key).await?;
-            Ok(Arc::new(TwoTierStore::new(shared, tiered)))
+            let opened = open(shared_url, key).await?;
+            let defaults = TwoTierStoreConfig::default();
+            Ok(Arc::new(match opened.channel {
+                Some(channel) => {
+                    let tiered =
+                        tiered.unwrap_or_else(|| defaults.with_l1_ttl(DEFAULT_L1_TTL_WITH_CHANNEL));
+                    TwoTierStore::with_channel(opened.store, channel, tiered).await
+                }
+                None => TwoTierStore::new(opened.store, tiered.unwrap_or(defaults)),
+            }))
         }
     }
 }
 
-async fn open(url: &str, key: &CookieKey) -> Result<SharedStore, StoreError> {
+/// An opened backend, and its invalidation channel for a local tier in front of it.
+struct Opened {
+    store: SharedStore,
+    channel: Option<SharedChannel>,
+}
+
+async fn open(url: &str, key: &CookieKey) -> Result<Opened, StoreError> {
     let scheme = Scheme::of(url).ok_or_else(|| {
         StoreError::Config(
             "unknown session store URL scheme (expected memory, redis://, rediss://, \
@@ -276,17 +306,47 @@ async fn open(url: &str, key: &CookieKey) -> Result<SharedStore, StoreError> {
     )))]
     let _ = key;
     match scheme {
-        Scheme::Memory => Ok(Arc::new(MemoryStore::default())),
+        Scheme::Memory => Ok(Opened {
+            store: Arc::new(MemoryStore::default()),
+            channel: None,
+        }),
         #[cfg(feature = "redis")]
-        Scheme::Redis => Ok(Arc::new(super::RedisStore::connect(url, codec()).await?)),
+        Scheme::Redis => {
+            let store = super::RedisStore::connect(url, codec()).await?;
+            let channel = redis_channel(&store);
+            Ok(Opened {
+                store: Arc::new(store),
+                channel,
+            })
+        }
         #[cfg(any(feature = "postgres", feature = "mysql", feature = "sqlite"))]
-        Scheme::Postgres | Scheme::MySql | Scheme::Sqlite => Ok(Arc::new(
-            super::SqlStore::connect(url, codec(), super::SqlStoreConfig::default()).await?,
-        )),
+        Scheme::Postgres | Scheme::MySql | Scheme::Sqlite => {
+            let store =
+                super::SqlStore::connect(url, codec(), super::SqlStoreConfig::default()).await?;
+            let channel = sql_channel(&store);
+            Ok(Opened {
+                store: Arc::new(store),
+                channel,
+            })
+        }
         // Only reachable for a backend whose feature is off, refused above.
         #[allow(unreachable_patterns)]
         other => Err(other.missing_feature()),
     }
+}
+
+/// The invalidation channel of a Redis store.
+#[cfg(feature = "redis")]
+fn redis_channel(store: &super::RedisStore) -> Option<SharedChannel> {
+    let _ = store;
+    None
+}
+
+/// The invalidation channel of an SQL store.
+#[cfg(any(feature = "postgres", feature = "mysql", feature = "sqlite"))]
+fn sql_channel(store: &super::SqlStore) -> Option<SharedChannel> {
+    let _ = store;
+    None
 }
 
 #[cfg(test)]
