@@ -41,15 +41,22 @@ pub enum StoreHealth {
     },
 }
 
-/// The layer's readiness: the provider's discovery and the store.
+/// The layer's readiness: the provider's discovery, the store, and the store's
+/// invalidation channel.
+///
+/// A channel that is down does not make the layer unready: sessions still work, and
+/// a revocation made on another instance is then bounded by the local tier's TTL
+/// instead of arriving at once: [`is_degraded`](Self::is_degraded).
 ///
 /// ```
 /// use std::time::Duration;
 /// use axum_oidc_client::{DiscoveryHealth, Readiness, StoreHealth};
+/// use axum_oidc_client::store::InvalidationHealth;
 ///
 /// let ready = Readiness {
 ///     discovery: DiscoveryHealth::Configured,
 ///     store: StoreHealth::Reachable,
+///     invalidation: None,
 /// };
 /// assert!(ready.is_ready());
 /// assert_eq!(ready.reason(), None);
@@ -57,8 +64,21 @@ pub enum StoreHealth {
 /// let pending = Readiness {
 ///     discovery: DiscoveryHealth::Pending { failed_attempts: 3, last_error: None },
 ///     store: StoreHealth::Reachable,
+///     invalidation: None,
 /// };
 /// assert_eq!(pending.reason(), Some("discovery_pending"));
+///
+/// let degraded = Readiness {
+///     discovery: DiscoveryHealth::Configured,
+///     store: StoreHealth::Reachable,
+///     invalidation: Some(InvalidationHealth::Down {
+///         channel: "Redis pub/sub".into(),
+///         failed_attempts: 2,
+///         last_error: "connection refused".into(),
+///     }),
+/// };
+/// assert!(degraded.is_ready() && degraded.is_degraded());
+/// assert_eq!(degraded.reason(), None);
 /// ```
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Readiness {
@@ -66,6 +86,8 @@ pub struct Readiness {
     pub discovery: DiscoveryHealth,
     /// The session store.
     pub store: StoreHealth,
+    /// The store's invalidation channel, for a two-tier store that has one.
+    pub invalidation: Option<crate::store::InvalidationHealth>,
 }
 
 impl Readiness {
@@ -74,7 +96,13 @@ impl Readiness {
         self.reason().is_none()
     }
 
-    /// Why not, as a stable code: `discovery_pending` or `store_unreachable`.
+    /// Whether the layer works with a weaker guarantee: the invalidation channel is
+    /// down, so revocations made elsewhere wait for the local TTL.
+    pub fn is_degraded(&self) -> bool {
+        self.invalidation.as_ref().is_some_and(|i| !i.is_up())
+    }
+
+    /// Why not ready, as a stable code: `discovery_pending` or `store_unreachable`.
     pub fn reason(&self) -> Option<&'static str> {
         if matches!(self.discovery, DiscoveryHealth::Pending { .. }) {
             Some("discovery_pending")

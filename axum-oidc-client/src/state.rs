@@ -55,6 +55,7 @@ impl AuthState {
         crate::health::Readiness {
             discovery: self.config.inner.provider.health(),
             store,
+            invalidation: self.store.shared().invalidation_health(),
         }
     }
 

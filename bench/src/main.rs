@@ -1,7 +1,7 @@
 //! Load and cost benchmarks of `axum-oidc-client`.
 //!
 //! ```sh
-//! cargo run --release -p bench -- <scenario>   # session public login flood memory refresh bearer all
+//! cargo run --release -p bench -- <scenario>   # session public login flood memory refresh bearer revocation all
 //! cargo run --release -p bench -- profile      # perf profiles of the session hot path
 //! cargo run --release -p bench -- serve        # a logged-in server to experiment by hand
 //! valgrind --tool=callgrind target/release/bench __hotpath authed 501   # see hotpath.rs
@@ -42,8 +42,15 @@ use std::process::ExitCode;
 /// What every scenario returns: rows for the final table, or why it could not run.
 pub type BenchResult<T> = Result<T, Box<dyn std::error::Error + Send + Sync>>;
 
-const SCENARIOS: [&str; 7] = [
-    "session", "public", "login", "flood", "memory", "refresh", "bearer",
+const SCENARIOS: [&str; 8] = [
+    "session",
+    "public",
+    "login",
+    "flood",
+    "memory",
+    "refresh",
+    "bearer",
+    "revocation",
 ];
 
 fn usage() -> ExitCode {
@@ -64,6 +71,9 @@ fn main() -> ExitCode {
     }
     if first == hotpath::HOTPATH_ARG {
         return hotpath::main(&args[1..]);
+    }
+    if first == scenarios::revocation::PEER_ARG {
+        return scenarios::revocation::peer_main(&args[1..]);
     }
     let chosen: Vec<&str> = match first.as_str() {
         "all" => SCENARIOS.to_vec(),

@@ -64,7 +64,7 @@ pub use two_tier::{TwoTierAuthCache, TwoTierCacheConfig};
 pub use two_tier::{TwoTierStore, TwoTierStoreConfig};
 
 pub mod url;
-pub use self::url::{from_url, from_url_with};
+pub use self::url::{from_url, from_url_with, two_tier_from_url};
 
 #[cfg(feature = "test-util")]
 #[cfg_attr(docsrs, doc(cfg(feature = "test-util")))]

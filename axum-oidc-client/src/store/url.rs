@@ -244,11 +244,7 @@ async fn open_url(
     key: &CookieKey,
     tiered: Option<TwoTierStoreConfig>,
 ) -> Result<SharedStore, StoreError> {
-    let Some(shared_url) = url
-        .get(..TIERED_PREFIX.len())
-        .filter(|head| head.eq_ignore_ascii_case(TIERED_PREFIX))
-        .map(|_| &url[TIERED_PREFIX.len()..])
-    else {
+    let Some(shared_url) = strip_tiered(url) else {
         if tiered.is_some_and(|t| t != TwoTierStoreConfig::default()) {
             return Err(StoreError::Config(format!(
                 "local tier settings (SESSION_LOCAL_TTL_SECS, TwoTierStoreConfig) apply to `{TIERED_PREFIX}…` store URLs only: use `{TIERED_PREFIX}` before a Redis or SQL URL, or leave them unset"
@@ -256,6 +252,31 @@ async fn open_url(
         }
         return Ok(open(url, key).await?.store);
     };
+    Ok(Arc::new(two_tier_from_url(shared_url, key, tiered).await?))
+}
+
+/// The [`TwoTierStore`] a `tiered+…` URL names, as its own type (for
+/// [`TwoTierStore::is_cached_locally`] and
+/// [`invalidation_health`](super::AuthCache::invalidation_health)); the `tiered+`
+/// prefix is optional here. `tiered` as for [`from_url_with`]; `None` for the
+/// defaults of [`from_url`].
+///
+/// ```no_run
+/// use axum_oidc_client::CookieKey;
+/// use axum_oidc_client::store::two_tier_from_url;
+///
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() -> Result<(), axum_oidc_client::StoreError> {
+/// let store = two_tier_from_url("tiered+redis://127.0.0.1:6379", &CookieKey::generate(), None).await?;
+/// # let _ = store;
+/// # Ok(()) }
+/// ```
+pub async fn two_tier_from_url(
+    url: &str,
+    key: &CookieKey,
+    tiered: Option<TwoTierStoreConfig>,
+) -> Result<TwoTierStore, StoreError> {
+    let shared_url = strip_tiered(url).unwrap_or(url);
     match Scheme::of(shared_url) {
         Some(Scheme::Memory) | None => Err(StoreError::Config(format!(
             "`{TIERED_PREFIX}` must be followed by a Redis or SQL URL"
@@ -263,16 +284,23 @@ async fn open_url(
         Some(_) => {
             let opened = open(shared_url, key).await?;
             let defaults = TwoTierStoreConfig::default();
-            Ok(Arc::new(match opened.channel {
+            Ok(match opened.channel {
                 Some(channel) => {
                     let tiered =
                         tiered.unwrap_or_else(|| defaults.with_l1_ttl(DEFAULT_L1_TTL_WITH_CHANNEL));
                     TwoTierStore::with_channel(opened.store, channel, tiered).await
                 }
                 None => TwoTierStore::new(opened.store, tiered.unwrap_or(defaults)),
-            }))
+            })
         }
     }
+}
+
+/// The URL after a `tiered+` prefix (any case), if it has one.
+fn strip_tiered(url: &str) -> Option<&str> {
+    url.get(..TIERED_PREFIX.len())
+        .filter(|head| head.eq_ignore_ascii_case(TIERED_PREFIX))
+        .map(|_| &url[TIERED_PREFIX.len()..])
 }
 
 /// An opened backend, and its invalidation channel for a local tier in front of it.

@@ -8,6 +8,7 @@ mod memory;
 mod profile;
 mod public;
 mod refresh;
+pub mod revocation;
 mod serve;
 mod session;
 
@@ -34,6 +35,7 @@ pub async fn run(name: &str, settings: &Settings, report: &mut Report) -> BenchR
         "memory" => memory::run(settings, report).await,
         "refresh" => refresh::run(settings, report).await,
         "bearer" => bearer::run(settings, report).await,
+        "revocation" => revocation::run(settings, report).await,
         "profile" => profile::run(settings, report).await,
         "serve" => serve::run(settings, report).await,
         other => Err(format!("unknown scenario {other}").into()),

@@ -40,8 +40,27 @@ fn cases(settings: &Settings, report: &mut Report) -> Vec<StoreCase> {
     remote("postgres", settings.postgres.as_ref(), "BENCH_POSTGRES_URL");
     remote("mysql", settings.mysql.as_ref(), "BENCH_MYSQL_URL");
     remote("sqlite", Some(&settings.sqlite), "BENCH_SQLITE_URL");
-    let tiered = settings.redis.as_ref().map(|u| format!("tiered+{u}"));
-    remote("two-tier over redis", tiered.as_ref(), "BENCH_REDIS_URL");
+    drop(remote);
+    // Two-tier, the recommended production setup, over every shared store.
+    for (label, url, var) in [
+        ("two-tier over redis", &settings.redis, "BENCH_REDIS_URL"),
+        (
+            "two-tier over postgres",
+            &settings.postgres,
+            "BENCH_POSTGRES_URL",
+        ),
+        ("two-tier over mysql", &settings.mysql, "BENCH_MYSQL_URL"),
+    ] {
+        match url {
+            Some(url) => cases.push(StoreCase {
+                label: label.into(),
+                url: format!("tiered+{url}"),
+                goal: 0.90,
+                with_auth_session: true,
+            }),
+            None => report.note(format!("session: {label} skipped ({var} not set)")),
+        }
+    }
     cases
 }
 

@@ -216,6 +216,33 @@ impl TwoTierStore {
         }
     }
 
+    /// Whether the local tier holds a copy of `key` now, without reading the shared
+    /// tier: for measuring how fast an invalidation arrives, and for tests.
+    ///
+    /// ```
+    /// use std::sync::Arc;
+    /// use std::time::Duration;
+    /// use axum_oidc_client::store::{AuthCache, MemoryStore, SessionKey};
+    /// use axum_oidc_client::store::{TwoTierStore, TwoTierStoreConfig};
+    /// # fn record() -> Arc<axum_oidc_client::store::SessionRecord> {
+    /// #     Arc::new(serde_json::from_value(serde_json::json!({"created_at": 1, "last_seen": 1,
+    /// #         "tokens": {"access_token": "at", "token_type": "Bearer", "id_token": "h.p.s", "scope": "openid", "expires_at": 100},
+    /// #         "claims": {"iss": "https://op.example", "sub": "alice", "aud": "my-app", "exp": 2, "iat": 1}})).unwrap())
+    /// # }
+    ///
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), axum_oidc_client::StoreError> {
+    /// let store = TwoTierStore::new(Arc::new(MemoryStore::default()), TwoTierStoreConfig::default());
+    /// let key = SessionKey::from_stored("k");
+    /// assert!(!store.is_cached_locally(&key).await);
+    /// store.put(&key, record(), Duration::from_secs(60)).await?;
+    /// assert!(store.is_cached_locally(&key).await);
+    /// # Ok(()) }
+    /// ```
+    pub async fn is_cached_locally(&self, key: &SessionKey) -> bool {
+        matches!(self.l1.get(key).await, Ok(Some(_)))
+    }
+
     fn epoch(&self) -> Option<u64> {
         self.sync.as_ref().map(|s| s.epoch())
     }
