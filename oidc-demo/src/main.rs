@@ -122,16 +122,23 @@ async fn run(settings: Settings) -> Result<(), BoxError> {
     };
     let config = builder.build()?;
     let issuer = config.issuer().unwrap_or_default().to_owned();
-    let mut local_tier = axum_oidc_client::TwoTierStoreConfig::default();
-    if let Some(secs) = settings.session_local_ttl_secs {
-        local_tier = local_tier.with_l1_ttl(Duration::from_secs(secs));
+    // Unset: the library's defaults (a 5-minute local tier for `tiered+` URLs, whose
+    // invalidation channel carries revocations; the TTL is the bound while it is down).
+    let store = match settings.session_local_ttl_secs {
+        Some(secs) => {
+            let local_tier = axum_oidc_client::TwoTierStoreConfig::default()
+                .with_l1_ttl(Duration::from_secs(secs));
+            axum_oidc_client::store::from_url_with(
+                &settings.session_store,
+                config.cookie_key(),
+                local_tier,
+            )
+            .await
+        }
+        None => {
+            axum_oidc_client::store::from_url(&settings.session_store, config.cookie_key()).await
+        }
     }
-    let store = axum_oidc_client::store::from_url_with(
-        &settings.session_store,
-        config.cookie_key(),
-        local_tier,
-    )
-    .await
     .map_err(|e| store_error(&settings, e))?;
     let layer =
         AuthenticationLayer::with_store(config, store).with_logout_handler(OidcLogoutHandler);

@@ -61,8 +61,10 @@ pub struct Settings {
         hide_default_value = true
     )]
     pub session_store: String,
-    /// TTL of the local tier of a `tiered+…` SESSION_STORE, in seconds (default 5): the
-    /// longest a session revoked on another instance keeps working on this one.
+    /// TTL of the local tier of a `tiered+…` SESSION_STORE, in seconds (default 300).
+    /// Revocations reach every instance at once over the store's invalidation channel;
+    /// while that channel is down, this is the longest a session revoked on another
+    /// instance keeps working on this one.
     #[arg(long, env = "SESSION_LOCAL_TTL_SECS", value_name = "SECS", value_parser = parse_local_ttl)]
     pub session_local_ttl_secs: Option<u64>,
     /// Cookie secret, shared by every instance: `openssl rand -base64 48` (unset: random

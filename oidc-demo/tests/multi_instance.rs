@@ -1,158 +1,17 @@
 //! Two `oidc-demo` instances sharing one store and one cookie key, against the
 //! `oidc-provider` npm package: what a fleet behind a load balancer needs.
 
+#[path = "support/fleet.rs"]
+mod fleet;
 #[path = "../../axum-oidc-client/tests/support/node_provider.rs"]
 mod node_provider;
 
 use std::process::Stdio;
 use std::time::{Duration, Instant};
 
-use node_provider::NodeProvider;
+use fleet::{browser, fleet, fleet_with, free_port, login, me, store_url};
 use reqwest::StatusCode;
-use serde_json::json;
 use tokio::process::{Child, Command};
-
-const SECRET: &str = "multi-instance-client-secret";
-const COOKIE_KEY: &str = "/77lyw0yClYwvfbYXNGBee/8yBqi0k8V+mz66FNZzAl7EjHudrN6eW0LdmckOKoE";
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
-
-/// The store URL from the environment, or `None` (skipped locally, a failure in CI).
-fn store_url(var: &str) -> Option<String> {
-    match std::env::var(var) {
-        Ok(v) if !v.is_empty() => Some(v),
-        _ if std::env::var_os("CI").is_some_and(|v| !v.is_empty() && v != "0" && v != "false") => {
-            panic!("{var} must be set in CI")
-        }
-        _ => {
-            eprintln!("skipped: {var} not set");
-            None
-        }
-    }
-}
-
-struct Demo {
-    child: Child,
-    origin: String,
-    port: u16,
-    env: Vec<(String, String)>,
-}
-
-impl Demo {
-    async fn start(port: u16, env: Vec<(String, String)>) -> Demo {
-        let origin = format!("http://127.0.0.1:{port}");
-        let child = Command::new(env!("CARGO_BIN_EXE_oidc-demo"))
-            .envs(env.iter().map(|(k, v)| (k.as_str(), v.as_str())))
-            .env("APP_URL", &origin)
-            .env("RUST_LOG", "warn")
-            .stdin(Stdio::null())
-            .kill_on_drop(true)
-            .spawn()
-            .expect("spawn oidc-demo");
-        let demo = Demo {
-            child,
-            origin,
-            port,
-            env,
-        };
-        let deadline = Instant::now() + Duration::from_secs(30);
-        let http = reqwest::Client::new();
-        loop {
-            if http.get(format!("{}/", demo.origin)).send().await.is_ok() {
-                return demo;
-            }
-            assert!(
-                Instant::now() < deadline,
-                "oidc-demo did not start on {}",
-                demo.origin
-            );
-            tokio::time::sleep(Duration::from_millis(100)).await;
-        }
-    }
-
-    async fn restart(mut self) -> Demo {
-        self.child.kill().await.unwrap();
-        let _ = self.child.wait().await;
-        Demo::start(self.port, self.env.clone()).await
-    }
-}
-
-fn browser() -> reqwest::Client {
-    reqwest::Client::builder()
-        .cookie_store(true)
-        .redirect(reqwest::redirect::Policy::none())
-        .build()
-        .unwrap()
-}
-
-fn location(r: &reqwest::Response) -> String {
-    r.headers()["location"].to_str().unwrap().to_owned()
-}
-
-async fn me(b: &reqwest::Client, demo: &Demo) -> (StatusCode, serde_json::Value) {
-    let r = b.get(format!("{}/me", demo.origin)).send().await.unwrap();
-    let status = r.status();
-    (status, r.json().await.unwrap_or_default())
-}
-
-async fn fleet(store: &str) -> (NodeProvider, Demo, Demo) {
-    let (pa, pb) = (free_port(), free_port());
-    let (a, b) = (
-        format!("http://127.0.0.1:{pa}"),
-        format!("http://127.0.0.1:{pb}"),
-    );
-    let op = NodeProvider::start(json!({
-        "clients": [{
-            "client_id": "demo",
-            "client_secret": SECRET,
-            "redirect_uris": [format!("{a}/auth/callback"), format!("{b}/auth/callback")],
-            "post_logout_redirect_uris": [format!("{a}/auth/logout/callback"), format!("{b}/auth/logout/callback")],
-            "backchannel_logout_uri": format!("{a}/auth/backchannel-logout"),
-            "backchannel_logout_session_required": true,
-            "grant_types": ["authorization_code", "refresh_token"],
-        }],
-        "accessTokenTtl": 4,
-        "rotateRefreshToken": true,
-    }))
-    .await;
-    let env: Vec<(String, String)> = [
-        ("OIDC_ISSUER", op.issuer.as_str()),
-        ("OIDC_CLIENT_ID", "demo"),
-        ("OIDC_CLIENT_SECRET", SECRET),
-        ("OIDC_SCOPES", "openid profile offline_access"),
-        ("SESSION_STORE", store),
-        ("COOKIE_KEY", COOKIE_KEY),
-        ("OIDC_REFRESH_MARGIN_SECS", "1"),
-    ]
-    .into_iter()
-    .map(|(k, v)| (k.to_owned(), v.to_owned()))
-    .collect();
-    let (da, db) = tokio::join!(Demo::start(pa, env.clone()), Demo::start(pb, env));
-    (op, da, db)
-}
-
-async fn login(op: &NodeProvider, b: &reqwest::Client, demo: &Demo, sub: &str) {
-    let r = b
-        .get(format!("{}/auth/login?next=/me", demo.origin))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(r.status(), StatusCode::SEE_OTHER);
-    let back = op.authorize(&location(&r), sub).await;
-    let done = b.get(back).send().await.unwrap();
-    assert_eq!(
-        done.status(),
-        StatusCode::SEE_OTHER,
-        "{}",
-        done.text().await.unwrap_or_default()
-    );
-}
 
 /// `revocation_bound`: how long another instance may still serve a revoked session
 /// (zero for plain shared stores, the local-tier TTL for two-tier).
@@ -267,8 +126,108 @@ async fn two_instances_share_sessions_through_two_tier_over_redis() {
     let Some(url) = store_url("AXUM_OIDC_TEST_REDIS_URL") else {
         return;
     };
-    let bound = axum_oidc_client::store::two_tier::DEFAULT_L1_TTL;
-    sessions_are_shared_across_instances(&format!("tiered+{url}"), bound).await;
+    // The default local tier lives five minutes; its channel carries the logout.
+    sessions_are_shared_across_instances(&format!("tiered+{url}"), Duration::from_secs(1)).await;
+}
+
+/// Two instances over `tiered+{url}` with a five-minute local tier, so only the
+/// invalidation channel can make B see within a second what A changed: a refresh,
+/// then a back-channel logout. A refreshes on every request past its first second
+/// (a margin of 59 s on 60 s tokens); B never does during the test (a margin of 1 s),
+/// so the new token B serves can only be A's.
+async fn a_local_tier_hears_of_a_refresh_and_a_logout_within_a_second(url: &str) {
+    let (op, a, b) = fleet_with(
+        &format!("tiered+{url}"),
+        60,
+        &[
+            ("SESSION_LOCAL_TTL_SECS", "300"),
+            ("OIDC_REFRESH_MARGIN_SECS", "59"),
+        ],
+        &[("SESSION_LOCAL_TTL_SECS", "300")],
+    )
+    .await;
+    let user = browser();
+    login(&op, &user, &a, "dave").await;
+    let (status, first) = me(&user, &b).await;
+    assert_eq!(status, StatusCode::OK, "B serves A's session: {first}");
+    let first = first["expires"].clone();
+
+    // A refreshes: B serves the new tokens within a second.
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    op.reset_stats().await;
+    let (status, refreshed) = me(&user, &a).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(op.stats().await["refresh_grants"], 1, "A refreshed");
+    let refreshed = refreshed["expires"].clone();
+    assert_ne!(refreshed, first);
+    let since = Instant::now();
+    loop {
+        let (status, seen) = me(&user, &b).await;
+        assert_eq!(status, StatusCode::OK);
+        if seen["expires"] == refreshed {
+            break;
+        }
+        assert_eq!(seen["expires"], first);
+        assert!(
+            since.elapsed() < Duration::from_secs(1),
+            "B still served the replaced tokens after {:?}",
+            since.elapsed()
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    assert_eq!(op.stats().await["refresh_grants"], 1, "B did not refresh");
+
+    // A receives a back-channel logout: B answers 401 within a second.
+    op.logout_sub("dave").await;
+    assert_eq!(me(&user, &a).await.0, StatusCode::UNAUTHORIZED);
+    let since = Instant::now();
+    loop {
+        let status = me(&user, &b).await.0;
+        if status == StatusCode::UNAUTHORIZED {
+            break;
+        }
+        assert_eq!(status, StatusCode::OK);
+        assert!(
+            since.elapsed() < Duration::from_secs(1),
+            "B still served the session {:?} after the logout",
+            since.elapsed()
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
+macro_rules! tiered_fleet_tests {
+    ($($name:ident: $var:literal,)*) => {$(
+        #[tokio::test]
+        async fn $name() {
+            if !node_provider::should_run() {
+                return;
+            }
+            let Some(url) = store_url($var) else {
+                return;
+            };
+            a_local_tier_hears_of_a_refresh_and_a_logout_within_a_second(&url).await;
+        }
+    )*};
+}
+
+tiered_fleet_tests! {
+    tiered_redis_instances_hear_of_refreshes_and_logouts_within_a_second: "AXUM_OIDC_TEST_REDIS_URL",
+    tiered_postgres_instances_hear_of_refreshes_and_logouts_within_a_second: "AXUM_OIDC_TEST_POSTGRES_URL",
+    tiered_mysql_instances_hear_of_refreshes_and_logouts_within_a_second: "AXUM_OIDC_TEST_MYSQL_URL",
+    tiered_redis_cluster_instances_hear_of_refreshes_and_logouts_within_a_second: "AXUM_OIDC_TEST_REDIS_CLUSTER_URL",
+    tiered_redis_sentinel_instances_hear_of_refreshes_and_logouts_within_a_second: "AXUM_OIDC_TEST_REDIS_SENTINEL_URL",
+}
+
+#[tokio::test]
+async fn tiered_sqlite_instances_hear_of_refreshes_and_logouts_within_a_second() {
+    if !node_provider::should_run() {
+        return;
+    }
+    let file = std::env::temp_dir().join(format!("axum-oidc-tiered-{}.db", free_port()));
+    let url = format!("sqlite://{}?mode=rwc", file.display());
+    a_local_tier_hears_of_a_refresh_and_a_logout_within_a_second(&url).await;
+    let _ = std::fs::remove_file(&file);
 }
 
 /// A Redis server of this test's own, so stopping it disturbs no other test.
