@@ -1,7 +1,8 @@
 //! A Sentinel failover under load: the primary is stopped (`SIGSTOP`), Sentinel
 //! promotes the replica, and the store answers every operation either correctly or
 //! with an error (the layer's 503), never "no such session" (a logout) nor a wrong
-//! record; afterwards every session written before is readable.
+//! record; afterwards every session written before is readable. The same failover
+//! seen by a signed-in browser through the layer: 200 or 503, never a logout.
 //!
 //! Reads `AXUM_OIDC_TEST_REDIS_SENTINEL_URL` (`scripts/redis-topologies.sh start`);
 //! unset, the test prints `skipped: …` and passes, unless `CI` is set. Its own test
@@ -11,12 +12,18 @@
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+#[path = "support/app.rs"]
+mod app;
+
 use ::redis::AsyncCommands as _;
 use ::redis::aio::MultiplexedConnection;
 use axum_oidc_client::store::suite::{KEY, key, record, unique_name};
 use axum_oidc_client::store::{AuthCache, RedisStore, SessionCodec, SessionKey, SessionRecord};
 
 const VAR: &str = "AXUM_OIDC_TEST_REDIS_SENTINEL_URL";
+
+/// One failover at a time: the tests of this binary share the Sentinel setup.
+static FAILOVER: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
 
 fn sentinel_url() -> Option<String> {
     match std::env::var(VAR) {
@@ -138,6 +145,7 @@ fn check_read(
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_sentinel_failover_gives_errors_never_wrong_answers_and_keeps_the_sessions() {
+    let _one_at_a_time = FAILOVER.lock().await;
     let Some(url) = sentinel_url() else { return };
     let (sentinel_nodes, service) = sentinels(&url);
     let prefix = format!("axum_oidc_test:{}:", unique_name());
@@ -211,18 +219,122 @@ async fn a_sentinel_failover_gives_errors_never_wrong_answers_and_keeps_the_sess
 
     // The old primary comes back and rejoins as a replica, ready for the next run.
     drop(resume);
-    // Sentinel reconfigures it and closes its client connections: a fresh one each time.
+    rejoin(&old).await;
+    clean(&new, &prefix).await;
+}
+
+/// Waits until the old primary has rejoined as a replica. Sentinel reconfigures it
+/// and closes its client connections: a fresh connection each time.
+async fn rejoin(old: &str) {
     let rejoined = Instant::now();
-    while !replica_link_up(&old).await {
+    while !replica_link_up(old).await {
         assert!(
             rejoined.elapsed() < Duration::from_secs(20),
             "the old primary did not rejoin"
         );
         tokio::time::sleep(Duration::from_millis(200)).await;
     }
-    let mut primary = connect(&new).await;
+}
+
+/// Deletes the test's keys on the primary.
+async fn clean(primary: &str, prefix: &str) {
+    let mut primary = connect(primary).await;
     let keys: Vec<String> = primary.keys(format!("{prefix}*")).await.unwrap();
     if !keys.is_empty() {
         primary.del::<_, ()>(keys).await.unwrap();
     }
+}
+
+/// The same failover seen through the layer, by a signed-in browser: every request
+/// during it answers 200 or 503 (with `Retry-After`), never 401 nor a redirect to the
+/// login (a logout), and the session works again once Sentinel has promoted the
+/// replica.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn during_a_sentinel_failover_the_layer_answers_503_and_never_logs_anyone_out() {
+    use axum_oidc_client::OAuthConfigurationBuilder;
+    use oidc_dev_provider::{ClientRegistration, DevProvider, DevProviderConfig};
+    use reqwest::StatusCode;
+
+    let _one_at_a_time = FAILOVER.lock().await;
+    let Some(url) = sentinel_url() else { return };
+    let (sentinel_nodes, service) = sentinels(&url);
+    let prefix = format!("axum_oidc_test:{}:", unique_name());
+    let store = RedisStore::builder(SessionCodec::encrypted(&KEY))
+        .with_key_prefix(prefix.clone())
+        .with_connect_timeout(Duration::from_millis(500))
+        .with_response_timeout(Duration::from_millis(500))
+        .connect(&url)
+        .await
+        .unwrap_or_else(|e| panic!("{VAR} is set but the server cannot be used: {e:?}"));
+
+    let bound = app::bind().await;
+    let origin = bound.origin.clone();
+    let client = ClientRegistration::confidential(
+        "failover",
+        "failover-secret",
+        format!("{origin}/auth/callback"),
+    );
+    let op = DevProvider::start(DevProviderConfig::default().with_client(client))
+        .await
+        .expect("dev provider");
+    let config = OAuthConfigurationBuilder::default()
+        .with_client_id("failover")
+        .with_client_secret("failover-secret")
+        .with_app_url(&origin)
+        .with_issuer(op.issuer())
+        .await
+        .expect("discovery")
+        .build()
+        .expect("config");
+    let _server = app::serve(bound, app::layer(config, Arc::new(store)));
+    let browser = app::Browser::new(&origin);
+    browser.login_as("alice", "/me").await;
+    let me = browser.get_json("/me").await;
+    assert_eq!(me.status(), StatusCode::OK);
+
+    let old = named_primary(&sentinel_nodes[0], &service).await;
+    let mut old_conn = connect(&old).await;
+    replicated(&mut old_conn).await;
+    let pid = info_field(&mut old_conn, "server", "process_id").await;
+    drop(old_conn);
+    signal(&pid, "-STOP");
+    let resume = Resume(pid);
+
+    let started = Instant::now();
+    let (mut unavailable, mut served_after) = (0, 0);
+    while served_after < 10 {
+        assert!(
+            started.elapsed() < Duration::from_secs(30),
+            "no failover within 30 s ({unavailable} answers 503)"
+        );
+        let r = browser.get_json("/me").await;
+        match r.status() {
+            StatusCode::OK => {
+                let body: serde_json::Value = r.json().await.unwrap();
+                assert_eq!(body["sub"], "alice", "the same user");
+                if named_primary(&sentinel_nodes[0], &service).await != old {
+                    served_after += 1;
+                }
+            }
+            StatusCode::SERVICE_UNAVAILABLE => {
+                assert!(r.headers().contains_key("retry-after"));
+                assert!(
+                    r.headers().get_all("set-cookie").iter().next().is_none(),
+                    "the session cookie is kept"
+                );
+                unavailable += 1;
+                tokio::time::sleep(Duration::from_millis(50)).await;
+            }
+            other => {
+                panic!("{other} during the failover: a store outage must never log anyone out")
+            }
+        }
+    }
+    assert!(unavailable > 0, "no request noticed the stopped primary");
+    let new = named_primary(&sentinel_nodes[0], &service).await;
+    assert_ne!(new, old);
+
+    drop(resume);
+    rejoin(&old).await;
+    clean(&new, &prefix).await;
 }
