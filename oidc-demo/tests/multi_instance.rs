@@ -119,6 +119,28 @@ async fn two_instances_share_sessions_refresh_and_logout_through_postgres() {
 }
 
 #[tokio::test]
+async fn two_instances_share_sessions_refresh_and_logout_through_redis_cluster() {
+    if !node_provider::should_run() {
+        return;
+    }
+    let Some(url) = store_url("AXUM_OIDC_TEST_REDIS_CLUSTER_URL") else {
+        return;
+    };
+    sessions_are_shared_across_instances(&url, Duration::ZERO).await;
+}
+
+#[tokio::test]
+async fn two_instances_share_sessions_refresh_and_logout_through_redis_sentinel() {
+    if !node_provider::should_run() {
+        return;
+    }
+    let Some(url) = store_url("AXUM_OIDC_TEST_REDIS_SENTINEL_URL") else {
+        return;
+    };
+    sessions_are_shared_across_instances(&url, Duration::ZERO).await;
+}
+
+#[tokio::test]
 async fn two_instances_share_sessions_through_two_tier_over_redis() {
     if !node_provider::should_run() {
         return;
