@@ -16,6 +16,7 @@ use tokio::process::{Child, Command};
 /// `revocation_bound`: how long another instance may still serve a revoked session
 /// (zero for plain shared stores, the local-tier TTL for two-tier).
 async fn sessions_are_shared_across_instances(store: &str, revocation_bound: Duration) {
+    let _slot = fleet::slot().await;
     let (op, a, b) = fleet(store).await;
     let user = browser();
     login(&op, &user, &a, "alice").await;
@@ -158,6 +159,7 @@ async fn two_instances_share_sessions_through_two_tier_over_redis() {
 /// (a margin of 59 s on 60 s tokens); B never does during the test (a margin of 1 s),
 /// so the new token B serves can only be A's.
 async fn a_local_tier_hears_of_a_refresh_and_a_logout_within_a_second(url: &str) {
+    let _slot = fleet::slot().await;
     let (op, a, b) = fleet_with(
         &format!("tiered+{url}"),
         60,
@@ -334,6 +336,7 @@ async fn a_redis_outage_gives_503s_without_logging_anyone_out_and_the_session_co
         eprintln!("skipped: redis-server not installed");
         return;
     }
+    let _slot = fleet::slot().await;
     let dir = std::env::temp_dir().join(format!("axum-oidc-redis-{}", free_port()));
     std::fs::create_dir_all(&dir).unwrap();
     let redis = OwnRedis::start(free_port(), &dir).await;

@@ -15,6 +15,19 @@ use super::node_provider::NodeProvider;
 pub const SECRET: &str = "multi-instance-client-secret";
 pub const COOKIE_KEY: &str = "/77lyw0yClYwvfbYXNGBee/8yBqi0k8V+mz66FNZzAl7EjHudrN6eW0LdmckOKoE";
 
+/// At most two fleets at once in a test binary: each is a provider and two demo
+/// processes, and CI has two cores. Timing assertions ("within a second") need the
+/// machine not to be swamped by the other tests of the binary.
+static FLEETS: tokio::sync::Semaphore = tokio::sync::Semaphore::const_new(2);
+
+/// Waits for a fleet slot; hold it for the whole test.
+pub async fn slot() -> tokio::sync::SemaphorePermit<'static> {
+    FLEETS
+        .acquire()
+        .await
+        .expect("the semaphore is never closed")
+}
+
 pub fn free_port() -> u16 {
     std::net::TcpListener::bind("127.0.0.1:0")
         .unwrap()
