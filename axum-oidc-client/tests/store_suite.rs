@@ -251,7 +251,7 @@ macro_rules! sql_fixture {
             Box::new(move || {
                 Box::pin(async move {
                     // Tables first: an in-memory SQLite pool is shared with the stores.
-                    for table in ["sessions", "leases", "once"] {
+                    for table in ["sessions", "leases", "once", "invalidations"] {
                         sqlx::query(&format!("DROP TABLE IF EXISTS {prefix}_{table}"))
                             .execute(&pool)
                             .await
@@ -440,7 +440,7 @@ mod sql_cleanup {
 
     /// Drops a test's tables on a server (an in-memory SQLite database dies by itself).
     pub async fn drop_tables(url: &str, prefix: &str) {
-        let statements = ["sessions", "leases", "once"]
+        let statements = ["sessions", "leases", "once", "invalidations"]
             .map(|table| format!("DROP TABLE IF EXISTS {prefix}_{table}"));
         #[cfg(feature = "postgres")]
         if url.starts_with("postgres") {

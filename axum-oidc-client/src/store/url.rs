@@ -373,8 +373,7 @@ fn redis_channel(store: &super::RedisStore) -> Option<SharedChannel> {
 /// The invalidation channel of an SQL store.
 #[cfg(any(feature = "postgres", feature = "mysql", feature = "sqlite"))]
 fn sql_channel(store: &super::SqlStore) -> Option<SharedChannel> {
-    let _ = store;
-    None
+    Some(store.invalidation_channel())
 }
 
 #[cfg(test)]

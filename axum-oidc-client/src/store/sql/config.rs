@@ -35,6 +35,12 @@ pub struct SqlStoreConfig {
     /// Longest wait for a pooled connection, including connecting. Default 2 s, so a
     /// dead server fails requests quickly.
     pub acquire_timeout: Duration,
+    /// How often a subscription to the
+    /// [invalidation channel](super::SqlStore::invalidation_channel) reads the
+    /// revocation log (MySQL/MariaDB and SQLite; PostgreSQL is pushed its messages).
+    /// Default 50 ms: the usual delay before another instance drops a revoked
+    /// session, for one indexed query per instance per interval.
+    pub invalidation_poll_interval: Duration,
 }
 
 impl Default for SqlStoreConfig {
@@ -46,6 +52,7 @@ impl Default for SqlStoreConfig {
             create_schema: true,
             max_connections: 10,
             acquire_timeout: Duration::from_secs(2),
+            invalidation_poll_interval: Duration::from_millis(50),
         }
     }
 }
@@ -138,6 +145,20 @@ impl SqlStoreConfig {
         self
     }
 
+    /// Sets [`invalidation_poll_interval`](Self::invalidation_poll_interval).
+    ///
+    /// ```
+    /// # use std::time::Duration;
+    /// # use axum_oidc_client::store::SqlStoreConfig;
+    /// let config =
+    ///     SqlStoreConfig::default().with_invalidation_poll_interval(Duration::from_millis(200));
+    /// ```
+    #[must_use]
+    pub fn with_invalidation_poll_interval(mut self, every: Duration) -> Self {
+        self.invalidation_poll_interval = every;
+        self
+    }
+
     pub(super) fn validate(&self) -> Result<Tables, StoreError> {
         let tables = Tables::new(&self.table_prefix).ok_or_else(|| {
             StoreError::Config(format!(
@@ -156,11 +177,33 @@ impl SqlStoreConfig {
                 "cleanup_interval must not be zero".into(),
             ));
         }
+        if self.invalidation_poll_interval.is_zero() {
+            return Err(StoreError::Config(
+                "invalidation_poll_interval must not be zero".into(),
+            ));
+        }
         if self.max_connections == 0 {
             return Err(StoreError::Config(
                 "max_connections must be at least 1".into(),
             ));
         }
         Ok(tables)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_zero_invalidation_poll_interval_is_refused() {
+        let config = SqlStoreConfig::default().with_invalidation_poll_interval(Duration::ZERO);
+        let Err(StoreError::Config(message)) = config.validate() else {
+            panic!("a zero poll interval was accepted");
+        };
+        assert!(message.contains("invalidation_poll_interval"), "{message}");
+        let ok =
+            SqlStoreConfig::default().with_invalidation_poll_interval(Duration::from_millis(1));
+        assert!(ok.validate().is_ok());
     }
 }

@@ -18,12 +18,16 @@ pub(crate) enum Dialect {
     Sqlite,
 }
 
-/// The table names of a store: `{prefix}_sessions`, `{prefix}_leases`, `{prefix}_once`.
+/// The table names of a store: `{prefix}_sessions`, `{prefix}_leases`, `{prefix}_once`,
+/// `{prefix}_invalidations` (MySQL and SQLite), and the PostgreSQL `NOTIFY` channel
+/// `{prefix}_invalidate`.
 #[derive(Debug, Clone)]
 pub(super) struct Tables {
     sessions: String,
     leases: String,
     once: String,
+    invalidations: String,
+    channel: String,
 }
 
 /// Longest accepted table prefix: the longest derived name (`{prefix}_sessions_expires_idx`)
@@ -45,6 +49,8 @@ impl Tables {
             sessions: format!("{prefix}_sessions"),
             leases: format!("{prefix}_leases"),
             once: format!("{prefix}_once"),
+            invalidations: format!("{prefix}_invalidations"),
+            channel: format!("{prefix}_invalidate"),
         })
     }
 }
@@ -80,8 +86,42 @@ pub(super) struct Queries {
     pub once_clear_expired: String,
     /// `once_value, ttl_ms`; affects no row when the value is recorded.
     pub once_insert: String,
-    /// One bounded batch of expired rows per table.
-    pub purge: [String; 3],
+    /// One bounded batch of expired rows per table (and of old invalidations).
+    pub purge: Vec<String>,
+    /// How the store's invalidation channel talks to the database.
+    pub invalidation: InvalidationSql,
+}
+
+/// How long the revocation log keeps a row, in seconds: far longer than any reader
+/// lags behind, so the purge never takes a row a reader still needs.
+pub(super) const LOG_KEEP_SECS: u32 = 600;
+
+/// Most rows one read of the revocation log returns.
+const LOG_READ_LIMIT: u32 = 1000;
+
+/// The invalidation channel of an engine.
+pub(super) enum InvalidationSql {
+    /// PostgreSQL: `pg_notify(channel, message)` and `LISTEN channel`.
+    Notify {
+        /// The channel name.
+        channel: String,
+    },
+    /// MySQL and SQLite: a revocation log table, polled.
+    Log(LogSql),
+}
+
+/// The statements of the revocation log.
+#[derive(Clone)]
+#[cfg_attr(not(any(feature = "mysql", feature = "sqlite")), allow(dead_code))]
+pub(super) struct LogSql {
+    /// The table name.
+    pub table: String,
+    /// `message`: appends one row.
+    pub insert: String,
+    /// No argument: the highest seq, 0 when the table is empty.
+    pub max_seq: String,
+    /// `after`: `seq, message` of the rows above it, in seq order, bounded.
+    pub read_after: String,
 }
 
 impl Dialect {
@@ -93,6 +133,15 @@ impl Dialect {
             Self::MySql => "CAST(UNIX_TIMESTAMP(CURRENT_TIMESTAMP(3)) * 1000 AS SIGNED)",
             // julianday('now') has millisecond precision on every SQLite version.
             Self::Sqlite => "CAST((julianday('now') - 2440587.5) * 86400000 AS INTEGER)",
+        }
+    }
+
+    /// The database's current time in Unix seconds.
+    fn now_s(self) -> &'static str {
+        match self {
+            Self::Postgres => "CAST(EXTRACT(EPOCH FROM now()) AS BIGINT)",
+            Self::MySql => "UNIX_TIMESTAMP()",
+            Self::Sqlite => "CAST(strftime('%s', 'now') AS INTEGER)",
         }
     }
 
@@ -120,6 +169,8 @@ impl Dialect {
             sessions: s,
             leases: l,
             once: o,
+            invalidations: i,
+            ..
         } = t;
         match self {
             // MySQL has no `CREATE INDEX IF NOT EXISTS`, so indexes are declared inline.
@@ -151,6 +202,16 @@ impl Dialect {
                      expires_at_ms BIGINT NOT NULL, \
                      INDEX {o}_expires_idx (expires_at_ms)) ENGINE=InnoDB"
                 ),
+                // The revocation log; `seq` is assigned at insert, so rows may commit
+                // out of order (see `log_cursor`). MySQL scopes index names to their
+                // table, and `{i}_created_idx` could pass its 64-byte limit.
+                format!(
+                    "CREATE TABLE IF NOT EXISTS {i} (\
+                     seq BIGINT NOT NULL AUTO_INCREMENT PRIMARY KEY, \
+                     message VARBINARY(8000) NOT NULL, \
+                     created_at BIGINT NOT NULL, \
+                     INDEX created_idx (created_at)) ENGINE=InnoDB"
+                ),
             ],
             Self::Postgres | Self::Sqlite => {
                 let blob = if self == Self::Postgres {
@@ -158,7 +219,7 @@ impl Dialect {
                 } else {
                     "BLOB"
                 };
-                vec![
+                let mut statements = vec![
                     format!(
                         "CREATE TABLE IF NOT EXISTS {s} (\
                          session_key TEXT NOT NULL PRIMARY KEY, \
@@ -183,7 +244,21 @@ impl Dialect {
                          expires_at_ms BIGINT NOT NULL)"
                     ),
                     format!("CREATE INDEX IF NOT EXISTS {o}_expires_idx ON {o} (expires_at_ms)"),
-                ]
+                ];
+                // SQLite: the revocation log. AUTOINCREMENT, so a seq is never reused
+                // after the purge deletes the highest row. PostgreSQL has `NOTIFY`.
+                if self == Self::Sqlite {
+                    statements.extend([
+                        format!(
+                            "CREATE TABLE IF NOT EXISTS {i} (\
+                             seq INTEGER PRIMARY KEY AUTOINCREMENT, \
+                             message BLOB NOT NULL, \
+                             created_at BIGINT NOT NULL)"
+                        ),
+                        format!("CREATE INDEX IF NOT EXISTS {i}_created_idx ON {i} (created_at)"),
+                    ]);
+                }
+                statements
             }
         }
     }
@@ -232,13 +307,43 @@ impl Dialect {
         }
     }
 
+    /// The invalidation channel's statements, and the purge of old log rows.
+    fn invalidation(self, t: &Tables, batch: u32) -> (InvalidationSql, Option<String>) {
+        let i = &t.invalidations;
+        let now = self.now_s();
+        let purge = match self {
+            Self::Postgres => {
+                let channel = t.channel.clone();
+                return (InvalidationSql::Notify { channel }, None);
+            }
+            Self::MySql => {
+                format!("DELETE FROM {i} WHERE created_at < {now} - {LOG_KEEP_SECS} LIMIT {batch}")
+            }
+            Self::Sqlite => format!(
+                "DELETE FROM {i} WHERE seq IN (SELECT seq FROM {i} \
+                 WHERE created_at < {now} - {LOG_KEEP_SECS} LIMIT {batch})"
+            ),
+        };
+        let log = LogSql {
+            table: i.clone(),
+            insert: format!("INSERT INTO {i} (message, created_at) VALUES (?, {now})"),
+            max_seq: format!("SELECT COALESCE(MAX(seq), 0) FROM {i}"),
+            read_after: format!(
+                "SELECT seq, message FROM {i} WHERE seq > ? ORDER BY seq LIMIT {LOG_READ_LIMIT}"
+            ),
+        };
+        (InvalidationSql::Log(log), Some(purge))
+    }
+
     pub(super) fn queries(self, t: &Tables, batch: u32) -> Queries {
         let now = self.now_ms();
         let Tables {
             sessions: s,
             leases: l,
             once: o,
+            ..
         } = t;
+        let (invalidation, purge_log) = self.invalidation(t, batch);
         let q = |sql: String| self.finish(sql);
         Queries {
             schema: self.schema(t),
@@ -284,7 +389,11 @@ impl Dialect {
                 self.purge(s, "session_key", now, batch),
                 self.purge(l, "name", now, batch),
                 self.purge(o, "once_value", now, batch),
-            ],
+            ]
+            .into_iter()
+            .chain(purge_log)
+            .collect(),
+            invalidation,
         }
     }
 }
@@ -333,5 +442,34 @@ mod tests {
                 assert!(sql.contains("LIMIT 123"), "{sql}");
             }
         }
+    }
+
+    #[test]
+    fn mysql_and_sqlite_keep_a_revocation_log_and_postgres_notifies() {
+        let t = Tables::new("p").unwrap();
+        for d in [Dialect::MySql, Dialect::Sqlite] {
+            let q = d.queries(&t, 10);
+            assert!(
+                q.schema
+                    .iter()
+                    .any(|s| s.contains("EXISTS p_invalidations")),
+                "{d:?}"
+            );
+            let InvalidationSql::Log(log) = &q.invalidation else {
+                panic!("{d:?} has no log");
+            };
+            assert_eq!(log.table, "p_invalidations");
+            let purge = q.purge.last().unwrap();
+            assert!(
+                purge.contains("p_invalidations") && purge.contains(&format!("- {LOG_KEEP_SECS}")),
+                "{purge}"
+            );
+        }
+        let pg = Dialect::Postgres.queries(&t, 10);
+        assert!(!pg.schema.iter().any(|s| s.contains("invalidations")));
+        assert_eq!(pg.purge.len(), 3);
+        assert!(
+            matches!(&pg.invalidation, InvalidationSql::Notify { channel } if channel == "p_invalidate")
+        );
     }
 }

@@ -31,6 +31,9 @@ pub(super) trait Engine: Send + Sync + 'static {
 
     /// Closes the pool.
     async fn close(&self);
+
+    /// The pool itself, for the invalidation channel's engine-specific calls.
+    fn as_any(&self) -> &dyn std::any::Any;
 }
 
 fn bind<'q, DB>(
@@ -78,6 +81,10 @@ macro_rules! sqlx_engine {
 
             async fn close(&self) {
                 sqlx::Pool::close(self).await;
+            }
+
+            fn as_any(&self) -> &dyn std::any::Any {
+                self
             }
         }
     };

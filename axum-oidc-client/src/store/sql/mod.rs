@@ -18,6 +18,31 @@
 //! | `axum_oidc_sessions` | `session_key` PK, `data` (BYTEA/MEDIUMBLOB/BLOB), `sid`, `sub`, `expires_at_ms` | `sid`, `sub`, `expires_at_ms` |
 //! | `axum_oidc_leases` | `name` PK, `owner`, `expires_at_ms` | `expires_at_ms` |
 //! | `axum_oidc_once` | `once_value` PK (SHA-256 of the value), `expires_at_ms` | `expires_at_ms` |
+//! | `axum_oidc_invalidations` (MySQL, SQLite) | `seq` auto-increment PK, `message` (VARBINARY(8000)/BLOB), `created_at` (Unix seconds) | `created_at` |
+//!
+//! The last table is the revocation log of the
+//! [invalidation channel](SqlStore::invalidation_channel); PostgreSQL needs none (it
+//! uses `LISTEN`/`NOTIFY` on the channel `axum_oidc_invalidate`). Its rows are purged
+//! with the expired ones once they are 10 minutes old. On MySQL:
+//!
+//! ```sql
+//! CREATE TABLE IF NOT EXISTS axum_oidc_invalidations (
+//!   seq BIGINT NOT NULL AUTO_INCREMENT PRIMARY KEY,
+//!   message VARBINARY(8000) NOT NULL,
+//!   created_at BIGINT NOT NULL,
+//!   INDEX created_idx (created_at)) ENGINE=InnoDB;
+//! ```
+//!
+//! On SQLite:
+//!
+//! ```sql
+//! CREATE TABLE IF NOT EXISTS axum_oidc_invalidations (
+//!   seq INTEGER PRIMARY KEY AUTOINCREMENT,
+//!   message BLOB NOT NULL,
+//!   created_at BIGINT NOT NULL);
+//! CREATE INDEX IF NOT EXISTS axum_oidc_invalidations_created_idx
+//!   ON axum_oidc_invalidations (created_at);
+//! ```
 //!
 //! `expires_at_ms` is Unix time in milliseconds on the database's clock (Redis's `PX`
 //! precision, and one clock for every instance). Reads filter `expires_at_ms > now`,
@@ -29,7 +54,10 @@
 mod config;
 mod dialect;
 mod engine;
+mod invalidate;
 mod lifecycle;
+#[cfg(any(feature = "mysql", feature = "sqlite"))]
+mod log_cursor;
 mod ops;
 
 use std::sync::{Arc, Mutex};
@@ -90,6 +118,8 @@ struct Inner {
     queries: Queries,
     codec: SessionCodec,
     batch: u64,
+    /// How often the invalidation channel reads the revocation log.
+    poll_interval: std::time::Duration,
     /// Dropped with the last handle, which also stops the cleanup task.
     stop: watch::Sender<bool>,
     cleanup: Mutex<Option<JoinHandle<()>>>,
@@ -257,6 +287,7 @@ impl SqlStore {
             queries,
             codec,
             batch: config.cleanup_batch_size.into(),
+            poll_interval: config.invalidation_poll_interval,
             stop,
             cleanup: Mutex::new(None),
         });
