@@ -102,7 +102,9 @@ impl SqlStore {
                 let _ = (sql, inner.poll_interval);
             }
         }
-        unreachable!("a store's pool is of its dialect's engine")
+        // A store's pool is always of its dialect's engine; were it not, the channel
+        // reports itself down (the local TTL is then the bound) instead of panicking.
+        Arc::new(NoChannel)
     }
 }
 
@@ -338,5 +340,32 @@ mod log {
                 self.every.as_millis()
             )
         }
+    }
+}
+
+/// The channel of a store whose pool is not of its dialect's engine (which
+/// construction rules out): it refuses every call, so the local tier reports it down.
+struct NoChannel;
+
+#[async_trait::async_trait]
+impl InvalidationChannel for NoChannel {
+    async fn publish(&self, _: &str) -> Result<(), StoreError> {
+        Err(Self::error())
+    }
+
+    async fn subscribe(&self) -> Result<Subscription, StoreError> {
+        Err(Self::error())
+    }
+
+    fn describe(&self) -> String {
+        "no SQL invalidation channel".into()
+    }
+}
+
+impl NoChannel {
+    fn error() -> StoreError {
+        StoreError::Config(
+            "the SQL store's pool does not match its dialect: no invalidation channel".into(),
+        )
     }
 }
