@@ -15,14 +15,12 @@
 
 use std::sync::Arc;
 
-#[cfg(feature = "postgres")]
 use async_trait::async_trait;
 
 use super::SqlStore;
 use super::dialect::InvalidationSql;
 use crate::store::StoreError;
 use crate::store::invalidation::SharedChannel;
-#[cfg(feature = "postgres")]
 use crate::store::invalidation::{InvalidationChannel, Subscription};
 
 /// Longest message a channel carries, in bytes: PostgreSQL's `NOTIFY` payload must be
@@ -347,7 +345,7 @@ mod log {
 /// construction rules out): it refuses every call, so the local tier reports it down.
 struct NoChannel;
 
-#[async_trait::async_trait]
+#[async_trait]
 impl InvalidationChannel for NoChannel {
     async fn publish(&self, _: &str) -> Result<(), StoreError> {
         Err(Self::error())
