@@ -366,8 +366,7 @@ async fn open(url: &str, key: &CookieKey) -> Result<Opened, StoreError> {
 /// The invalidation channel of a Redis store.
 #[cfg(feature = "redis")]
 fn redis_channel(store: &super::RedisStore) -> Option<SharedChannel> {
-    let _ = store;
-    None
+    store.invalidation_channel()
 }
 
 /// The invalidation channel of an SQL store.

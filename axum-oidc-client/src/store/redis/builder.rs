@@ -10,6 +10,7 @@ use ::redis::sentinel::{SentinelClient, SentinelNodeConnectionInfo, SentinelServ
 use ::redis::{AsyncConnectionConfig, Client, RedisConnectionInfo};
 
 use super::conn::{self, Connection};
+use super::invalidate::{PubSubSource, Servers};
 use super::keys::KeyLayout;
 use super::topology::{SentinelTarget, Topology};
 use super::{RedisStore, StoreError};
@@ -114,7 +115,8 @@ impl RedisStoreBuilder {
     /// ```
     pub async fn connect(self, url: &str) -> Result<RedisStore, StoreError> {
         let connect_error = |e| super::super::url::Scheme::Redis.connect_error(url, e);
-        let conn = match self.open(url)? {
+        let (opened, pubsub) = self.open(url)?;
+        let conn = match opened {
             Opened::Single(single) => Connection::Single(
                 ConnectionManager::new_with_config(single.0, single.1)
                     .await
@@ -129,7 +131,7 @@ impl RedisStoreBuilder {
                 conn
             }
         };
-        Ok(self.finish(conn))
+        Ok(self.finish(conn, Some(pubsub)))
     }
 
     /// Returns at once without contacting Redis; the first operation connects. Use it
@@ -143,14 +145,15 @@ impl RedisStoreBuilder {
     /// # Ok(()) }
     /// ```
     pub fn connect_lazy(self, url: &str) -> Result<RedisStore, StoreError> {
-        let conn = match self.open(url)? {
+        let (opened, pubsub) = self.open(url)?;
+        let conn = match opened {
             Opened::Single(single) => Connection::Single(
                 ConnectionManager::new_lazy_with_config(single.0, single.1)
                     .map_err(StoreError::unavailable)?,
             ),
             Opened::Other(conn) => conn,
         };
-        Ok(self.finish(conn))
+        Ok(self.finish(conn, Some(pubsub)))
     }
 
     /// Uses a connection the application already has; its own timeouts apply.
@@ -164,7 +167,7 @@ impl RedisStoreBuilder {
     /// # Ok(()) }
     /// ```
     pub fn build(self, connection: ConnectionManager) -> RedisStore {
-        self.finish(Connection::Single(connection))
+        self.finish(Connection::Single(connection), None)
     }
 
     /// Uses a Redis Cluster connection the application already has; its own
@@ -180,14 +183,13 @@ impl RedisStoreBuilder {
     /// ```
     pub fn build_cluster(self, connection: ClusterConnection) -> Result<RedisStore, StoreError> {
         self.check_cluster_prefix()?;
-        Ok(
-            self.finish(Connection::Cluster(conn::Cluster::from_connection(
-                connection,
-            ))),
-        )
+        let conn = Connection::Cluster(conn::Cluster::from_connection(connection));
+        Ok(self.finish(conn, None))
     }
 
-    fn finish(self, conn: Connection) -> RedisStore {
+    /// The store; `pubsub` opens its invalidation channel's subscriptions (`None`
+    /// for a connection the application opened: nothing says how to open another).
+    fn finish(self, conn: Connection, pubsub: Option<PubSubSource>) -> RedisStore {
         let keys = match conn {
             Connection::Cluster(_) => KeyLayout::cluster(self.key_prefix),
             Connection::Single(_) | Connection::Sentinel(_) => {
@@ -198,6 +200,7 @@ impl RedisStoreBuilder {
             conn,
             codec: self.codec,
             keys: Arc::new(keys),
+            pubsub: pubsub.map(Arc::new),
         }
     }
 
@@ -211,8 +214,9 @@ impl RedisStoreBuilder {
         Ok(())
     }
 
-    /// The client of `url`, not yet connected.
-    fn open(&self, url: &str) -> Result<Opened, StoreError> {
+    /// The client of `url`, not yet connected, and where its invalidation channel
+    /// subscribes.
+    fn open(&self, url: &str) -> Result<(Opened, PubSubSource), StoreError> {
         if url
             .get(..6)
             .is_some_and(|s| s.eq_ignore_ascii_case("rediss"))
@@ -231,10 +235,13 @@ impl RedisStoreBuilder {
                     .set_connection_timeout(Some(self.connect_timeout))
                     .set_response_timeout(Some(self.response_timeout))
                     .set_number_of_retries(0);
-                Ok(Opened::Single(Box::new((client, config))))
+                let pubsub = self.pubsub(Servers::Single(client.clone()));
+                Ok((Opened::Single(Box::new((client, config))), pubsub))
             }
             Topology::Cluster(nodes) => {
                 self.check_cluster_prefix()?;
+                let seeds = nodes.iter().map(|n| Client::open(n.as_str()));
+                let seeds = seeds.collect::<Result<_, _>>().map_err(invalid)?;
                 // The response timeout bounds a whole operation, redirections and
                 // retries included, so a failing cluster still fails fast.
                 let client = ClusterClient::builder(nodes)
@@ -242,33 +249,25 @@ impl RedisStoreBuilder {
                     .response_timeout(self.response_timeout)
                     .build()
                     .map_err(invalid)?;
-                Ok(Opened::Other(Connection::Cluster(conn::Cluster::new(
-                    client,
-                    self.connect_timeout,
-                ))))
+                let conn = conn::Cluster::new(client, self.connect_timeout);
+                let pubsub = self.pubsub(Servers::Cluster(seeds));
+                Ok((Opened::Other(Connection::Cluster(conn)), pubsub))
             }
-            Topology::Sentinel(target) => self.sentinel(target).map_err(invalid),
+            Topology::Sentinel(target) => {
+                // Its own sentinel client: the store's is held while it asks.
+                let sentinels = sentinel_client(&target).map_err(invalid)?;
+                let pubsub = self.pubsub(Servers::Sentinel(sentinels.into()));
+                Ok((self.sentinel(target).map_err(invalid)?, pubsub))
+            }
         }
     }
 
+    fn pubsub(&self, servers: Servers) -> PubSubSource {
+        PubSubSource::new(servers, self.connect_timeout, self.response_timeout)
+    }
+
     fn sentinel(&self, t: SentinelTarget) -> Result<Opened, ::redis::RedisError> {
-        let mut primary = RedisConnectionInfo::default().set_db(t.db);
-        if let Some(user) = &t.username {
-            primary = primary.set_username(user);
-        }
-        if let Some(password) = &t.password {
-            primary = primary.set_password(password);
-        }
-        let mut node = SentinelNodeConnectionInfo::default().set_redis_connection_info(primary);
-        if t.tls {
-            node = node.set_tls_mode(::redis::TlsMode::Secure);
-        }
-        let client = SentinelClient::build(
-            t.sentinels,
-            t.service,
-            Some(node),
-            SentinelServerType::Master,
-        )?;
+        let client = sentinel_client(&t)?;
         let config = AsyncConnectionConfig::new()
             .set_connection_timeout(Some(self.connect_timeout))
             .set_response_timeout(Some(self.response_timeout));
@@ -279,6 +278,27 @@ impl RedisStoreBuilder {
             t.db,
         ))))
     }
+}
+
+/// A client that asks the sentinels of `t` for the primary.
+fn sentinel_client(t: &SentinelTarget) -> Result<SentinelClient, ::redis::RedisError> {
+    let mut primary = RedisConnectionInfo::default().set_db(t.db);
+    if let Some(user) = &t.username {
+        primary = primary.set_username(user);
+    }
+    if let Some(password) = &t.password {
+        primary = primary.set_password(password);
+    }
+    let mut node = SentinelNodeConnectionInfo::default().set_redis_connection_info(primary);
+    if t.tls {
+        node = node.set_tls_mode(::redis::TlsMode::Secure);
+    }
+    SentinelClient::build(
+        t.sentinels.clone(),
+        &t.service,
+        Some(node),
+        SentinelServerType::Master,
+    )
 }
 
 /// A client from [`RedisStoreBuilder::open`].

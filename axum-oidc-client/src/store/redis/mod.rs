@@ -63,6 +63,7 @@ use crate::session::{SessionCodec, SessionKey, SessionRecord};
 
 mod builder;
 mod conn;
+mod invalidate;
 mod keys;
 mod scripts;
 pub mod topology;
@@ -113,6 +114,8 @@ pub struct RedisStore {
     conn: Connection,
     codec: SessionCodec,
     keys: Arc<KeyLayout>,
+    /// How to open a pub/sub connection; `None` when built from a connection.
+    pubsub: Option<Arc<invalidate::PubSubSource>>,
 }
 
 impl std::fmt::Debug for RedisStore {
