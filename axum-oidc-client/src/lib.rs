@@ -1,9 +1,38 @@
 #![doc = include_str!("../README.md")]
+//!
+//! ## Access rules
+//!
+//! Per route, a [`Requirement`] on claims:
+//! `claim("groups").contains("admin")`, nested paths (`claim("realm_access.roles")`, or segments for a
+//! namespaced name: `claim(["https://example.com/roles"])`),
+//! [`email_domain`](access::email_domain) (verified addresses only), composed with
+//! [`any_of`](access::any_of) / [`all_of`](access::all_of). Put it on a session route
+//! with `.route_layer(access::require(rule))` (403 page or JSON for a signed-in user who
+//! fails it, login or 401 without a session), or on a bearer route with
+//! [`JwtLayer::require`](bearer::JwtLayer::require) (403 `insufficient_scope`).
+//! [`Claims<T>`](Claims) hands a handler the session's claims in its own type.
+//!
+//! ```
+//! use axum::{Router, routing::get};
+//! use axum_oidc_client::access::{Claims, claim, require};
+//!
+//! #[derive(serde::Deserialize)]
+//! struct Me { sub: String, groups: Vec<String> }
+//!
+//! let app: Router = Router::new().route(
+//!     "/admin",
+//!     get(|Claims(me): Claims<Me>| async move { format!("{} {:?}", me.sub, me.groups) })
+//!         .route_layer(require(claim("groups").contains("admin"))),
+//! );
+//! # let _ = app;
+//! ```
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
-// The public modules: the seed's extractor path, the bearer layer and the stores.
+// The public modules: the seed's extractor path, access rules, the bearer layer and
+// the stores.
+pub mod access;
 pub mod auth_session;
 pub mod bearer;
 pub mod logout;
@@ -46,6 +75,7 @@ pub use session::SessionPolicy;
 pub use session::cookies::CookieKey;
 
 // ---- Extractors and what they carry ----
+pub use access::{Claims, RequireLayer, Requirement};
 pub use auth_session::AuthSession;
 pub use extract::{
     AccessToken, AuthRejection, IdToken, OptionalAccessToken, OptionalAuthSession, OptionalIdToken,

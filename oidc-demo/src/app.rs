@@ -63,6 +63,7 @@ pub fn router(layer: AuthenticationLayer, api: Api) -> Router {
     let mut app = Router::new()
         .route("/", get(home))
         .route("/protected", get(protected))
+        .route("/admin", crate::admin::route())
         .merge(json_api);
     if let Some(api) = api.0 {
         app = app.merge(api);

@@ -4,6 +4,7 @@
 //! port, so `cargo run -p oidc-demo` shows a whole login with no setup. Every setting
 //! is a flag and an environment variable: `oidc-demo --help`.
 
+mod admin;
 mod app;
 mod pages;
 mod settings;

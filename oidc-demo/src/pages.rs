@@ -3,7 +3,7 @@
 use axum_oidc_client::auth_session::AuthSession;
 use html_escape::encode_quoted_attribute as escape;
 
-fn layout(title: &str, body: &str) -> String {
+pub fn layout(title: &str, body: &str) -> String {
     format!(
         r#"<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">

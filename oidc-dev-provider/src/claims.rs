@@ -22,11 +22,13 @@ const LOGOUT_TOKEN_TTL: Duration = Duration::from_secs(120);
 
 /// Claims about the user released for the granted scopes (OIDC Core 5.4):
 /// `profile` gives `name` and `preferred_username`, `email` gives `email`
-/// and `email_verified`.
+/// and `email_verified`. `groups` is always released, as identity providers' group
+/// mappers do.
 pub(crate) fn user_claims(user: &DemoUser, scope: &str) -> Map<String, Value> {
     let scopes: Vec<&str> = scope.split(' ').collect();
     let mut claims = Map::new();
     claims.insert("sub".into(), user.sub.clone().into());
+    claims.insert("groups".into(), user.groups.clone().into());
     if scopes.contains(&"profile") {
         claims.insert("name".into(), user.name.clone().into());
         claims.insert("preferred_username".into(), user.username.clone().into());
@@ -64,8 +66,12 @@ pub(crate) fn mint(
     let iat = unix_secs(now);
     let access_ttl = state.access_token_ttl();
     let jti = random_token();
+    let groups = state
+        .user_by_sub(&grant.sub)
+        .map_or_else(Vec::new, |u| u.groups.clone());
     let access_claims = json!({
         "iss": state.issuer(),
+        "groups": groups,
         "sub": grant.sub,
         "aud": grant.client_id,
         "client_id": grant.client_id,
@@ -143,11 +149,31 @@ mod tests {
 
     #[test]
     fn user_claims_follow_the_granted_scopes() {
-        let user = DemoUser::new("dora", "Dora D", "dora@example.com");
+        let user = DemoUser::new("dora", "Dora D", "dora@example.com").with_groups(["ops"]);
         let minimal = user_claims(&user, "openid");
-        assert_eq!(minimal.len(), 1);
+        assert_eq!(minimal.len(), 2);
+        assert_eq!(minimal["groups"], json!(["ops"]));
         let full = user_claims(&user, "openid profile email");
         assert_eq!(full["preferred_username"], "dora");
         assert_eq!(full["email_verified"], true);
+    }
+
+    #[test]
+    fn the_default_users_have_their_groups() {
+        let groups: Vec<(String, Vec<String>)> = DemoUser::defaults()
+            .into_iter()
+            .map(|u| (u.username, u.groups))
+            .collect();
+        assert_eq!(
+            groups,
+            [
+                (
+                    "alice".to_owned(),
+                    vec!["admin".to_owned(), "staff".to_owned()]
+                ),
+                ("bob".to_owned(), vec!["staff".to_owned()]),
+                ("carol".to_owned(), vec![]),
+            ]
+        );
     }
 }

@@ -169,6 +169,8 @@ pub struct DemoUser {
     pub email: String,
     /// Value of the `email_verified` claim.
     pub email_verified: bool,
+    /// The `groups` claim of the user's ID tokens, access tokens and UserInfo.
+    pub groups: Vec<String>,
 }
 
 /// Redacts the password so that logging a configuration never leaks it.
@@ -181,13 +183,14 @@ impl std::fmt::Debug for DemoUser {
             .field("name", &self.name)
             .field("email", &self.email)
             .field("email_verified", &self.email_verified)
+            .field("groups", &self.groups)
             .finish()
     }
 }
 
 impl DemoUser {
-    /// A user whose password equals the username, with `sub` = `user-{username}`
-    /// and a verified e-mail address.
+    /// A user whose password equals the username, with `sub` = `user-{username}`,
+    /// a verified e-mail address and no groups.
     pub fn new(
         username: impl Into<String>,
         name: impl Into<String>,
@@ -201,17 +204,37 @@ impl DemoUser {
             name: name.into(),
             email: email.into(),
             email_verified: true,
+            groups: Vec::new(),
         }
     }
 
+    /// The same user in `groups` (the `groups` claim).
+    ///
+    /// ```
+    /// use oidc_dev_provider::DemoUser;
+    ///
+    /// let dora = DemoUser::new("dora", "Dora D", "dora@example.com").with_groups(["ops"]);
+    /// assert_eq!(dora.groups, ["ops"]);
+    /// ```
+    pub fn with_groups<I, S>(mut self, groups: I) -> Self
+    where
+        I: IntoIterator<Item = S>,
+        S: Into<String>,
+    {
+        self.groups = groups.into_iter().map(Into::into).collect();
+        self
+    }
+
     /// The three default users: alice, bob and carol (password = username).
-    /// Carol's e-mail address is not verified, to exercise that claim.
+    /// Carol's e-mail address is not verified, to exercise that claim. Groups: alice
+    /// `["admin", "staff"]`, bob `["staff"]`, carol none.
     pub fn defaults() -> Vec<Self> {
         let mut carol = Self::new("carol", "Carol Clark", "carol@example.com");
         carol.email_verified = false;
         vec![
-            Self::new("alice", "Alice Anderson", "alice@example.com"),
-            Self::new("bob", "Bob Brown", "bob@example.com"),
+            Self::new("alice", "Alice Anderson", "alice@example.com")
+                .with_groups(["admin", "staff"]),
+            Self::new("bob", "Bob Brown", "bob@example.com").with_groups(["staff"]),
             carol,
         ]
     }

@@ -40,7 +40,7 @@ pub(crate) fn metadata(state: &ProviderState) -> Value {
         "subject_types_supported": ["public"],
         "claims_supported": [
             "iss", "sub", "aud", "exp", "iat", "auth_time", "nonce", "sid", "azp", "at_hash",
-            "name", "preferred_username", "email", "email_verified"
+            "name", "preferred_username", "email", "email_verified", "groups"
         ],
         "prompt_values_supported": ["none", "login", "consent", "select_account"],
         "request_parameter_supported": false,

@@ -27,13 +27,14 @@
 //!
 //! # Default users
 //!
-//! | username | password | `sub`        | name           | `email_verified` |
-//! |----------|----------|--------------|----------------|------------------|
-//! | alice    | alice    | `user-alice` | Alice Anderson | true             |
-//! | bob      | bob      | `user-bob`   | Bob Brown      | true             |
-//! | carol    | carol    | `user-carol` | Carol Clark    | false            |
+//! | username | password | `sub`        | name           | `email_verified` | `groups`             |
+//! |----------|----------|--------------|----------------|------------------|----------------------|
+//! | alice    | alice    | `user-alice` | Alice Anderson | true             | `["admin", "staff"]` |
+//! | bob      | bob      | `user-bob`   | Bob Brown      | true             | `["staff"]`          |
+//! | carol    | carol    | `user-carol` | Carol Clark    | false            | `[]`                 |
 //!
-//! E-mail addresses are `{username}@example.com`. Clients must be
+//! E-mail addresses are `{username}@example.com`. `groups` is in every ID token,
+//! access token and UserInfo answer, whatever the scopes. Clients must be
 //! registered explicitly ([`DevProviderConfig::with_client`]).
 //!
 //! # Development-only shortcut: `login_hint`

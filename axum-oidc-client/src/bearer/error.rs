@@ -90,6 +90,12 @@ pub enum BearerError {
     /// `insufficient_scope`, 403).
     #[error("insufficient scope")]
     InsufficientScope,
+    /// The token's claims do not meet the route's access rule
+    /// ([`JwtLayer::require`](super::JwtLayer::require)): RFC 6750 section 3.1
+    /// `insufficient_scope` ("requires higher privileges"), 403. The cause names the
+    /// rule that failed.
+    #[error("the token's claims do not meet the route's access rule")]
+    InsufficientClaims(#[source] crate::access::AccessError),
     /// The verified claims do not deserialize into the type the handler asked for.
     #[error("token claims do not have the expected shape")]
     ClaimsMismatch,
@@ -137,7 +143,7 @@ impl BearerError {
             Self::EmptyToken | Self::MalformedHeader | Self::MultipleAuthorizationHeaders => {
                 Some("invalid_request")
             }
-            Self::InsufficientScope => Some("insufficient_scope"),
+            Self::InsufficientScope | Self::InsufficientClaims(_) => Some("insufficient_scope"),
             _ => Some("invalid_token"),
         }
     }
@@ -173,6 +179,7 @@ impl BearerError {
             Self::Expired => "the access token expired",
             Self::NotYetValid => "the access token is not yet valid",
             Self::InsufficientScope => "the access token lacks a required scope",
+            Self::InsufficientClaims(_) => "the access token lacks a required claim",
             Self::ClaimsMismatch => "the access token claims are not usable here",
             Self::KeysUnavailable(_) => "signing keys are temporarily unavailable",
             Self::LayerMissing => "bearer authentication is not configured",

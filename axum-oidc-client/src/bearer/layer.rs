@@ -15,6 +15,7 @@ use tower_service::Service;
 use super::error::BearerError;
 use super::header::{Credentials, credentials};
 use super::{JwtConfiguration, VerifiedJwt};
+use crate::access::Requirement;
 
 /// What the layer leaves in the request extensions for the extractors.
 #[derive(Clone, Debug)]
@@ -35,9 +36,10 @@ pub(crate) struct BearerSlot {
 /// - In both modes a token that is *present* but invalid is refused (401, or 400 for
 ///   a malformed header): a bad token never degrades to anonymous.
 ///
-/// Scopes per route: [`require_scopes`](Self::require_scopes) gives a layer for
-/// `route_layer` that answers 403 `insufficient_scope`. When it sits inside a layer
-/// with the same configuration the token is not verified twice.
+/// Scopes and claims per route: [`require_scopes`](Self::require_scopes) and
+/// [`require`](Self::require) give a layer for `route_layer` that answers 403
+/// `insufficient_scope`. When it sits inside a layer with the same configuration the
+/// token is not verified twice.
 ///
 /// ```no_run
 /// use axum::{Router, routing::{get, post}};
@@ -64,6 +66,7 @@ pub struct JwtLayer {
     config: JwtConfiguration,
     optional: bool,
     scopes: Option<Arc<[Box<str>]>>,
+    requirement: Option<Requirement>,
 }
 
 impl JwtLayer {
@@ -82,6 +85,7 @@ impl JwtLayer {
             config,
             optional: false,
             scopes: None,
+            requirement: None,
         }
     }
 
@@ -105,6 +109,8 @@ impl JwtLayer {
     /// `scopes` (from the `scope` string or a `scp` claim). A token without them gets
     /// 403 with `error="insufficient_scope", scope="…"` (RFC 6750 section 3.1). The
     /// returned layer always requires a token, even when `self` is optional.
+    ///
+    /// A claims rule set with [`require`](Self::require) on `self` is kept.
     ///
     /// # Panics
     ///
@@ -139,6 +145,36 @@ impl JwtLayer {
             config: self.config.clone(),
             optional: false,
             scopes: Some(scopes),
+            requirement: self.requirement.clone(),
+        }
+    }
+
+    /// A layer, for `route_layer`, that requires a valid token whose claims meet
+    /// `requirement` (the same [`Requirement`] as a session route's
+    /// [`require`](crate::access::require)). A token that fails it gets 403 with
+    /// `error="insufficient_scope"` (RFC 6750 section 3.1: the request "requires higher
+    /// privileges than provided by the access token"); the rule that failed is logged
+    /// at `debug` level. Scopes set with [`require_scopes`](Self::require_scopes) on
+    /// `self` are kept, so both apply. The returned layer always requires a token.
+    ///
+    /// ```
+    /// # use axum_oidc_client::bearer::{HmacAlgorithm, JwtConfiguration, JwtLayer};
+    /// # let config = JwtConfiguration::builder()
+    /// #     .with_hmac_secret("svc", HmacAlgorithm::HS256, [7u8; 32])
+    /// #     .with_audience("api").build().unwrap();
+    /// use axum_oidc_client::access::claim;
+    ///
+    /// let jwt = JwtLayer::new(config);
+    /// let purge: axum::routing::MethodRouter = axum::routing::post(|| async { "" })
+    ///     .route_layer(jwt.require_scopes(["orders"]).require(claim("realm_access.roles").contains("admin")));
+    /// # let _ = purge;
+    /// ```
+    pub fn require(&self, requirement: Requirement) -> Self {
+        Self {
+            config: self.config.clone(),
+            optional: false,
+            scopes: self.scopes.clone(),
+            requirement: Some(requirement),
         }
     }
 
@@ -199,21 +235,36 @@ impl<S> JwtService<S> {
     }
 }
 
-/// Checks the route's scopes; `Some(response)` refuses the request.
-fn scope_refusal(layer: &JwtLayer, jwt: &VerifiedJwt) -> Option<Response> {
-    let required = layer.scopes.as_ref()?;
-    let error = match jwt.check_scopes(required) {
-        Ok(true) => return None,
-        Ok(false) => BearerError::InsufficientScope,
-        Err(e) => e,
-    };
+/// Checks the route's scopes, then its claims rule; `Some(response)` refuses the
+/// request.
+fn route_refusal(layer: &JwtLayer, jwt: &VerifiedJwt) -> Option<Response> {
+    let error = route_error(layer, jwt)?;
     Some(
         layer
             .config
             .reject(error)
-            .with_scope(Some(required.clone()))
+            .with_scope(layer.scopes.clone())
             .into_response(),
     )
+}
+
+fn route_error(layer: &JwtLayer, jwt: &VerifiedJwt) -> Option<BearerError> {
+    if let Some(required) = &layer.scopes {
+        match jwt.check_scopes(required) {
+            Ok(true) => {}
+            Ok(false) => return Some(BearerError::InsufficientScope),
+            Err(e) => return Some(e),
+        }
+    }
+    let requirement = layer.requirement.as_ref()?;
+    let claims: serde_json::Value = match jwt.claims() {
+        Ok(c) => c,
+        Err(_) => return Some(BearerError::ClaimsMismatch),
+    };
+    requirement
+        .check(&claims)
+        .err()
+        .map(BearerError::InsufficientClaims)
 }
 
 impl<S> Service<Request<Body>> for JwtService<S>
@@ -237,7 +288,7 @@ where
             .filter(|s| s.config.ptr_eq(&self.layer.config))
         {
             let refusal = match &slot.jwt {
-                Some(jwt) => scope_refusal(&self.layer, jwt),
+                Some(jwt) => route_refusal(&self.layer, jwt),
                 None if self.layer.optional => None,
                 None => Some(self.reject(BearerError::MissingToken)),
             };
@@ -294,7 +345,7 @@ where
                 .into_response());
         }
     };
-    if let Some(refusal) = scope_refusal(&layer, &jwt) {
+    if let Some(refusal) = route_refusal(&layer, &jwt) {
         return Ok(refusal);
     }
     req.extensions_mut().insert(BearerSlot {
@@ -388,5 +439,76 @@ where
 impl<F: Future> std::fmt::Debug for ResponseFuture<F> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("ResponseFuture").finish_non_exhaustive()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::access::{AccessError, ClaimPath, claim};
+    use crate::bearer::HmacAlgorithm;
+
+    const SECRET: [u8; 32] = [9u8; 32];
+
+    async fn verified(extra: serde_json::Value) -> (JwtLayer, VerifiedJwt) {
+        let config = JwtConfiguration::builder()
+            .with_hmac_secret("svc", HmacAlgorithm::HS256, SECRET)
+            .with_audience("api")
+            .build()
+            .unwrap();
+        let mut claims = serde_json::json!({
+            "iss": "svc", "sub": "u", "aud": "api", "scope": "orders",
+            "exp": chrono::Utc::now().timestamp() + 600,
+        });
+        claims
+            .as_object_mut()
+            .unwrap()
+            .extend(extra.as_object().unwrap().clone());
+        let token = jsonwebtoken::encode(
+            &jsonwebtoken::Header::new(jsonwebtoken::Algorithm::HS256),
+            &claims,
+            &jsonwebtoken::EncodingKey::from_secret(&SECRET),
+        )
+        .unwrap();
+        let jwt = config.verify(&token).await.unwrap();
+        (JwtLayer::new(config), jwt)
+    }
+
+    #[tokio::test]
+    async fn a_token_failing_the_claims_rule_is_refused_naming_the_rule() {
+        let (layer, jwt) = verified(serde_json::json!({"groups": ["staff"]})).await;
+        let route = layer.require(claim("groups").contains("admin"));
+        match route_error(&route, &jwt) {
+            Some(BearerError::InsufficientClaims(AccessError::NotContained { path })) => {
+                assert_eq!(path, ClaimPath::name("groups"))
+            }
+            other => panic!("{other:?}"),
+        }
+        let e = BearerError::InsufficientClaims(AccessError::EmailNotVerified);
+        assert_eq!(e.status(), http::StatusCode::FORBIDDEN);
+        assert_eq!(e.error_code(), Some("insufficient_scope"));
+    }
+
+    #[tokio::test]
+    async fn a_token_meeting_the_claims_rule_and_the_scopes_passes() {
+        let (layer, jwt) = verified(serde_json::json!({"groups": ["admin"]})).await;
+        let route = layer
+            .require_scopes(["orders"])
+            .require(claim("groups").contains("admin"));
+        assert!(route_error(&route, &jwt).is_none());
+        // Without a rule or scopes nothing is refused.
+        assert!(route_error(&layer, &jwt).is_none());
+    }
+
+    #[tokio::test]
+    async fn the_scopes_are_checked_before_the_claims_rule() {
+        let (layer, jwt) = verified(serde_json::json!({"groups": ["staff"]})).await;
+        let route = layer
+            .require(claim("groups").contains("admin"))
+            .require_scopes(["billing"]);
+        assert!(matches!(
+            route_error(&route, &jwt),
+            Some(BearerError::InsufficientScope)
+        ));
     }
 }

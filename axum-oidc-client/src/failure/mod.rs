@@ -9,6 +9,7 @@
 //! | [`User`](FailureClass::User) | 400 (403 for `access_denied`) | a link that starts a new login | `login_failed` | WARN |
 //! | [`Configuration`](FailureClass::Configuration) | 500 | what the operator must fix | `misconfigured` | ERROR |
 //! | [`Outage`](FailureClass::Outage) | 503 + `Retry-After` | try again shortly | `temporarily_unavailable` | ERROR (provider), WARN (store) |
+//! | [`Forbidden`](FailureClass::Forbidden) | 403 | access denied | `forbidden` | DEBUG |
 //!
 //! A configuration fault answers 500, not 502: the provider answered correctly (it
 //! refused this application's credentials or redirect URI), so the fault is this
@@ -44,6 +45,10 @@ pub enum FailureClass {
     /// The identity provider or the session store is down or failing: 503 with
     /// `Retry-After`.
     Outage,
+    /// The user is signed in, but a route's access rule
+    /// ([`access`](crate::access)) refuses their claims: 403. Signing in again does
+    /// not help until the provider grants what the rule asks.
+    Forbidden,
 }
 
 impl FailureClass {
@@ -53,16 +58,18 @@ impl FailureClass {
             Self::User => StatusCode::BAD_REQUEST,
             Self::Configuration => StatusCode::INTERNAL_SERVER_ERROR,
             Self::Outage => StatusCode::SERVICE_UNAVAILABLE,
+            Self::Forbidden => StatusCode::FORBIDDEN,
         }
     }
 
     /// The `error` code of the JSON body an API caller gets: `login_failed`,
-    /// `misconfigured` or `temporarily_unavailable`.
+    /// `misconfigured`, `temporarily_unavailable` or `forbidden`.
     pub fn json_code(self) -> &'static str {
         match self {
             Self::User => "login_failed",
             Self::Configuration => "misconfigured",
             Self::Outage => "temporarily_unavailable",
+            Self::Forbidden => "forbidden",
         }
     }
 }
@@ -95,6 +102,15 @@ impl Failure {
             reason,
             class: FailureClass::Configuration,
             severe: true,
+        }
+    }
+
+    /// A signed-in user refused by an access rule (logged by the rule, at DEBUG).
+    pub(crate) const fn forbidden(reason: &'static str) -> Self {
+        Self {
+            reason,
+            class: FailureClass::Forbidden,
+            severe: false,
         }
     }
 
@@ -199,6 +215,10 @@ impl Failure {
             (FailureClass::Outage, _) => (
                 "Temporarily unavailable",
                 "Sign-in is unavailable for a moment. Please try again shortly.",
+            ),
+            (FailureClass::Forbidden, _) => (
+                "Access denied",
+                "You are signed in, but your account does not have access to this page.",
             ),
         }
     }
