@@ -170,6 +170,14 @@ impl MeteredStore {
         )
     }
 
+    pub fn sessions_of<'a>(
+        &'a self,
+        iss: &'a str,
+        sub: &'a str,
+    ) -> Metered<BoxOp<'a, Vec<(SessionKey, Arc<SessionRecord>)>>> {
+        self.meter("sessions_of", self.store.sessions_of(iss, sub))
+    }
+
     pub fn try_lock<'a>(
         &'a self,
         name: &'a str,
