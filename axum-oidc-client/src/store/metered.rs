@@ -26,6 +26,9 @@ use crate::observe;
 
 type BoxOp<'a, T> = Pin<Box<dyn Future<Output = Result<T, StoreError>> + Send + 'a>>;
 
+/// What [`sessions_of`](super::AuthCache::sessions_of) returns.
+type Sessions = Vec<(SessionKey, Arc<SessionRecord>)>;
+
 /// A store operation in flight, recording its outcome and duration.
 pub(crate) struct Metered<F> {
     op: F,
@@ -170,11 +173,7 @@ impl MeteredStore {
         )
     }
 
-    pub fn sessions_of<'a>(
-        &'a self,
-        iss: &'a str,
-        sub: &'a str,
-    ) -> Metered<BoxOp<'a, Vec<(SessionKey, Arc<SessionRecord>)>>> {
+    pub fn sessions_of<'a>(&'a self, iss: &'a str, sub: &'a str) -> Metered<BoxOp<'a, Sessions>> {
         self.meter("sessions_of", self.store.sessions_of(iss, sub))
     }
 
