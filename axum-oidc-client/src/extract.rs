@@ -175,7 +175,7 @@ fn login_url(parts: &Parts, base: &str) -> String {
     url
 }
 
-fn unauthenticated(parts: &Parts, base: &str) -> AuthRejection {
+pub(crate) fn unauthenticated(parts: &Parts, base: &str) -> AuthRejection {
     let behavior = parts
         .extensions
         .get::<UnauthenticatedBehavior>()

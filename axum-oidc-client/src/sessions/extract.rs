@@ -7,7 +7,7 @@ use http::StatusCode;
 use http::request::Parts;
 
 use super::SessionInfo;
-use crate::extract::{AuthRejection, require_record, slot};
+use crate::extract::{AuthRejection, require_record, slot, unauthenticated};
 use crate::failure::{ErrorPage, Failure};
 use crate::pages;
 use crate::resolve::SessionSlot;
@@ -98,9 +98,10 @@ impl<S: Send + Sync> FromRequestParts<S> for UserSessions {
         let record = require_record(parts).await?;
         let slot = slot(parts)?.clone();
         let c = &slot.0.state.config.inner;
-        // The session resolved from this cookie a moment ago.
-        let id = read_session_id(&c.cookie_key, &c.cookies, &parts.headers)
-            .ok_or(AuthRejection::LayerMissing)?;
+        // The session was resolved from this cookie a moment ago, so it is there.
+        let Some(id) = read_session_id(&c.cookie_key, &c.cookies, &parts.headers) else {
+            return Err(unauthenticated(parts, &c.routes.base_path));
+        };
         Ok(Self {
             iss: record.claims.iss.clone(),
             sub: record.claims.sub.clone(),
