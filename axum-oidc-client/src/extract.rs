@@ -175,7 +175,7 @@ fn login_url(parts: &Parts, base: &str) -> String {
     url
 }
 
-fn unauthenticated(parts: &Parts, base: &str) -> AuthRejection {
+pub(crate) fn unauthenticated(parts: &Parts, base: &str) -> AuthRejection {
     let behavior = parts
         .extensions
         .get::<UnauthenticatedBehavior>()
@@ -194,7 +194,7 @@ fn unauthenticated(parts: &Parts, base: &str) -> AuthRejection {
     }
 }
 
-fn slot(parts: &Parts) -> Result<&SessionSlot, AuthRejection> {
+pub(crate) fn slot(parts: &Parts) -> Result<&SessionSlot, AuthRejection> {
     parts
         .extensions
         .get::<SessionSlot>()
@@ -213,7 +213,7 @@ async fn resolve_record(parts: &Parts) -> Result<Option<Arc<SessionRecord>>, Aut
     }
 }
 
-async fn require_record(parts: &Parts) -> Result<Arc<SessionRecord>, AuthRejection> {
+pub(crate) async fn require_record(parts: &Parts) -> Result<Arc<SessionRecord>, AuthRejection> {
     match resolve_record(parts).await? {
         Some(r) => Ok(r),
         None => Err(unauthenticated(

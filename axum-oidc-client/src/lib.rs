@@ -36,6 +36,7 @@ pub mod access;
 pub mod auth_session;
 pub mod bearer;
 pub mod logout;
+pub mod sessions;
 pub mod store;
 
 // Everything else is private; the re-exports below are the API.
@@ -84,6 +85,9 @@ pub use extract::{
 pub use failure::{ErrorPage, ErrorPages, Failure, FailureClass};
 pub use id_token::{Audiences, IdTokenClaims};
 pub use token::AccessTokenResponse;
+
+// ---- A user's sessions ----
+pub use sessions::{SameOrigin, SameOriginRejection, SessionInfo, UserSessions, UserSessionsAdmin};
 
 // ---- Logout ----
 pub use logout::{DefaultLogoutHandler, LogoutContext, LogoutHandler, OidcLogoutHandler};

@@ -53,6 +53,11 @@ impl SessionSlot {
             .clone()
     }
 
+    /// Deletes the session cookie in the response (the session was ended).
+    pub fn remove_session_cookie(&self) {
+        remove_session_cookie(&self.0);
+    }
+
     pub fn take_set_cookie(&self) -> Option<HeaderValue> {
         self.0
             .set_cookie

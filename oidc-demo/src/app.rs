@@ -4,14 +4,14 @@ use std::sync::OnceLock;
 use std::time::Duration;
 
 use axum::http::{StatusCode, header};
-use axum::response::{Html, IntoResponse};
-use axum::routing::get;
-use axum::{Extension, Json, Router};
+use axum::response::{Html, IntoResponse, Redirect};
+use axum::routing::{get, post};
+use axum::{Extension, Form, Json, Router};
 use axum_oidc_client::auth_session::AuthSession;
 use axum_oidc_client::bearer::{JwtClaims, JwtConfiguration, JwtLayer};
 use axum_oidc_client::{
-    AuthenticationLayer, DiscoveryHealth, OAuthConfiguration, OptionalAuthSession, StoreHealth,
-    UnauthenticatedBehavior,
+    AuthRejection, AuthenticationLayer, DiscoveryHealth, OAuthConfiguration, OptionalAuthSession,
+    SameOrigin, StoreHealth, UnauthenticatedBehavior, UserSessions,
 };
 use metrics_exporter_prometheus::{Matcher, PrometheusBuilder, PrometheusHandle};
 
@@ -64,6 +64,9 @@ pub fn router(layer: AuthenticationLayer, api: Api) -> Router {
         .route("/", get(home))
         .route("/protected", get(protected))
         .route("/admin", crate::admin::route())
+        .route("/sessions", get(sessions_page))
+        .route("/sessions/end", post(end_session))
+        .route("/sessions/end-all", post(end_all_sessions))
         .merge(json_api);
     if let Some(api) = api.0 {
         app = app.merge(api);
@@ -200,4 +203,44 @@ async fn me(session: AuthSession) -> impl IntoResponse {
         "claims": session.claims(),
         "expires": session.expires.to_rfc3339(),
     }))
+}
+
+/// `GET /sessions`: the signed-in user's sessions on every instance.
+async fn sessions_page(sessions: UserSessions) -> Result<impl IntoResponse, AuthRejection> {
+    let list = sessions.list().await?;
+    Ok((
+        [(header::CACHE_CONTROL, "no-store")],
+        Html(pages::sessions(&list)),
+    ))
+}
+
+#[derive(serde::Deserialize)]
+struct EndForm {
+    id: String,
+}
+
+/// `POST /sessions/end` (field `id`), from this application's pages only: ends one
+/// of the user's sessions; back to `/sessions`, or to `/` when it was this browser's.
+async fn end_session(
+    _: SameOrigin,
+    sessions: UserSessions,
+    Form(form): Form<EndForm>,
+) -> Result<Redirect, AuthRejection> {
+    let current = form.id == sessions.current_id();
+    let ended = sessions.end(&form.id).await?;
+    Ok(Redirect::to(if ended && current {
+        "/"
+    } else {
+        "/sessions"
+    }))
+}
+
+/// `POST /sessions/end-all`, from this application's pages only: "sign out
+/// everywhere", this browser included.
+async fn end_all_sessions(
+    _: SameOrigin,
+    sessions: UserSessions,
+) -> Result<Redirect, AuthRejection> {
+    sessions.end_all().await?;
+    Ok(Redirect::to("/"))
 }

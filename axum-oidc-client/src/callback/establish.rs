@@ -11,7 +11,7 @@ use crate::config::OAuthConfiguration;
 use crate::observe;
 use crate::secret::SessionId;
 use crate::session::cookies::read_session_id;
-use crate::session::{SessionKey, SessionRecord, new_session_id};
+use crate::session::{SessionKey, SessionRecord, USER_AGENT_MAX, new_session_id};
 use crate::store::{BoundedStore, StoreError};
 
 /// What establishing the session came to.
@@ -56,6 +56,23 @@ async fn fresh_session_id(
     new_session_id()
 }
 
+/// The browser's `User-Agent`, kept for the user's list of their sessions: at most
+/// [`USER_AGENT_MAX`] bytes, cut on a character boundary; bytes that are not UTF-8
+/// become U+FFFD. `None` when absent or blank.
+pub(crate) fn user_agent_of(headers: &HeaderMap) -> Option<String> {
+    let value = headers.get(http::header::USER_AGENT)?.as_bytes();
+    // Cut the bytes first, so an oversized header costs no more than the limit.
+    let value = String::from_utf8_lossy(&value[..value.len().min(USER_AGENT_MAX)]);
+    let value = value.trim();
+    // A U+FFFD from a multi-byte character cut above is dropped with the cut.
+    let mut end = value.len().min(USER_AGENT_MAX);
+    while !value.is_char_boundary(end) {
+        end -= 1;
+    }
+    let value = value[..end].trim_end();
+    (!value.is_empty()).then(|| value.to_owned())
+}
+
 /// Consumes the `state`, picks a fresh session id and stores `record` under it for
 /// what the session policy grants. A stored session is a successful login: counted
 /// ([`LOGINS_TOTAL`](crate::observe::LOGINS_TOTAL)) and audited.
@@ -64,8 +81,9 @@ pub(crate) async fn establish_session(
     store: &BoundedStore,
     headers: &HeaderMap,
     login_state: &str,
-    record: SessionRecord,
+    mut record: SessionRecord,
 ) -> Established {
+    record.user_agent = user_agent_of(headers);
     match consume_state(store, login_state).await {
         Ok(true) => {}
         Ok(false) => return Established::Replayed,
@@ -89,5 +107,58 @@ pub(crate) async fn establish_session(
             Established::Session { id, ttl }
         }
         Err(e) => Established::StoreFailed(e),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn headers(value: &[u8]) -> HeaderMap {
+        let mut h = HeaderMap::new();
+        h.insert(
+            http::header::USER_AGENT,
+            http::HeaderValue::from_bytes(value).unwrap(),
+        );
+        h
+    }
+
+    #[test]
+    fn the_user_agent_is_kept_as_sent() {
+        let ua = "Mozilla/5.0 (X11; Linux x86_64) Firefox/133.0";
+        assert_eq!(user_agent_of(&headers(ua.as_bytes())).as_deref(), Some(ua));
+    }
+
+    #[test]
+    fn a_missing_or_blank_user_agent_is_none() {
+        assert_eq!(user_agent_of(&HeaderMap::new()), None);
+        assert_eq!(user_agent_of(&headers(b"")), None);
+        assert_eq!(user_agent_of(&headers(b"   ")), None);
+    }
+
+    #[test]
+    fn a_long_user_agent_is_cut_to_its_byte_limit() {
+        let long = "a".repeat(USER_AGENT_MAX * 4);
+        let kept = user_agent_of(&headers(long.as_bytes())).unwrap();
+        assert_eq!(kept, "a".repeat(USER_AGENT_MAX));
+    }
+
+    #[test]
+    fn a_long_user_agent_is_cut_on_a_char_boundary() {
+        // One byte short of the limit, then a two-byte character that would straddle it.
+        let ua = format!("{}é tail", "a".repeat(USER_AGENT_MAX - 1));
+        let kept = user_agent_of(&headers(ua.as_bytes())).unwrap();
+        assert_eq!(kept, "a".repeat(USER_AGENT_MAX - 1));
+        // Exactly at the limit, the character fits.
+        let ua = format!("{}é tail", "a".repeat(USER_AGENT_MAX - 2));
+        let kept = user_agent_of(&headers(ua.as_bytes())).unwrap();
+        assert_eq!(kept.len(), USER_AGENT_MAX);
+        assert!(kept.ends_with('é'));
+    }
+
+    #[test]
+    fn bytes_that_are_not_utf8_are_replaced_not_refused() {
+        let kept = user_agent_of(&headers(b"Agent/\xff1")).unwrap();
+        assert_eq!(kept, "Agent/\u{fffd}1");
     }
 }

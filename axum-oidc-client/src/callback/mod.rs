@@ -356,7 +356,8 @@ async fn verify_login_id_token(
 }
 
 /// Builds a record from a token response. `previous` carries over what a refresh
-/// response may omit (refresh token, ID token, creation time).
+/// response may omit (refresh token, ID token, creation time) and the browser's
+/// user agent.
 pub(crate) fn new_record(
     provider: &ProviderConfig,
     response: &AccessTokenResponse,
@@ -395,13 +396,40 @@ pub(crate) fn new_record(
         claims: std::sync::Arc::new(claims),
         created_at: previous.map_or(now, |p| p.created_at),
         last_seen: now,
-        user_agent: None,
+        // A refresh keeps the login's; the callback sets it for a new session.
+        user_agent: previous.and_then(|p| p.user_agent.clone()),
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_refreshed_record_keeps_the_user_agent_of_the_login() {
+        let config = crate::OAuthConfigurationBuilder::default()
+            .with_client_id("my-app")
+            .with_client_secret("s3cret")
+            .with_app_url("https://app.example")
+            .with_authorization_endpoint("https://op.example/authorize")
+            .with_token_endpoint("https://op.example/token")
+            .with_oauth2_only("https://op.example/user", "id")
+            .build()
+            .unwrap();
+        let provider = config.inner.provider.get().expect("configured endpoints");
+        let response: AccessTokenResponse =
+            serde_json::from_str(r#"{"access_token":"at-2","token_type":"Bearer"}"#).unwrap();
+        let mut login = crate::session::tests::record("alice", None);
+        login.user_agent = Some("Firefox/133".into());
+        let claims = (*login.claims).clone();
+        let refreshed = new_record(&provider, &response, claims.clone(), Some(&login), 50);
+        assert_eq!(refreshed.user_agent.as_deref(), Some("Firefox/133"));
+        // A login has no previous record: the callback fills it from the request.
+        assert_eq!(
+            new_record(&provider, &response, claims, None, 50).user_agent,
+            None
+        );
+    }
 
     #[test]
     fn parses_a_normal_response() {

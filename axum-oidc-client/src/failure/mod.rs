@@ -146,7 +146,7 @@ impl Failure {
     /// The status of the page: the class's, except 403 when the user declined.
     pub fn status(&self) -> StatusCode {
         match self.reason {
-            "access_denied" | "cross_site_logout" => StatusCode::FORBIDDEN,
+            "access_denied" | "cross_site_logout" | "cross_site_request" => StatusCode::FORBIDDEN,
             "method_not_allowed" => StatusCode::METHOD_NOT_ALLOWED,
             _ => self.class.status(),
         }
@@ -166,6 +166,9 @@ impl Failure {
             ),
             (FailureClass::User, "cross_site_logout") => {
                 ("Forbidden", "Cross-site logout requests are refused.")
+            }
+            (FailureClass::User, "cross_site_request") => {
+                ("Forbidden", "Requests from other sites are refused.")
             }
             (FailureClass::User, "logout_state_mismatch") => (
                 "Signed out",

@@ -247,6 +247,36 @@ impl AuthenticationLayer {
         }
     }
 
+    /// Any user's sessions, for admin tools: list them, end one, end them all (see
+    /// [`UserSessionsAdmin`](crate::UserSessionsAdmin)). Take it once the layer is
+    /// configured; handlers use the [`UserSessions`](crate::UserSessions) extractor.
+    ///
+    /// ```
+    /// use axum_oidc_client::AuthenticationLayer;
+    /// # fn config() -> axum_oidc_client::OAuthConfiguration {
+    /// #     axum_oidc_client::OAuthConfigurationBuilder::default()
+    /// #         .with_client_id("my-app")
+    /// #         .with_client_secret("s3cret")
+    /// #         .with_app_url("https://app.example")
+    /// #         .with_authorization_endpoint("https://op.example/authorize")
+    /// #         .with_token_endpoint("https://op.example/token")
+    /// #         .with_end_session_endpoint("https://op.example/logout")
+    /// #         .with_oauth2_only("https://op.example/user", "id")
+    /// #         .build()
+    /// #         .unwrap()
+    /// # }
+    ///
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), axum_oidc_client::StoreError> {
+    /// let layer = AuthenticationLayer::new(config());
+    /// let admin = layer.user_sessions();
+    /// assert!(admin.list("https://op.example", "alice").await?.is_empty());
+    /// # Ok(()) }
+    /// ```
+    pub fn user_sessions(&self) -> crate::UserSessionsAdmin {
+        crate::sessions::UserSessionsAdmin::new(self.state.clone())
+    }
+
     /// The configuration.
     ///
     /// ```

@@ -26,6 +26,9 @@ use crate::observe;
 
 type BoxOp<'a, T> = Pin<Box<dyn Future<Output = Result<T, StoreError>> + Send + 'a>>;
 
+/// What [`sessions_of`](super::AuthCache::sessions_of) returns.
+type Sessions = Vec<(SessionKey, Arc<SessionRecord>)>;
+
 /// A store operation in flight, recording its outcome and duration.
 pub(crate) struct Metered<F> {
     op: F,
@@ -168,6 +171,10 @@ impl MeteredStore {
             "remove_by_sub_without_sid",
             self.store.remove_by_sub_without_sid(sub),
         )
+    }
+
+    pub fn sessions_of<'a>(&'a self, iss: &'a str, sub: &'a str) -> Metered<BoxOp<'a, Sessions>> {
+        self.meter("sessions_of", self.store.sessions_of(iss, sub))
     }
 
     pub fn try_lock<'a>(

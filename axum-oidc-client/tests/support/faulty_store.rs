@@ -174,6 +174,15 @@ impl AuthCache for FaultyStore {
         self.inner.remove_by_sub_without_sid(sub).await
     }
 
+    async fn sessions_of(
+        &self,
+        iss: &str,
+        sub: &str,
+    ) -> Result<Vec<(SessionKey, Arc<SessionRecord>)>, StoreError> {
+        self.enter("sessions_of")?;
+        self.inner.sessions_of(iss, sub).await
+    }
+
     async fn try_lock(&self, name: &str, owner: &str, lease: Duration) -> Result<bool, StoreError> {
         self.enter("try_lock")?;
         self.inner.try_lock(name, owner, lease).await

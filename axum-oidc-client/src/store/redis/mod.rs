@@ -65,6 +65,7 @@ mod builder;
 mod conn;
 mod invalidate;
 mod keys;
+mod list;
 mod scripts;
 pub mod topology;
 
@@ -263,6 +264,15 @@ impl AuthCache for RedisStore {
         let groups = (0..self.keys.group_count()).map(|g| self.remove_without_sid_in(g, sub));
         let removed = futures_util::future::try_join_all(groups).await?;
         Ok(removed.into_iter().sum())
+    }
+
+    /// Reads the subject's index sets; see `list.rs`.
+    async fn sessions_of(
+        &self,
+        iss: &str,
+        sub: &str,
+    ) -> Result<Vec<(SessionKey, Arc<SessionRecord>)>, StoreError> {
+        self.list_sessions(iss, sub).await
     }
 
     async fn try_lock(&self, name: &str, owner: &str, lease: Duration) -> Result<bool, StoreError> {

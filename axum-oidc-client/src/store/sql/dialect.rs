@@ -74,6 +74,8 @@ pub(super) struct Queries {
     pub remove_by_sub: String,
     /// `sub`; live rows with no `sid` only.
     pub remove_by_sub_without_sid: String,
+    /// `sub` -> `session_key, data` of its live rows (through the `sub` index).
+    pub sessions_of: String,
     /// `name`: drops an expired lease.
     pub lease_clear_expired: String,
     /// `name, owner, lease_ms`; affects no row when the name is taken.
@@ -364,6 +366,9 @@ impl Dialect {
             )),
             remove_by_sub_without_sid: q(format!(
                 "DELETE FROM {s} WHERE sub = ? AND sid IS NULL AND expires_at_ms > {now}"
+            )),
+            sessions_of: q(format!(
+                "SELECT session_key, data FROM {s} WHERE sub = ? AND expires_at_ms > {now}"
             )),
             lease_clear_expired: q(format!(
                 "DELETE FROM {l} WHERE name = ? AND expires_at_ms <= {now}"

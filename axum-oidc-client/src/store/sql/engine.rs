@@ -29,6 +29,15 @@ pub(super) trait Engine: Send + Sync + 'static {
         args: &[Arg<'_>],
     ) -> Result<Option<Vec<u8>>, sqlx::Error>;
 
+    /// Runs a query whose rows are `(text key, bytes)`; returns them all. The key is
+    /// `TEXT` on PostgreSQL and SQLite and `VARBINARY` on MySQL, so it is read as
+    /// either.
+    async fn fetch_keyed_bytes(
+        &self,
+        sql: &str,
+        args: &[Arg<'_>],
+    ) -> Result<Vec<(String, Vec<u8>)>, sqlx::Error>;
+
     /// Closes the pool.
     async fn close(&self);
 
@@ -77,6 +86,25 @@ macro_rules! sqlx_engine {
                     .fetch_optional(self)
                     .await?;
                 row.map(|r| r.try_get(0)).transpose()
+            }
+
+            async fn fetch_keyed_bytes(
+                &self,
+                sql: &str,
+                args: &[Arg<'_>],
+            ) -> Result<Vec<(String, Vec<u8>)>, sqlx::Error> {
+                use sqlx::Row as _;
+                let rows = bind(sqlx::query::<$db>(sql), args).fetch_all(self).await?;
+                rows.iter()
+                    .map(|r| {
+                        let key = match r.try_get::<String, _>(0) {
+                            Ok(key) => key,
+                            Err(_) => String::from_utf8(r.try_get::<Vec<u8>, _>(0)?)
+                                .map_err(|e| sqlx::Error::Decode(Box::new(e)))?,
+                        };
+                        Ok((key, r.try_get(1)?))
+                    })
+                    .collect()
             }
 
             async fn close(&self) {

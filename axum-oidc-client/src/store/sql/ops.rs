@@ -130,6 +130,30 @@ impl AuthCache for SqlStore {
             .await
     }
 
+    /// One `SELECT` through the `sub` index; the issuer is in the sealed record only,
+    /// so it is compared after decoding (a subject is unique only per issuer, OpenID
+    /// Connect Core 1.0 section 2). Unreadable rows are left out, as `get` treats them.
+    async fn sessions_of(
+        &self,
+        iss: &str,
+        sub: &str,
+    ) -> Result<Vec<(SessionKey, Arc<SessionRecord>)>, StoreError> {
+        let inner = &self.inner;
+        let rows = inner
+            .engine
+            .fetch_keyed_bytes(&inner.queries.sessions_of, &[Arg::Text(sub)])
+            .await
+            .map_err(StoreError::unavailable)?;
+        Ok(rows
+            .into_iter()
+            .filter_map(|(key, data)| {
+                let key = SessionKey::from_stored(key);
+                let record = decode_entry(&inner.codec, &key, &data)?;
+                (record.sub() == sub && record.claims.iss == iss).then_some((key, record))
+            })
+            .collect())
+    }
+
     /// Three statements, each atomic: drop the lease if expired; insert it if absent
     /// (exactly one of concurrent inserts wins); else extend it if `owner` holds it.
     /// A lease that expires between the steps is only ever reported as not taken.

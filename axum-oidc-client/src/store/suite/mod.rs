@@ -30,7 +30,9 @@ use crate::store::SharedStore;
 use futures_util::future::BoxFuture;
 
 mod behaviours;
+mod listing;
 pub use self::behaviours::*;
+pub use self::listing::*;
 
 /// Runs every behaviour of [`store::suite`](crate::store::suite) against the store
 /// made by `$fixture` (an expression of type
@@ -80,6 +82,9 @@ macro_rules! store_suite {
                 one_time_values_leases_and_sessions_do_not_collide,
                 entries_sealed_with_another_key_read_as_absent,
                 stored_entries_do_not_contain_token_plaintext,
+                sessions_of_lists_every_live_session_of_the_user,
+                sessions_of_lists_no_other_issuer_or_subject,
+                sessions_of_lists_no_removed_or_expired_session,
             );
         }
     };

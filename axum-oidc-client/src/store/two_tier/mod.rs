@@ -363,6 +363,15 @@ impl AuthCache for TwoTierStore {
         removed
     }
 
+    /// The shared tier's list: the local tier holds only what this instance saw.
+    async fn sessions_of(
+        &self,
+        iss: &str,
+        sub: &str,
+    ) -> Result<Vec<(SessionKey, Arc<SessionRecord>)>, StoreError> {
+        self.l2.sessions_of(iss, sub).await
+    }
+
     async fn try_lock(&self, name: &str, owner: &str, lease: Duration) -> Result<bool, StoreError> {
         self.l2.try_lock(name, owner, lease).await
     }
