@@ -155,6 +155,30 @@ impl AdditionalClaims {
         self.0.iter().map(|(k, v)| (k.as_ref(), v))
     }
 
+    /// The claim names, in order.
+    ///
+    /// ```
+    /// use axum_oidc_client::AdditionalClaims;
+    ///
+    /// let extra: AdditionalClaims = serde_json::from_str(r#"{"z": 1, "a": 2}"#).unwrap();
+    /// assert_eq!(extra.keys().collect::<Vec<_>>(), ["a", "z"]);
+    /// ```
+    pub fn keys(&self) -> impl ExactSizeIterator<Item = &str> {
+        self.0.iter().map(|(k, _)| k.as_ref())
+    }
+
+    /// The claim values, in the order of their names.
+    ///
+    /// ```
+    /// use axum_oidc_client::AdditionalClaims;
+    ///
+    /// let extra: AdditionalClaims = serde_json::from_str(r#"{"z": 1, "a": 2}"#).unwrap();
+    /// assert_eq!(extra.values().collect::<Vec<_>>(), [2, 1]);
+    /// ```
+    pub fn values(&self) -> impl ExactSizeIterator<Item = &Value> {
+        self.0.iter().map(|(_, v)| v)
+    }
+
     /// Sets claim `name`, returning its previous value.
     ///
     /// ```
