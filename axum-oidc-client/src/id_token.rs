@@ -20,6 +20,9 @@ use crate::secret::constant_time_eq;
 /// The `aud` claim (RFC 7519 section 4.1.3): the JOSE core's [`Audience`](crate::jose::Audience).
 pub use crate::jose::Audience as Audiences;
 
+mod additional;
+pub use additional::AdditionalClaims;
+
 /// The verified claims of an ID token (OIDC Core 2), available to handlers.
 ///
 /// ```
@@ -64,12 +67,14 @@ pub struct IdTokenClaims {
     /// Provider session id (OpenID Connect Back-Channel Logout 1.0 section 2.1).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub sid: Option<String>,
-    /// Access token hash (OIDC Core 3.1.3.6).
+    /// Access token hash (OIDC Core 3.1.3.6). [`verify_id_token`] checks it against
+    /// the access token of the same response and then clears it: it says nothing
+    /// once checked, and sessions need not keep it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub at_hash: Option<String>,
     /// Every other claim (name, email, ...).
     #[serde(flatten)]
-    pub additional: serde_json::Map<String, serde_json::Value>,
+    pub additional: AdditionalClaims,
 }
 
 impl IdTokenClaims {
@@ -314,234 +319,16 @@ pub async fn verify_id_token(
 ) -> Result<IdTokenClaims, IdTokenError> {
     let jws = UnverifiedJws::parse(token, allowed)?;
     keys.verify_fetched(&jws).await?;
-    let claims: IdTokenClaims =
+    let mut claims: IdTokenClaims =
         from_json_object(jws.payload()).ok_or(IdTokenError::MalformedClaims)?;
     validate_claims(&claims, expectations)?;
     if let (Some(h), Some(at)) = (claims.at_hash.as_deref(), access_token) {
         verify_at_hash(h, at, jws.alg)?;
     }
+    // Checked or not checkable (no access token): either way of no use afterwards.
+    claims.at_hash = None;
     Ok(claims)
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    const NOW: i64 = 1_800_000_000;
-
-    fn claims() -> IdTokenClaims {
-        serde_json::from_value(serde_json::json!({
-            "iss": "https://op.example", "sub": "alice", "aud": "client",
-            "exp": NOW + 300, "iat": NOW - 5, "nonce": "n-1", "email": "a@example.com"
-        }))
-        .unwrap()
-    }
-
-    fn expect() -> Expectations<'static> {
-        Expectations {
-            issuer: "https://op.example",
-            client_id: "client",
-            additional_audiences: &[],
-            nonce: NonceCheck::Required("n-1"),
-            leeway: Duration::from_secs(30),
-            max_age: None,
-            subject: None,
-            now: NOW,
-        }
-    }
-
-    #[test]
-    fn accepts_a_valid_token() {
-        validate_claims(&claims(), &expect()).unwrap();
-        assert_eq!(claims().get_str("email"), Some("a@example.com"));
-    }
-
-    /// What `verify_id_token` does with a verified payload (OIDC Core 3.1.3.7 via
-    /// RFC 7519 section 7.2 step 10: the claims set is UTF-8).
-    #[test]
-    fn claims_that_are_not_utf8_are_malformed() {
-        let mut payload = serde_json::to_vec(&claims()).unwrap();
-        payload.pop();
-        payload.extend_from_slice(b",\"unread\":\"\xff\"}");
-        assert!(from_json_object::<IdTokenClaims>(&payload).is_none());
-        let last = payload.len() - 3;
-        payload[last] = b'y';
-        assert!(from_json_object::<IdTokenClaims>(&payload).is_some());
-    }
-
-    #[test]
-    fn rejects_empty_subject() {
-        let mut c = claims();
-        c.sub = String::new();
-        assert!(matches!(
-            validate_claims(&c, &expect()),
-            Err(IdTokenError::MalformedClaims)
-        ));
-    }
-
-    #[test]
-    fn rejects_wrong_issuer() {
-        let mut c = claims();
-        c.iss = "https://op.example/".into();
-        assert!(matches!(
-            validate_claims(&c, &expect()),
-            Err(IdTokenError::WrongIssuer)
-        ));
-    }
-
-    #[test]
-    fn rejects_wrong_audience() {
-        let mut c = claims();
-        c.aud = Audiences(vec!["other".into()]);
-        assert!(matches!(
-            validate_claims(&c, &expect()),
-            Err(IdTokenError::WrongAudience)
-        ));
-    }
-
-    #[test]
-    fn rejects_multiple_audiences_without_azp() {
-        let mut c = claims();
-        c.aud = Audiences(vec!["client".into(), "api".into()]);
-        assert!(matches!(
-            validate_claims(&c, &expect()),
-            Err(IdTokenError::MissingAzp)
-        ));
-        c.azp = Some("client".into());
-        assert!(matches!(
-            validate_claims(&c, &expect()),
-            Err(IdTokenError::UntrustedAudience)
-        ));
-        let extra = vec!["api".to_owned()];
-        let e = Expectations {
-            additional_audiences: &extra,
-            ..expect()
-        };
-        validate_claims(&c, &e).unwrap();
-    }
-
-    #[test]
-    fn rejects_wrong_azp() {
-        let mut c = claims();
-        c.azp = Some("someone-else".into());
-        assert!(matches!(
-            validate_claims(&c, &expect()),
-            Err(IdTokenError::WrongAzp)
-        ));
-    }
-
-    #[test]
-    fn rejects_expired_token_beyond_leeway() {
-        let mut c = claims();
-        c.exp = NOW - 31;
-        assert!(matches!(
-            validate_claims(&c, &expect()),
-            Err(IdTokenError::Expired)
-        ));
-        c.exp = NOW - 29;
-        validate_claims(&c, &expect()).unwrap();
-    }
-
-    #[test]
-    fn rejects_iat_far_in_the_future() {
-        let mut c = claims();
-        c.iat = NOW + 3600;
-        assert!(matches!(
-            validate_claims(&c, &expect()),
-            Err(IdTokenError::IssuedInFuture)
-        ));
-    }
-
-    #[test]
-    fn rejects_iat_older_than_max_age() {
-        let mut c = claims();
-        c.iat = NOW - 7200;
-        let e = Expectations {
-            max_age: Some(Duration::from_secs(600)),
-            ..expect()
-        };
-        assert!(matches!(
-            validate_claims(&c, &e),
-            Err(IdTokenError::IssuedTooLongAgo)
-        ));
-    }
-
-    #[test]
-    fn rejects_missing_nonce() {
-        let mut c = claims();
-        c.nonce = None;
-        assert!(matches!(
-            validate_claims(&c, &expect()),
-            Err(IdTokenError::MissingNonce)
-        ));
-    }
-
-    #[test]
-    fn rejects_wrong_nonce() {
-        let mut c = claims();
-        c.nonce = Some("n-2".into());
-        assert!(matches!(
-            validate_claims(&c, &expect()),
-            Err(IdTokenError::NonceMismatch)
-        ));
-    }
-
-    #[test]
-    fn refresh_accepts_absent_nonce_but_rejects_a_different_one() {
-        let mut c = claims();
-        c.nonce = None;
-        let e = Expectations {
-            nonce: NonceCheck::IfPresent(Some("n-1")),
-            subject: Some("alice"),
-            ..expect()
-        };
-        validate_claims(&c, &e).unwrap();
-        c.nonce = Some("other".into());
-        assert!(matches!(
-            validate_claims(&c, &e),
-            Err(IdTokenError::NonceMismatch)
-        ));
-    }
-
-    #[test]
-    fn refresh_rejects_changed_subject() {
-        let mut c = claims();
-        c.sub = "mallory".into();
-        let e = Expectations {
-            nonce: NonceCheck::IfPresent(Some("n-1")),
-            subject: Some("alice"),
-            ..expect()
-        };
-        assert!(matches!(
-            validate_claims(&c, &e),
-            Err(IdTokenError::SubjectChanged)
-        ));
-    }
-
-    #[test]
-    fn at_hash_matches_the_spec_example() {
-        // OIDC Core A.3/A.4 example: access token and its at_hash for RS256.
-        verify_at_hash(
-            "77QmUPtjPfzWtF2AnpK9RQ",
-            "jHkWEdUXMU1BwAsC4vtUsZwnNvTIxEl0z9K3vx5KF0Y",
-            SigningAlgorithm::RS256,
-        )
-        .unwrap();
-        assert!(matches!(
-            verify_at_hash("77QmUPtjPfzWtF2AnpK9RQ", "other", SigningAlgorithm::RS256),
-            Err(IdTokenError::AtHashMismatch)
-        ));
-    }
-
-    #[test]
-    fn audiences_parse_from_string_or_array() {
-        let a: Audiences = serde_json::from_str(r#""x""#).unwrap();
-        assert_eq!(a.0, vec!["x"]);
-        let a: Audiences = serde_json::from_str(r#"["x","y"]"#).unwrap();
-        assert_eq!(a.0.len(), 2);
-        assert!(
-            serde_json::from_str::<IdTokenClaims>(r#"{"iss":"i","sub":"s","aud":"a","iat":1}"#)
-                .is_err()
-        );
-    }
-}
+mod tests;

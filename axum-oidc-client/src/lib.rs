@@ -83,7 +83,7 @@ pub use extract::{
     UnauthenticatedBehavior,
 };
 pub use failure::{ErrorPage, ErrorPages, Failure, FailureClass};
-pub use id_token::{Audiences, IdTokenClaims};
+pub use id_token::{AdditionalClaims, Audiences, IdTokenClaims};
 pub use token::AccessTokenResponse;
 
 // ---- A user's sessions ----

@@ -72,8 +72,8 @@ pub fn merge_claims(
         None => return Err(UserInfoError::MissingSub),
     }
     for (k, v) in userinfo {
-        if !IdTokenClaims::NAMED.contains(&k.as_str()) {
-            claims.additional.entry(k).or_insert(v);
+        if !IdTokenClaims::NAMED.contains(&k.as_str()) && !claims.additional.contains_key(&k) {
+            claims.additional.insert(k, v);
         }
     }
     Ok(claims)
@@ -125,7 +125,7 @@ pub fn map_user_document(
         auth_time: Some(now),
         sid: None,
         at_hash: None,
-        additional,
+        additional: additional.into(),
     })
 }
 

@@ -11,6 +11,16 @@ pub fn rss_kib(pid: u32) -> Option<u64> {
         .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
 }
 
+/// Bytes the calling process has allocated on glibc's heap and not yet freed:
+/// `uordblks + hblkhd` of `mallinfo2(3)`, summed over every arena, allocator chunk
+/// headers and rounding included, free and fragmented memory excluded. Unlike
+/// `VmRSS` it does not move with pages the allocator keeps but no one uses.
+pub fn heap_in_use() -> u64 {
+    // SAFETY: `mallinfo2` takes no arguments and only reads the allocator's state.
+    let info = unsafe { libc::mallinfo2() };
+    (info.uordblks + info.hblkhd) as u64
+}
+
 /// CPU time of every thread of a process, in nanoseconds (sum of the first field of
 /// `/proc/<pid>/task/*/schedstat`, which has nanosecond resolution).
 pub fn cpu_ns(pid: u32) -> Option<u64> {

@@ -71,6 +71,9 @@ pub struct ServerStats {
     pub access_token_len: Option<usize>,
     pub id_token_len: Option<usize>,
     pub refresh_token_len: Option<usize>,
+    /// Bytes in use on the server's heap ([`crate::procfs::heap_in_use`]).
+    #[serde(default)]
+    pub heap_bytes: u64,
 }
 
 #[derive(Clone)]
@@ -195,6 +198,8 @@ async fn oidc_app(setup: &ServerSetup, port: u16) -> BenchResult<Router> {
         .route("/__bench/static401", get(static_401))
         .route("/__bench/stats", get(stats))
         .route("/__bench/fill", post(fill))
+        .route("/__bench/probe", post(probe))
+        .route("/__bench/trim", post(trim))
         .with_state(admin);
     Ok(protected.merge(outside))
 }
@@ -243,6 +248,7 @@ async fn stats(State(admin): State<Admin>) -> Json<ServerStats> {
         refresh_token_len: last
             .as_ref()
             .and_then(|r| r.tokens.refresh_token.as_ref().map(|t| t.secret().len())),
+        heap_bytes: crate::procfs::heap_in_use(),
     })
 }
 
@@ -264,10 +270,7 @@ async fn fill(State(admin): State<Admin>, Query(q): Query<FillQuery>) -> Json<se
     };
     let mut inserted = 0u64;
     for i in 0..n {
-        let mut record: SessionRecord = (*template).clone();
-        let claims = Arc::make_mut(&mut record.claims);
-        claims.sub = format!("user-{i:08}");
-        claims.sid = Some(format!("sid-{i:08}-{}", new_session_id().secret()));
+        let record = copy_of(&template, i);
         let key = SessionKey::of(&new_session_id());
         if admin
             .store
@@ -283,6 +286,54 @@ async fn fill(State(admin): State<Admin>, Query(q): Query<FillQuery>) -> Json<se
         None => None,
     };
     Json(serde_json::json!({ "inserted": inserted, "sessions": sessions }))
+}
+
+/// Hands the allocator's free pages back to the kernel (`malloc_trim(3)`), so that
+/// `VmRSS` afterwards tells the heap's free memory apart from what is in use.
+async fn trim() -> &'static str {
+    // SAFETY: `malloc_trim` takes a plain integer and only touches the allocator's state.
+    unsafe { libc::malloc_trim(0) };
+    "trimmed"
+}
+
+/// Heap in use per copy of the last real session's parts, without any store: `n`
+/// records made as `fill` makes them, then `n` copies of their claims alone and of
+/// their tokens alone, each set held while the heap is read, then dropped.
+async fn probe(State(admin): State<Admin>, Query(q): Query<FillQuery>) -> Json<serde_json::Value> {
+    let n = q.n.clamp(1, 1_000_000);
+    let template = admin
+        .last_put
+        .as_ref()
+        .and_then(|l| l.lock().unwrap_or_else(|p| p.into_inner()).clone());
+    let Some(template) = template else {
+        return Json(serde_json::json!({"error": "no session was written yet"}));
+    };
+    let per = |f: &mut dyn FnMut(u64) -> Box<dyn std::any::Any>| {
+        let before = crate::procfs::heap_in_use();
+        let held: Vec<_> = (0..n).map(&mut *f).collect();
+        let after = crate::procfs::heap_in_use();
+        drop(held);
+        // The `Vec` of boxes itself: 8 + 16 per item (a fat pointer and its box's
+        // own allocation) is not the record's; take it away.
+        (after.saturating_sub(before) as f64 / n as f64) - 16.0
+    };
+    let records = per(&mut |i| Box::new(Arc::new(copy_of(&template, i))));
+    let claims = per(&mut |i| Box::new(copy_of(&template, i).claims));
+    let tokens = per(&mut |_| Box::new(template.tokens.clone()));
+    let keys = per(&mut |_| Box::new(SessionKey::of(&new_session_id())));
+    Json(serde_json::json!({
+        "record": records, "claims": claims, "tokens": tokens, "key": keys,
+    }))
+}
+
+/// A copy of `template` with its own subject and provider session id, every string
+/// in its own allocation, as `fill` writes them.
+fn copy_of(template: &SessionRecord, i: u64) -> SessionRecord {
+    let mut record: SessionRecord = template.clone();
+    let claims = Arc::make_mut(&mut record.claims);
+    claims.sub = format!("user-{i:08}");
+    claims.sid = Some(format!("sid-{i:08}-{}", new_session_id().secret()));
+    record
 }
 
 fn bearer_app() -> BenchResult<Router> {

@@ -24,8 +24,11 @@ pub use timeouts::SessionPolicy;
 
 /// The store key of a session: the SHA-256 of its id, so a leaked store does not
 /// hand out usable session cookies.
+///
+/// A reference-counted string: its clones (the memory store's indexes hold some)
+/// share one allocation.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
-pub struct SessionKey(String);
+pub struct SessionKey(Arc<str>);
 
 impl SessionKey {
     /// The key of a session id.
@@ -33,9 +36,14 @@ impl SessionKey {
         // `aws-lc`'s SHA-256: the same digest as `sha2`'s, in fewer instructions (see
         // `CookieKey`). 43 characters: 32 bytes in unpadded base64.
         let digest = aws_lc_rs::digest::digest(&aws_lc_rs::digest::SHA256, id.secret().as_bytes());
-        let mut key = String::with_capacity(43);
-        URL_SAFE_NO_PAD.encode_string(digest.as_ref(), &mut key);
-        Self(key)
+        let mut key = [0u8; 43];
+        let written = URL_SAFE_NO_PAD
+            .encode_slice(digest.as_ref(), &mut key)
+            .unwrap_or(0);
+        // Base64 is ASCII: this never fails, and `written` is always 43.
+        Self(Arc::from(
+            std::str::from_utf8(&key[..written]).unwrap_or_default(),
+        ))
     }
 
     /// The key as stored.
@@ -45,7 +53,7 @@ impl SessionKey {
 
     /// Rebuilds a key read back from a store.
     pub fn from_stored(s: impl Into<String>) -> Self {
-        Self(s.into())
+        Self(Arc::from(s.into()))
     }
 }
 
@@ -299,6 +307,94 @@ pub(crate) mod tests {
         assert!(codec.decode(&key, &[]).is_none());
         assert!(codec.decode(&key, &[9, b'{', b'}']).is_none());
         assert!(codec.decode(&key, b"\x01not json").is_none());
+    }
+
+    /// The record the fixtures of `testdata/` hold: every optional part present, and
+    /// additional claims of every JSON type.
+    fn fixture_record() -> SessionRecord {
+        let claims: IdTokenClaims = serde_json::from_value(serde_json::json!({
+            "iss": "https://op.example", "sub": "alice", "aud": ["my-app", "api"],
+            "exp": 1_800_000_300, "iat": 1_800_000_000, "nonce": "n-0S6_WzA2Mj",
+            "azp": "my-app", "auth_time": 1_799_999_990,
+            "sid": "08a5019c-17e1-4977-8f42-65a12843ea02", "at_hash": "77QmUPtjPfzWtF2AnpK9RQ",
+            "name": "Alice Anderson", "email": "alice@example.com", "email_verified": true,
+            "preferred_username": "alice", "groups": ["admins", "staff"],
+            "address": {"locality": "Köln", "country": "DE"}, "zoneinfo": "Europe/Berlin",
+            "score": 1.5
+        }))
+        .unwrap();
+        SessionRecord {
+            tokens: TokenSet {
+                access_token: AccessTokenValue::new("at-fixture-secret"),
+                token_type: "Bearer".into(),
+                refresh_token: Some(RefreshTokenValue::new("rt-fixture-secret")),
+                id_token: Some(IdTokenValue::new(
+                    "eyJhbGciOiJSUzI1NiJ9.eyJzdWIiOiJhbGljZSJ9.c2ln",
+                )),
+                scope: "openid profile email offline_access".into(),
+                expires_at: 1_800_003_600,
+            },
+            claims: Arc::new(claims),
+            created_at: 1_800_000_000,
+            last_seen: 1_800_000_042,
+            user_agent: Some("Mozilla/5.0 (X11; Linux x86_64) Firefox/140.0".into()),
+        }
+    }
+
+    const FIXTURE_KEY: &str = "ungWv48Bz-pBQUDeXa4iI7ADYaOWF3qctBD_YfIAFa0";
+
+    /// `testdata/record_v1_*.bin` were written by the codec of commit `f5cc5de`,
+    /// before the compact record: sessions already in a Redis or SQL store must
+    /// still be read after an upgrade.
+    #[test]
+    fn records_encoded_before_the_compact_record_still_decode() {
+        let key = SessionKey::from_stored(FIXTURE_KEY);
+        let plain = include_bytes!("testdata/record_v1_plain.bin");
+        let sealed = include_bytes!("testdata/record_v1_sealed.bin");
+        let want = fixture_record();
+        assert_eq!(SessionCodec::plain().decode(&key, plain).unwrap(), want);
+        assert_eq!(
+            SessionCodec::encrypted(&[7; 32])
+                .decode(&key, sealed)
+                .unwrap(),
+            want
+        );
+        let bare = SessionCodec::plain()
+            .decode(&key, include_bytes!("testdata/record_v1_bare_plain.bin"))
+            .unwrap();
+        assert_eq!(bare.tokens.id_token, None);
+        assert_eq!(bare.tokens.refresh_token, None);
+        assert_eq!(bare.claims.nonce, None);
+        assert!(bare.claims.additional.is_empty());
+        assert_eq!(bare.claims.aud.0, ["my-app"]);
+        assert_eq!(bare.user_agent, None);
+    }
+
+    /// And what is written now is what was written then: an older instance sharing
+    /// the store (a rolling upgrade) reads the new entries.
+    #[test]
+    fn records_encode_as_they_did_before_the_compact_record() {
+        let key = SessionKey::from_stored(FIXTURE_KEY);
+        let plain = include_bytes!("testdata/record_v1_plain.bin");
+        assert_eq!(
+            SessionCodec::plain()
+                .encode(&key, &fixture_record())
+                .unwrap(),
+            plain
+        );
+    }
+
+    #[test]
+    fn a_record_with_every_kind_of_claim_round_trips() {
+        let key = SessionKey::of(&new_session_id());
+        let r = fixture_record();
+        for codec in [SessionCodec::plain(), SessionCodec::encrypted(&[9; 32])] {
+            let bytes = codec.encode(&key, &r).unwrap();
+            let back = codec.decode(&key, &bytes).unwrap();
+            assert_eq!(back, r);
+            assert_eq!(back.claims.additional["address"]["locality"], "Köln");
+            assert_eq!(back.claims.get_str("email"), Some("alice@example.com"));
+        }
     }
 
     #[test]

@@ -2,6 +2,8 @@
 //! first tier of two-tier store.
 
 use std::collections::HashMap;
+use std::collections::hash_map::{Entry, RandomState};
+use std::hash::{BuildHasher as _, BuildHasherDefault, Hasher};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -34,38 +36,132 @@ impl<K, V> Expiry<K, (V, Duration)> for PerEntryTtl {
     }
 }
 
+/// The keys of the sessions of one `sid` or `sub`, each with the generation of the
+/// write that indexed it. Almost every `sid` and most subjects have one session, so
+/// one key is held inline and only a second one allocates a map.
+enum Keys {
+    One(SessionKey, u64),
+    // Boxed: a bare map (48 bytes) would make every index slot 56 bytes instead of 32.
+    #[allow(clippy::box_collection)]
+    Many(Box<HashMap<SessionKey, u64>>),
+}
+
+impl Keys {
+    fn insert(&mut self, key: &SessionKey, generation: u64) {
+        match self {
+            Self::One(k, g) if k == key => *g = generation,
+            Self::One(k, g) => {
+                let mut many = HashMap::with_capacity(2);
+                many.insert(k.clone(), *g);
+                many.insert(key.clone(), generation);
+                *self = Self::Many(Box::new(many));
+            }
+            Self::Many(many) => {
+                many.insert(key.clone(), generation);
+            }
+        }
+    }
+
+    /// Unlinks `key` if `generation` is still the indexed one; `true` when no key is left.
+    fn unlink(&mut self, key: &SessionKey, generation: u64) -> bool {
+        match self {
+            Self::One(k, g) => k == key && *g == generation,
+            Self::Many(many) => {
+                if many.get(key) == Some(&generation) {
+                    many.remove(key);
+                }
+                let last = (many.len() == 1).then(|| many.drain().next()).flatten();
+                if let Some((k, g)) = last {
+                    *self = Self::One(k, g);
+                    return false;
+                }
+                many.is_empty()
+            }
+        }
+    }
+
+    fn to_vec(&self) -> Vec<SessionKey> {
+        match self {
+            Self::One(k, _) => vec![k.clone()],
+            Self::Many(many) => many.keys().cloned().collect(),
+        }
+    }
+}
+
 /// `sid` or `sub` → the keys of its sessions, each with the generation of the write
 /// that indexed it. Eviction events arrive late; an event only unlinks the key when
 /// its generation is still the indexed one, so a late event never hides a newer write.
-type Index = Mutex<HashMap<String, HashMap<SessionKey, u64>>>;
+///
+/// The index holds no copy of the `sid` or `sub`: it is keyed by their 64-bit keyed
+/// hash ([`Indexes::hash`]), and the keys share their text with the store's own
+/// (a [`SessionKey`] is a reference-counted string). Whoever reads a bucket checks
+/// each session's record, so two values with the same hash only share a bucket.
+type Index = Mutex<HashMap<u64, Keys, BuildHasherDefault<Prehashed>>>;
+
+/// The hasher of an [`Index`], whose keys are already uniform keyed hashes.
+#[derive(Default)]
+struct Prehashed(u64);
+
+impl Hasher for Prehashed {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+
+    fn write(&mut self, bytes: &[u8]) {
+        // Only `u64`s are hashed here; fold anything else in for completeness.
+        for &b in bytes {
+            self.0 = self.0.rotate_left(8) ^ u64::from(b);
+        }
+    }
+
+    fn write_u64(&mut self, n: u64) {
+        self.0 = n;
+    }
+}
 
 #[derive(Default)]
 struct Indexes {
+    /// SipHash with this store's random keys: no one can choose values that collide.
+    hasher: RandomState,
+    /// Tests: every value hashes alike, so every session shares one bucket.
+    #[cfg(test)]
+    colliding: bool,
     by_sid: Index,
     by_sub: Index,
 }
 
 impl Indexes {
+    fn hash(&self, value: &str) -> u64 {
+        #[cfg(test)]
+        if self.colliding {
+            return 0;
+        }
+        self.hasher.hash_one(value)
+    }
+
     fn add(&self, key: &SessionKey, record: &SessionRecord, generation: u64) {
         if let Some(sid) = record.sid() {
-            lock(&self.by_sid)
-                .entry(sid.to_owned())
-                .or_default()
-                .insert(key.clone(), generation);
+            link(&self.by_sid, self.hash(sid), key, generation);
         }
-        lock(&self.by_sub)
-            .entry(record.sub().to_owned())
-            .or_default()
-            .insert(key.clone(), generation);
+        link(&self.by_sub, self.hash(record.sub()), key, generation);
     }
 
     /// Unlinks an evicted or replaced write; a newer write of the same key keeps its
     /// entries because its generation differs.
     fn drop_key(&self, key: &SessionKey, record: &SessionRecord, generation: u64) {
         if let Some(sid) = record.sid() {
-            unlink(&self.by_sid, sid, key, generation);
+            unlink(&self.by_sid, self.hash(sid), key, generation);
         }
-        unlink(&self.by_sub, record.sub(), key, generation);
+        unlink(&self.by_sub, self.hash(record.sub()), key, generation);
+    }
+
+    /// The keys indexed under `value`: a superset of the sessions whose record has
+    /// that value (records must be checked).
+    fn keys(&self, index: &Index, value: &str) -> Vec<SessionKey> {
+        lock(index)
+            .get(&self.hash(value))
+            .map(Keys::to_vec)
+            .unwrap_or_default()
     }
 }
 
@@ -73,15 +169,21 @@ fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
     m.lock().unwrap_or_else(|p| p.into_inner())
 }
 
-fn unlink(index: &Index, value: &str, key: &SessionKey, generation: u64) {
+fn link(index: &Index, hash: u64, key: &SessionKey, generation: u64) {
+    match lock(index).entry(hash) {
+        Entry::Occupied(mut keys) => keys.get_mut().insert(key, generation),
+        Entry::Vacant(slot) => {
+            slot.insert(Keys::One(key.clone(), generation));
+        }
+    }
+}
+
+fn unlink(index: &Index, hash: u64, key: &SessionKey, generation: u64) {
     let mut map = lock(index);
-    if let Some(set) = map.get_mut(value) {
-        if set.get(key) == Some(&generation) {
-            set.remove(key);
-        }
-        if set.is_empty() {
-            map.remove(value);
-        }
+    if let Entry::Occupied(mut keys) = map.entry(hash)
+        && keys.get_mut().unlink(key, generation)
+    {
+        keys.remove();
     }
 }
 
@@ -152,7 +254,11 @@ impl MemoryStore {
     /// # let _ = layer;
     /// ```
     pub fn new(capacity: u64) -> Self {
-        let indexes = Arc::new(Indexes::default());
+        Self::with_indexes(capacity, Indexes::default())
+    }
+
+    fn with_indexes(capacity: u64, indexes: Indexes) -> Self {
+        let indexes = Arc::new(indexes);
         let on_evict = indexes.clone();
         let sessions = Cache::builder()
             .max_capacity(capacity)
@@ -246,6 +352,8 @@ impl MemoryStore {
     }
 
     /// Removes the live session under `key` if `matches` its record; `true` if removed.
+    /// The removed write leaves the indexes here, not only through the eviction
+    /// listener, so a bucket never keeps a key whose session is gone.
     async fn remove_if(
         &self,
         key: &SessionKey,
@@ -261,17 +369,24 @@ impl MemoryStore {
                 })
             })
             .await;
-        matches!(result, CompResult::Removed(_))
+        match result {
+            CompResult::Removed(entry) => {
+                let ((record, generation), _) = entry.into_value();
+                self.indexes.drop_key(key, &record, generation);
+                true
+            }
+            _ => false,
+        }
     }
 
-    /// Removes the sessions `keys` whose record still `matches`; returns how many.
+    /// Removes the sessions of `keys` whose record still `matches`; returns how many.
     async fn remove_keys(
         &self,
-        keys: Option<HashMap<SessionKey, u64>>,
+        keys: Vec<SessionKey>,
         matches: impl Fn(&SessionRecord) -> bool,
     ) -> usize {
         let mut removed = 0;
-        for k in keys.unwrap_or_default().keys() {
+        for k in &keys {
             if self.remove_if(k, &matches).await {
                 removed += 1;
             }
@@ -312,19 +427,19 @@ impl AuthCache for MemoryStore {
     }
 
     async fn remove_by_sid(&self, sid: &str) -> Result<usize, StoreError> {
-        let keys = lock(&self.indexes.by_sid).remove(sid);
+        let keys = self.indexes.keys(&self.indexes.by_sid, sid);
         Ok(self.remove_keys(keys, |r| r.sid() == Some(sid)).await)
     }
 
     async fn remove_by_sub(&self, sub: &str) -> Result<usize, StoreError> {
-        let keys = lock(&self.indexes.by_sub).remove(sub);
+        let keys = self.indexes.keys(&self.indexes.by_sub, sub);
         Ok(self.remove_keys(keys, |r| r.sub() == sub).await)
     }
 
     /// Goes through the subject's index and removes the sessions whose record, checked
     /// under the key's lock, has no `sid`; those with one stay indexed.
     async fn remove_by_sub_without_sid(&self, sub: &str) -> Result<usize, StoreError> {
-        let keys = lock(&self.indexes.by_sub).get(sub).cloned();
+        let keys = self.indexes.keys(&self.indexes.by_sub, sub);
         Ok(self
             .remove_keys(keys, |r| r.sub() == sub && r.sid().is_none())
             .await)
@@ -335,10 +450,7 @@ impl AuthCache for MemoryStore {
         iss: &str,
         sub: &str,
     ) -> Result<Vec<(SessionKey, Arc<SessionRecord>)>, StoreError> {
-        let keys: Vec<SessionKey> = lock(&self.indexes.by_sub)
-            .get(sub)
-            .map(|keys| keys.keys().cloned().collect())
-            .unwrap_or_default();
+        let keys = self.indexes.keys(&self.indexes.by_sub, sub);
         let mut found = Vec::with_capacity(keys.len());
         for key in keys {
             if let Some(((record, _), _)) = self.sessions.get(&key).await
@@ -379,39 +491,4 @@ impl AuthCache for MemoryStore {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::session::new_session_id;
-    use crate::session::tests::record;
-
-    #[tokio::test]
-    async fn an_updated_session_stays_reachable_by_sid_and_sub() {
-        let store = MemoryStore::default();
-        let key = SessionKey::of(&new_session_id());
-        let ttl = Duration::from_secs(60);
-        store
-            .put(&key, Arc::new(record("alice", Some("s1"))), ttl)
-            .await
-            .unwrap();
-        // A refresh or a touch writes the session again under the same key.
-        store
-            .put(&key, Arc::new(record("alice", Some("s1"))), ttl)
-            .await
-            .unwrap();
-        store.sessions.run_pending_tasks().await;
-        assert_eq!(store.remove_by_sid("s1").await.unwrap(), 1);
-        assert!(store.get(&key).await.unwrap().is_none());
-
-        store
-            .put(&key, Arc::new(record("alice", Some("s1"))), ttl)
-            .await
-            .unwrap();
-        store
-            .put(&key, Arc::new(record("alice", Some("s1"))), ttl)
-            .await
-            .unwrap();
-        store.sessions.run_pending_tasks().await;
-        assert_eq!(store.remove_by_sub("alice").await.unwrap(), 1);
-        assert!(store.get(&key).await.unwrap().is_none());
-    }
-}
+mod tests;

@@ -43,7 +43,7 @@ fn claims_value() -> impl Strategy<Value = IdTokenClaims> {
                     auth_time,
                     sid,
                     at_hash,
-                    additional,
+                    additional: additional.into(),
                 }
             },
         )
