@@ -521,7 +521,7 @@ async fn verify_refreshed_id_token(
         subject: Some(&original.sub),
         now,
     };
-    let mut claims = verify_id_token(
+    let claims = verify_id_token(
         id_token,
         jwks,
         &provider.algorithms,
@@ -529,17 +529,50 @@ async fn verify_refreshed_id_token(
         Some(access_token),
     )
     .await?;
-    // Keep the login's provider session id when the refreshed token omits it, so
-    // back-channel logout by sid still finds the session.
+    Ok(carry_over(claims, original))
+}
+
+/// What a refreshed ID token may leave out but the session must keep from the login:
+/// the provider session id (`sid`), so back-channel logout by `sid` still finds the
+/// session, and the `nonce`, so a later refreshed token that does carry it is
+/// checked against the login's (OIDC Core 12.2) instead of being refused.
+fn carry_over(mut claims: IdTokenClaims, original: &IdTokenClaims) -> IdTokenClaims {
     if claims.sid.is_none() {
         claims.sid.clone_from(&original.sid);
     }
-    Ok(claims)
+    if claims.nonce.is_none() {
+        claims.nonce.clone_from(&original.nonce);
+    }
+    claims
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn claims(sid: Option<&str>, nonce: Option<&str>) -> IdTokenClaims {
+        serde_json::from_value(serde_json::json!({
+            "iss": "https://op.example", "sub": "alice", "aud": "c", "exp": 2, "iat": 1,
+            "sid": sid, "nonce": nonce
+        }))
+        .unwrap()
+    }
+
+    #[test]
+    fn a_refreshed_token_without_sid_or_nonce_keeps_the_logins() {
+        let kept = carry_over(claims(None, None), &claims(Some("s1"), Some("n1")));
+        assert_eq!(kept.sid.as_deref(), Some("s1"));
+        assert_eq!(kept.nonce.as_deref(), Some("n1"));
+    }
+
+    #[test]
+    fn a_refreshed_tokens_own_sid_wins() {
+        let kept = carry_over(
+            claims(Some("s2"), Some("n1")),
+            &claims(Some("s1"), Some("n1")),
+        );
+        assert_eq!(kept.sid.as_deref(), Some("s2"));
+    }
 
     #[test]
     fn the_lease_wait_backs_off_with_jitter_up_to_a_ceiling() {

@@ -9,6 +9,7 @@ use axum::routing::{get, post};
 use axum::{Extension, Form, Json, Router};
 use axum_oidc_client::auth_session::AuthSession;
 use axum_oidc_client::bearer::{JwtClaims, JwtConfiguration, JwtLayer};
+use axum_oidc_client::store::InvalidationHealth;
 use axum_oidc_client::{
     AuthRejection, AuthenticationLayer, DiscoveryHealth, OAuthConfiguration, OptionalAuthSession,
     SameOrigin, StoreHealth, UnauthenticatedBehavior, UserSessions,
@@ -165,10 +166,35 @@ async fn readyz(Extension(layer): Extension<AuthenticationLayer>) -> impl IntoRe
         }
         _ => serde_json::json!({"state": "unknown"}),
     };
+    // A `tiered+` store's channel: down leaves the demo ready (revocations then wait
+    // for the local TTL), so it is reported, not a reason.
+    let invalidation = match &r.invalidation {
+        None => serde_json::Value::Null,
+        Some(InvalidationHealth::Up { channel }) => {
+            serde_json::json!({"state": "up", "channel": channel})
+        }
+        Some(InvalidationHealth::Down {
+            channel,
+            failed_attempts,
+            last_error,
+        }) => serde_json::json!({
+            "state": "down",
+            "channel": channel,
+            "failed_attempts": failed_attempts,
+            "last_error": last_error,
+        }),
+        Some(_) => serde_json::json!({"state": "unknown"}),
+    };
     let (status, body) = match r.reason() {
         None => (
             StatusCode::OK,
-            serde_json::json!({"status": "ready", "discovery": discovery, "store": store}),
+            serde_json::json!({
+                "status": "ready",
+                "degraded": r.is_degraded(),
+                "discovery": discovery,
+                "store": store,
+                "invalidation": invalidation,
+            }),
         ),
         Some(reason) => (
             StatusCode::SERVICE_UNAVAILABLE,
@@ -177,6 +203,7 @@ async fn readyz(Extension(layer): Extension<AuthenticationLayer>) -> impl IntoRe
                 "reason": reason,
                 "discovery": discovery,
                 "store": store,
+                "invalidation": invalidation,
             }),
         ),
     };

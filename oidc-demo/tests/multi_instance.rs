@@ -170,6 +170,10 @@ async fn a_local_tier_hears_of_a_refresh_and_a_logout_within_a_second(url: &str)
         &[("SESSION_LOCAL_TTL_SECS", "300")],
     )
     .await;
+    for demo in [&a, &b] {
+        let ready = readyz(demo).await;
+        assert_eq!(ready["invalidation"]["state"], "up", "{ready}");
+    }
     let user = browser();
     login(&op, &user, &a, "dave").await;
     let (status, first) = me(&user, &b).await;
@@ -218,6 +222,16 @@ async fn a_local_tier_hears_of_a_refresh_and_a_logout_within_a_second(url: &str)
         );
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
+}
+
+/// The demo's `/readyz` body.
+async fn readyz(demo: &fleet::Demo) -> serde_json::Value {
+    reqwest::get(format!("{}/readyz", demo.origin))
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap()
 }
 
 macro_rules! tiered_fleet_tests {
@@ -397,6 +411,89 @@ async fn a_redis_outage_gives_503s_without_logging_anyone_out_and_the_session_co
         );
         assert!(Instant::now() < deadline, "did not recover");
         tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// Redis restarts under two instances of a `tiered+` store: both report the channel
+/// down (ready, degraded) while it is gone, subscribe again once it is back, and
+/// revocations flow again; nothing they kept from before is served, because the local
+/// tier was flushed.
+#[tokio::test]
+async fn after_a_redis_restart_the_channel_comes_back_and_revocations_flow_again() {
+    if !node_provider::should_run() {
+        return;
+    }
+    if std::process::Command::new("redis-server")
+        .arg("--version")
+        .output()
+        .is_err()
+    {
+        assert!(
+            std::env::var_os("CI").is_none(),
+            "redis-server is required in CI"
+        );
+        eprintln!("skipped: redis-server not installed");
+        return;
+    }
+    let _slot = fleet::slot().await;
+    let dir = std::env::temp_dir().join(format!("axum-oidc-redis-{}", free_port()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let redis = OwnRedis::start(free_port(), &dir).await;
+    let url = format!("tiered+redis://127.0.0.1:{}", redis.port);
+    let (op, a, b) = fleet_with(
+        &url,
+        60,
+        &[("SESSION_LOCAL_TTL_SECS", "300")],
+        &[("SESSION_LOCAL_TTL_SECS", "300")],
+    )
+    .await;
+    let user = browser();
+    login(&op, &user, &a, "erin").await;
+    assert_eq!(me(&user, &b).await.0, StatusCode::OK);
+
+    // Redis goes away and comes back with its data.
+    let (port, dir) = redis.save_and_kill().await;
+    let down = Instant::now();
+    loop {
+        let ready = readyz(&b).await;
+        if ready["invalidation"]["state"] == "down" {
+            assert_eq!(ready["status"], "not_ready", "the store itself is gone too");
+            break;
+        }
+        assert!(
+            down.elapsed() < Duration::from_secs(15),
+            "never reported down: {ready}"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let _redis = OwnRedis::start(port, &dir).await;
+    let back = Instant::now();
+    for demo in [&a, &b] {
+        loop {
+            let ready = readyz(demo).await;
+            if ready["invalidation"]["state"] == "up" {
+                break;
+            }
+            assert!(
+                back.elapsed() < Duration::from_secs(30),
+                "never back: {ready}"
+            );
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+
+    // The session is still there, and a back-channel logout on A reaches B at once.
+    assert_eq!(me(&user, &b).await.0, StatusCode::OK);
+    op.logout_sub("erin").await;
+    assert_eq!(me(&user, &a).await.0, StatusCode::UNAUTHORIZED);
+    let since = Instant::now();
+    while me(&user, &b).await.0 != StatusCode::UNAUTHORIZED {
+        assert!(
+            since.elapsed() < Duration::from_secs(1),
+            "B still served the session after the channel came back"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
     }
     let _ = std::fs::remove_dir_all(&dir);
 }

@@ -304,7 +304,6 @@ async fn sessions_end_on_both_instances_through_postgres() {
 /// With a five-minute local tier, only the invalidation channel can end the session
 /// on the other instance in time.
 #[tokio::test]
-#[ignore = "needs the Redis invalidation channel (store::url::redis_channel), not on this branch yet"]
 async fn sessions_end_on_both_instances_through_tiered_redis_with_a_long_local_ttl() {
     let Some(url) = store_url("AXUM_OIDC_TEST_REDIS_URL") else {
         return;

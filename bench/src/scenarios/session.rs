@@ -40,7 +40,6 @@ fn cases(settings: &Settings, report: &mut Report) -> Vec<StoreCase> {
     remote("postgres", settings.postgres.as_ref(), "BENCH_POSTGRES_URL");
     remote("mysql", settings.mysql.as_ref(), "BENCH_MYSQL_URL");
     remote("sqlite", Some(&settings.sqlite), "BENCH_SQLITE_URL");
-    drop(remote);
     // Two-tier, the recommended production setup, over every shared store.
     for (label, url, var) in [
         ("two-tier over redis", &settings.redis, "BENCH_REDIS_URL"),
