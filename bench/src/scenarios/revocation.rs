@@ -159,7 +159,10 @@ async fn measure(url: &str) -> BenchResult<Vec<f64>> {
             .await?;
     }
     to_peer.write_all(b"warmed?\n").await?;
-    expect("warm ").await?;
+    let warmed: usize = expect("warm ").await?.trim().parse()?;
+    if warmed != REVOCATIONS {
+        return Err(format!("the peer cached {warmed} of {REVOCATIONS} sessions").into());
+    }
 
     let mut latencies = Vec::with_capacity(REVOCATIONS);
     for (i, (k, r)) in keys.iter().zip(&records).enumerate() {
@@ -224,13 +227,21 @@ async fn peer(url: &str) -> BenchResult<()> {
     let mut lines = BufReader::new(tokio::io::stdin()).lines();
     let mut out = tokio::io::stdout();
     let mut warmed = 0usize;
+    let mut warm_keys: Vec<SessionKey> = Vec::new();
     while let Some(line) = lines.next_line().await? {
         let (verb, arg) = line.split_once(' ').unwrap_or((line.as_str(), ""));
         let reply = match verb {
             "warm" => {
+                // A read that races with a message (A's own writes, still arriving
+                // over a cluster's bus) keeps no copy: read again.
                 let k = SessionKey::from_stored(arg);
-                if b.get(&k).await?.is_some() && b.is_cached_locally(&k).await {
-                    warmed += 1;
+                for _ in 0..20 {
+                    if b.get(&k).await?.is_some() && b.is_cached_locally(&k).await {
+                        warmed += 1;
+                        warm_keys.push(k.clone());
+                        break;
+                    }
+                    tokio::time::sleep(Duration::from_millis(10)).await;
                 }
                 continue;
             }
@@ -238,7 +249,21 @@ async fn peer(url: &str) -> BenchResult<()> {
             "watch" => {
                 let k = SessionKey::from_stored(arg);
                 if !b.is_cached_locally(&k).await {
-                    return Err(format!("session {arg} is not in the local tier").into());
+                    let mut still = 0;
+                    for w in &warm_keys {
+                        if b.is_cached_locally(w).await {
+                            still += 1;
+                        }
+                    }
+                    eprintln!(
+                        "revocation peer: {still} of {} warmed sessions still cached",
+                        warm_keys.len()
+                    );
+                    return Err(format!(
+                        "session {arg} is not in the local tier (channel: {:?})",
+                        b.invalidation_health()
+                    )
+                    .into());
                 }
                 out.write_all(b"watching\n").await?;
                 out.flush().await?;
