@@ -168,7 +168,7 @@ fn a_malformed_login_query_parameter_is_ignored() {
     assert_eq!(StepUp::from_login_query("max_age=99999999999"), None);
     assert_eq!(StepUp::from_login_query("acr_values=a%22b"), None);
     assert_eq!(StepUp::from_login_query("acr_values="), None);
-    let many = vec!["a"; MAX_ACR_VALUES + 1].join("+");
+    let many = ["a"; MAX_ACR_VALUES + 1].join("+");
     assert_eq!(
         StepUp::from_login_query(&format!("acr_values={many}")),
         None
