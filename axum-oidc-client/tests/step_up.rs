@@ -48,10 +48,15 @@ fn routes() -> Router {
 }
 
 async fn setup() -> Setup {
+    // No refresh while the clock moves on: only the step-up makes a new login.
+    setup_with(24 * 3600).await
+}
+
+/// The relying party, its provider case issuing access tokens that live `expires_in`.
+async fn setup_with(expires_in: u64) -> Setup {
     let adv = Adversary::start().await;
     let behavior = Behavior {
-        // No refresh while the clock moves on: only the step-up makes a new login.
-        expires_in: 24 * 3600,
+        expires_in,
         ..Behavior::default()
     };
     let issuer = adv.case(CASE, behavior);
@@ -224,6 +229,29 @@ async fn a_plain_login_may_still_switch_users() {
     s.adv.update(CASE, |b| b.sub = "bob".into());
     signed_in(&s).await;
     assert_eq!(whoami(&s.browser).await, (StatusCode::OK, "bob".into()));
+}
+
+#[tokio::test]
+async fn a_refresh_does_not_make_an_old_login_fresh_or_stronger() {
+    // OIDC Core 12.2: a refreshed ID token's auth_time is the original login's. A
+    // provider that sends the refresh time (as this one does) or a stronger acr must
+    // not upgrade the session without a login.
+    let s = setup_with(600).await;
+    s.adv
+        .update(CASE, |b| b.refresh_id_token_claims = json!({"acr": MFA}));
+    signed_in(&s).await;
+    s.adv.advance(Duration::from_secs(700));
+    assert_eq!(whoami(&s.browser).await, (StatusCode::OK, "alice".into()));
+    assert_eq!(
+        s.adv.seen(CASE).refresh_grants(),
+        1,
+        "the session was refreshed"
+    );
+    assert_eq!(
+        s.browser.get("/sensitive").await.status(),
+        StatusCode::SEE_OTHER
+    );
+    assert_eq!(s.browser.get("/mfa").await.status(), StatusCode::SEE_OTHER);
 }
 
 #[tokio::test]
