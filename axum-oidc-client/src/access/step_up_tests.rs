@@ -183,3 +183,20 @@ fn the_challenge_names_acr_values_and_max_age() {
         ", acr_values=\"urn:a urn:b\", max_age=\"300\""
     );
 }
+
+proptest::proptest! {
+    /// The login endpoint reads `max_age` / `acr_values` from anyone's query: it never
+    /// panics, and whatever it accepts stays within the bounds that keep the
+    /// authorization request and the RFC 9470 challenge well-formed.
+    #[test]
+    fn the_login_query_parser_never_panics_and_keeps_its_bounds(
+        query in "((max_age|acr_values|next)=([0-9]{1,12}|[ -~]{0,40}|(%[0-9A-F]{2}|[a-z:+]){0,60})&?){0,4}|.{0,200}"
+    ) {
+        if let Some(rule) = StepUp::from_login_query(&query) {
+            proptest::prop_assert!(rule.acr_values().len() <= MAX_ACR_VALUES);
+            proptest::prop_assert!(rule.acr_values().iter().all(|v| valid_acr(v)));
+            proptest::prop_assert!(rule.max_age().is_none_or(|m| m.as_secs() <= MAX_MAX_AGE));
+            proptest::prop_assert!(!rule.challenge_params().contains(['\r', '\n']));
+        }
+    }
+}
