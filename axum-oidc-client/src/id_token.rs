@@ -165,6 +165,11 @@ pub enum IdTokenError {
     /// A refreshed ID token names another subject (OIDC Core 12.2).
     #[error("subject changed")]
     SubjectChanged,
+    /// The login asked for `max_age` or `acr_values` and the ID token's `auth_time`
+    /// or `acr` does not meet them (OIDC Core 3.1.3.7 steps 11-12); the cause names
+    /// the rule.
+    #[error("the authentication does not meet the requested max_age or acr_values")]
+    Authentication(#[source] crate::access::StepUpError),
 }
 
 impl From<SignatureError> for IdTokenError {

@@ -218,7 +218,7 @@ pub mod __private {
         next: String,
     ) -> Option<crate::login::LoginStart> {
         let provider = config.inner.provider.get()?;
-        Some(crate::login::start_login_for(config, &provider, next))
+        Some(crate::login::start_login_for(config, &provider, next, None))
     }
 
     /// Exchanges a code as the callback does.

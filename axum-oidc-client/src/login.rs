@@ -4,6 +4,7 @@
 use http::{HeaderMap, Uri};
 use url::Url;
 
+use crate::access::StepUp;
 use crate::config::ProviderConfig;
 use crate::pkce;
 use crate::secret::{CsrfState, Nonce, random_token};
@@ -39,12 +40,17 @@ pub struct LoginStart {
 /// Starts a login that returns to `next` (already checked by [`crate::redirect::safe_next`]):
 /// the authorization request of OIDC Core 3.1.2.1 with PKCE S256 (RFC 7636 4.3), and
 /// the login cookie that binds its `state`, `nonce` and verifier to this browser.
+///
+/// A `step_up` adds `max_age` and `acr_values` to the request (replacing configured
+/// extras of those names) and is kept in the login cookie, so the callback verifies
+/// `auth_time` and `acr` against what was asked.
 pub(crate) fn start_login(
     provider: &ProviderConfig,
     redirect_uri: &Url,
     key: &CookieKey,
     cookies: &CookieSettings,
     next: String,
+    step_up: Option<StepUp>,
     now: i64,
 ) -> LoginStart {
     let state = CsrfState::new(random_token(32));
@@ -64,11 +70,15 @@ pub(crate) fn start_login(
         if provider.identity == crate::config::IdentityMode::OpenIdConnect {
             q.append_pair("nonce", nonce.secret());
         }
+        let asked: Vec<(&str, String)> = step_up.iter().flat_map(|s| s.request_params()).collect();
         for (k, v) in provider
             .auth_params
             .iter()
-            .filter(|(k, _)| !RESERVED.contains(&k.as_str()))
+            .filter(|(k, _)| !RESERVED.contains(&k.as_str()) && !asked.iter().any(|(a, _)| a == k))
         {
+            q.append_pair(k, v);
+        }
+        for (k, v) in &asked {
             q.append_pair(k, v);
         }
     }
@@ -78,6 +88,7 @@ pub(crate) fn start_login(
         verifier,
         next,
         started_at: now,
+        step_up,
     };
     let set_cookie = login_cookie(key, cookies, &login);
     LoginStart {
@@ -91,6 +102,7 @@ pub(crate) fn start_login_for(
     config: &crate::config::OAuthConfiguration,
     provider: &ProviderConfig,
     next: String,
+    step_up: Option<StepUp>,
 ) -> LoginStart {
     let c = &config.inner;
     start_login(
@@ -99,6 +111,7 @@ pub(crate) fn start_login_for(
         &c.cookie_key,
         &c.cookies,
         next,
+        step_up,
         c.clock.now(),
     )
 }

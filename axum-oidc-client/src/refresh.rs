@@ -535,8 +535,15 @@ async fn verify_refreshed_id_token(
 /// What a refreshed ID token may leave out but the session must keep from the login:
 /// the provider session id (`sid`), so back-channel logout by `sid` still finds the
 /// session, and the `nonce`, so a later refreshed token that does carry it is
-/// checked against the login's (OIDC Core 12.2) instead of being refused.
+/// checked against the login's (OIDC Core 12.2) instead of being refused. A refresh
+/// is no authentication: `auth_time` and `acr` stay the login's, whatever the new
+/// token says, so step-up rules (`access::max_age`, `acr_values`) see the login.
 fn carry_over(mut claims: IdTokenClaims, original: &IdTokenClaims) -> IdTokenClaims {
+    claims.auth_time = original.auth_time;
+    match original.additional.get("acr") {
+        Some(acr) => claims.additional.insert("acr", acr.clone()),
+        None => claims.additional.remove("acr"),
+    };
     if claims.sid.is_none() {
         claims.sid.clone_from(&original.sid);
     }

@@ -54,7 +54,7 @@ async fn api_me(
     Json(claims)
 }
 
-pub fn router(layer: AuthenticationLayer, api: Api) -> Router {
+pub fn router(layer: AuthenticationLayer, api: Api, step_up_max_age: Duration) -> Router {
     let base = Extension(AuthBase(
         layer.config().base_path().trim_end_matches('/').to_owned(),
     ));
@@ -65,6 +65,7 @@ pub fn router(layer: AuthenticationLayer, api: Api) -> Router {
         .route("/", get(home))
         .route("/protected", get(protected))
         .route("/admin", crate::admin::route())
+        .route("/sensitive", crate::sensitive::route(step_up_max_age))
         .route("/sessions", get(sessions_page))
         .route("/sessions/end", post(end_session))
         .route("/sessions/end-all", post(end_all_sessions))

@@ -7,6 +7,7 @@
 mod admin;
 mod app;
 mod pages;
+mod sensitive;
 mod settings;
 
 use std::io::IsTerminal as _;
@@ -144,7 +145,7 @@ async fn run(settings: Settings) -> Result<(), BoxError> {
     let layer =
         AuthenticationLayer::with_store(config, store).with_logout_handler(OidcLogoutHandler);
     let api = app::api_layer(&settings, layer.config()).await?;
-    let router = app::router(layer, api);
+    let router = app::router(layer, api, settings.step_up_max_age());
     tracing::info!(
         issuer,
         store = settings.store_for_logs(),

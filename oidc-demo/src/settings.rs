@@ -88,6 +88,11 @@ pub struct Settings {
     /// Audience /api/me requires in bearer tokens (default: the client id).
     #[arg(long, env = "API_AUDIENCE", value_name = "AUD")]
     pub api_audience: Option<String>,
+    /// How recent a login `/sensitive` requires, in seconds since the provider's
+    /// `auth_time` (default 300). An older session logs in again with `max_age`
+    /// (OIDC Core 3.1.2.1); the library's clock-skew leeway (60 s) is allowed on top.
+    #[arg(long, env = "STEP_UP_MAX_AGE_SECS", value_name = "SECS", default_value_t = 300, value_parser = parse_step_up_max_age)]
+    pub step_up_max_age_secs: u64,
     /// Port of the embedded development provider (default: the listen port + 1).
     #[arg(long, env = "DEV_PROVIDER_PORT", value_name = "PORT", value_parser = parse_dev_provider_port)]
     pub dev_provider_port: Option<u16>,
@@ -156,6 +161,11 @@ impl Settings {
     /// The refresh margin, when set.
     pub fn refresh_margin(&self) -> Option<Duration> {
         self.refresh_margin_secs.map(Duration::from_secs)
+    }
+
+    /// How recent a login `/sensitive` requires.
+    pub fn step_up_max_age(&self) -> Duration {
+        Duration::from_secs(self.step_up_max_age_secs)
     }
 
     /// The store for logs: its scheme and host only, never credentials or database.
@@ -249,6 +259,17 @@ fn parse_refresh_margin(value: &str) -> Result<u64, String> {
     })
 }
 
+/// Checks STEP_UP_MAX_AGE_SECS: a whole number of seconds, at most
+/// [`MAX_MAX_AGE`](axum_oidc_client::access::MAX_MAX_AGE).
+fn parse_step_up_max_age(value: &str) -> Result<u64, String> {
+    match value.trim().parse::<u64>() {
+        Ok(secs) if secs <= axum_oidc_client::access::MAX_MAX_AGE => Ok(secs),
+        _ => Err(format!(
+            "STEP_UP_MAX_AGE_SECS={value:?} is not a whole number of seconds: write e.g. STEP_UP_MAX_AGE_SECS=300"
+        )),
+    }
+}
+
 /// Checks SESSION_LOCAL_TTL_SECS: a whole number of seconds, at least one.
 fn parse_local_ttl(value: &str) -> Result<u64, String> {
     match value.trim().parse::<u64>() {
@@ -293,6 +314,20 @@ mod tests {
         );
         assert_eq!(store_for_logs("memory"), "memory");
         assert_eq!(store_for_logs("sqlite:/var/lib/demo.db"), "sqlite");
+    }
+
+    #[test]
+    fn step_up_max_age_defaults_to_five_minutes_and_refuses_non_numbers() {
+        let s = Settings::parse_from(["oidc-demo"]);
+        assert_eq!(s.step_up_max_age(), Duration::from_secs(300));
+        let s = Settings::parse_from(["oidc-demo", "--step-up-max-age-secs", " 60 "]);
+        assert_eq!(s.step_up_max_age(), Duration::from_secs(60));
+        for bad in ["-1", "5m", "", "99999999999"] {
+            let e = Settings::try_parse_from(["oidc-demo", "--step-up-max-age-secs", bad]);
+            assert!(e.is_err(), "{bad:?} must be refused");
+        }
+        let e = parse_step_up_max_age("5m").unwrap_err();
+        assert!(e.contains("STEP_UP_MAX_AGE_SECS=\"5m\""), "{e}");
     }
 
     #[test]

@@ -81,6 +81,7 @@ pub(crate) fn mint(
         "jti": jti,
         "sid": grant.sid,
         "auth_time": grant.auth_time,
+        "acr": grant.acr,
     });
     // RFC 9068 2.1: the header type is "at+jwt".
     let access_token = state.keys().sign("at+jwt", &access_claims)?;
@@ -97,6 +98,7 @@ pub(crate) fn mint(
         "iat": iat,
         "exp": expiry_secs(now, state.config().id_token_ttl),
         "auth_time": grant.auth_time,
+        "acr": grant.acr,
         "sid": grant.sid,
         "at_hash": at_hash(&access_token),
     });

@@ -39,10 +39,12 @@ pub(crate) fn metadata(state: &ProviderState) -> Value {
             ["client_secret_basic", "client_secret_post", "none"],
         "subject_types_supported": ["public"],
         "claims_supported": [
-            "iss", "sub", "aud", "exp", "iat", "auth_time", "nonce", "sid", "azp", "at_hash",
+            "iss", "sub", "aud", "exp", "iat", "auth_time", "acr", "nonce", "sid", "azp",
+            "at_hash",
             "name", "preferred_username", "email", "email_verified", "groups"
         ],
         "prompt_values_supported": ["none", "login", "consent", "select_account"],
+        "acr_values_supported": [crate::ACR_PASSWORD, crate::ACR_MFA],
         "request_parameter_supported": false,
         "request_uri_parameter_supported": false,
         "claims_parameter_supported": false,

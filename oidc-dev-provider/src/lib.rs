@@ -44,6 +44,15 @@
 //! immediately. Tests use this to run a whole login with plain HTTP
 //! requests. Without it, `GET /authorize` shows an HTML form that posts
 //! `request_id`, `username` and `password` to `/login`.
+//!
+//! # `auth_time`, `max_age` and `acr`
+//!
+//! The provider keeps no browser session: every authorization request signs the
+//! user in anew (form or `login_hint`), so `auth_time` is always the time of that
+//! request and any `max_age` (OIDC Core 3.1.2.1) is honoured. Every ID token and
+//! access token carries `auth_time` and `acr`: [`ACR_PASSWORD`] by default, or
+//! [`ACR_MFA`] when the request's `acr_values` list it (a stand-in for a second
+//! factor, so that step-up flows can be run locally).
 
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
@@ -72,3 +81,9 @@ pub use config::{ClientAuthMethod, ClientRegistration, DemoUser, DevProviderConf
 pub use error::{DevProviderError, OAuthError};
 pub use server::{DevProvider, RunningProvider, router};
 pub use state::{ProviderState, ProviderStats};
+
+/// The `acr` of an ordinary sign-in (password).
+pub const ACR_PASSWORD: &str = "urn:example:pwd";
+/// The `acr` issued when an authorization request's `acr_values` list it: the
+/// provider's stand-in for a stronger (multi-factor) sign-in.
+pub const ACR_MFA: &str = "urn:example:mfa";

@@ -35,6 +35,7 @@ pub(crate) fn complete_login(
         sid: sid.clone(),
         sub: user.sub.clone(),
         auth_time: unix_secs(now),
+        acr: acr_for(pending.extra.get("acr_values").map(String::as_str)),
         clients: BTreeSet::from([pending.client_id.clone()]),
     };
     let record = AuthCode {
@@ -46,6 +47,7 @@ pub(crate) fn complete_login(
         sid: sid.clone(),
         sub: user.sub.clone(),
         auth_time: session.auth_time,
+        acr: session.acr,
         grant_id: random_token(),
         expires_at: add_ttl(now, state.config().code_ttl),
         used: false,
@@ -64,6 +66,16 @@ pub(crate) fn complete_login(
         params.push(("iss", state.issuer()));
     }
     redirect_with(&pending.redirect_uri, &params, status)
+}
+
+/// The `acr` of a sign-in whose request asked for `acr_values` (OIDC Core 3.1.2.1):
+/// [`ACR_MFA`](crate::ACR_MFA) when listed, else [`ACR_PASSWORD`](crate::ACR_PASSWORD).
+pub(crate) fn acr_for(acr_values: Option<&str>) -> &'static str {
+    if acr_values.is_some_and(|v| v.split(' ').any(|a| a == crate::ACR_MFA)) {
+        crate::ACR_MFA
+    } else {
+        crate::ACR_PASSWORD
+    }
 }
 
 /// `POST /login` with form fields `request_id`, `username` and `password`.
@@ -109,4 +121,17 @@ pub(crate) async fn login(
         return browser_error(&headers, error);
     }
     complete_login(&state, pending, &user, StatusCode::SEE_OTHER)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::acr_for;
+
+    #[test]
+    fn a_sign_in_is_a_password_one_unless_acr_values_ask_for_mfa() {
+        assert_eq!(acr_for(None), crate::ACR_PASSWORD);
+        assert_eq!(acr_for(Some("urn:example:pwd")), crate::ACR_PASSWORD);
+        assert_eq!(acr_for(Some("urn:other urn:example:mfa")), crate::ACR_MFA);
+        assert_eq!(acr_for(Some("urn:example:mfax")), crate::ACR_PASSWORD);
+    }
 }

@@ -34,6 +34,8 @@ pub(crate) struct Session {
     pub sub: String,
     /// Seconds since the epoch (OIDC Core 2, `auth_time`).
     pub auth_time: u64,
+    /// The Authentication Context Class Reference of the sign-in (OIDC Core 2).
+    pub acr: &'static str,
     /// Clients that received a code within this session; they are the ones
     /// notified on logout.
     pub clients: BTreeSet<String>,
@@ -50,6 +52,7 @@ pub(crate) struct AuthCode {
     pub sid: String,
     pub sub: String,
     pub auth_time: u64,
+    pub acr: &'static str,
     pub grant_id: String,
     pub expires_at: SystemTime,
     pub used: bool,
@@ -63,6 +66,7 @@ pub(crate) struct Grant {
     pub sid: String,
     pub scope: String,
     pub auth_time: u64,
+    pub acr: &'static str,
 }
 
 /// A refresh token; `rotated` ones are kept only to detect reuse.
@@ -149,6 +153,7 @@ mod tests {
             sid: sid.into(),
             scope: "openid".into(),
             auth_time: 0,
+            acr: crate::ACR_PASSWORD,
         }
     }
 

@@ -153,6 +153,7 @@ fn code_grant(
         sid: record.sid.clone(),
         scope: record.scope.clone(),
         auth_time: record.auth_time,
+        acr: record.acr,
     };
     store.grants.insert(record.grant_id.clone(), grant.clone());
     let minted = mint(

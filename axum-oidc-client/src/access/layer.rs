@@ -210,8 +210,8 @@ type BoxFuture<T> = Pin<Box<dyn Future<Output = T> + Send>>;
 /// # let _ = call;
 /// ```
 pub struct ResponseFuture<F: Future> {
-    future: BoxFuture<F::Output>,
-    _inner: PhantomData<fn() -> F>,
+    pub(super) future: BoxFuture<F::Output>,
+    pub(super) _inner: PhantomData<fn() -> F>,
 }
 
 impl<F: Future> Future for ResponseFuture<F> {

@@ -39,6 +39,8 @@
 mod claims;
 mod layer;
 mod path;
+mod step_up;
+mod step_up_layer;
 
 use std::fmt;
 use std::sync::Arc;
@@ -48,6 +50,10 @@ use serde_json::Value;
 pub use claims::{Claims, ClaimsRejection};
 pub use layer::{Require, RequireLayer, ResponseFuture, require};
 pub use path::{ClaimPath, ClaimPathError};
+pub use step_up::{
+    MAX_ACR_LEN, MAX_ACR_VALUES, MAX_MAX_AGE, StepUp, StepUpError, acr_values, max_age,
+};
+pub use step_up_layer::{StepUpLayer, StepUpService, step_up};
 
 /// A rule a request's claims must meet. Cheap to clone (one `Arc`); build it with
 /// [`claim`], [`email_domain`], [`any_of`] and [`all_of`].

@@ -96,6 +96,12 @@ pub enum BearerError {
     /// rule that failed.
     #[error("the token's claims do not meet the route's access rule")]
     InsufficientClaims(#[source] crate::access::AccessError),
+    /// The token's `auth_time` or `acr` does not meet the route's step-up rule
+    /// ([`JwtLayer::require_step_up`](super::JwtLayer::require_step_up)): 401 with
+    /// RFC 9470 `insufficient_user_authentication` and the rule's `acr_values` /
+    /// `max_age`. The cause names the rule that failed.
+    #[error("the token's authentication does not meet the route's step-up rule")]
+    InsufficientUserAuthentication(#[source] crate::access::StepUpError),
     /// The verified claims do not deserialize into the type the handler asked for.
     #[error("token claims do not have the expected shape")]
     ClaimsMismatch,
@@ -144,6 +150,7 @@ impl BearerError {
                 Some("invalid_request")
             }
             Self::InsufficientScope | Self::InsufficientClaims(_) => Some("insufficient_scope"),
+            Self::InsufficientUserAuthentication(_) => Some("insufficient_user_authentication"),
             _ => Some("invalid_token"),
         }
     }
@@ -180,6 +187,9 @@ impl BearerError {
             Self::NotYetValid => "the access token is not yet valid",
             Self::InsufficientScope => "the access token lacks a required scope",
             Self::InsufficientClaims(_) => "the access token lacks a required claim",
+            Self::InsufficientUserAuthentication(_) => {
+                "a more recent or stronger authentication is required"
+            }
             Self::ClaimsMismatch => "the access token claims are not usable here",
             Self::KeysUnavailable(_) => "signing keys are temporarily unavailable",
             Self::LayerMissing => "bearer authentication is not configured",
@@ -219,6 +229,7 @@ pub struct BearerRejection {
     error: BearerError,
     realm: Arc<str>,
     scope: Option<Arc<[Box<str>]>>,
+    step_up: Option<crate::access::StepUp>,
 }
 
 /// Seconds a client should wait after a 503 before retrying.
@@ -237,11 +248,19 @@ impl BearerRejection {
             error,
             realm: realm.into(),
             scope: None,
+            step_up: None,
         }
     }
 
     pub(crate) fn with_scope(mut self, scope: Option<Arc<[Box<str>]>>) -> Self {
         self.scope = scope;
+        self
+    }
+
+    /// The step-up rule whose `acr_values` / `max_age` an
+    /// `insufficient_user_authentication` challenge names (RFC 9470 section 3).
+    pub(crate) fn with_step_up(mut self, step_up: Option<crate::access::StepUp>) -> Self {
+        self.step_up = step_up;
         self
     }
 
@@ -288,6 +307,11 @@ impl BearerRejection {
                         c.push_str(s);
                     }
                     c.push('"');
+                }
+                if let (Some(rule), BearerError::InsufficientUserAuthentication(_)) =
+                    (&self.step_up, &self.error)
+                {
+                    c.push_str(&rule.challenge_params());
                 }
                 Some(c)
             }

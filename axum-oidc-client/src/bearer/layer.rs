@@ -15,7 +15,7 @@ use tower_service::Service;
 use super::error::BearerError;
 use super::header::{Credentials, credentials};
 use super::{JwtConfiguration, VerifiedJwt};
-use crate::access::Requirement;
+use crate::access::{Requirement, StepUp};
 
 /// What the layer leaves in the request extensions for the extractors.
 #[derive(Clone, Debug)]
@@ -67,6 +67,7 @@ pub struct JwtLayer {
     optional: bool,
     scopes: Option<Arc<[Box<str>]>>,
     requirement: Option<Requirement>,
+    step_up: Option<StepUp>,
 }
 
 impl JwtLayer {
@@ -86,6 +87,7 @@ impl JwtLayer {
             optional: false,
             scopes: None,
             requirement: None,
+            step_up: None,
         }
     }
 
@@ -146,6 +148,7 @@ impl JwtLayer {
             optional: false,
             scopes: Some(scopes),
             requirement: self.requirement.clone(),
+            step_up: self.step_up.clone(),
         }
     }
 
@@ -175,6 +178,38 @@ impl JwtLayer {
             optional: false,
             scopes: self.scopes.clone(),
             requirement: Some(requirement),
+            step_up: self.step_up.clone(),
+        }
+    }
+
+    /// A layer, for `route_layer`, that requires a valid token whose `auth_time` and
+    /// `acr` claims meet `rule` (RFC 9470 section 4: an access token may carry them).
+    /// A token that fails it gets 401 with
+    /// `error="insufficient_user_authentication"` and the rule's `acr_values` /
+    /// `max_age` (RFC 9470 section 3), so the client can obtain a token from a
+    /// fresher or stronger login. Scopes and a claims rule set on `self` are kept.
+    /// The returned layer always requires a token.
+    ///
+    /// ```
+    /// # use axum_oidc_client::bearer::{HmacAlgorithm, JwtConfiguration, JwtLayer};
+    /// # let config = JwtConfiguration::builder()
+    /// #     .with_hmac_secret("svc", HmacAlgorithm::HS256, [7u8; 32])
+    /// #     .with_audience("api").build().unwrap();
+    /// use std::time::Duration;
+    /// use axum_oidc_client::access::max_age;
+    ///
+    /// let jwt = JwtLayer::new(config);
+    /// let transfer: axum::routing::MethodRouter = axum::routing::post(|| async { "" })
+    ///     .route_layer(jwt.require_step_up(max_age(Duration::from_secs(300))));
+    /// # let _ = transfer;
+    /// ```
+    pub fn require_step_up(&self, rule: StepUp) -> Self {
+        Self {
+            config: self.config.clone(),
+            optional: false,
+            scopes: self.scopes.clone(),
+            requirement: self.requirement.clone(),
+            step_up: Some(rule),
         }
     }
 
@@ -244,6 +279,7 @@ fn route_refusal(layer: &JwtLayer, jwt: &VerifiedJwt) -> Option<Response> {
             .config
             .reject(error)
             .with_scope(layer.scopes.clone())
+            .with_step_up(layer.step_up.clone())
             .into_response(),
     )
 }
@@ -256,15 +292,23 @@ fn route_error(layer: &JwtLayer, jwt: &VerifiedJwt) -> Option<BearerError> {
             Err(e) => return Some(e),
         }
     }
-    let requirement = layer.requirement.as_ref()?;
+    if layer.requirement.is_none() && layer.step_up.is_none() {
+        return None;
+    }
     let claims: serde_json::Value = match jwt.claims() {
         Ok(c) => c,
         Err(_) => return Some(BearerError::ClaimsMismatch),
     };
-    requirement
-        .check(&claims)
+    if let Some(requirement) = &layer.requirement
+        && let Err(e) = requirement.check(&claims)
+    {
+        return Some(BearerError::InsufficientClaims(e));
+    }
+    let rule = layer.step_up.as_ref()?;
+    let config = &layer.config;
+    rule.check_json(&claims, config.inner.clock.now(), config.leeway())
         .err()
-        .map(BearerError::InsufficientClaims)
+        .map(BearerError::InsufficientUserAuthentication)
 }
 
 impl<S> Service<Request<Body>> for JwtService<S>
@@ -509,6 +553,50 @@ mod tests {
         assert!(matches!(
             route_error(&route, &jwt),
             Some(BearerError::InsufficientScope)
+        ));
+    }
+
+    #[tokio::test]
+    async fn a_token_from_a_stale_login_gets_the_rfc_9470_challenge() {
+        use crate::access::{StepUpError, max_age};
+        let now = chrono::Utc::now().timestamp();
+        let (layer, jwt) = verified(serde_json::json!({"auth_time": now - 3600})).await;
+        let route = layer.require_step_up(max_age(std::time::Duration::from_secs(300)));
+        let Some(response) = route_refusal(&route, &jwt) else {
+            panic!("a stale login must be refused")
+        };
+        assert_eq!(response.status(), http::StatusCode::UNAUTHORIZED);
+        assert_eq!(
+            response.headers()[http::header::WWW_AUTHENTICATE],
+            "Bearer realm=\"api\", error=\"insufficient_user_authentication\", \
+             error_description=\"a more recent or stronger authentication is required\", \
+             max_age=\"300\""
+        );
+        let (layer, jwt) = verified(serde_json::json!({})).await;
+        let route = layer.require_step_up(max_age(std::time::Duration::from_secs(300)));
+        assert!(matches!(
+            route_error(&route, &jwt),
+            Some(BearerError::InsufficientUserAuthentication(
+                StepUpError::MissingAuthTime
+            ))
+        ));
+    }
+
+    #[tokio::test]
+    async fn a_token_with_a_fresh_and_strong_enough_login_passes_the_step_up() {
+        use crate::access::{StepUpError, acr_values};
+        let now = chrono::Utc::now().timestamp();
+        let rule = acr_values(["urn:mfa"]).and_max_age(std::time::Duration::from_secs(300));
+        let (layer, jwt) =
+            verified(serde_json::json!({"auth_time": now - 10, "acr": "urn:mfa"})).await;
+        assert!(route_error(&layer.require_step_up(rule.clone()), &jwt).is_none());
+        let (layer, jwt) =
+            verified(serde_json::json!({"auth_time": now - 10, "acr": "urn:pwd"})).await;
+        assert!(matches!(
+            route_error(&layer.require_step_up(rule), &jwt),
+            Some(BearerError::InsufficientUserAuthentication(
+                StepUpError::AcrNotAccepted
+            ))
         ));
     }
 }

@@ -26,6 +26,9 @@ pub(crate) enum Established {
     },
     /// This authorization response was already used (on any instance).
     Replayed,
+    /// A step-up login returned another user (`iss`, `sub`) than the browser's
+    /// session, which is kept.
+    OtherUser,
     /// The store failed; no session exists.
     StoreFailed(StoreError),
 }
@@ -73,21 +76,52 @@ pub(crate) fn user_agent_of(headers: &HeaderMap) -> Option<String> {
     (!value.is_empty()).then(|| value.to_owned())
 }
 
+/// Whether the session the browser brought along, if any, belongs to the user of
+/// `record` (same `iss` and `sub`). `true` without a live session.
+async fn same_user_as_session(
+    config: &OAuthConfiguration,
+    store: &BoundedStore,
+    headers: &HeaderMap,
+    record: &SessionRecord,
+) -> Result<bool, StoreError> {
+    let c = &config.inner;
+    let Some(old) = read_session_id(&c.cookie_key, &c.cookies, headers) else {
+        return Ok(true);
+    };
+    Ok(match store.op(store.get(&SessionKey::of(&old))).await? {
+        Some(prev) => prev.claims.iss == record.claims.iss && prev.claims.sub == record.claims.sub,
+        None => true,
+    })
+}
+
 /// Consumes the `state`, picks a fresh session id and stores `record` under it for
 /// what the session policy grants. A stored session is a successful login: counted
 /// ([`LOGINS_TOTAL`](crate::observe::LOGINS_TOTAL)) and audited.
+///
+/// A `step_up` login upgrades the browser's session: it must return the same user
+/// (`iss`, `sub`) as that session, or it is refused and the session kept. The
+/// upgraded session gets a fresh id like any login (the old id and its record are
+/// deleted), so an id seen before the step-up never carries the stronger login.
 pub(crate) async fn establish_session(
     config: &OAuthConfiguration,
     store: &BoundedStore,
     headers: &HeaderMap,
     login_state: &str,
     mut record: SessionRecord,
+    step_up: bool,
 ) -> Established {
     record.user_agent = user_agent_of(headers);
     match consume_state(store, login_state).await {
         Ok(true) => {}
         Ok(false) => return Established::Replayed,
         Err(e) => return Established::StoreFailed(e),
+    }
+    if step_up {
+        match same_user_as_session(config, store, headers, &record).await {
+            Ok(true) => {}
+            Ok(false) => return Established::OtherUser,
+            Err(e) => return Established::StoreFailed(e),
+        }
     }
     let id = fresh_session_id(config, store, headers).await;
     let c = &config.inner;

@@ -101,6 +101,11 @@ pub enum CallbackError {
     /// start-up). A provider fault.
     #[error("the OpenID provider has not been discovered yet")]
     NotDiscovered,
+    /// A step-up login (one that asked for `max_age` or `acr_values`) came back for
+    /// another user (`iss`, `sub`) than the browser's session: the session is kept,
+    /// and users are never switched silently.
+    #[error("a step-up login returned another user")]
+    StepUpUserChanged,
 }
 
 impl CallbackError {
@@ -143,6 +148,7 @@ impl CallbackError {
             Self::Replayed => Failure::user("replayed"),
             Self::Busy => Failure::local_outage("busy"),
             Self::NotDiscovered => Failure::local_outage("provider_not_discovered"),
+            Self::StepUpUserChanged => Failure::user("step_up_user_changed"),
         }
     }
 }
@@ -309,6 +315,9 @@ pub async fn complete_login(
             let claims =
                 verify_login_id_token(provider, id_token, &response, login.nonce.secret(), now)
                     .await?;
+            // Before UserInfo is merged: `auth_time` and `acr` must come from the ID
+            // token (OIDC Core 3.1.3.7 steps 11-12).
+            check_step_up(login, &claims, provider, now)?;
             if provider.fetch_userinfo {
                 crate::userinfo::merge_userinfo(provider, claims, &response.access_token)
                     .await
@@ -317,11 +326,32 @@ pub async fn complete_login(
                 claims
             }
         }
-        IdentityMode::OAuth2Only { .. } => fetch_user_claims(provider, &response.access_token, now)
-            .await
-            .map_err(CallbackError::UserInfo)?,
+        IdentityMode::OAuth2Only { .. } => {
+            let claims = fetch_user_claims(provider, &response.access_token, now)
+                .await
+                .map_err(CallbackError::UserInfo)?;
+            // Without an ID token only the user document can say; most say nothing,
+            // and a step-up is then refused rather than assumed.
+            check_step_up(login, &claims, provider, now)?;
+            claims
+        }
     };
     Ok(new_record(provider, &response, claims, None, now))
+}
+
+/// The `max_age` / `acr_values` the login asked for, against the returned claims.
+fn check_step_up(
+    login: &LoginState,
+    claims: &IdTokenClaims,
+    provider: &ProviderConfig,
+    now: i64,
+) -> Result<(), CallbackError> {
+    match &login.step_up {
+        Some(rule) => rule
+            .check(claims, now, provider.leeway)
+            .map_err(|e| CallbackError::IdToken(IdTokenError::Authentication(e))),
+        None => Ok(()),
+    }
 }
 
 async fn verify_login_id_token(

@@ -42,6 +42,7 @@ pub(super) fn id_token_failure(e: &IdTokenError) -> Failure {
             Failure::configuration("id_token_clock_skew")
         }
         IdTokenError::MissingNonce | IdTokenError::NonceMismatch => Failure::user("nonce_mismatch"),
+        IdTokenError::Authentication(_) => Failure::user("step_up_not_met"),
         _ => Failure::user("id_token_invalid"),
     }
 }
@@ -78,6 +79,18 @@ mod tests {
             (CallbackError::WrongIss, "wrong_iss", User),
             (CallbackError::Replayed, "replayed", User),
             (CallbackError::MissingCode, "missing_code", User),
+            (
+                CallbackError::StepUpUserChanged,
+                "step_up_user_changed",
+                User,
+            ),
+            (
+                CallbackError::IdToken(IdTokenError::Authentication(
+                    crate::access::StepUpError::MissingAuthTime,
+                )),
+                "step_up_not_met",
+                User,
+            ),
             (
                 CallbackError::ProviderError("access_denied".into()),
                 "access_denied",

@@ -123,7 +123,10 @@ async fn login(state: &AuthState, req: &Parts) -> Response {
         return provider_not_discovered(req);
     };
     let next = crate::redirect::safe_next(query_param(req, "next").as_deref());
-    let start = crate::login::start_login_for(&state.config, &provider, next);
+    // `max_age` / `acr_values` from a step-up layer's link; from anyone else they only
+    // make this login stricter.
+    let step_up = crate::access::StepUp::from_login_query(req.uri.query().unwrap_or_default());
+    let start = crate::login::start_login_for(&state.config, &provider, next, step_up);
     let mut r = pages::see_other(start.authorization_url.as_str());
     pages::append_cookie(&mut r, &start.set_cookie);
     r
@@ -213,6 +216,7 @@ async fn callback(state: &AuthState, req: &Parts) -> Response {
         &req.headers,
         login.state.secret(),
         record,
+        login.step_up.is_some(),
     )
     .await
     {
@@ -225,6 +229,11 @@ async fn callback(state: &AuthState, req: &Parts) -> Response {
         }
         Established::Replayed => {
             let mut r = failed(&CallbackError::Replayed, Some(&login.next));
+            pages::append_cookie(&mut r, &clear_login);
+            r
+        }
+        Established::OtherUser => {
+            let mut r = failed(&CallbackError::StepUpUserChanged, Some("/"));
             pages::append_cookie(&mut r, &clear_login);
             r
         }

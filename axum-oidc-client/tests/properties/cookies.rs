@@ -147,6 +147,7 @@ proptest! {
             verifier: PkceCodeVerifier::new(verifier.clone()),
             next: next.clone(),
             started_at,
+            step_up: None,
         };
         let pair = pair_of(&login_cookie(&key, &settings, &login));
         let mut headers = noise.clone();

@@ -145,6 +145,10 @@ pub struct LoginState {
     /// When login started, seconds since the epoch.
     #[serde(rename = "t")]
     pub started_at: i64,
+    /// The `max_age` / `acr_values` this login asked for (OIDC Core 3.1.2.1), which
+    /// the callback verifies; `None` for a plain login.
+    #[serde(rename = "u", default, skip_serializing_if = "Option::is_none")]
+    pub step_up: Option<crate::access::StepUp>,
 }
 
 /// Longest `Set-Cookie` value the library sends: browsers must keep cookies of at least
@@ -394,6 +398,7 @@ mod tests {
             verifier: PkceCodeVerifier::new("ver-1"),
             next: "/x".into(),
             started_at: 5,
+            step_up: None,
         };
         let set = login_cookie(&key, &settings(), &login);
         assert!(!set.contains("ver-1") && !set.contains("no-1"));
@@ -430,6 +435,7 @@ mod tests {
                 verifier: PkceCodeVerifier::new("v".repeat(128)),
                 next: next.clone(),
                 started_at: i64::MAX,
+                step_up: None,
             };
             let set = login_cookie(&key, &settings, &login);
             assert!(
@@ -450,6 +456,7 @@ mod tests {
             verifier: PkceCodeVerifier::new("v".repeat(128)),
             next: fits.clone(),
             started_at: 1,
+            step_up: None,
         };
         let set = login_cookie(&key, &settings, &login);
         assert!(set.len() <= MAX_SET_COOKIE_LEN);
