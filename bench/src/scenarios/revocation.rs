@@ -123,12 +123,16 @@ async fn measure(url: &str) -> BenchResult<Vec<f64>> {
     }
     let run = format!("rev{}", now_ns() % 1_000_000_000);
     let hour = Duration::from_secs(3600);
+    // The sessions are written to the shared store directly: writes through A would
+    // publish too, and over a cluster's bus those messages can still be arriving at B
+    // while it warms, dropping copies the run then expects.
+    let shared = axum_oidc_client::store::from_url(url, &key).await?;
     let mut keys = Vec::with_capacity(REVOCATIONS);
     let mut records = Vec::with_capacity(REVOCATIONS);
     for i in 0..REVOCATIONS {
         let k = SessionKey::from_stored(format!("{run}-key-{i}"));
         let r = Arc::new(record(&run, i, "at-1")?);
-        a.put(&k, r.clone(), hour).await?;
+        shared.put(&k, r.clone(), hour).await?;
         keys.push(k);
         records.push(r);
     }
@@ -224,6 +228,20 @@ pub fn peer_main(args: &[String]) -> std::process::ExitCode {
 
 async fn peer(url: &str) -> BenchResult<()> {
     let b = two_tier_from_url(url, &key()?, Some(config())).await?;
+    if std::env::var_os("BENCH_REVOCATION_DEBUG").is_some() {
+        let watched = b.clone();
+        tokio::spawn(async move {
+            let mut last = None;
+            loop {
+                let now = watched.invalidation_health().map(|h| h.is_up());
+                if now != last {
+                    eprintln!("revocation peer: channel up = {now:?} at {}", now_ns());
+                    last = now;
+                }
+                tokio::time::sleep(Duration::from_millis(1)).await;
+            }
+        });
+    }
     let mut lines = BufReader::new(tokio::io::stdin()).lines();
     let mut out = tokio::io::stdout();
     let mut warmed = 0usize;
@@ -275,7 +293,17 @@ async fn peer(url: &str) -> BenchResult<()> {
                     }
                     tokio::task::yield_now().await;
                 }
-                format!("gone {}\n", now_ns())
+                let gone_at = now_ns();
+                if std::env::var_os("BENCH_REVOCATION_DEBUG").is_some() {
+                    let mut still = 0;
+                    for w in &warm_keys {
+                        if b.is_cached_locally(w).await {
+                            still += 1;
+                        }
+                    }
+                    eprintln!("revocation peer: after {arg}: {still} cached");
+                }
+                format!("gone {gone_at}\n")
             }
             "quit" => return Ok(()),
             other => return Err(format!("unknown command {other:?}").into()),
