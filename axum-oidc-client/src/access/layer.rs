@@ -147,40 +147,54 @@ where
     }
 
     fn call(&mut self, req: Request<Body>) -> Self::Future {
-        // The ready service goes into the future; this one keeps a clone.
-        let clone = self.inner.clone();
-        let inner = std::mem::replace(&mut self.inner, clone);
-        ResponseFuture {
-            future: Box::pin(check_then_call(self.requirement.clone(), inner, req)),
-            _inner: PhantomData,
-        }
+        let requirement = self.requirement.clone();
+        guard_then_call(take_ready(&mut self.inner), req, move |parts, claims| {
+            let e = check(&requirement, claims).err()?;
+            tracing::debug!(rule = %e, "a signed-in user does not meet the route's access rule");
+            let api = crate::pages::is_api_request(&parts.headers);
+            Some(failure(
+                api,
+                Failure::forbidden("insufficient_claims"),
+                None,
+            ))
+        })
     }
 }
 
-async fn check_then_call<S>(
-    requirement: Requirement,
+/// The ready service, for the future; a clone stays in the layer's service.
+pub(super) fn take_ready<S: Clone>(inner: &mut S) -> S {
+    let clone = inner.clone();
+    std::mem::replace(inner, clone)
+}
+
+/// What every guard layer of this module does: reads the session's claims as the
+/// extractor does (its answers for no session, an outage or a missing layer), asks
+/// `judge`, and calls `inner` only when `judge` has no answer of its own.
+pub(super) fn guard_then_call<S, J>(
     mut inner: S,
     req: Request<Body>,
-) -> Result<Response, S::Error>
+    judge: J,
+) -> ResponseFuture<S::Future>
 where
-    S: Service<Request<Body>, Response = Response>,
+    S: Service<Request<Body>, Response = Response> + Send + 'static,
+    S::Future: Send + 'static,
+    J: FnOnce(&http::request::Parts, &IdTokenClaims) -> Option<Response> + Send + 'static,
 {
-    let (mut parts, body) = req.into_parts();
-    // The extractor's answers for no session, an outage or a missing layer.
-    let claims = match IdTokenClaims::from_request_parts(&mut parts, &()).await {
-        Ok(c) => c,
-        Err(rejection) => return Ok(rejection.into_response()),
+    let future = async move {
+        let (mut parts, body) = req.into_parts();
+        let claims = match IdTokenClaims::from_request_parts(&mut parts, &()).await {
+            Ok(c) => c,
+            Err(rejection) => return Ok(rejection.into_response()),
+        };
+        if let Some(answer) = judge(&parts, &claims) {
+            return Ok(answer);
+        }
+        inner.call(Request::from_parts(parts, body)).await
     };
-    if let Err(e) = check(&requirement, &claims) {
-        tracing::debug!(rule = %e, "a signed-in user does not meet the route's access rule");
-        let api = crate::pages::is_api_request(&parts.headers);
-        return Ok(failure(
-            api,
-            Failure::forbidden("insufficient_claims"),
-            None,
-        ));
+    ResponseFuture {
+        future: Box::pin(future),
+        _inner: PhantomData,
     }
-    inner.call(Request::from_parts(parts, body)).await
 }
 
 /// `requirement` over the session's claims as one JSON claims set.

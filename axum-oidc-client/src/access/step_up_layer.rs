@@ -1,12 +1,10 @@
 //! [`StepUpLayer`]: a route layer that sends a signed-in user whose authentication is
 //! too old or too weak through login again (RFC 9470 for API callers).
 
-use std::marker::PhantomData;
 use std::task::{Context, Poll};
 use std::time::Duration;
 
 use axum::body::Body;
-use axum::extract::FromRequestParts;
 use axum::response::{IntoResponse, Response};
 use http::request::Parts;
 use http::{HeaderValue, Request, StatusCode, header};
@@ -14,9 +12,8 @@ use tower_layer::Layer;
 use tower_service::Service;
 
 use super::StepUp;
-use super::layer::ResponseFuture;
+use super::layer::{ResponseFuture, guard_then_call, take_ready};
 use crate::UnauthenticatedBehavior;
-use crate::id_token::IdTokenClaims;
 use crate::pages;
 
 /// A [`StepUpLayer`] for `rule`, to put on a route with `route_layer` inside an
@@ -134,46 +131,25 @@ where
     }
 
     fn call(&mut self, req: Request<Body>) -> Self::Future {
-        let clone = self.inner.clone();
-        let inner = std::mem::replace(&mut self.inner, clone);
-        ResponseFuture {
-            future: Box::pin(check_then_call(self.rule.clone(), inner, req)),
-            _inner: PhantomData,
-        }
+        let rule = self.rule.clone();
+        guard_then_call(take_ready(&mut self.inner), req, move |parts, claims| {
+            // The extractor succeeded, so the layer's slot is there.
+            let Ok(slot) = crate::extract::slot(parts) else {
+                return Some(crate::AuthRejection::LayerMissing.into_response());
+            };
+            let config = &slot.0.state.config;
+            let leeway = config
+                .inner
+                .provider
+                .get()
+                .map_or(Duration::ZERO, |p| p.leeway);
+            let e = rule.check(claims, config.inner.clock.now(), leeway).err()?;
+            tracing::debug!(rule = %e, "the session's authentication does not meet the route's step-up rule");
+            Some(step_up_response(parts, config.base_path(), &rule))
+        })
     }
 }
 
-async fn check_then_call<S>(
-    rule: StepUp,
-    mut inner: S,
-    req: Request<Body>,
-) -> Result<Response, S::Error>
-where
-    S: Service<Request<Body>, Response = Response>,
-{
-    let (mut parts, body) = req.into_parts();
-    let claims = match IdTokenClaims::from_request_parts(&mut parts, &()).await {
-        Ok(c) => c,
-        Err(rejection) => return Ok(rejection.into_response()),
-    };
-    // The extractor above succeeded, so the layer's slot is there.
-    let Ok(slot) = crate::extract::slot(&parts) else {
-        return Ok(crate::AuthRejection::LayerMissing.into_response());
-    };
-    let config = &slot.0.state.config;
-    let leeway = config
-        .inner
-        .provider
-        .get()
-        .map_or(Duration::ZERO, |p| p.leeway);
-    if let Err(e) = rule.check(&claims, config.inner.clock.now(), leeway) {
-        tracing::debug!(rule = %e, "the session's authentication does not meet the route's step-up rule");
-        return Ok(step_up_response(&parts, config.base_path(), &rule));
-    }
-    inner.call(Request::from_parts(parts, body)).await
-}
-
-/// The answer to a signed-in request that needs a step-up.
 fn step_up_response(parts: &Parts, base: &str, rule: &StepUp) -> Response {
     let behavior = parts
         .extensions
