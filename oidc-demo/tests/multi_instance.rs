@@ -275,7 +275,31 @@ struct OwnRedis {
     dir: std::path::PathBuf,
 }
 
+/// Whether `redis-server` can be run (required in CI; skipped otherwise).
+fn redis_server_installed() -> bool {
+    if std::process::Command::new("redis-server")
+        .arg("--version")
+        .output()
+        .is_ok()
+    {
+        return true;
+    }
+    assert!(
+        std::env::var_os("CI").is_none(),
+        "redis-server is required in CI"
+    );
+    eprintln!("skipped: redis-server not installed");
+    false
+}
+
 impl OwnRedis {
+    /// A server on a free port, its data in a new temporary directory.
+    async fn in_a_temporary_dir() -> (OwnRedis, std::path::PathBuf) {
+        let dir = std::env::temp_dir().join(format!("axum-oidc-redis-{}", free_port()));
+        std::fs::create_dir_all(&dir).unwrap();
+        (OwnRedis::start(free_port(), &dir).await, dir)
+    }
+
     async fn start(port: u16, dir: &std::path::Path) -> OwnRedis {
         let child = Command::new("redis-server")
             .args([
@@ -335,25 +359,11 @@ impl OwnRedis {
 
 #[tokio::test]
 async fn a_redis_outage_gives_503s_without_logging_anyone_out_and_the_session_comes_back() {
-    if !node_provider::should_run() {
-        return;
-    }
-    if std::process::Command::new("redis-server")
-        .arg("--version")
-        .output()
-        .is_err()
-    {
-        assert!(
-            std::env::var_os("CI").is_none(),
-            "redis-server is required in CI"
-        );
-        eprintln!("skipped: redis-server not installed");
+    if !node_provider::should_run() || !redis_server_installed() {
         return;
     }
     let _slot = fleet::slot().await;
-    let dir = std::env::temp_dir().join(format!("axum-oidc-redis-{}", free_port()));
-    std::fs::create_dir_all(&dir).unwrap();
-    let redis = OwnRedis::start(free_port(), &dir).await;
+    let (redis, _dir) = OwnRedis::in_a_temporary_dir().await;
     let url = format!("redis://127.0.0.1:{}", redis.port);
     let (op, a, _b) = fleet(&url).await;
     let user = browser();
@@ -421,25 +431,11 @@ async fn a_redis_outage_gives_503s_without_logging_anyone_out_and_the_session_co
 /// tier was flushed.
 #[tokio::test]
 async fn after_a_redis_restart_the_channel_comes_back_and_revocations_flow_again() {
-    if !node_provider::should_run() {
-        return;
-    }
-    if std::process::Command::new("redis-server")
-        .arg("--version")
-        .output()
-        .is_err()
-    {
-        assert!(
-            std::env::var_os("CI").is_none(),
-            "redis-server is required in CI"
-        );
-        eprintln!("skipped: redis-server not installed");
+    if !node_provider::should_run() || !redis_server_installed() {
         return;
     }
     let _slot = fleet::slot().await;
-    let dir = std::env::temp_dir().join(format!("axum-oidc-redis-{}", free_port()));
-    std::fs::create_dir_all(&dir).unwrap();
-    let redis = OwnRedis::start(free_port(), &dir).await;
+    let (redis, _dir) = OwnRedis::in_a_temporary_dir().await;
     let url = format!("tiered+redis://127.0.0.1:{}", redis.port);
     let (op, a, b) = fleet_with(
         &url,
