@@ -124,6 +124,27 @@ async fn replicated(primary: &mut MultiplexedConnection) {
     assert!(acked >= 1, "no replica acknowledged the writes");
 }
 
+/// A store on the Sentinel setup under `prefix`, with short timeouts.
+async fn sentinel_store(url: &str, prefix: &str) -> RedisStore {
+    RedisStore::builder(SessionCodec::encrypted(&KEY))
+        .with_key_prefix(prefix)
+        .with_connect_timeout(Duration::from_millis(500))
+        .with_response_timeout(Duration::from_millis(500))
+        .connect(url)
+        .await
+        .unwrap_or_else(|e| panic!("{VAR} is set but the server cannot be used: {e:?}"))
+}
+
+/// The primary the sentinels name (`host:port`) and its process id, once a replica
+/// has every write so far.
+async fn replicated_primary(sentinel: &str, service: &str) -> (String, String) {
+    let primary = named_primary(sentinel, service).await;
+    let mut conn = connect(&primary).await;
+    replicated(&mut conn).await;
+    let pid = info_field(&mut conn, "server", "process_id").await;
+    (primary, pid)
+}
+
 /// `get` either fails or returns exactly what was written; never "absent".
 fn check_read(
     n: usize,
@@ -149,13 +170,7 @@ async fn a_sentinel_failover_gives_errors_never_wrong_answers_and_keeps_the_sess
     let Some(url) = sentinel_url() else { return };
     let (sentinel_nodes, service) = sentinels(&url);
     let prefix = format!("axum_oidc_test:{}:", unique_name());
-    let store = RedisStore::builder(SessionCodec::encrypted(&KEY))
-        .with_key_prefix(prefix.clone())
-        .with_connect_timeout(Duration::from_millis(500))
-        .with_response_timeout(Duration::from_millis(500))
-        .connect(&url)
-        .await
-        .unwrap_or_else(|e| panic!("{VAR} is set but the server cannot be used: {e:?}"));
+    let store = sentinel_store(&url, &prefix).await;
 
     // Sessions written and replicated before the failover.
     let written: Vec<_> = (0..20)
@@ -172,11 +187,7 @@ async fn a_sentinel_failover_gives_errors_never_wrong_answers_and_keeps_the_sess
             .await
             .unwrap();
     }
-    let old = named_primary(&sentinel_nodes[0], &service).await;
-    let mut old_conn = connect(&old).await;
-    replicated(&mut old_conn).await;
-    let pid = info_field(&mut old_conn, "server", "process_id").await;
-    drop(old_conn);
+    let (old, pid) = replicated_primary(&sentinel_nodes[0], &service).await;
 
     // The primary stops answering; the sentinels see it down after 1 s and promote
     // the replica.
@@ -259,13 +270,7 @@ async fn during_a_sentinel_failover_the_layer_answers_503_and_never_logs_anyone_
     let Some(url) = sentinel_url() else { return };
     let (sentinel_nodes, service) = sentinels(&url);
     let prefix = format!("axum_oidc_test:{}:", unique_name());
-    let store = RedisStore::builder(SessionCodec::encrypted(&KEY))
-        .with_key_prefix(prefix.clone())
-        .with_connect_timeout(Duration::from_millis(500))
-        .with_response_timeout(Duration::from_millis(500))
-        .connect(&url)
-        .await
-        .unwrap_or_else(|e| panic!("{VAR} is set but the server cannot be used: {e:?}"));
+    let store = sentinel_store(&url, &prefix).await;
 
     let bound = app::bind().await;
     let origin = bound.origin.clone();
@@ -295,11 +300,7 @@ async fn during_a_sentinel_failover_the_layer_answers_503_and_never_logs_anyone_
     let sub = me["sub"].clone();
     assert!(sub.is_string(), "{me}");
 
-    let old = named_primary(&sentinel_nodes[0], &service).await;
-    let mut old_conn = connect(&old).await;
-    replicated(&mut old_conn).await;
-    let pid = info_field(&mut old_conn, "server", "process_id").await;
-    drop(old_conn);
+    let (old, pid) = replicated_primary(&sentinel_nodes[0], &service).await;
     signal(&pid, "-STOP");
     let resume = Resume(pid);
 
