@@ -182,9 +182,11 @@ impl Sentinel {
         // Asking the sentinels, then connecting, each within the connect timeout.
         let found = tokio::time::timeout(self.inner.connect_timeout * 2, async {
             let primary = client.async_get_client().await?;
-            primary
+            let mut conn = primary
                 .get_multiplexed_async_connection_with_config(&self.inner.config)
-                .await
+                .await?;
+            is_primary(&mut conn).await?;
+            Ok::<_, RedisError>(conn)
         })
         .await
         .map_err(|_| timed_out("finding the Redis primary through Sentinel timed out"))??;
@@ -211,6 +213,31 @@ impl Sentinel {
             }
         }
         result
+    }
+}
+
+/// Checks that the server a sentinel named is a primary now (the Sentinel client
+/// guidelines, step 3: ask the instance its `ROLE`). A sentinel with a stale view
+/// may name a replica; a replica answers reads, and one that is resynchronising
+/// answers them from an emptied dataset, which would read as "no such session" (a
+/// logout). Anything but `master` is a `READONLY` error: the operation fails (503)
+/// and the next one asks the sentinels again.
+async fn is_primary(conn: &mut MultiplexedConnection) -> Result<(), RedisError> {
+    let role: Vec<::redis::Value> = ::redis::cmd("ROLE").query_async(conn).await?;
+    let is_master = matches!(
+        role.first(),
+        Some(::redis::Value::BulkString(b)) if b.as_slice() == b"master"
+    ) || matches!(
+        role.first(),
+        Some(::redis::Value::SimpleString(s)) if s == "master"
+    );
+    if is_master {
+        Ok(())
+    } else {
+        Err(RedisError::from((
+            ErrorKind::Server(::redis::ServerErrorKind::ReadOnly),
+            "the server Sentinel named is not a primary (ROLE)",
+        )))
     }
 }
 
