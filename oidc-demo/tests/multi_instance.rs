@@ -97,48 +97,28 @@ async fn sessions_are_shared_across_instances(store: &str, revocation_bound: Dur
     );
 }
 
-#[tokio::test]
-async fn two_instances_share_sessions_refresh_and_logout_through_redis() {
-    if !node_provider::should_run() {
-        return;
-    }
-    let Some(url) = store_url("AXUM_OIDC_TEST_REDIS_URL") else {
-        return;
-    };
-    sessions_are_shared_across_instances(&url, Duration::ZERO).await;
+/// A shared store's URL from `$var`, then the shared-session checks with no
+/// revocation delay allowed.
+macro_rules! shared_fleet_tests {
+    ($($name:ident: $var:literal,)*) => {$(
+        #[tokio::test]
+        async fn $name() {
+            if !node_provider::should_run() {
+                return;
+            }
+            let Some(url) = store_url($var) else {
+                return;
+            };
+            sessions_are_shared_across_instances(&url, Duration::ZERO).await;
+        }
+    )*};
 }
 
-#[tokio::test]
-async fn two_instances_share_sessions_refresh_and_logout_through_postgres() {
-    if !node_provider::should_run() {
-        return;
-    }
-    let Some(url) = store_url("AXUM_OIDC_TEST_POSTGRES_URL") else {
-        return;
-    };
-    sessions_are_shared_across_instances(&url, Duration::ZERO).await;
-}
-
-#[tokio::test]
-async fn two_instances_share_sessions_refresh_and_logout_through_redis_cluster() {
-    if !node_provider::should_run() {
-        return;
-    }
-    let Some(url) = store_url("AXUM_OIDC_TEST_REDIS_CLUSTER_URL") else {
-        return;
-    };
-    sessions_are_shared_across_instances(&url, Duration::ZERO).await;
-}
-
-#[tokio::test]
-async fn two_instances_share_sessions_refresh_and_logout_through_redis_sentinel() {
-    if !node_provider::should_run() {
-        return;
-    }
-    let Some(url) = store_url("AXUM_OIDC_TEST_REDIS_SENTINEL_URL") else {
-        return;
-    };
-    sessions_are_shared_across_instances(&url, Duration::ZERO).await;
+shared_fleet_tests! {
+    two_instances_share_sessions_refresh_and_logout_through_redis: "AXUM_OIDC_TEST_REDIS_URL",
+    two_instances_share_sessions_refresh_and_logout_through_postgres: "AXUM_OIDC_TEST_POSTGRES_URL",
+    two_instances_share_sessions_refresh_and_logout_through_redis_cluster: "AXUM_OIDC_TEST_REDIS_CLUSTER_URL",
+    two_instances_share_sessions_refresh_and_logout_through_redis_sentinel: "AXUM_OIDC_TEST_REDIS_SENTINEL_URL",
 }
 
 #[tokio::test]
