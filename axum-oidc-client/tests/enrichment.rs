@@ -420,10 +420,16 @@ async fn a_failing_hook_fails_the_login_with_its_documented_status() {
     let r = failing(|| EnrichError::unavailable(std::io::Error::other("db down"))).await;
     assert_eq!(r.status(), StatusCode::SERVICE_UNAVAILABLE);
     assert!(r.headers().contains_key("retry-after"));
-    assert_eq!(
-        failing(|| EnrichError::Denied).await.status(),
-        StatusCode::FORBIDDEN
+    let page = r.text().await.unwrap();
+    assert!(page.contains("could not be loaded right now"), "{page}");
+    assert!(
+        !page.contains("db down"),
+        "the cause is for the log, not the page"
     );
+    let r = failing(|| EnrichError::Denied).await;
+    assert_eq!(r.status(), StatusCode::FORBIDDEN);
+    let page = r.text().await.unwrap();
+    assert!(page.contains("does not grant your"), "{page}");
     let r = failing(|| EnrichError::failed("bug")).await;
     assert_eq!(r.status(), StatusCode::INTERNAL_SERVER_ERROR);
     for reason in [

@@ -16,7 +16,8 @@
 //! - `_claim_names` / `_claim_sources` are dropped from the stored claims once the
 //!   enrichers ran (a source may carry a bearer token). A claim they name that no
 //!   enricher resolved stays absent, so a rule on it fails closed (403), and one
-//!   warning per login says so (`reason = "distributed_claims_unresolved"`).
+//!   warning per login says so (`reason = "distributed_claims_unresolved"`); so does
+//!   Entra ID's `hasgroups: true` without `groups`.
 //! - A failing enricher fails the login, see [`EnrichError`].
 //!
 //! ```
@@ -310,13 +311,27 @@ pub(crate) fn strip_markers(claims: &mut IdTokenClaims) {
     claims.additional.remove("_claim_sources");
 }
 
-/// The claims named by `_claim_names` that are still absent, for the one warning.
-fn unresolved(pending: &DistributedClaims, claims: &IdTokenClaims) -> Vec<String> {
-    pending
+/// Whether the token says the user's groups were left out: Entra ID's `hasgroups`
+/// (sent instead of `_claim_names` where a token must stay short).
+fn groups_left_out(claims: &IdTokenClaims) -> bool {
+    claims.additional.get("hasgroups") == Some(&Value::Bool(true))
+}
+
+/// The claims named by `_claim_names` (or `hasgroups`) that are still absent, for the
+/// one warning. Pure.
+pub(crate) fn unresolved(pending: &DistributedClaims, claims: &IdTokenClaims) -> Vec<String> {
+    let mut missing: Vec<String> = pending
         .names()
         .filter(|n| !claims.additional.contains_key(n))
         .map(str::to_owned)
-        .collect()
+        .collect();
+    if groups_left_out(claims)
+        && !claims.additional.contains_key("groups")
+        && !missing.iter().any(|n| n == "groups")
+    {
+        missing.push("groups".to_owned());
+    }
+    missing
 }
 
 /// Runs the enrichers on a new session `record` (OIDC Core 5.6.2 for the distributed
@@ -329,7 +344,7 @@ pub(crate) async fn enrich_record(
     now: i64,
 ) -> Result<(), EnrichError> {
     let mut pending = DistributedClaims::parse(&record.claims.additional);
-    if enrichers.0.is_empty() && pending.is_empty() {
+    if enrichers.0.is_empty() && pending.is_empty() && !groups_left_out(&record.claims) {
         return Ok(());
     }
     let mut claims = (*record.claims).clone();

@@ -351,3 +351,27 @@ fn each_enrichment_failure_has_its_status_and_reason() {
         assert_eq!((f.status(), f.reason()), (status, reason), "{e}");
     }
 }
+
+#[test]
+fn unresolved_names_are_those_still_absent_and_hasgroups_counts() {
+    let pending = DistributedClaims::parse(&overage().additional);
+    assert_eq!(unresolved(&pending, &overage()), ["groups"]);
+    let resolved = claims(json!({"groups": ["g1"]}));
+    assert!(unresolved(&pending, &resolved).is_empty());
+    // Entra ID's implicit-flow marker, without any source.
+    let none = DistributedClaims::default();
+    assert_eq!(
+        unresolved(&none, &claims(json!({"hasgroups": true}))),
+        ["groups"]
+    );
+    assert!(unresolved(&none, &claims(json!({"hasgroups": false}))).is_empty());
+    assert!(unresolved(&none, &claims(json!({"hasgroups": true, "groups": []}))).is_empty());
+    assert_eq!(
+        unresolved(
+            &pending,
+            &claims(json!({"hasgroups": true, "_claim_names": {"groups": "src1"}}))
+        ),
+        ["groups"],
+        "listed once"
+    );
+}
