@@ -18,7 +18,7 @@ use app::{Browser, bind, location, set_cookies};
 use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode as AxumStatus, header};
 use axum::response::{Html, IntoResponse, Response};
-use axum::routing::get;
+use axum::routing::{get, post};
 use axum::{Json, Router};
 use axum_oidc_client::access::{Claims, claim, require};
 use axum_oidc_client::enrich::{
@@ -143,50 +143,72 @@ enum Reply {
     Status(u16),
 }
 
-/// A claims source on 127.0.0.1:0 that records the bearer tokens it is sent.
+/// A claims source on 127.0.0.1:0 that records the bearer tokens it is sent: a
+/// distributed claims endpoint (`GET /users/alice/groups`) and one shaped like
+/// Microsoft Graph's (`POST /v1.0/users/oid/getMemberObjects`).
 struct Source {
     origin: String,
-    tokens: Arc<Mutex<Vec<String>>>,
+    seen: Arc<SourceSeen>,
     _server: tokio::task::JoinHandle<()>,
+}
+
+#[derive(Default)]
+struct SourceSeen {
+    tokens: Mutex<Vec<String>>,
+    bodies: Mutex<Vec<String>>,
+}
+
+type SourceState = (Arc<SourceSeen>, Reply);
+
+fn answer(seen: &SourceSeen, reply: Reply, headers: &HeaderMap) -> Response {
+    let bearer = headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "))
+        .unwrap_or_default()
+        .to_owned();
+    seen.tokens.lock().unwrap().push(bearer);
+    match reply {
+        Reply::Json(v) => Json(v).into_response(),
+        Reply::Jwt(t) => ([(header::CONTENT_TYPE, "application/jwt")], t).into_response(),
+        Reply::Status(s) => AxumStatus::from_u16(s).unwrap().into_response(),
+    }
 }
 
 impl Source {
     async fn start(reply: Reply) -> Self {
         let bound = bind().await;
         let origin = bound.origin.clone();
-        let tokens: Arc<Mutex<Vec<String>>> = Arc::default();
-        let state = (tokens.clone(), reply);
-        let app = Router::new()
-            .route(
-                "/users/alice/groups",
-                get(
-                    |State((tokens, reply)): State<(Arc<Mutex<Vec<String>>>, Reply)>,
-                     headers: HeaderMap| async move {
-                        let bearer = headers
-                            .get(header::AUTHORIZATION)
-                            .and_then(|v| v.to_str().ok())
-                            .and_then(|v| v.strip_prefix("Bearer "))
-                            .unwrap_or_default()
-                            .to_owned();
-                        tokens.lock().unwrap().push(bearer);
-                        let r: Response = match reply {
-                            Reply::Json(v) => Json(v).into_response(),
-                            Reply::Jwt(t) => {
-                                ([(header::CONTENT_TYPE, "application/jwt")], t).into_response()
-                            }
-                            Reply::Status(s) => AxumStatus::from_u16(s).unwrap().into_response(),
-                        };
-                        r
-                    },
-                ),
-            )
-            .with_state(state);
+        let seen = Arc::new(SourceSeen::default());
+        let state: SourceState = (seen.clone(), reply);
+        let app =
+            Router::new()
+                .route(
+                    "/users/alice/groups",
+                    get(
+                        |State((seen, reply)): State<SourceState>, headers: HeaderMap| async move {
+                            answer(&seen, reply, &headers)
+                        },
+                    ),
+                )
+                .route(
+                    "/v1.0/users/oid/getMemberObjects",
+                    post(
+                        |State((seen, reply)): State<SourceState>,
+                         headers: HeaderMap,
+                         body: String| async move {
+                            seen.bodies.lock().unwrap().push(body);
+                            answer(&seen, reply, &headers)
+                        },
+                    ),
+                )
+                .with_state(state);
         let server = tokio::spawn(async move {
             axum::serve(bound.listener, app).await.expect("serve");
         });
         Self {
             origin,
-            tokens,
+            seen,
             _server: server,
         }
     }
@@ -196,7 +218,7 @@ impl Source {
     }
 
     fn tokens(&self) -> Vec<String> {
-        self.tokens.lock().unwrap().clone()
+        self.seen.tokens.lock().unwrap().clone()
     }
 }
 
@@ -250,6 +272,28 @@ async fn without_its_own_token_a_source_gets_the_logins_access_token() {
     let issued = env.adv.seen(CASE).access_tokens;
     assert_eq!(source.tokens(), issued);
     assert_eq!(env.whoami().await["groups"], json!(["admin"]));
+    assert_eq!(env.browser.get("/admin").await.status(), StatusCode::OK);
+}
+
+#[tokio::test]
+async fn an_entra_get_member_objects_source_is_called_as_graph_expects() {
+    let source = Source::start(Reply::Json(json!({
+        "@odata.context": "https://graph.microsoft.com/v1.0/$metadata#Collection(Edm.String)",
+        "value": ["admin", "staff"]
+    })))
+    .await;
+    let endpoint = format!("{}/v1.0/users/oid/getMemberObjects", source.origin);
+    let env = start(overage(&endpoint, None), |l| {
+        l.with_claims_enricher(resolver(&source.origin))
+    })
+    .await;
+    env.login_ok().await;
+    let bodies = source.seen.bodies.lock().unwrap().clone();
+    assert_eq!(bodies.len(), 1, "one POST");
+    let body: Value = serde_json::from_str(&bodies[0]).unwrap();
+    assert_eq!(body, json!({ "securityEnabledOnly": false }));
+    assert_eq!(source.tokens(), env.adv.seen(CASE).access_tokens);
+    assert_eq!(env.whoami().await["groups"], json!(["admin", "staff"]));
     assert_eq!(env.browser.get("/admin").await.status(), StatusCode::OK);
 }
 

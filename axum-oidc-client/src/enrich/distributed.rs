@@ -199,6 +199,16 @@ pub(crate) fn allowed_endpoint(
     }
 }
 
+/// Whether `url` is Microsoft Graph's `getMemberObjects` action (a POST), the
+/// endpoint Entra ID names for its group overage. Pure.
+pub(crate) fn is_get_member_objects(url: &url::Url) -> bool {
+    url.path()
+        .trim_end_matches('/')
+        .rsplit('/')
+        .next()
+        .is_some_and(|last| last.eq_ignore_ascii_case("getMemberObjects"))
+}
+
 /// Reads the claims `names` from a source's answer. A JSON object gives each name's
 /// member; when one name is asked and the object lacks it, a Microsoft Graph
 /// collection (`{"value": [...]}`) gives the strings of `value`, or the `id` of each
@@ -234,7 +244,9 @@ pub(crate) fn pick(doc: &Map<String, Value>, names: &[&str]) -> Enrichment {
 ///   never following redirects, within the timeout (5 s) and size cap (256 KiB). An
 ///   endpoint on another origin is skipped with a warning: its claims stay absent.
 /// - It carries the source's own `access_token` when the token gives one, else the
-///   login's access token.
+///   login's access token. The request is a GET, except to Microsoft Graph's
+///   `getMemberObjects` action (Entra ID's overage endpoint), which is POSTed
+///   `{"securityEnabledOnly": false}`.
 /// - The answer is a JSON object, or a JWT (`application/jwt`, and every aggregated
 ///   source), which must be signed with the provider's keys and issued by it. A
 ///   `sub` in the answer must be the session's. See [`pick`] for a Graph-style
@@ -304,9 +316,16 @@ impl DistributedClaimsResolver {
         token: &str,
         ctx: &EnrichContext<'_>,
     ) -> Result<Map<String, Value>, ResolverError> {
-        let resp = self
-            .http
-            .get(url)
+        // Microsoft Graph's `getMemberObjects` (what Entra ID's overage names) is a POST
+        // action; every other source is read with GET (OIDC Core 5.6.2).
+        let req = if is_get_member_objects(&url) {
+            self.http
+                .post(url)
+                .json(&serde_json::json!({ "securityEnabledOnly": false }))
+        } else {
+            self.http.get(url)
+        };
+        let resp = req
             .bearer_auth(token)
             .header(http::header::ACCEPT, "application/json, application/jwt")
             .timeout(self.timeout)

@@ -1,7 +1,7 @@
 use http::StatusCode;
 use serde_json::json;
 
-use super::distributed::{allowed_endpoint, pick};
+use super::distributed::{allowed_endpoint, is_get_member_objects, pick};
 use super::*;
 
 fn claims(extra: Value) -> IdTokenClaims {
@@ -374,4 +374,18 @@ fn unresolved_names_are_those_still_absent_and_hasgroups_counts() {
         ["groups"],
         "listed once"
     );
+}
+
+#[test]
+fn only_graphs_get_member_objects_is_posted_to() {
+    let is = |u: &str| is_get_member_objects(&url::Url::parse(u).unwrap());
+    assert!(is(
+        "https://graph.microsoft.com/v1.0/users/oid/getMemberObjects"
+    ));
+    assert!(is(
+        "https://graph.windows.net/tid/users/oid/getMemberObjects/"
+    ));
+    assert!(!is("https://graph.microsoft.com/v1.0/me/memberOf"));
+    assert!(!is("https://graph.example/getMemberObjects/groups"));
+    assert!(!is("https://graph.example/x?getMemberObjects"));
 }
