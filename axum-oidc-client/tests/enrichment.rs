@@ -141,6 +141,8 @@ enum Reply {
     Json(Value),
     Jwt(String),
     Status(u16),
+    /// Answers after 30 s.
+    Hang,
 }
 
 /// A claims source on 127.0.0.1:0 that records the bearer tokens it is sent: a
@@ -160,7 +162,7 @@ struct SourceSeen {
 
 type SourceState = (Arc<SourceSeen>, Reply);
 
-fn answer(seen: &SourceSeen, reply: Reply, headers: &HeaderMap) -> Response {
+async fn answer(seen: &SourceSeen, reply: Reply, headers: &HeaderMap) -> Response {
     let bearer = headers
         .get(header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok())
@@ -172,6 +174,10 @@ fn answer(seen: &SourceSeen, reply: Reply, headers: &HeaderMap) -> Response {
         Reply::Json(v) => Json(v).into_response(),
         Reply::Jwt(t) => ([(header::CONTENT_TYPE, "application/jwt")], t).into_response(),
         Reply::Status(s) => AxumStatus::from_u16(s).unwrap().into_response(),
+        Reply::Hang => {
+            tokio::time::sleep(Duration::from_secs(30)).await;
+            Json(json!({})).into_response()
+        }
     }
 }
 
@@ -187,7 +193,7 @@ impl Source {
                     "/users/alice/groups",
                     get(
                         |State((seen, reply)): State<SourceState>, headers: HeaderMap| async move {
-                            answer(&seen, reply, &headers)
+                            answer(&seen, reply, &headers).await
                         },
                     ),
                 )
@@ -198,7 +204,7 @@ impl Source {
                          headers: HeaderMap,
                          body: String| async move {
                             seen.bodies.lock().unwrap().push(body);
-                            answer(&seen, reply, &headers)
+                            answer(&seen, reply, &headers).await
                         },
                     ),
                 )
@@ -394,6 +400,33 @@ async fn a_source_that_is_down_fails_the_login_with_503() {
         env.browser.get("/whoami").await.status(),
         StatusCode::SEE_OTHER
     );
+}
+
+#[tokio::test]
+async fn a_source_that_does_not_answer_in_time_fails_the_login_with_503() {
+    let source = Source::start(Reply::Hang).await;
+    let env = start(overage(&source.endpoint(), None), |l| {
+        l.with_claims_enricher(resolver(&source.origin).with_timeout(Duration::from_millis(200)))
+    })
+    .await;
+    let started = std::time::Instant::now();
+    assert_eq!(env.login().await.status(), StatusCode::SERVICE_UNAVAILABLE);
+    assert!(started.elapsed() < Duration::from_secs(10));
+}
+
+#[tokio::test]
+async fn an_answer_over_the_size_cap_fails_the_login() {
+    let groups: Vec<String> = (0..100).map(|i| format!("group-{i}")).collect();
+    let source = Source::start(Reply::Json(json!({ "groups": groups }))).await;
+    let env = start(overage(&source.endpoint(), None), |l| {
+        l.with_claims_enricher(resolver(&source.origin).with_max_response_len(512))
+    })
+    .await;
+    assert_eq!(
+        env.login().await.status(),
+        StatusCode::INTERNAL_SERVER_ERROR
+    );
+    assert_eq!(source.tokens().len(), 1);
 }
 
 /// Roles from "the application's database", counting its calls.
