@@ -140,6 +140,8 @@ impl Env {
 enum Reply {
     Json(Value),
     Jwt(String),
+    /// A JWT served as `text/plain`.
+    JwtPlain(String),
     Status(u16),
     /// Answers after 30 s.
     Hang,
@@ -173,6 +175,7 @@ async fn answer(seen: &SourceSeen, reply: Reply, headers: &HeaderMap) -> Respons
     match reply {
         Reply::Json(v) => Json(v).into_response(),
         Reply::Jwt(t) => ([(header::CONTENT_TYPE, "application/jwt")], t).into_response(),
+        Reply::JwtPlain(t) => t.into_response(),
         Reply::Status(s) => AxumStatus::from_u16(s).unwrap().into_response(),
         Reply::Hang => {
             tokio::time::sleep(Duration::from_secs(30)).await;
@@ -322,6 +325,63 @@ async fn a_jwt_answer_must_be_signed_by_the_provider() {
             assert_eq!(env.whoami().await["groups"], json!(["admin"]));
         }
     }
+}
+
+#[tokio::test]
+async fn a_jwt_answer_is_recognised_without_its_media_type() {
+    let adv = Adversary::start().await;
+    let claims = json!({ "iss": adv.issuer(CASE), "sub": "alice", "groups": ["admin"] });
+    let source = Source::start(Reply::JwtPlain(sign(&Sig::By(Key::Rsa1), "JWT", &claims))).await;
+    let env = start_with(adv, overage(&source.endpoint(), None), |l| {
+        l.with_claims_enricher(resolver(&source.origin))
+    })
+    .await;
+    env.login_ok().await;
+    assert_eq!(env.whoami().await["groups"], json!(["admin"]));
+}
+
+#[tokio::test]
+async fn claims_from_another_issuer_are_left_out_not_trusted() {
+    let logs = logs::capture();
+    // An aggregated source signed by someone else (even with a key the provider also
+    // publishes): this library trusts no other issuer's keys.
+    let foreign = sign(
+        &Sig::By(Key::Rsa1),
+        "JWT",
+        &json!({ "iss": "https://claims.example", "sub": "alice", "groups": ["admin"] }),
+    );
+    let env = start(
+        Behavior {
+            id_token_claims: json!({
+                "_claim_names": { "groups": "src1" },
+                "_claim_sources": { "src1": { "JWT": foreign } },
+            }),
+            ..Behavior::default()
+        },
+        |l| l.with_claims_enricher(resolver("https://graph.example")),
+    )
+    .await;
+    env.login_ok().await;
+    assert_eq!(env.whoami().await["groups"], json!([]));
+    assert_eq!(
+        env.browser.get("/admin").await.status(),
+        StatusCode::FORBIDDEN
+    );
+    assert_eq!(
+        logs.library_lines_with("claims_source_foreign_issuer")
+            .len(),
+        1
+    );
+}
+
+#[tokio::test]
+async fn a_source_that_is_rate_limited_fails_the_login_with_503() {
+    let source = Source::start(Reply::Status(429)).await;
+    let env = start(overage(&source.endpoint(), None), |l| {
+        l.with_claims_enricher(resolver(&source.origin))
+    })
+    .await;
+    assert_eq!(env.login().await.status(), StatusCode::SERVICE_UNAVAILABLE);
 }
 
 #[tokio::test]

@@ -175,6 +175,10 @@ pub enum ResolverError {
     /// Not a JSON object nor a JWT, too large, or a JWT that does not verify.
     #[error("claims source answer is invalid")]
     Invalid,
+    /// A JWT issued by someone else than the provider (or a provider without keys):
+    /// its claims are left out, with a warning.
+    #[error("claims source JWT issued by another issuer")]
+    ForeignIssuer,
     /// The answer is about another user (its `sub` differs from the session's).
     #[error("claims source answer is about another subject")]
     SubMismatch,
@@ -247,12 +251,14 @@ pub(crate) fn pick(doc: &Map<String, Value>, names: &[&str]) -> Enrichment {
 ///   login's access token. The request is a GET, except to Microsoft Graph's
 ///   `getMemberObjects` action (Entra ID's overage endpoint), which is POSTed
 ///   `{"securityEnabledOnly": false}`.
-/// - The answer is a JSON object, or a JWT (`application/jwt`, and every aggregated
-///   source), which must be signed with the provider's keys and issued by it. A
-///   `sub` in the answer must be the session's. See [`pick`] for a Graph-style
-///   `{"value": [...]}` answer.
-/// - Unreachable, or a 5xx: the login fails with 503 ([`EnrichError::Unavailable`]);
-///   any other error status or an invalid answer: 500 ([`EnrichError::Failed`]).
+/// - The answer is a JSON object, or a JWT (`application/jwt` or a body that is one,
+///   and every aggregated source). A JWT must be issued by the provider and signed
+///   with its keys; one of another issuer is skipped with a warning (its claims stay
+///   absent). A `sub` in the answer must be the session's. A Graph-style
+///   `{"value": [...]}` answer gives the one claim its source holds.
+/// - Unreachable, timed out, 408, 429 or 5xx: the login fails with 503
+///   ([`EnrichError::Unavailable`]); any other error status or an invalid answer: 500
+///   ([`EnrichError::Failed`]).
 ///
 /// ```
 /// use axum_oidc_client::enrich::DistributedClaimsResolver;
@@ -335,42 +341,57 @@ impl DistributedClaimsResolver {
         if !resp.status().is_success() {
             return Err(ResolverError::Status(resp.status().as_u16()));
         }
-        let jwt = resp
+        let media_type = resp
             .headers()
             .get(http::header::CONTENT_TYPE)
             .and_then(|v| v.to_str().ok())
-            .is_some_and(|v| v.trim().to_ascii_lowercase().starts_with("application/jwt"));
+            .map(str::to_owned);
         let body = crate::http_util::read_limited(resp, self.max_len)
             .await
             .map_err(|()| ResolverError::Invalid)?;
-        if jwt {
-            let text = std::str::from_utf8(&body).map_err(|_| ResolverError::Invalid)?;
-            return verify_jwt(text.trim(), ctx).await;
+        match compact_jwt(media_type.as_deref(), &body) {
+            Some(token) => verify_jwt(token, ctx).await,
+            None => serde_json::from_slice(&body).map_err(|_| ResolverError::Invalid),
         }
-        serde_json::from_slice(&body).map_err(|_| ResolverError::Invalid)
     }
 }
 
-/// The claims of a JWT from a claims source: signed with the provider's keys and
-/// issued by the provider, not expired. Anything else is refused: this library
-/// trusts no other issuer's keys.
+/// The compact JWT a source answered with: `application/jwt`, or a body that is one
+/// (OIDC Core 5.6.2 says the endpoint returns the claims as a JWT, and not every
+/// endpoint labels it). `None` for anything else, JSON included. Pure.
+pub(crate) fn compact_jwt<'b>(media_type: Option<&str>, body: &'b [u8]) -> Option<&'b str> {
+    let text = std::str::from_utf8(body).ok()?.trim();
+    let labelled =
+        media_type.is_some_and(|m| m.trim().to_ascii_lowercase().starts_with("application/jwt"));
+    let shaped = text.starts_with("eyJ")
+        && text.split('.').count() == 3
+        && text
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.'));
+    (labelled || shaped).then_some(text)
+}
+
+/// The claims of a JWT from a claims source: issued by the provider, signed with its
+/// keys, not expired. A JWT of another issuer is [`ResolverError::ForeignIssuer`]:
+/// this library trusts no other issuer's keys.
 async fn verify_jwt(
     token: &str,
     ctx: &EnrichContext<'_>,
 ) -> Result<Map<String, Value>, ResolverError> {
     let p = ctx.provider;
     let (Some(jwks), Some(issuer)) = (&p.jwks, &p.issuer) else {
-        return Err(ResolverError::Invalid);
+        return Err(ResolverError::ForeignIssuer);
     };
     let jws = UnverifiedJws::parse(token, &p.algorithms).map_err(|_| ResolverError::Invalid)?;
-    jwks.verify(&jws)
-        .await
-        .map_err(|_| ResolverError::Invalid)?;
+    // Read before the signature is checked only to tell whose keys would check it.
     let claims: Map<String, Value> =
         serde_json::from_slice(jws.payload()).map_err(|_| ResolverError::Invalid)?;
     if claims.get("iss").and_then(Value::as_str) != Some(issuer.as_str()) {
-        return Err(ResolverError::Invalid);
+        return Err(ResolverError::ForeignIssuer);
     }
+    jwks.verify(&jws)
+        .await
+        .map_err(|_| ResolverError::Invalid)?;
     let rules = crate::jose::time::TimeRules::new(ctx.now, p.leeway);
     if let Some(exp) = claims.get("exp") {
         let exp = exp.as_i64().ok_or(ResolverError::Invalid)?;
@@ -382,7 +403,7 @@ async fn verify_jwt(
 fn to_enrich_error(e: ResolverError) -> EnrichError {
     match e {
         ResolverError::Http(_) => EnrichError::unavailable(e),
-        ResolverError::Status(s) if s >= 500 => EnrichError::unavailable(e),
+        ResolverError::Status(s) if s >= 500 || s == 408 || s == 429 => EnrichError::unavailable(e),
         e => EnrichError::failed(e),
     }
 }
@@ -395,7 +416,7 @@ impl ClaimsEnricher for DistributedClaimsResolver {
         Box::pin(async move {
             let mut out = Enrichment::new();
             for (source, place, names) in ctx.distributed().by_source() {
-                let doc = match place {
+                let fetched = match place {
                     ClaimSource::Distributed {
                         endpoint,
                         access_token,
@@ -414,13 +435,22 @@ impl ClaimsEnricher for DistributedClaimsResolver {
                             continue;
                         };
                         let token = access_token.as_ref().unwrap_or(ctx.access_token());
-                        self.fetch(url, token.secret(), &ctx)
-                            .await
-                            .map_err(to_enrich_error)?
+                        self.fetch(url, token.secret(), &ctx).await
                     }
-                    ClaimSource::Aggregated { jwt } => {
-                        verify_jwt(jwt, &ctx).await.map_err(to_enrich_error)?
+                    ClaimSource::Aggregated { jwt } => verify_jwt(jwt, &ctx).await,
+                };
+                let doc = match fetched {
+                    Ok(doc) => doc,
+                    Err(ResolverError::ForeignIssuer) => {
+                        tracing::warn!(
+                            reason = "claims_source_foreign_issuer",
+                            source,
+                            "a claims source answered with a JWT of another issuer than the \
+                             provider; its claims stay absent"
+                        );
+                        continue;
                     }
+                    Err(e) => return Err(to_enrich_error(e)),
                 };
                 if doc
                     .get("sub")

@@ -1,7 +1,7 @@
 use http::StatusCode;
 use serde_json::json;
 
-use super::distributed::{allowed_endpoint, is_get_member_objects, pick};
+use super::distributed::{allowed_endpoint, compact_jwt, is_get_member_objects, pick};
 use super::*;
 
 fn claims(extra: Value) -> IdTokenClaims {
@@ -388,4 +388,25 @@ fn only_graphs_get_member_objects_is_posted_to() {
     assert!(!is("https://graph.microsoft.com/v1.0/me/memberOf"));
     assert!(!is("https://graph.example/getMemberObjects/groups"));
     assert!(!is("https://graph.example/x?getMemberObjects"));
+}
+
+#[test]
+fn a_jwt_answer_is_told_from_json() {
+    let jwt = "eyJhbGciOiJSUzI1NiJ9.eyJzdWIiOiJhbGljZSJ9.c2ln";
+    assert_eq!(compact_jwt(None, jwt.as_bytes()), Some(jwt));
+    assert_eq!(
+        compact_jwt(Some("text/plain"), format!(" {jwt}\n").as_bytes()),
+        Some(jwt)
+    );
+    assert_eq!(
+        compact_jwt(Some("application/jwt; charset=utf-8"), b"x.y.z"),
+        Some("x.y.z")
+    );
+    assert_eq!(
+        compact_jwt(Some("application/json"), br#"{"groups":[]}"#),
+        None
+    );
+    assert_eq!(compact_jwt(None, b"eyJ.only-two"), None);
+    assert_eq!(compact_jwt(None, b"eyJa.b.c d"), None);
+    assert_eq!(compact_jwt(None, &[0xff, 0xfe]), None);
 }
