@@ -6,25 +6,26 @@
 mod adversary;
 #[path = "support/app.rs"]
 mod app;
+#[path = "support/claims_source.rs"]
+mod claims_source;
 #[path = "support/logs.rs"]
 mod logs;
 
+use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use adversary::{Adversary, Behavior, CLIENT_ID, CLIENT_SECRET, Key, Sig, sign};
 use app::{Browser, bind, location, set_cookies};
-use axum::extract::State;
-use axum::http::{HeaderMap, StatusCode as AxumStatus, header};
-use axum::response::{Html, IntoResponse, Response};
-use axum::routing::{get, post};
+use axum::response::Html;
+use axum::routing::get;
 use axum::{Json, Router};
 use axum_oidc_client::access::{Claims, claim, require};
 use axum_oidc_client::enrich::{
     ClaimsEnricher, DistributedClaimsResolver, EnrichContext, EnrichError, from_fn,
 };
 use axum_oidc_client::{AccessToken, AuthenticationLayer, MemoryStore, OAuthConfigurationBuilder};
+use claims_source::{Reply, Source};
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 
@@ -132,102 +133,6 @@ impl Env {
         let r = self.browser.get("/whoami").await;
         assert_eq!(r.status(), StatusCode::OK);
         r.json().await.unwrap()
-    }
-}
-
-/// What the groups endpoint answers.
-#[derive(Clone)]
-enum Reply {
-    Json(Value),
-    Jwt(String),
-    /// A JWT served as `text/plain`.
-    JwtPlain(String),
-    Status(u16),
-    /// Answers after 30 s.
-    Hang,
-}
-
-/// A claims source on 127.0.0.1:0 that records the bearer tokens it is sent: a
-/// distributed claims endpoint (`GET /users/alice/groups`) and one shaped like
-/// Microsoft Graph's (`POST /v1.0/users/oid/getMemberObjects`).
-struct Source {
-    origin: String,
-    seen: Arc<SourceSeen>,
-    _server: tokio::task::JoinHandle<()>,
-}
-
-#[derive(Default)]
-struct SourceSeen {
-    tokens: Mutex<Vec<String>>,
-    bodies: Mutex<Vec<String>>,
-}
-
-type SourceState = (Arc<SourceSeen>, Reply);
-
-async fn answer(seen: &SourceSeen, reply: Reply, headers: &HeaderMap) -> Response {
-    let bearer = headers
-        .get(header::AUTHORIZATION)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.strip_prefix("Bearer "))
-        .unwrap_or_default()
-        .to_owned();
-    seen.tokens.lock().unwrap().push(bearer);
-    match reply {
-        Reply::Json(v) => Json(v).into_response(),
-        Reply::Jwt(t) => ([(header::CONTENT_TYPE, "application/jwt")], t).into_response(),
-        Reply::JwtPlain(t) => t.into_response(),
-        Reply::Status(s) => AxumStatus::from_u16(s).unwrap().into_response(),
-        Reply::Hang => {
-            tokio::time::sleep(Duration::from_secs(30)).await;
-            Json(json!({})).into_response()
-        }
-    }
-}
-
-impl Source {
-    async fn start(reply: Reply) -> Self {
-        let bound = bind().await;
-        let origin = bound.origin.clone();
-        let seen = Arc::new(SourceSeen::default());
-        let state: SourceState = (seen.clone(), reply);
-        let app =
-            Router::new()
-                .route(
-                    "/users/alice/groups",
-                    get(
-                        |State((seen, reply)): State<SourceState>, headers: HeaderMap| async move {
-                            answer(&seen, reply, &headers).await
-                        },
-                    ),
-                )
-                .route(
-                    "/v1.0/users/oid/getMemberObjects",
-                    post(
-                        |State((seen, reply)): State<SourceState>,
-                         headers: HeaderMap,
-                         body: String| async move {
-                            seen.bodies.lock().unwrap().push(body);
-                            answer(&seen, reply, &headers).await
-                        },
-                    ),
-                )
-                .with_state(state);
-        let server = tokio::spawn(async move {
-            axum::serve(bound.listener, app).await.expect("serve");
-        });
-        Self {
-            origin,
-            seen,
-            _server: server,
-        }
-    }
-
-    fn endpoint(&self) -> String {
-        format!("{}/users/alice/groups", self.origin)
-    }
-
-    fn tokens(&self) -> Vec<String> {
-        self.seen.tokens.lock().unwrap().clone()
     }
 }
 
