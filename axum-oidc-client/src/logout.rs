@@ -234,6 +234,7 @@ pub struct OidcLogoutHandler;
 /// #         created_at: 1,
 /// #         last_seen: 1,
 /// #         user_agent: None,
+/// #         enriched_claims: Vec::new(),
 /// #     })
 /// # }
 ///

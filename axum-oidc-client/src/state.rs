@@ -15,6 +15,8 @@ pub(crate) struct AuthState {
     /// The store, every operation bounded by the configured timeout.
     pub store: BoundedStore,
     pub logout: Arc<dyn LogoutHandler>,
+    /// The claims enrichers run at login, in order.
+    pub enrichers: crate::enrich::Enrichers,
     /// The `Set-Cookie` that deletes the session cookie; the same for every request.
     pub session_removal: Option<HeaderValue>,
     /// The refresh in flight (or just finished) per session in this process.
@@ -36,6 +38,7 @@ impl AuthState {
             store: BoundedStore::new(store, config.inner.store_timeout),
             config,
             logout,
+            enrichers: crate::enrich::Enrichers::default(),
             session_removal,
             refresh_flights: RefreshFlights::default(),
         }

@@ -12,7 +12,8 @@ use crate::id_token::IdTokenClaims;
 
 /// The signed-in user's claims, deserialized into the application's type `T`: the
 /// verified ID token claims of the session, merged with the UserInfo claims when the
-/// layer fetches them (OIDC Core 5.3; the user document in OAuth 2.0-only mode).
+/// layer fetches them (OIDC Core 5.3; the user document in OAuth 2.0-only mode), and
+/// with what the claims enrichers added at login ([`crate::enrich`]).
 ///
 /// Without a session it rejects as [`AuthSession`] does (a redirect to login, or
 /// 401). Claims that do not fit `T` (a required field is absent, a type differs)

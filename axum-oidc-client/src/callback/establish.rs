@@ -8,6 +8,7 @@ use http::HeaderMap;
 
 use super::{REPLAY_TTL, replay_marker};
 use crate::config::OAuthConfiguration;
+use crate::enrich::{EnrichError, Enrichers, enrich_record};
 use crate::observe;
 use crate::secret::SessionId;
 use crate::session::cookies::read_session_id;
@@ -29,6 +30,8 @@ pub(crate) enum Established {
     /// A step-up login returned another user (`iss`, `sub`) than the browser's
     /// session, which is kept.
     OtherUser,
+    /// Claims enrichment failed (see [`crate::enrich`]); no session exists.
+    EnrichmentFailed(EnrichError),
     /// The store failed; no session exists.
     StoreFailed(StoreError),
 }
@@ -98,6 +101,9 @@ async fn same_user_as_session(
 /// what the session policy grants. A stored session is a successful login: counted
 /// ([`LOGINS_TOTAL`](crate::observe::LOGINS_TOTAL)) and audited.
 ///
+/// The claims `enrichers` run after those checks, once per login (see
+/// [`crate::enrich`]): what they add is stored with the session.
+///
 /// A `step_up` login upgrades the browser's session: it must return the same user
 /// (`iss`, `sub`) as that session, or it is refused and the session kept. The
 /// upgraded session gets a fresh id like any login (the old id and its record are
@@ -109,6 +115,7 @@ pub(crate) async fn establish_session(
     login_state: &str,
     mut record: SessionRecord,
     step_up: bool,
+    enrichers: &Enrichers,
 ) -> Established {
     record.user_agent = user_agent_of(headers);
     match consume_state(store, login_state).await {
@@ -123,8 +130,13 @@ pub(crate) async fn establish_session(
             Err(e) => return Established::StoreFailed(e),
         }
     }
-    let id = fresh_session_id(config, store, headers).await;
     let c = &config.inner;
+    if let Some(provider) = c.provider.get()
+        && let Err(e) = enrich_record(enrichers, &provider, &mut record, c.clock.now()).await
+    {
+        return Established::EnrichmentFailed(e);
+    }
+    let id = fresh_session_id(config, store, headers).await;
     let ttl = c.policy.remaining(&record, c.clock.now()).max(1);
     let record = Arc::new(record);
     match store

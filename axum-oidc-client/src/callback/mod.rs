@@ -421,6 +421,11 @@ pub(crate) fn new_record(
             .unwrap_or_else(|| provider.scopes.join(" ")),
         expires_at,
     };
+    // A refresh keeps the login's enriched claims (they are not fetched again).
+    let claims = match previous {
+        Some(p) => crate::enrich::carry_over(claims, p),
+        None => claims,
+    };
     SessionRecord {
         tokens,
         claims: std::sync::Arc::new(claims),
@@ -428,6 +433,9 @@ pub(crate) fn new_record(
         last_seen: now,
         // A refresh keeps the login's; the callback sets it for a new session.
         user_agent: previous.and_then(|p| p.user_agent.clone()),
+        enriched_claims: previous
+            .map(|p| p.enriched_claims.clone())
+            .unwrap_or_default(),
     }
 }
 

@@ -210,6 +210,11 @@ impl Failure {
                 "Sign-in temporarily unavailable",
                 "The identity provider cannot be reached right now. Please try again shortly.",
             ),
+            (FailureClass::Outage, "claims_enrichment_unavailable") => (
+                "Sign-in temporarily unavailable",
+                "Your account's details could not be loaded right now. Please try again \
+                 shortly.",
+            ),
             (FailureClass::Outage, _) if self.severe => (
                 "Sign-in temporarily unavailable",
                 "The identity provider is not answering correctly right now. Please try again \
@@ -218,6 +223,11 @@ impl Failure {
             (FailureClass::Outage, _) => (
                 "Temporarily unavailable",
                 "Sign-in is unavailable for a moment. Please try again shortly.",
+            ),
+            (FailureClass::Forbidden, "claims_enrichment_denied") => (
+                "Access denied",
+                "The identity provider signed you in, but this site does not grant your \
+                 account access.",
             ),
             (FailureClass::Forbidden, _) => (
                 "Access denied",

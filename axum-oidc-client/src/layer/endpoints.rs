@@ -217,6 +217,7 @@ async fn callback(state: &AuthState, req: &Parts) -> Response {
         login.state.secret(),
         record,
         login.step_up.is_some(),
+        &state.enrichers,
     )
     .await
     {
@@ -234,6 +235,11 @@ async fn callback(state: &AuthState, req: &Parts) -> Response {
         }
         Established::OtherUser => {
             let mut r = failed(&CallbackError::StepUpUserChanged, Some("/"));
+            pages::append_cookie(&mut r, &clear_login);
+            r
+        }
+        Established::EnrichmentFailed(e) => {
+            let mut r = crate::enrich::failed_login(api, &e);
             pages::append_cookie(&mut r, &clear_login);
             r
         }

@@ -230,15 +230,49 @@ impl AuthenticationLayer {
         self
     }
 
+    /// Adds claims at login, once per login, with `enricher` (see
+    /// [`enrich`](crate::enrich)): roles from the application's database, or the
+    /// distributed claims of OIDC Core 5.6.2 with a
+    /// [`DistributedClaimsResolver`](crate::enrich::DistributedClaimsResolver) (Entra
+    /// ID's group overage). Enrichers run in the order they are added; what they add
+    /// is kept in the server session and carried over on refresh.
+    ///
+    /// ```
+    /// use axum_oidc_client::AuthenticationLayer;
+    /// use axum_oidc_client::enrich::DistributedClaimsResolver;
+    /// # fn config() -> axum_oidc_client::OAuthConfiguration {
+    /// #     axum_oidc_client::OAuthConfigurationBuilder::default()
+    /// #         .with_client_id("my-app")
+    /// #         .with_client_secret("s3cret")
+    /// #         .with_app_url("https://app.example")
+    /// #         .with_authorization_endpoint("https://op.example/authorize")
+    /// #         .with_token_endpoint("https://op.example/token")
+    /// #         .with_oauth2_only("https://op.example/user", "id")
+    /// #         .build()
+    /// #         .unwrap()
+    /// # }
+    ///
+    /// let groups = DistributedClaimsResolver::new(["https://graph.microsoft.com"]).unwrap();
+    /// let layer = AuthenticationLayer::new(config()).with_claims_enricher(groups);
+    /// # let _ = layer;
+    /// ```
+    pub fn with_claims_enricher(self, enricher: impl crate::enrich::ClaimsEnricher) -> Self {
+        self.rebuild(|s| s.enrichers.push(Arc::new(enricher)))
+    }
+
     fn rebuild(self, f: impl FnOnce(&mut AuthState)) -> Self {
         let error_pages = self.error_pages;
         let mut state = match Arc::try_unwrap(self.state) {
             Ok(s) => s,
-            Err(shared) => AuthState::new(
-                shared.config.clone(),
-                shared.store.shared().clone(),
-                shared.logout.clone(),
-            ),
+            Err(shared) => {
+                let mut s = AuthState::new(
+                    shared.config.clone(),
+                    shared.store.shared().clone(),
+                    shared.logout.clone(),
+                );
+                s.enrichers = shared.enrichers.clone();
+                s
+            }
         };
         f(&mut state);
         Self {

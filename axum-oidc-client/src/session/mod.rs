@@ -105,6 +105,11 @@ pub struct SessionRecord {
     /// user's list of their sessions. Informative only: the browser chooses it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub user_agent: Option<String>,
+    /// The names of the claims added at login by claims enrichment
+    /// ([`enrich`](crate::enrich)), in name order; a refresh carries their values over
+    /// from the login.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub enriched_claims: Vec<String>,
 }
 
 /// The most of a `User-Agent` a session keeps, in bytes.
@@ -241,6 +246,7 @@ pub(crate) mod tests {
             created_at: 1,
             last_seen: 1,
             user_agent: None,
+            enriched_claims: Vec::new(),
         }
     }
 
@@ -338,6 +344,7 @@ pub(crate) mod tests {
             created_at: 1_800_000_000,
             last_seen: 1_800_000_042,
             user_agent: Some("Mozilla/5.0 (X11; Linux x86_64) Firefox/140.0".into()),
+            enriched_claims: Vec::new(),
         }
     }
 
