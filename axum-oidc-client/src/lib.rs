@@ -49,6 +49,7 @@ mod failure;
 mod health;
 mod http_util;
 mod id_token;
+mod issuer;
 mod jose;
 mod layer;
 mod login;
@@ -185,6 +186,10 @@ pub mod __private {
     /// ID token rules.
     pub mod id_token {
         pub use crate::id_token::*;
+    }
+    /// The issuer rule, exact or multi-tenant.
+    pub mod issuer {
+        pub use crate::issuer::*;
     }
     /// The JOSE core.
     pub mod jose {

@@ -5,13 +5,14 @@ use std::time::Duration;
 use url::Url;
 
 use crate::config::{ClientAuthMethod, Clock, ConfigError, IdentityMode, url_is_acceptable};
-use crate::discovery::{ProviderMetadata, discover_document};
+use crate::discovery::{ProviderMetadata, discover_document_as};
 use crate::jose::SigningAlgorithm;
 use crate::pkce::CodeChallengeMethod;
 use crate::secret::ClientSecret;
 
 mod build;
 mod provider;
+mod tenants;
 pub(crate) use provider::ProviderInputs;
 #[cfg(test)]
 mod tests;
@@ -43,6 +44,9 @@ pub struct OAuthConfigurationBuilder {
     client_auth: Option<ClientAuthMethod>,
     metadata: Option<ProviderMetadata>,
     issuer: Option<String>,
+    /// A multi-tenant issuer template and its allowed tenants (`with_issuer_template`).
+    issuer_template: Option<String>,
+    allowed_tenants: Option<Vec<String>>,
     authorization_endpoint: Option<String>,
     token_endpoint: Option<String>,
     end_session_endpoint: Option<String>,
@@ -116,6 +120,8 @@ impl OAuthConfigurationBuilder {
     /// | `OIDC_CA_CERT` | PEM file of an extra trusted CA | none |
     /// | `OIDC_BASE_PATH` | base path of the auth routes | `/auth` |
     /// | `OIDC_REFRESH_MARGIN_SECS` | refresh this long before expiry | `30` |
+    /// | `OIDC_ISSUER_TEMPLATE` | multi-tenant issuer template ([`with_issuer_template`](Self::with_issuer_template)) | none |
+    /// | `OIDC_ALLOWED_TENANTS` | comma-separated tenant ids ([`with_allowed_tenants`](Self::with_allowed_tenants)) | every tenant |
     ///
     /// Discovery runs here through
     /// [`with_issuer_or_retry_in_background`](Self::with_issuer_or_retry_in_background):
@@ -149,6 +155,12 @@ impl OAuthConfigurationBuilder {
             })?;
             b = b.with_refresh_margin(Duration::from_secs(secs));
         }
+        if let Some(t) = var("OIDC_ISSUER_TEMPLATE") {
+            b = b.with_issuer_template(t);
+        }
+        if let Some(list) = var("OIDC_ALLOWED_TENANTS") {
+            b = b.with_allowed_tenants(list.split(',').map(str::trim).filter(|t| !t.is_empty()));
+        }
         let issuer = var("OIDC_ISSUER").ok_or(ConfigError::Missing("OIDC_ISSUER"))?;
         b.with_issuer_or_retry_in_background(issuer).await
     }
@@ -168,7 +180,9 @@ impl OAuthConfigurationBuilder {
     async fn discover(&mut self, issuer: String) -> Result<(), ConfigError> {
         self.check_issuer(&issuer)?;
         let http = self.http_client()?;
-        let (meta, max_age) = discover_document(&http, &issuer)
+        // A configured template is what a multi-tenant document names (Discovery 4.3).
+        let document_issuer = self.issuer_template.as_deref().unwrap_or(&issuer);
+        let (meta, max_age) = discover_document_as(&http, &issuer, document_issuer)
             .await
             .map_err(ConfigError::Discovery)?;
         self.issuer = Some(issuer);
@@ -526,6 +540,48 @@ impl OAuthConfigurationBuilder {
                 .unwrap_or_else(|_| Url::parse("invalid:").expect("static")),
             sub_field: sub_field.into(),
         };
+        self
+    }
+
+    /// Accepts a multi-tenant provider, such as Entra ID's `common` or `organizations`
+    /// endpoint, whose discovery document names `template` as its `issuer` and whose
+    /// tokens each name the issuer of the user's tenant: `template` with `{tenantid}`
+    /// replaced by the token's `tid` claim (OIDC Core 3.1.3.7 step 2 per tenant). Set
+    /// it before `with_issuer`, which then accepts a document naming exactly
+    /// `template` (and nothing else); a template is never inferred from a document.
+    ///
+    /// Every tenant is accepted unless [`with_allowed_tenants`](Self::with_allowed_tenants)
+    /// narrows them: for `common`, any Microsoft account and any organisation can sign
+    /// in. `build()` refuses a template without `{tenantid}` exactly once, or not
+    /// https. Environment: `OIDC_ISSUER_TEMPLATE`.
+    ///
+    /// ```no_run
+    /// # async fn f() -> Result<(), axum_oidc_client::ConfigError> {
+    /// use axum_oidc_client::OAuthConfigurationBuilder;
+    /// let config = OAuthConfigurationBuilder::default()
+    ///     .with_client_id("my-app")
+    ///     .with_app_url("https://app.example")
+    ///     .with_issuer_template("https://login.microsoftonline.com/{tenantid}/v2.0")
+    ///     .with_allowed_tenants(["72f988bf-86f1-41af-91ab-2d7cd011db47"])
+    ///     .with_issuer("https://login.microsoftonline.com/organizations/v2.0")
+    ///     .await?
+    ///     .build()?;
+    /// # let _ = config; Ok(()) }
+    /// ```
+    pub fn with_issuer_template(mut self, template: impl Into<String>) -> Self {
+        self.issuer_template = Some(template.into());
+        self
+    }
+
+    /// With [`with_issuer_template`](Self::with_issuer_template): accepts only the
+    /// tokens whose `tid` is one of `tenants` (compared exactly; Entra tenant ids are
+    /// lower-case GUIDs). Environment: `OIDC_ALLOWED_TENANTS`, comma-separated.
+    pub fn with_allowed_tenants<I, S>(mut self, tenants: I) -> Self
+    where
+        I: IntoIterator<Item = S>,
+        S: Into<String>,
+    {
+        self.allowed_tenants = Some(tenants.into_iter().map(Into::into).collect());
         self
     }
 
