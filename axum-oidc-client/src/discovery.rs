@@ -211,7 +211,7 @@ pub fn parse_metadata(
 ///
 /// Discovery 1.0 section 4.3 requires the document's `issuer` to be identical to the
 /// issuer used to fetch it; a template is the one exception, and only when configured
-/// (see [`crate::issuer`]).
+/// (see `with_issuer_template`).
 pub fn parse_metadata_as(
     expected_issuer: &str,
     body: &[u8],

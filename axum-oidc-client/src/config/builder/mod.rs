@@ -155,12 +155,7 @@ impl OAuthConfigurationBuilder {
             })?;
             b = b.with_refresh_margin(Duration::from_secs(secs));
         }
-        if let Some(t) = var("OIDC_ISSUER_TEMPLATE") {
-            b = b.with_issuer_template(t);
-        }
-        if let Some(list) = var("OIDC_ALLOWED_TENANTS") {
-            b = b.with_allowed_tenants(list.split(',').map(str::trim).filter(|t| !t.is_empty()));
-        }
+        b = b.with_tenants_from(var);
         let issuer = var("OIDC_ISSUER").ok_or(ConfigError::Missing("OIDC_ISSUER"))?;
         b.with_issuer_or_retry_in_background(issuer).await
     }
@@ -576,6 +571,26 @@ impl OAuthConfigurationBuilder {
     /// With [`with_issuer_template`](Self::with_issuer_template): accepts only the
     /// tokens whose `tid` is one of `tenants` (compared exactly; Entra tenant ids are
     /// lower-case GUIDs). Environment: `OIDC_ALLOWED_TENANTS`, comma-separated.
+    /// `build()` refuses it without a template, empty, or naming a tenant id that is
+    /// not plain (ASCII letters, digits, `-` and `_`).
+    ///
+    /// ```
+    /// use axum_oidc_client::{ConfigError, OAuthConfigurationBuilder};
+    ///
+    /// let builder = || {
+    ///     OAuthConfigurationBuilder::default()
+    ///         .with_client_id("my-app")
+    ///         .with_app_url("https://app.example")
+    ///         .with_lazy_issuer("https://login.microsoftonline.com/organizations/v2.0")
+    /// };
+    /// let config = builder()
+    ///     .with_issuer_template("https://login.microsoftonline.com/{tenantid}/v2.0")
+    ///     .with_allowed_tenants(["72f988bf-86f1-41af-91ab-2d7cd011db47"])
+    ///     .build();
+    /// assert!(config.is_ok());
+    /// let without_template = builder().with_allowed_tenants(["72f988bf"]).build();
+    /// assert!(matches!(without_template, Err(ConfigError::Invalid { name: "OIDC_ALLOWED_TENANTS", .. })));
+    /// ```
     pub fn with_allowed_tenants<I, S>(mut self, tenants: I) -> Self
     where
         I: IntoIterator<Item = S>,
