@@ -186,3 +186,42 @@ fn the_response_iss_under_a_template_must_name_a_plain_tenant() {
         None
     );
 }
+
+mod properties {
+    use proptest::prelude::*;
+
+    use super::*;
+
+    proptest! {
+        /// Arbitrary `iss` and `tid` never panic, and are accepted only when `tid` is
+        /// plain, allowed, and fills the template into exactly `iss`.
+        #[test]
+        fn accepts_only_the_template_filled_with_an_allowed_plain_tid(
+            iss in ".{0,80}",
+            tid in proptest::option::of("[a-zA-Z0-9_/?#.%-]{0,70}"),
+            prefix_iss in any::<bool>(),
+        ) {
+            let t = template().with_allowed_tenants([T1, "a-b_c"]).unwrap();
+            let iss = match (&tid, prefix_iss) {
+                (Some(tid), true) => format!("https://login.microsoftonline.com/{tid}/v2.0"),
+                _ => iss,
+            };
+            if t.check(&iss, tid.as_deref()).is_ok() {
+                let tid = tid.unwrap();
+                prop_assert!(is_plain_tenant(&tid));
+                prop_assert!(t.allows(&tid));
+                prop_assert_eq!(t.issuer_for(&tid), Some(iss.clone()));
+                prop_assert_eq!(t.tenant_of(&iss), Some(tid.as_str()));
+            }
+        }
+
+        /// The tenant read back from a filled template is the one filled in.
+        #[test]
+        fn tenant_of_inverts_issuer_for(tenant in "[a-zA-Z0-9_-]{1,64}") {
+            let t = template();
+            let iss = t.issuer_for(&tenant).unwrap();
+            prop_assert_eq!(t.tenant_of(&iss), Some(tenant.as_str()));
+            prop_assert_eq!(t.check(&iss, Some(&tenant)), Ok(()));
+        }
+    }
+}
