@@ -95,6 +95,7 @@ pub use logout::{DefaultLogoutHandler, LogoutContext, LogoutHandler, OidcLogoutH
 
 // ---- Keys and tokens ----
 pub use discovery::{DiscoveryError, ProviderMetadata};
+pub use issuer::IssuerError;
 pub use jose::{Audience, JwkSet, JwksCache, JwksError, KeyEntry, SigningAlgorithm};
 pub use secret::{AccessTokenValue, ClientSecret, IdTokenValue, RefreshTokenValue};
 

@@ -391,3 +391,119 @@ fn a_template_without_the_placeholder_or_with_odd_tenants_is_refused() {
         .build()
         .expect("a valid template");
 }
+
+mod bearer {
+    //! The bearer layer with an issuer template: access tokens of each tenant.
+
+    use axum_oidc_client::IssuerError;
+    use axum_oidc_client::bearer::{BearerError, JwtConfiguration};
+    use serde_json::json;
+
+    use super::*;
+
+    /// An access token of `tenant`'s issuer with `tid`, signed by the provider's key.
+    fn access_token(adv: &Adversary, tenant: &str, tid: &str) -> String {
+        let now = adv.now();
+        let claims = json!({
+            "iss": tenant_issuer(adv, tenant),
+            "tid": tid,
+            "sub": "alice",
+            "aud": "api",
+            "iat": now,
+            "exp": now + 300,
+            "scope": "read",
+        });
+        adversary::sign(&Sig::By(Key::Rsa1), "at+jwt", &claims)
+    }
+
+    async fn refused(config: &JwtConfiguration, token: &str) -> BearerError {
+        config.verify(token).await.expect_err("refused")
+    }
+
+    #[tokio::test]
+    async fn accepts_each_allowed_tenant_and_refuses_the_rest() {
+        let adv = Adversary::start().await;
+        let jwks = format!("{}/jwks", common(&adv));
+        let config = JwtConfiguration::builder()
+            .insecure_allow_http()
+            .with_clock(adv.clock().clone())
+            .with_issuer_template(template(&adv), jwks)
+            .with_allowed_tenants([TENANT_A, TENANT_B])
+            .with_audience("api")
+            .build()
+            .unwrap();
+        for tenant in [TENANT_A, TENANT_B] {
+            let jwt = config
+                .verify(&access_token(&adv, tenant, tenant))
+                .await
+                .unwrap();
+            assert_eq!(jwt.issuer(), tenant_issuer(&adv, tenant));
+        }
+        let e = refused(&config, &access_token(&adv, TENANT_A, TENANT_B)).await;
+        assert!(
+            matches!(e, BearerError::Tenant(IssuerError::TenantMismatch)),
+            "{e:?}"
+        );
+        let e = refused(&config, &access_token(&adv, TENANT_C, TENANT_C)).await;
+        assert!(
+            matches!(e, BearerError::Tenant(IssuerError::TenantNotAllowed)),
+            "{e:?}"
+        );
+        assert_eq!(e.status(), StatusCode::UNAUTHORIZED);
+    }
+
+    #[tokio::test]
+    async fn shares_the_login_sides_template_and_allow_list() {
+        let adv = Adversary::start().await;
+        let issuer = common(&adv);
+        let login = builder(&adv, "http://127.0.0.1:3000")
+            .with_issuer_template(template(&adv))
+            .with_allowed_tenants([TENANT_A])
+            .with_issuer(&issuer)
+            .await
+            .unwrap()
+            .build()
+            .unwrap();
+        let config = JwtConfiguration::builder()
+            .with_clock(adv.clock().clone())
+            .with_oauth_configuration(&login)
+            .with_audience("api")
+            .build()
+            .unwrap();
+        let jwt = config
+            .verify(&access_token(&adv, TENANT_A, TENANT_A))
+            .await
+            .unwrap();
+        assert_eq!(jwt.issuer(), tenant_issuer(&adv, TENANT_A));
+        let e = refused(&config, &access_token(&adv, TENANT_B, TENANT_B)).await;
+        assert!(
+            matches!(e, BearerError::Tenant(IssuerError::TenantNotAllowed)),
+            "{e:?}"
+        );
+        let e = refused(&config, &access_token(&adv, TENANT_A, "")).await;
+        assert!(
+            matches!(e, BearerError::Tenant(IssuerError::MissingTenant)),
+            "{e:?}"
+        );
+    }
+
+    #[test]
+    fn allowed_tenants_need_a_template() {
+        let e = JwtConfiguration::builder()
+            .with_jwks_uri("http://127.0.0.1:9", "http://127.0.0.1:9/jwks")
+            .with_allowed_tenants([TENANT_A])
+            .with_audience("api")
+            .build()
+            .unwrap_err();
+        assert!(
+            matches!(
+                &e,
+                ConfigError::Invalid {
+                    name: "OIDC_ALLOWED_TENANTS",
+                    ..
+                }
+            ),
+            "{e:?}"
+        );
+    }
+}

@@ -135,6 +135,14 @@ impl ProviderCell {
         }))
     }
 
+    /// The configured multi-tenant issuer template, if any.
+    pub fn issuer_template(&self) -> Option<crate::issuer::IssuerTemplate> {
+        match &self.0.discovery {
+            Some(d) => d.inputs.issuer_template.clone(),
+            None => self.get().and_then(|p| p.issuer_template.clone()),
+        }
+    }
+
     /// The configured issuer.
     pub fn issuer(&self) -> Option<&str> {
         self.0.issuer.as_deref()
