@@ -538,68 +538,6 @@ impl OAuthConfigurationBuilder {
         self
     }
 
-    /// Accepts a multi-tenant provider, such as Entra ID's `common` or `organizations`
-    /// endpoint, whose discovery document names `template` as its `issuer` and whose
-    /// tokens each name the issuer of the user's tenant: `template` with `{tenantid}`
-    /// replaced by the token's `tid` claim (OIDC Core 3.1.3.7 step 2 per tenant). Set
-    /// it before `with_issuer`, which then accepts a document naming exactly
-    /// `template` (and nothing else); a template is never inferred from a document.
-    ///
-    /// Every tenant is accepted unless [`with_allowed_tenants`](Self::with_allowed_tenants)
-    /// narrows them: for `common`, any Microsoft account and any organisation can sign
-    /// in. `build()` refuses a template without `{tenantid}` exactly once, or not
-    /// https. Environment: `OIDC_ISSUER_TEMPLATE`.
-    ///
-    /// ```no_run
-    /// # async fn f() -> Result<(), axum_oidc_client::ConfigError> {
-    /// use axum_oidc_client::OAuthConfigurationBuilder;
-    /// let config = OAuthConfigurationBuilder::default()
-    ///     .with_client_id("my-app")
-    ///     .with_app_url("https://app.example")
-    ///     .with_issuer_template("https://login.microsoftonline.com/{tenantid}/v2.0")
-    ///     .with_allowed_tenants(["72f988bf-86f1-41af-91ab-2d7cd011db47"])
-    ///     .with_issuer("https://login.microsoftonline.com/organizations/v2.0")
-    ///     .await?
-    ///     .build()?;
-    /// # let _ = config; Ok(()) }
-    /// ```
-    pub fn with_issuer_template(mut self, template: impl Into<String>) -> Self {
-        self.issuer_template = Some(template.into());
-        self
-    }
-
-    /// With [`with_issuer_template`](Self::with_issuer_template): accepts only the
-    /// tokens whose `tid` is one of `tenants` (compared exactly; Entra tenant ids are
-    /// lower-case GUIDs). Environment: `OIDC_ALLOWED_TENANTS`, comma-separated.
-    /// `build()` refuses it without a template, empty, or naming a tenant id that is
-    /// not plain (ASCII letters, digits, `-` and `_`).
-    ///
-    /// ```
-    /// use axum_oidc_client::{ConfigError, OAuthConfigurationBuilder};
-    ///
-    /// let builder = || {
-    ///     OAuthConfigurationBuilder::default()
-    ///         .with_client_id("my-app")
-    ///         .with_app_url("https://app.example")
-    ///         .with_lazy_issuer("https://login.microsoftonline.com/organizations/v2.0")
-    /// };
-    /// let config = builder()
-    ///     .with_issuer_template("https://login.microsoftonline.com/{tenantid}/v2.0")
-    ///     .with_allowed_tenants(["72f988bf-86f1-41af-91ab-2d7cd011db47"])
-    ///     .build();
-    /// assert!(config.is_ok());
-    /// let without_template = builder().with_allowed_tenants(["72f988bf"]).build();
-    /// assert!(matches!(without_template, Err(ConfigError::Invalid { name: "OIDC_ALLOWED_TENANTS", .. })));
-    /// ```
-    pub fn with_allowed_tenants<I, S>(mut self, tenants: I) -> Self
-    where
-        I: IntoIterator<Item = S>,
-        S: Into<String>,
-    {
-        self.allowed_tenants = Some(tenants.into_iter().map(Into::into).collect());
-        self
-    }
-
     /// Fetches the UserInfo endpoint after login and refresh and merges its claims
     /// (only when its `sub` equals the ID token's, OIDC Core 5.3.4).
     pub fn with_userinfo(mut self, fetch: bool) -> Self {
