@@ -10,8 +10,9 @@
 //! template with `{tenantid}` replaced by the token's own `tid`, and `tid` must be in
 //! the allow-list when there is one.
 //!
-//! [`issuer_matches`] is the one pure rule every token check shares: ID tokens at login
-//! and refresh, logout tokens, and bearer tokens.
+//! [`issuer_matches`] is the pure rule for any token's `iss`: ID tokens at login and
+//! refresh use it; the bearer layer applies [`IssuerTemplate::check`] to tokens of a
+//! template's shape; a logout token's `iss` can be checked the same way.
 
 use crate::config::{ConfigError, ProviderConfig};
 

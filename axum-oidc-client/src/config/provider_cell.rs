@@ -232,19 +232,18 @@ impl ProviderCell {
         let issuer = self.0.issuer.as_deref().unwrap_or_default();
         d.state().last_attempt = Some(Instant::now());
         let document_issuer = d.inputs.document_issuer(issuer);
-        let outcome =
-            match crate::discovery::discover_document_as(&d.inputs.http, issuer, &document_issuer)
-                .await
-            {
-                Ok((meta, max_age)) => {
-                    let previous = self.get();
-                    d.inputs
-                        .make(Some(&meta), previous.as_deref())
-                        .map(|p| (p, max_age))
-                        .map_err(Failure::Config)
-                }
-                Err(e) => Err(Failure::Discovery(e)),
-            };
+        let discovered =
+            crate::discovery::discover_document_as(&d.inputs.http, issuer, &document_issuer);
+        let outcome = match discovered.await {
+            Ok((meta, max_age)) => {
+                let previous = self.get();
+                d.inputs
+                    .make(Some(&meta), previous.as_deref())
+                    .map(|p| (p, max_age))
+                    .map_err(Failure::Config)
+            }
+            Err(e) => Err(Failure::Discovery(e)),
+        };
         match outcome {
             Ok((provider, max_age)) => {
                 let jwks = provider.jwks.clone();
