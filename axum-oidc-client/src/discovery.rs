@@ -80,6 +80,19 @@ pub enum DiscoveryError {
         /// The document's issuer.
         found: String,
     },
+    /// The document's `issuer` is a multi-tenant template (it holds `{tenantid}`, as
+    /// Entra ID's `common` and `organizations` documents do) and no template is
+    /// configured. A template is never inferred from a document: configure it.
+    #[error(
+        "the discovery document's issuer {found:?} is a multi-tenant template: to \
+         accept the tokens of each tenant, set the issuer template (OIDC_ISSUER_TEMPLATE, \
+         with_issuer_template) to exactly this value, and preferably the tenants \
+         allowed (OIDC_ALLOWED_TENANTS, with_allowed_tenants)"
+    )]
+    TemplateNotConfigured {
+        /// The document's issuer.
+        found: String,
+    },
     /// An endpoint is not https while the issuer is (RFC 9700 section 2.6).
     #[error(
         "the discovery document names {0} over plain http while the issuer uses https; \
@@ -189,6 +202,20 @@ pub fn parse_metadata(
     expected_issuer: &str,
     body: &[u8],
 ) -> Result<ProviderMetadata, DiscoveryError> {
+    parse_metadata_as(expected_issuer, body)
+}
+
+/// Parses and checks a discovery document whose `issuer` must be `document_issuer`:
+/// the configured issuer, or the configured multi-tenant template (Entra ID's
+/// `common` document names `https://login.microsoftonline.com/{tenantid}/v2.0`).
+///
+/// Discovery 1.0 section 4.3 requires the document's `issuer` to be identical to the
+/// issuer used to fetch it; a template is the one exception, and only when configured
+/// (see `with_issuer_template`).
+pub fn parse_metadata_as(
+    expected_issuer: &str,
+    body: &[u8],
+) -> Result<ProviderMetadata, DiscoveryError> {
     if body.len() > MAX_DISCOVERY_LEN {
         return Err(DiscoveryError::Invalid("document too large".into()));
     }
@@ -197,6 +224,9 @@ pub fn parse_metadata(
     // Discovery 4.3: the issuer must be identical to the one used to fetch, no
     // normalisation, not even of a trailing slash.
     if meta.issuer != expected_issuer {
+        if meta.issuer.contains(crate::issuer::TENANT_PLACEHOLDER) {
+            return Err(DiscoveryError::TemplateNotConfigured { found: meta.issuer });
+        }
         return Err(DiscoveryError::IssuerMismatch {
             expected: expected_issuer.into(),
             found: meta.issuer,
@@ -223,6 +253,16 @@ pub async fn discover(
 pub(crate) async fn discover_document(
     http: &reqwest::Client,
     issuer: &str,
+) -> Result<(ProviderMetadata, Option<Duration>), DiscoveryError> {
+    discover_document_as(http, issuer, issuer).await
+}
+
+/// Like [`discover_document`], the document's `issuer` being `document_issuer` (see
+/// [`parse_metadata_as`]).
+pub(crate) async fn discover_document_as(
+    http: &reqwest::Client,
+    issuer: &str,
+    document_issuer: &str,
 ) -> Result<(ProviderMetadata, Option<Duration>), DiscoveryError> {
     let url = discovery_url(issuer)?;
     let http_err = |source| DiscoveryError::Http {
@@ -260,7 +300,7 @@ pub(crate) async fn discover_document(
             source,
         });
     }
-    match parse_metadata(issuer, &body) {
+    match parse_metadata_as(document_issuer, &body) {
         Ok(meta) => Ok((meta, max_age)),
         Err(DiscoveryError::Invalid(why)) => Err(DiscoveryError::Invalid(format!("{url}: {why}"))),
         Err(e) => Err(e),
@@ -332,6 +372,40 @@ mod tests {
     fn rejects_discovery_issuer_mismatch() {
         let e = parse_metadata("https://op.example", &doc("https://evil.example")).unwrap_err();
         assert!(matches!(e, DiscoveryError::IssuerMismatch { .. }));
+    }
+
+    const ENTRA_TEMPLATE: &str = "https://login.microsoftonline.com/{tenantid}/v2.0";
+
+    #[test]
+    fn accepts_a_template_document_when_the_template_is_configured() {
+        let m = parse_metadata_as(ENTRA_TEMPLATE, &doc(ENTRA_TEMPLATE)).unwrap();
+        assert_eq!(m.issuer, ENTRA_TEMPLATE);
+    }
+
+    #[test]
+    fn rejects_a_template_document_without_a_configured_template() {
+        let common = "https://login.microsoftonline.com/common/v2.0";
+        let e = parse_metadata(common, &doc(ENTRA_TEMPLATE)).unwrap_err();
+        assert!(
+            matches!(&e, DiscoveryError::TemplateNotConfigured { found } if found == ENTRA_TEMPLATE),
+            "{e:?}"
+        );
+        assert!(e.to_string().contains("with_issuer_template"), "{e}");
+    }
+
+    #[test]
+    fn rejects_another_document_when_a_template_is_configured() {
+        let other = "https://login.microsoftonline.com/{tenantid}/v2.0/";
+        let e = parse_metadata_as(ENTRA_TEMPLATE, &doc(other)).unwrap_err();
+        assert!(
+            matches!(e, DiscoveryError::TemplateNotConfigured { .. }),
+            "{e:?}"
+        );
+        let e = parse_metadata_as(ENTRA_TEMPLATE, &doc("https://evil.example")).unwrap_err();
+        assert!(matches!(e, DiscoveryError::IssuerMismatch { .. }), "{e:?}");
+        let tenant = "https://login.microsoftonline.com/t1/v2.0";
+        let e = parse_metadata_as(ENTRA_TEMPLATE, &doc(tenant)).unwrap_err();
+        assert!(matches!(e, DiscoveryError::IssuerMismatch { .. }), "{e:?}");
     }
 
     #[test]

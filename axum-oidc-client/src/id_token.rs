@@ -10,6 +10,7 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use serde::{Deserialize, Serialize};
 use sha2::Digest as _;
 
+use crate::issuer::{IssuerError, IssuerExpectation, issuer_matches};
 use crate::jose::time::{TimeError, TimeRules};
 use crate::jose::{
     HashLen, JoseError, JwksCache, JwksError, SignatureError, SigningAlgorithm, UnverifiedJws,
@@ -129,9 +130,29 @@ pub enum IdTokenError {
     /// empty `sub` (OIDC Core 2: a locally unique identifier of the end-user).
     #[error("ID token claims are malformed")]
     MalformedClaims,
-    /// `iss` differs from the issuer (step 2).
+    /// `iss` differs from the issuer (step 2), or, with an issuer template, is not the
+    /// template filled with any tenant.
     #[error("wrong issuer")]
     WrongIssuer,
+    /// With an issuer template: the token has no `tid` claim, or not a non-empty
+    /// string (step 2 cannot be checked without it).
+    #[error("tenant id (tid) missing")]
+    MissingTenant,
+    /// With an issuer template: `tid` is not a plain tenant id (ASCII letters, digits,
+    /// `-`, `_`; at most 64).
+    #[error("tenant id (tid) is not a plain tenant id")]
+    InvalidTenant,
+    /// With an issuer template: `iss` is the template filled with another tenant than
+    /// the token's `tid` (step 2).
+    #[error("issuer does not match the tenant id (tid)")]
+    IssuerTenantMismatch,
+    /// With an allow-list of tenants: the token's `tid` is not in it.
+    #[error("tenant not allowed")]
+    TenantNotAllowed,
+    /// A refreshed ID token names another issuer, another tenant, than the login's
+    /// (OIDC Core 12.2).
+    #[error("issuer changed")]
+    IssuerChanged,
     /// `aud` does not contain the client id (step 3).
     #[error("wrong audience")]
     WrongAudience,
@@ -181,6 +202,19 @@ impl From<SignatureError> for IdTokenError {
     }
 }
 
+impl From<IssuerError> for IdTokenError {
+    fn from(e: IssuerError) -> Self {
+        match e {
+            IssuerError::MissingTenant => Self::MissingTenant,
+            IssuerError::InvalidTenant => Self::InvalidTenant,
+            IssuerError::TenantMismatch => Self::IssuerTenantMismatch,
+            IssuerError::TenantNotAllowed => Self::TenantNotAllowed,
+            IssuerError::IssuerChanged => Self::IssuerChanged,
+            _ => Self::WrongIssuer,
+        }
+    }
+}
+
 impl IdTokenError {
     /// Whether this is a fault on the provider's side rather than a bad token.
     pub fn is_provider_fault(&self) -> bool {
@@ -201,8 +235,9 @@ pub enum NonceCheck<'a> {
 /// Everything [`validate_claims`] compares the claims against.
 #[derive(Debug, Clone)]
 pub struct Expectations<'a> {
-    /// The issuer identifier, compared exactly.
-    pub issuer: &'a str,
+    /// The issuer: an identifier compared exactly, or a multi-tenant template
+    /// checked against the token's `tid` (see [`issuer_matches`]). `&str` converts.
+    pub issuer: IssuerExpectation<'a>,
     /// Our client id.
     pub client_id: &'a str,
     /// Audiences besides ours that may appear in `aud`.
@@ -219,14 +254,15 @@ pub struct Expectations<'a> {
     pub now: i64,
 }
 
-/// Applies the claim rules of OIDC Core 3.1.3.7 steps 2-5 and 9-11.
+/// Applies the claim rules of OIDC Core 3.1.3.7 steps 2-5 and 9-11. Step 2 under a
+/// multi-tenant issuer template: `iss` must be the template filled with the token's
+/// own `tid`, which must be plain and, with an allow-list, allowed.
 pub fn validate_claims(claims: &IdTokenClaims, exp: &Expectations<'_>) -> Result<(), IdTokenError> {
     if claims.sub.is_empty() {
         return Err(IdTokenError::MalformedClaims);
     }
-    if claims.iss != exp.issuer {
-        return Err(IdTokenError::WrongIssuer);
-    }
+    let tid = claims.get_str("tid");
+    issuer_matches(exp.issuer, &claims.iss, tid)?;
     check_audience(
         &claims.aud,
         claims.azp.as_deref(),

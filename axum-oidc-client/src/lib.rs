@@ -50,6 +50,7 @@ mod failure;
 mod health;
 mod http_util;
 mod id_token;
+mod issuer;
 mod jose;
 mod layer;
 mod login;
@@ -95,6 +96,7 @@ pub use logout::{DefaultLogoutHandler, LogoutContext, LogoutHandler, OidcLogoutH
 
 // ---- Keys and tokens ----
 pub use discovery::{DiscoveryError, ProviderMetadata};
+pub use issuer::IssuerError;
 pub use jose::{Audience, JwkSet, JwksCache, JwksError, KeyEntry, SigningAlgorithm};
 pub use secret::{AccessTokenValue, ClientSecret, IdTokenValue, RefreshTokenValue};
 
@@ -186,6 +188,10 @@ pub mod __private {
     /// ID token rules.
     pub mod id_token {
         pub use crate::id_token::*;
+    }
+    /// The issuer rule, exact or multi-tenant.
+    pub mod issuer {
+        pub use crate::issuer::*;
     }
     /// The JOSE core.
     pub mod jose {

@@ -508,7 +508,10 @@ async fn verify_refreshed_id_token(
     access_token: &str,
     now: i64,
 ) -> Result<IdTokenClaims, IdTokenError> {
-    let (Some(jwks), Some(issuer)) = (&provider.jwks, &provider.issuer) else {
+    let (Some(jwks), Some(issuer)) = (
+        &provider.jwks,
+        provider.refreshed_id_token_issuer(&original.iss),
+    ) else {
         return Err(IdTokenError::MalformedClaims);
     };
     let exp = Expectations {

@@ -21,7 +21,7 @@ fuzz_target!(|data: &[u8]| {
     assert_eq!(again, claims);
     let extra = ["api".to_owned()];
     let exp = Expectations {
-        issuer: ISSUER,
+        issuer: ISSUER.into(),
         client_id: CLIENT,
         additional_audiences: &extra,
         nonce: NonceCheck::Required(NONCE),

@@ -129,6 +129,8 @@ pub(crate) struct ClaimsView<'a> {
     pub(crate) aud: Option<Audience<'a>>,
     pub(crate) exp: Option<i64>,
     pub(crate) nbf: Option<i64>,
+    /// `tid`, the tenant of a multi-tenant issuer, when a string.
+    pub(crate) tid: Option<String>,
     /// `azp` (OIDC Core 2), read to tell ID tokens from access tokens.
     pub(crate) azp: Option<CowStr<'a>>,
     /// Which of the [`markers`] are present and not `null`.
@@ -266,6 +268,14 @@ impl<'de> Visitor<'de> for Seed<'_> {
                             .map_err(bad)?
                             .is_some(),
                     }
+                }
+                None if key == "tid" => {
+                    let v: Option<serde_json::Value> = map.next_value()?;
+                    view.tid = match &v {
+                        Some(serde_json::Value::String(s)) => Some(s.clone()),
+                        _ => None,
+                    };
+                    v.is_some()
                 }
                 None if key == "azp" => {
                     view.azp = map

@@ -149,7 +149,9 @@ impl JwtConfiguration {
     /// 2. `alg` is not `none` (RFC 8725 section 3.2) and there is no `crit`.
     /// 3. The payload is a JSON object whose checked claims have their registered
     ///    types; its `iss` selects the issuer by exact comparison (RFC 8725 section
-    ///    3.8). Nothing else of the payload is trusted before step 5.
+    ///    3.8), or else a configured issuer template whose issuer it is, with `tid`
+    ///    that tenant's id, and allowed. Nothing else of the payload is trusted before
+    ///    step 5.
     /// 4. The `typ` rule (RFC 8725 section 3.11; `at+jwt` in RFC 9068 mode).
     /// 5. `alg` is on that issuer's allow-list (RFC 8725 section 3.1) and the signature
     ///    verifies with that issuer's keys: for public keys through its
@@ -194,12 +196,12 @@ impl JwtConfiguration {
             .iss
             .as_ref()
             .ok_or_else(|| BearerError::MissingClaim("iss".into()))?;
-        let (index, issuer) = inner
-            .issuers
-            .iter()
-            .enumerate()
-            .find(|(_, i)| *i.iss == *iss.0)
-            .ok_or(BearerError::UnknownIssuer)?;
+        let (index, issuer) = super::tenant::select(&inner.issuers, &iss.0, view.tid.as_deref())?;
+        // A multi-tenant issuer is reported as the token's own `iss`.
+        let issuer_name = match issuer.template {
+            Some(_) => Arc::from(&*iss.0),
+            None => issuer.iss.clone(),
+        };
         let typ = jws.header.typ.as_deref();
         check_typ(typ, inner.rules.rfc9068)?;
         let keys = issuer.keys.verify(&jws).await?;
@@ -208,7 +210,7 @@ impl JwtConfiguration {
 
         let (exp, nbf) = (view.exp.unwrap_or(i64::MIN), view.nbf);
         drop(view);
-        let jwt = VerifiedJwt::new(issuer.iss.clone(), jws.payload, exp, nbf);
+        let jwt = VerifiedJwt::new(issuer_name, jws.payload, exp, nbf);
         if let Some((cache, key)) = cached {
             let entry = Entry {
                 jwt: jwt.clone(),

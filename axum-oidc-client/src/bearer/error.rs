@@ -57,6 +57,11 @@ pub enum BearerError {
     /// 3.8; exact string comparison).
     #[error("untrusted issuer")]
     UnknownIssuer,
+    /// `iss` is an issuer of a configured multi-tenant template, and the token breaks
+    /// the template's rule: `tid` missing or not plain, `iss` of another tenant than
+    /// `tid`, or `tid` outside the allow-list. The cause names the rule.
+    #[error("the token's issuer does not fit its tenant")]
+    Tenant(#[source] crate::IssuerError),
     /// A claim that is required is absent or `null`: `iss` and `exp` always (RFC 8725
     /// section 3.10 asks for expiry), `aud` when audiences are configured, the RFC 9068
     /// section 2.2 claims in that mode, and any claim set with
@@ -179,6 +184,7 @@ impl BearerError {
                 _ => "the access token is malformed",
             },
             Self::UnknownIssuer => "untrusted issuer",
+            Self::Tenant(_) => "untrusted issuer or tenant",
             Self::MissingClaim(_) => "a required claim is missing",
             Self::InvalidClaim(_) | Self::DuplicateClaim(_) => "a claim is invalid",
             Self::WrongAudience => "the access token is not meant for this resource",

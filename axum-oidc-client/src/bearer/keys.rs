@@ -138,8 +138,10 @@ impl std::fmt::Debug for IssuerKeys {
 /// One trusted issuer.
 #[derive(Debug, Clone)]
 pub(crate) struct Issuer {
-    /// The exact `iss` value.
+    /// The exact `iss` value, or the template of a multi-tenant issuer.
     pub(crate) iss: Arc<str>,
+    /// A multi-tenant issuer: `iss` is this template filled with the token's `tid`.
+    pub(crate) template: Option<Arc<crate::issuer::IssuerTemplate>>,
     pub(crate) keys: IssuerKeys,
 }
 

@@ -97,6 +97,7 @@ mod header;
 mod keys;
 mod layer;
 mod oidc_claims;
+mod tenant;
 mod token_cache;
 mod validate;
 mod verified;

@@ -204,7 +204,9 @@ pub fn check_response(
         return Err(CallbackError::LoginExpired);
     }
     match (&query.iss, &provider.issuer) {
-        (Some(iss), Some(issuer)) if iss != issuer => return Err(CallbackError::WrongIss),
+        (Some(iss), Some(_)) if !provider.accepts_response_iss(iss) => {
+            return Err(CallbackError::WrongIss);
+        }
         (None, Some(_)) if provider.iss_parameter_required => {
             return Err(CallbackError::MissingIss);
         }
@@ -361,7 +363,7 @@ async fn verify_login_id_token(
     nonce: &str,
     now: i64,
 ) -> Result<IdTokenClaims, CallbackError> {
-    let (Some(jwks), Some(issuer)) = (&provider.jwks, &provider.issuer) else {
+    let (Some(jwks), Some(issuer)) = (&provider.jwks, provider.id_token_issuer()) else {
         return Err(CallbackError::MissingIdToken);
     };
     let exp = Expectations {

@@ -34,6 +34,7 @@ pub(super) fn id_token_failure(e: &IdTokenError) -> Failure {
     match e {
         IdTokenError::Keys(_) => Failure::provider_outage("jwks_unavailable"),
         IdTokenError::WrongIssuer => Failure::configuration("id_token_wrong_issuer"),
+        IdTokenError::TenantNotAllowed => Failure::user("tenant_not_allowed"),
         IdTokenError::WrongAudience
         | IdTokenError::MissingAzp
         | IdTokenError::WrongAzp

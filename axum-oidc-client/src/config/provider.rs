@@ -23,6 +23,9 @@ pub(crate) struct ProviderConfig {
     pub client_auth: ClientAuthMethod,
     /// The exact issuer identifier (OIDC Core 3.1.3.7 step 2).
     pub issuer: Option<String>,
+    /// A multi-tenant issuer template, when configured: tokens' `iss` is checked
+    /// against it instead of `issuer` (see [`crate::issuer`]).
+    pub issuer_template: Option<crate::issuer::IssuerTemplate>,
     pub authorization_endpoint: Url,
     pub token_endpoint: Url,
     pub userinfo_endpoint: Option<Url>,

@@ -135,6 +135,14 @@ impl ProviderCell {
         }))
     }
 
+    /// The configured multi-tenant issuer template, if any.
+    pub fn issuer_template(&self) -> Option<crate::issuer::IssuerTemplate> {
+        match &self.0.discovery {
+            Some(d) => d.inputs.issuer_template.clone(),
+            None => self.get().and_then(|p| p.issuer_template.clone()),
+        }
+    }
+
     /// The configured issuer.
     pub fn issuer(&self) -> Option<&str> {
         self.0.issuer.as_deref()
@@ -223,7 +231,10 @@ impl ProviderCell {
         };
         let issuer = self.0.issuer.as_deref().unwrap_or_default();
         d.state().last_attempt = Some(Instant::now());
-        let outcome = match crate::discovery::discover_document(&d.inputs.http, issuer).await {
+        let document_issuer = d.inputs.document_issuer(issuer);
+        let discovered =
+            crate::discovery::discover_document_as(&d.inputs.http, issuer, &document_issuer);
+        let outcome = match discovered.await {
             Ok((meta, max_age)) => {
                 let previous = self.get();
                 d.inputs

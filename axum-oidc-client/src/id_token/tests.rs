@@ -12,7 +12,7 @@ fn claims() -> IdTokenClaims {
 
 fn expect() -> Expectations<'static> {
     Expectations {
-        issuer: "https://op.example",
+        issuer: "https://op.example".into(),
         client_id: "client",
         additional_audiences: &[],
         nonce: NonceCheck::Required("n-1"),
@@ -280,4 +280,114 @@ fn audiences_parse_from_string_or_array() {
         serde_json::from_str::<IdTokenClaims>(r#"{"iss":"i","sub":"s","aud":"a","iat":1}"#)
             .is_err()
     );
+}
+
+mod multi_tenant {
+    //! Step 2 under an issuer template (Entra ID `common` / `organizations`).
+
+    use super::*;
+    use crate::issuer::IssuerTemplate;
+
+    const T1: &str = "9188040d-6c67-4c5b-b112-36a304b66dad";
+    const T2: &str = "72f988bf-86f1-41af-91ab-2d7cd011db47";
+
+    fn template() -> IssuerTemplate {
+        IssuerTemplate::new("https://login.microsoftonline.com/{tenantid}/v2.0", false)
+            .unwrap()
+            .with_allowed_tenants([T1, T2])
+            .unwrap()
+    }
+
+    fn iss(tenant: &str) -> String {
+        format!("https://login.microsoftonline.com/{tenant}/v2.0")
+    }
+
+    /// A token of tenant `tid` (`None`: without `tid`) issued by `iss`.
+    fn tenant_claims(iss: &str, tid: Option<&str>) -> IdTokenClaims {
+        let mut c = claims();
+        c.iss = iss.to_owned();
+        if let Some(tid) = tid {
+            c.additional.insert("tid", tid.into());
+        }
+        c
+    }
+
+    fn check(c: &IdTokenClaims, t: &IssuerTemplate) -> Result<(), IdTokenError> {
+        let exp = Expectations {
+            issuer: IssuerExpectation::Template(t),
+            ..expect()
+        };
+        validate_claims(c, &exp)
+    }
+
+    #[test]
+    fn accepts_tokens_of_each_tenant_with_their_own_issuer() {
+        let t = template();
+        check(&tenant_claims(&iss(T1), Some(T1)), &t).unwrap();
+        check(&tenant_claims(&iss(T2), Some(T2)), &t).unwrap();
+    }
+
+    #[test]
+    fn rejects_an_issuer_that_does_not_match_the_tid() {
+        let e = check(&tenant_claims(&iss(T1), Some(T2)), &template()).unwrap_err();
+        assert!(matches!(e, IdTokenError::IssuerTenantMismatch), "{e:?}");
+    }
+
+    #[test]
+    fn rejects_a_token_without_tid() {
+        let e = check(&tenant_claims(&iss(T1), None), &template()).unwrap_err();
+        assert!(matches!(e, IdTokenError::MissingTenant), "{e:?}");
+        let mut c = tenant_claims(&iss(T1), None);
+        c.additional
+            .insert("tid", serde_json::json!(["not", "a", "string"]));
+        let e = check(&c, &template()).unwrap_err();
+        assert!(matches!(e, IdTokenError::MissingTenant), "{e:?}");
+    }
+
+    #[test]
+    fn rejects_a_tid_that_is_not_a_plain_tenant_id() {
+        for odd in ["t1/v2.0?x=", "t1#", "t1?", "../t1"] {
+            let e = check(&tenant_claims(&iss(odd), Some(odd)), &template()).unwrap_err();
+            assert!(matches!(e, IdTokenError::InvalidTenant), "{odd}: {e:?}");
+        }
+    }
+
+    #[test]
+    fn rejects_a_tenant_outside_the_allow_list() {
+        let other = "00000000-0000-0000-0000-000000000001";
+        let e = check(&tenant_claims(&iss(other), Some(other)), &template()).unwrap_err();
+        assert!(matches!(e, IdTokenError::TenantNotAllowed), "{e:?}");
+    }
+
+    #[test]
+    fn rejects_an_issuer_outside_the_template() {
+        let e = check(
+            &tenant_claims(&format!("https://login.example/{T1}/v2.0"), Some(T1)),
+            &template(),
+        )
+        .unwrap_err();
+        assert!(matches!(e, IdTokenError::WrongIssuer), "{e:?}");
+    }
+
+    #[test]
+    fn rejects_a_refreshed_token_of_another_tenant() {
+        let t = template();
+        let original = iss(T1);
+        let exp = Expectations {
+            issuer: IssuerExpectation::Refreshed {
+                template: &t,
+                original: &original,
+            },
+            nonce: NonceCheck::IfPresent(Some("n-1")),
+            ..expect()
+        };
+        validate_claims(&tenant_claims(&iss(T1), Some(T1)), &exp).unwrap();
+        let e = validate_claims(&tenant_claims(&iss(T2), Some(T2)), &exp).unwrap_err();
+        assert!(matches!(e, IdTokenError::IssuerChanged), "{e:?}");
+    }
+
+    #[test]
+    fn without_a_template_tid_changes_nothing() {
+        validate_claims(&tenant_claims("https://op.example", Some("a/b")), &expect()).unwrap();
+    }
 }

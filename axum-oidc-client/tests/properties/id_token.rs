@@ -60,7 +60,7 @@ fn expectations<'a>(
     extra: &'a [String],
 ) -> Expectations<'a> {
     Expectations {
-        issuer: ISSUER,
+        issuer: ISSUER.into(),
         client_id: CLIENT,
         additional_audiences: extra,
         nonce: match nonce {

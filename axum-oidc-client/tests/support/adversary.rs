@@ -230,7 +230,7 @@ impl Inner {
         let now = self.clock.now();
         let b = &case.behavior;
         let mut claims = json!({
-            "iss": self.issuer(name),
+            "iss": b.issued_iss.clone().unwrap_or_else(|| self.issuer(name)),
             "sub": grant.sub,
             "aud": CLIENT_ID,
             "iat": now,
@@ -330,9 +330,10 @@ async fn authorize(
     Path(name): Path<String>,
     Query(q): Query<HashMap<String, String>>,
 ) -> Response {
-    let issuer = s.issuer(&name);
+    let case_issuer = s.issuer(&name);
     s.with_case(&name, |case| {
         case.seen.authorize.push(q.clone());
+        let issuer = case.behavior.issued_iss.clone().unwrap_or(case_issuer);
         let Some(redirect_uri) = q.get("redirect_uri") else {
             return (StatusCode::BAD_REQUEST, "redirect_uri missing").into_response();
         };

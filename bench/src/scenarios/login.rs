@@ -281,7 +281,7 @@ async fn steps(issuer: &str, redis: Option<&str>, provider: &Provider) -> BenchR
         t.stop(&mut scratch[4]);
 
         let expect = Expectations {
-            issuer,
+            issuer: issuer.into(),
             client_id: CLIENT_ID,
             additional_audiences: &[],
             nonce: NonceCheck::Required(login.nonce.secret()),

@@ -4,6 +4,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 mod sources;
+mod tenants;
 
 use sources::IssuerSpec;
 
@@ -83,6 +84,8 @@ pub struct JwtConfigurationBuilder {
     refetch_interval: Option<Duration>,
     background_refresh: Option<Duration>,
     token_cache_capacity: Option<u64>,
+    /// The tenants the configured issuer templates accept (`with_allowed_tenants`).
+    allowed_tenants: Option<Vec<String>>,
     pending: Option<ConfigError>,
 }
 
@@ -396,10 +399,13 @@ impl JwtConfigurationBuilder {
         }
 
         let mut issuers = Vec::with_capacity(self.issuers.len());
+        self.check_allowed_tenants()?;
         for spec in std::mem::take(&mut self.issuers) {
             let keys = self.issuer_keys(&spec, &algorithms)?;
+            let template = self.template_of(&spec)?.map(Arc::new);
             issuers.push(Issuer {
                 iss: spec.issuer.into(),
+                template,
                 keys,
             });
         }

@@ -16,6 +16,17 @@ use crate::jose::{JwksCache, SigningAlgorithm};
 pub(super) struct IssuerSpec {
     pub(super) issuer: String,
     pub(super) source: Source,
+    /// A multi-tenant issuer: `issuer` is its template.
+    pub(super) template: Option<TemplateSpec>,
+}
+
+/// Where a multi-tenant issuer's rule comes from.
+#[derive(Debug)]
+pub(super) enum TemplateSpec {
+    /// `issuer` is the template, with the builder's allow-list.
+    Configured,
+    /// The login configuration's template, with its own allow-list.
+    Login(crate::issuer::IssuerTemplate),
 }
 
 #[derive(Debug)]
@@ -153,8 +164,13 @@ impl JwtConfigurationBuilder {
         // A provider not discovered yet is shared all the same: its keys are looked up
         // per token, and are unavailable (503) until the discovery succeeds.
         let has_keys = provider.get().is_none_or(|p| p.jwks.is_some());
-        match provider.issuer() {
-            Some(issuer) if has_keys => {
+        match (provider.issuer(), provider.issuer_template()) {
+            (Some(_), Some(template)) if has_keys => self.add_template(
+                template.template(),
+                Source::Login(provider.clone()),
+                TemplateSpec::Login(template),
+            ),
+            (Some(issuer), None) if has_keys => {
                 self.add(issuer.to_owned(), Source::Login(provider.clone()))
             }
             _ => {
@@ -242,9 +258,33 @@ impl JwtConfigurationBuilder {
         self.add(issuer.into(), Source::Hmac { algorithm, secret })
     }
 
+    /// Trusts the multi-tenant issuer of `template` with the keys of `source`.
+    pub(super) fn add_template(
+        mut self,
+        template: String,
+        source: Source,
+        spec: TemplateSpec,
+    ) -> Self {
+        if self.issuers.iter().any(|s| s.issuer == template) {
+            self.pending
+                .get_or_insert(ConfigError::ConflictingKeySources(template));
+            return self;
+        }
+        self.issuers.push(IssuerSpec {
+            issuer: template,
+            source,
+            template: Some(spec),
+        });
+        self
+    }
+
     pub(super) fn add(mut self, issuer: String, source: Source) -> Self {
         match self.issuers.iter_mut().find(|s| s.issuer == issuer) {
-            None => self.issuers.push(IssuerSpec { issuer, source }),
+            None => self.issuers.push(IssuerSpec {
+                issuer,
+                source,
+                template: None,
+            }),
             Some(IssuerSpec {
                 source: Source::Static(keys),
                 ..

@@ -35,6 +35,7 @@ impl OAuthConfigurationBuilder {
             return Err(e);
         }
         let http = self.http_client()?;
+        let issuer_template = self.issuer_template()?;
         let insecure = self.insecure_http;
         let url = |name: &'static str, v: &str| -> Result<Url, ConfigError> {
             let u = Url::parse(v).map_err(|_| ConfigError::InvalidUrl {
@@ -161,6 +162,7 @@ impl OAuthConfigurationBuilder {
             client_secret: self.client_secret,
             client_auth: self.client_auth,
             issuer: self.issuer,
+            issuer_template,
             authorization_endpoint: self.authorization_endpoint,
             token_endpoint: self.token_endpoint,
             end_session_endpoint: self.end_session_endpoint,

@@ -5,13 +5,14 @@ use std::time::Duration;
 use url::Url;
 
 use crate::config::{ClientAuthMethod, Clock, ConfigError, IdentityMode, url_is_acceptable};
-use crate::discovery::{ProviderMetadata, discover_document};
+use crate::discovery::{ProviderMetadata, discover_document_as};
 use crate::jose::SigningAlgorithm;
 use crate::pkce::CodeChallengeMethod;
 use crate::secret::ClientSecret;
 
 mod build;
 mod provider;
+mod tenants;
 pub(crate) use provider::ProviderInputs;
 #[cfg(test)]
 mod tests;
@@ -43,6 +44,9 @@ pub struct OAuthConfigurationBuilder {
     client_auth: Option<ClientAuthMethod>,
     metadata: Option<ProviderMetadata>,
     issuer: Option<String>,
+    /// A multi-tenant issuer template and its allowed tenants (`with_issuer_template`).
+    issuer_template: Option<String>,
+    allowed_tenants: Option<Vec<String>>,
     authorization_endpoint: Option<String>,
     token_endpoint: Option<String>,
     end_session_endpoint: Option<String>,
@@ -116,6 +120,8 @@ impl OAuthConfigurationBuilder {
     /// | `OIDC_CA_CERT` | PEM file of an extra trusted CA | none |
     /// | `OIDC_BASE_PATH` | base path of the auth routes | `/auth` |
     /// | `OIDC_REFRESH_MARGIN_SECS` | refresh this long before expiry | `30` |
+    /// | `OIDC_ISSUER_TEMPLATE` | multi-tenant issuer template ([`with_issuer_template`](Self::with_issuer_template)) | none |
+    /// | `OIDC_ALLOWED_TENANTS` | comma-separated tenant ids ([`with_allowed_tenants`](Self::with_allowed_tenants)) | every tenant |
     ///
     /// Discovery runs here through
     /// [`with_issuer_or_retry_in_background`](Self::with_issuer_or_retry_in_background):
@@ -149,6 +155,7 @@ impl OAuthConfigurationBuilder {
             })?;
             b = b.with_refresh_margin(Duration::from_secs(secs));
         }
+        b = b.with_tenants_from(var);
         let issuer = var("OIDC_ISSUER").ok_or(ConfigError::Missing("OIDC_ISSUER"))?;
         b.with_issuer_or_retry_in_background(issuer).await
     }
@@ -168,7 +175,9 @@ impl OAuthConfigurationBuilder {
     async fn discover(&mut self, issuer: String) -> Result<(), ConfigError> {
         self.check_issuer(&issuer)?;
         let http = self.http_client()?;
-        let (meta, max_age) = discover_document(&http, &issuer)
+        // A configured template is what a multi-tenant document names (Discovery 4.3).
+        let document_issuer = self.issuer_template.as_deref().unwrap_or(&issuer);
+        let (meta, max_age) = discover_document_as(&http, &issuer, document_issuer)
             .await
             .map_err(ConfigError::Discovery)?;
         self.issuer = Some(issuer);

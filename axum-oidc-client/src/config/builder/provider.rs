@@ -22,6 +22,8 @@ pub(crate) struct ProviderInputs {
     pub client_secret: Option<ClientSecret>,
     pub client_auth: Option<ClientAuthMethod>,
     pub issuer: Option<String>,
+    /// The multi-tenant issuer template (`with_issuer_template`), parsed.
+    pub issuer_template: Option<crate::issuer::IssuerTemplate>,
     pub authorization_endpoint: Option<String>,
     pub token_endpoint: Option<String>,
     pub end_session_endpoint: Option<String>,
@@ -187,6 +189,7 @@ impl ProviderInputs {
             iss_parameter_required: meta
                 .is_some_and(|m| m.authorization_response_iss_parameter_supported),
             issuer: self.issuer.clone(),
+            issuer_template: self.issuer_template.clone(),
             authorization_endpoint,
             token_endpoint,
             userinfo_endpoint,

@@ -40,6 +40,11 @@ pub struct Behavior {
     pub sub: String,
     /// `issuer` in the discovery document, instead of the case's issuer.
     pub discovery_issuer: Option<String>,
+    /// `iss` of the authorization response and of ID tokens, instead of the case's
+    /// issuer: a multi-tenant provider names the user's tenant there (Entra ID's
+    /// `https://login.microsoftonline.com/{tid}/v2.0`), its discovery document
+    /// ([`Self::discovery_issuer`]) the template.
+    pub issued_iss: Option<String>,
     /// `authorization_response_iss_parameter_supported` (RFC 9207 section 3).
     pub advertise_iss: bool,
     /// Keys in the JWKS.
@@ -90,6 +95,7 @@ impl Default for Behavior {
         Self {
             sub: "alice".into(),
             discovery_issuer: None,
+            issued_iss: None,
             advertise_iss: true,
             jwks: vec![Key::Rsa1],
             jwks_after_first_fetch: None,
