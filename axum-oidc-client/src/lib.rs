@@ -248,3 +248,8 @@ pub mod __private {
         .await?)
     }
 }
+
+/// The workspace README's examples, compiled as doctests so they stay true.
+#[cfg(doctest)]
+#[doc = include_str!("../../README.md")]
+struct WorkspaceReadmeExamples;
