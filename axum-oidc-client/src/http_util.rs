@@ -66,3 +66,21 @@ pub(crate) async fn read_limited(mut resp: reqwest::Response, max: usize) -> Res
     }
     Ok(body)
 }
+
+/// Whether a URL may be used: https, or http towards this machine.
+pub(crate) fn url_is_acceptable(u: &url::Url) -> bool {
+    match u.scheme() {
+        "https" => true,
+        "http" => {
+            matches!(
+                u.host(),
+                Some(url::Host::Domain("localhost"))
+                    | Some(url::Host::Ipv4(std::net::Ipv4Addr::LOCALHOST))
+                    | Some(url::Host::Ipv6(std::net::Ipv6Addr::LOCALHOST))
+            ) || u
+                .host()
+                .is_some_and(|h| matches!(h, url::Host::Ipv4(ip) if ip.is_loopback()))
+        }
+        _ => false,
+    }
+}

@@ -14,8 +14,6 @@
 //! refresh use it; the bearer layer applies [`IssuerTemplate::check`] to tokens of a
 //! template's shape; a logout token's `iss` can be checked the same way.
 
-use crate::config::{ConfigError, ProviderConfig};
-
 /// The placeholder an issuer template holds, once.
 pub const TENANT_PLACEHOLDER: &str = "{tenantid}";
 
@@ -50,6 +48,17 @@ pub enum IssuerError {
     IssuerChanged,
 }
 
+/// A template or a tenant list that cannot be used, with the setting it came from;
+/// configuration reports it as an invalid value of that setting.
+#[derive(Debug, thiserror::Error)]
+#[error("invalid value for {setting}: {reason}")]
+pub struct TemplateError {
+    /// The environment variable of the setting.
+    pub setting: &'static str,
+    /// What is wrong, with the value.
+    pub reason: String,
+}
+
 /// A multi-tenant issuer: a template holding [`TENANT_PLACEHOLDER`] once, and an
 /// optional allow-list of tenant ids.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -78,9 +87,9 @@ impl IssuerTemplate {
     /// scheme, and be a URL once filled; `https` unless `insecure_http`.
     ///
     /// The error names `OIDC_ISSUER_TEMPLATE`, the setting it comes from.
-    pub fn new(template: &str, insecure_http: bool) -> Result<Self, ConfigError> {
-        let invalid = |reason: &str| ConfigError::Invalid {
-            name: "OIDC_ISSUER_TEMPLATE",
+    pub fn new(template: &str, insecure_http: bool) -> Result<Self, TemplateError> {
+        let invalid = |reason: &str| TemplateError {
+            setting: "OIDC_ISSUER_TEMPLATE",
             reason: format!("{template:?} (with_issuer_template): {reason}"),
         };
         let mut parts = template.split(TENANT_PLACEHOLDER);
@@ -92,7 +101,7 @@ impl IssuerTemplate {
         }
         let url = url::Url::parse(&format!("{prefix}tenant{suffix}"))
             .map_err(|_| invalid("not a URL once filled"))?;
-        if !insecure_http && !crate::config::url_is_acceptable(&url) {
+        if !insecure_http && !crate::http_util::url_is_acceptable(&url) {
             return Err(invalid("must use https (or insecure_allow_http)"));
         }
         Ok(Self {
@@ -105,14 +114,14 @@ impl IssuerTemplate {
     /// Accepts only the tokens of these tenants. Each must be a plain tenant id
     /// ([`is_plain_tenant`]), and the list not empty; the error names
     /// `OIDC_ALLOWED_TENANTS`.
-    pub fn with_allowed_tenants<I, S>(mut self, tenants: I) -> Result<Self, ConfigError>
+    pub fn with_allowed_tenants<I, S>(mut self, tenants: I) -> Result<Self, TemplateError>
     where
         I: IntoIterator<Item = S>,
         S: Into<String>,
     {
         let tenants: Vec<String> = tenants.into_iter().map(Into::into).collect();
-        let invalid = |reason: String| ConfigError::Invalid {
-            name: "OIDC_ALLOWED_TENANTS",
+        let invalid = |reason: String| TemplateError {
+            setting: "OIDC_ALLOWED_TENANTS",
             reason: format!("{reason} (with_allowed_tenants)"),
         };
         if tenants.is_empty() {
@@ -240,42 +249,6 @@ pub fn issuer_matches(
                 return Err(IssuerError::IssuerChanged);
             }
             Ok(())
-        }
-    }
-}
-
-impl ProviderConfig {
-    /// What the `iss` of an ID token at login must be: the template when one is
-    /// configured, else the issuer. `None` without an issuer (OAuth 2.0 only).
-    pub(crate) fn id_token_issuer(&self) -> Option<IssuerExpectation<'_>> {
-        match (&self.issuer_template, &self.issuer) {
-            (Some(template), _) => Some(IssuerExpectation::Template(template)),
-            (None, Some(issuer)) => Some(IssuerExpectation::Exact(issuer)),
-            (None, None) => None,
-        }
-    }
-
-    /// What the `iss` of a refreshed ID token must be (OIDC Core 12.2), given the
-    /// login's `iss`.
-    pub(crate) fn refreshed_id_token_issuer<'a>(
-        &'a self,
-        original: &'a str,
-    ) -> Option<IssuerExpectation<'a>> {
-        match (&self.issuer_template, &self.issuer) {
-            (Some(template), _) => Some(IssuerExpectation::Refreshed { template, original }),
-            (None, Some(issuer)) => Some(IssuerExpectation::Exact(issuer)),
-            (None, None) => None,
-        }
-    }
-
-    /// Whether `iss` of an authorization response (RFC 9207 section 2.4) names this
-    /// provider: the issuer, or under a template the template filled with a plain
-    /// tenant (which tenant is the ID token's to say; its allow-list is checked there).
-    pub(crate) fn accepts_response_iss(&self, iss: &str) -> bool {
-        match (&self.issuer_template, &self.issuer) {
-            (Some(template), _) => template.tenant_of(iss).is_some(),
-            (None, Some(issuer)) => iss == issuer,
-            (None, None) => false,
         }
     }
 }

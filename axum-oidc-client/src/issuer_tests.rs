@@ -12,11 +12,8 @@ fn iss(tenant: &str) -> String {
     format!("https://login.microsoftonline.com/{tenant}/v2.0")
 }
 
-fn invalid_setting(e: ConfigError) -> (&'static str, String) {
-    match e {
-        ConfigError::Invalid { name, reason } => (name, reason),
-        other => panic!("expected ConfigError::Invalid, got {other:?}"),
-    }
+fn invalid_setting(e: TemplateError) -> (&'static str, String) {
+    (e.setting, e.reason)
 }
 
 #[test]

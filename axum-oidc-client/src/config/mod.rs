@@ -421,21 +421,14 @@ impl OAuthConfiguration {
     }
 }
 
-/// Whether a URL may be used: https, or http towards this machine.
-pub(crate) fn url_is_acceptable(u: &Url) -> bool {
-    match u.scheme() {
-        "https" => true,
-        "http" => {
-            matches!(
-                u.host(),
-                Some(url::Host::Domain("localhost"))
-                    | Some(url::Host::Ipv4(std::net::Ipv4Addr::LOCALHOST))
-                    | Some(url::Host::Ipv6(std::net::Ipv6Addr::LOCALHOST))
-            ) || u
-                .host()
-                .is_some_and(|h| matches!(h, url::Host::Ipv4(ip) if ip.is_loopback()))
+pub(crate) use crate::http_util::url_is_acceptable;
+
+impl From<crate::issuer::TemplateError> for ConfigError {
+    fn from(e: crate::issuer::TemplateError) -> Self {
+        Self::Invalid {
+            name: e.setting,
+            reason: e.reason,
         }
-        _ => false,
     }
 }
 

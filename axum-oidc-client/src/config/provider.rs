@@ -54,3 +54,41 @@ pub(crate) struct ProviderConfig {
     /// Merge UserInfo claims after login and refresh (OIDC Core 5.3).
     pub fetch_userinfo: bool,
 }
+
+impl ProviderConfig {
+    /// What the `iss` of an ID token at login must be: the template when one is
+    /// configured, else the issuer. `None` without an issuer (OAuth 2.0 only).
+    pub(crate) fn id_token_issuer(&self) -> Option<crate::issuer::IssuerExpectation<'_>> {
+        match (&self.issuer_template, &self.issuer) {
+            (Some(template), _) => Some(crate::issuer::IssuerExpectation::Template(template)),
+            (None, Some(issuer)) => Some(crate::issuer::IssuerExpectation::Exact(issuer)),
+            (None, None) => None,
+        }
+    }
+
+    /// What the `iss` of a refreshed ID token must be (OIDC Core 12.2), given the
+    /// login's `iss`.
+    pub(crate) fn refreshed_id_token_issuer<'a>(
+        &'a self,
+        original: &'a str,
+    ) -> Option<crate::issuer::IssuerExpectation<'a>> {
+        match (&self.issuer_template, &self.issuer) {
+            (Some(template), _) => {
+                Some(crate::issuer::IssuerExpectation::Refreshed { template, original })
+            }
+            (None, Some(issuer)) => Some(crate::issuer::IssuerExpectation::Exact(issuer)),
+            (None, None) => None,
+        }
+    }
+
+    /// Whether `iss` of an authorization response (RFC 9207 section 2.4) names this
+    /// provider: the issuer, or under a template the template filled with a plain
+    /// tenant (which tenant is the ID token's to say; its allow-list is checked there).
+    pub(crate) fn accepts_response_iss(&self, iss: &str) -> bool {
+        match (&self.issuer_template, &self.issuer) {
+            (Some(template), _) => template.tenant_of(iss).is_some(),
+            (None, Some(issuer)) => iss == issuer,
+            (None, None) => false,
+        }
+    }
+}

@@ -101,7 +101,8 @@ impl JwtConfigurationBuilder {
                 match &self.allowed_tenants {
                     Some(list) => template
                         .with_allowed_tenants(list.iter().cloned())
-                        .map(Some),
+                        .map(Some)
+                        .map_err(ConfigError::from),
                     None => Ok(Some(template)),
                 }
             }
