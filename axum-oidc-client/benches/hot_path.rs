@@ -109,6 +109,7 @@ fn record(sub: &str) -> SessionRecord {
         created_at: now,
         last_seen: now,
         user_agent: None,
+        provider: None,
     }
 }
 

@@ -89,11 +89,10 @@ impl AuthSession {
     /// ```
     pub fn new(response: &AccessTokenResponse, conf: &OAuthConfiguration) -> Self {
         let now = conf.clock().now();
-        let lifetime = response
-            .expires_in
-            .map_or(conf.inner.provider.token_max_age().as_secs() as i64, |s| {
-                s.min(i64::MAX as u64 / 2) as i64
-            });
+        let lifetime = response.expires_in.map_or(
+            conf.inner.providers.first().cell.token_max_age().as_secs() as i64,
+            |s| s.min(i64::MAX as u64 / 2) as i64,
+        );
         Self {
             id_token: response.id_token.clone().unwrap_or_default(),
             access_token: response.access_token.clone(),
@@ -102,7 +101,7 @@ impl AuthSession {
             scope: response
                 .scope
                 .clone()
-                .unwrap_or_else(|| conf.inner.provider.scopes().join(" ")),
+                .unwrap_or_else(|| conf.inner.providers.first().cell.scopes().join(" ")),
             expires: local_time(now.saturating_add(lifetime)),
             claims: None,
         }

@@ -200,6 +200,20 @@ pub async fn verify_logout_token(
     validate_logout_claims(jws.payload(), issuer, client_id, leeway, now)
 }
 
+/// The `iss` of a logout token, read without any check, only to choose which of
+/// several providers verifies it (with that provider's keys, issuer and client id).
+/// `None` when the token is not a JWS with a string `iss`.
+pub fn peek_issuer(token: &str, allowed: &[SigningAlgorithm]) -> Option<String> {
+    #[derive(Deserialize)]
+    struct Iss {
+        iss: String,
+    }
+    let jws = UnverifiedJws::parse(token, allowed).ok()?;
+    serde_json::from_slice::<Iss>(jws.payload())
+        .ok()
+        .map(|c| c.iss)
+}
+
 /// What ending the sessions of a valid logout token came to.
 #[derive(Debug)]
 pub(crate) enum Ended {
@@ -244,12 +258,24 @@ fn record_backchannel_logout(valid: &ValidLogoutToken, sessions: usize) {
 /// The `jti` is claimed as a short lease while the sessions are ended, released when
 /// that fails, and kept for the whole acceptance window only once they are ended: a
 /// logout that failed in the store leaves no marker behind.
+///
+/// `by_issuer` (several providers are configured) keys the sessions of a `sub` by
+/// `(iss, sub)`: they are listed with the store's `sessions_of` and removed one by
+/// one, so that a token from one provider never ends a session of another for the
+/// same `sub` (a subject is unique per issuer only, OIDC Core 2); the `jti` marker is
+/// kept per issuer too. Without it (one provider) the store's indexes by `sid` and
+/// `sub` are used as they are.
 pub(crate) async fn end_sessions(
     store: &crate::store::BoundedStore,
     valid: &ValidLogoutToken,
     leeway: Duration,
+    by_issuer: bool,
 ) -> Ended {
-    let marker = format!("jti:{}", valid.jti);
+    let marker = if by_issuer {
+        format!("jti:{}:{}", valid.iss, valid.jti)
+    } else {
+        format!("jti:{}", valid.jti)
+    };
     let owner = crate::secret::random_token(16);
     match store.op(store.try_lock(&marker, &owner, JTI_CLAIM)).await {
         Ok(true) => {}
@@ -257,6 +283,17 @@ pub(crate) async fn end_sessions(
         Err(e) => return Ended::StoreFailed(e),
     }
     let ended = match &valid.target {
+        LogoutTarget::Sub(sub) if by_issuer => {
+            remove_of_issuer(store, &valid.iss, sub, |_| true).await
+        }
+        LogoutTarget::SidAndSub { sid, sub } if by_issuer => {
+            remove_of_issuer(store, &valid.iss, sub, |r| {
+                r.sid().is_none_or(|s| s == sid.as_str())
+            })
+            .await
+        }
+        // A `sid` is the provider's own session id, random and never shown to
+        // another provider; the store indexes it alone.
         LogoutTarget::Sid(sid) => store.op(store.remove_by_sid(sid)).await,
         LogoutTarget::Sub(sub) => store.op(store.remove_by_sub(sub)).await,
         LogoutTarget::SidAndSub { sid, sub } => match store.op(store.remove_by_sid(sid)).await {
@@ -286,6 +323,24 @@ pub(crate) async fn end_sessions(
             Ended::StoreFailed(e)
         }
     }
+}
+
+/// Removes the sessions of the user `(iss, sub)` that `which` selects; how many.
+async fn remove_of_issuer(
+    store: &crate::store::BoundedStore,
+    iss: &str,
+    sub: &str,
+    which: impl Fn(&crate::session::SessionRecord) -> bool,
+) -> Result<usize, crate::store::StoreError> {
+    let sessions = store.op(store.sessions_of(iss, sub)).await?;
+    let mut n = 0;
+    // Checked again here: a store of the application's own may list loosely.
+    let theirs = |r: &crate::session::SessionRecord| r.claims.iss == iss && r.claims.sub == sub;
+    for (key, _) in sessions.iter().filter(|(_, r)| theirs(r) && which(r)) {
+        store.op(store.remove(key)).await?;
+        n += 1;
+    }
+    Ok(n)
 }
 
 #[cfg(test)]

@@ -58,6 +58,7 @@ fn record(now: i64) -> BenchResult<SessionRecord> {
         created_at: now,
         last_seen: now,
         user_agent: None,
+        provider: None,
     })
 }
 

@@ -140,7 +140,9 @@ where
             let config = &slot.0.state.config;
             let leeway = config
                 .inner
-                .provider
+                .providers
+                .first()
+                .cell
                 .get()
                 .map_or(Duration::ZERO, |p| p.leeway);
             let e = rule.check(claims, config.inner.clock.now(), leeway).err()?;

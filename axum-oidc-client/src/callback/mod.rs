@@ -6,6 +6,7 @@ use std::time::Duration;
 use http::HeaderMap;
 use sha2::Digest as _;
 
+use crate::config::providers::ProviderEntry;
 use crate::config::{IdentityMode, OAuthConfiguration, ProviderConfig};
 use crate::failure::Failure;
 use crate::id_token::{Expectations, IdTokenClaims, IdTokenError, NonceCheck, verify_id_token};
@@ -106,6 +107,11 @@ pub enum CallbackError {
     /// and users are never switched silently.
     #[error("a step-up login returned another user")]
     StepUpUserChanged,
+    /// The response arrived at the redirect URI of another provider than the one the
+    /// login was sent to (RFC 9700 section 4.4, a mix-up), or at a provider that is
+    /// not configured.
+    #[error("the response arrived at another provider's redirect URI")]
+    ProviderMismatch,
 }
 
 impl CallbackError {
@@ -149,6 +155,7 @@ impl CallbackError {
             Self::Busy => Failure::local_outage("busy"),
             Self::NotDiscovered => Failure::local_outage("provider_not_discovered"),
             Self::StepUpUserChanged => Failure::user("step_up_user_changed"),
+            Self::ProviderMismatch => Failure::user("provider_mismatch"),
         }
     }
 }
@@ -182,14 +189,37 @@ pub fn parse_callback_query(raw: Option<&str>) -> Result<CallbackQuery, Callback
 
 /// Checks the authorization response against the browser's login cookie
 /// (RFC 6749 10.12, RFC 9207 2.4, RFC 6749 4.1.2.1). Pure: no I/O.
+///
+/// The response is taken as arriving at the first provider's redirect URI (the only
+/// one's, `{base}/callback`); [`check_response_at`] names the provider.
 pub fn check_response(
     config: &OAuthConfiguration,
     query: &CallbackQuery,
     headers: &HeaderMap,
     now: i64,
 ) -> Result<(LoginState, String), CallbackError> {
+    check_response_at(config, None, query, headers, now)
+}
+
+/// [`check_response`] for a response that arrived at the redirect URI of the provider
+/// named `provider` (`{base}/callback/NAME`; `None`: `{base}/callback`). The login
+/// cookie must name the same provider (RFC 9700 section 4.4: a response at another
+/// provider's redirect URI is a mix-up), and `iss` is checked against that provider's
+/// issuer (RFC 9207 section 2.4).
+pub fn check_response_at(
+    config: &OAuthConfiguration,
+    provider: Option<&str>,
+    query: &CallbackQuery,
+    headers: &HeaderMap,
+    now: i64,
+) -> Result<(LoginState, String), CallbackError> {
     let c = &config.inner;
-    let provider = c.provider.get().ok_or(CallbackError::NotDiscovered)?;
+    let route = provider;
+    let entry = c
+        .providers
+        .named(route)
+        .ok_or(CallbackError::ProviderMismatch)?;
+    let provider = entry.cell.get().ok_or(CallbackError::NotDiscovered)?;
     let state = query
         .state
         .as_deref()
@@ -202,6 +232,9 @@ pub fn check_response(
     }
     if now > login.started_at + LOGIN_COOKIE_MAX_AGE {
         return Err(CallbackError::LoginExpired);
+    }
+    if login.provider.as_deref() != route {
+        return Err(CallbackError::ProviderMismatch);
     }
     match (&query.iss, &provider.issuer) {
         (Some(iss), Some(issuer)) if iss != issuer => return Err(CallbackError::WrongIss),
@@ -263,7 +296,7 @@ pub(crate) fn claim_exchange(
     login: &LoginState,
 ) -> Result<ExchangeClaim, CallbackError> {
     let c = &config.inner;
-    let provider = c.provider.get().ok_or(CallbackError::NotDiscovered)?;
+    let (_, provider) = provider_of(config, login)?;
     gate::claim_exchange(
         login.state.secret(),
         provider.token_endpoint.as_str(),
@@ -274,6 +307,20 @@ pub(crate) fn claim_exchange(
         gate::Refusal::StateUsed => CallbackError::Replayed,
         gate::Refusal::Busy => CallbackError::Busy,
     })
+}
+
+/// The provider a login was sent to (its login cookie names it), discovered.
+fn provider_of<'c>(
+    config: &'c OAuthConfiguration,
+    login: &LoginState,
+) -> Result<(&'c ProviderEntry, std::sync::Arc<ProviderConfig>), CallbackError> {
+    let entry = config
+        .inner
+        .providers
+        .named(login.provider.as_deref())
+        .ok_or(CallbackError::ProviderMismatch)?;
+    let provider = entry.cell.get().ok_or(CallbackError::NotDiscovered)?;
+    Ok((entry, provider))
 }
 
 /// The replay-cache entry of a consumed `state`.
@@ -295,11 +342,13 @@ pub async fn complete_login(
     code: &str,
 ) -> Result<SessionRecord, CallbackError> {
     let c = &config.inner;
-    let provider = c.provider.get().ok_or(CallbackError::NotDiscovered)?;
+    let (entry, provider) = provider_of(config, login)?;
     let provider = &*provider;
     let response = crate::token::exchange_code(
         provider,
-        c.routes.token_request_redirect_uri(),
+        c.routes
+            .token_request_redirect_uri
+            .then_some(&entry.redirect_uri),
         code,
         &login.verifier,
     )
@@ -336,7 +385,9 @@ pub async fn complete_login(
             claims
         }
     };
-    Ok(new_record(provider, &response, claims, None, now))
+    let mut record = new_record(provider, &response, claims, None, now);
+    record.provider = login.provider.clone();
+    Ok(record)
 }
 
 /// The `max_age` / `acr_values` the login asked for, against the returned claims.
@@ -428,6 +479,8 @@ pub(crate) fn new_record(
         last_seen: now,
         // A refresh keeps the login's; the callback sets it for a new session.
         user_agent: previous.and_then(|p| p.user_agent.clone()),
+        // A refresh keeps the login's provider; the callback sets it for a login.
+        provider: previous.and_then(|p| p.provider.clone()),
     }
 }
 
@@ -446,7 +499,13 @@ mod tests {
             .with_oauth2_only("https://op.example/user", "id")
             .build()
             .unwrap();
-        let provider = config.inner.provider.get().expect("configured endpoints");
+        let provider = config
+            .inner
+            .providers
+            .first()
+            .cell
+            .get()
+            .expect("configured endpoints");
         let response: AccessTokenResponse =
             serde_json::from_str(r#"{"access_token":"at-2","token_type":"Bearer"}"#).unwrap();
         let mut login = crate::session::tests::record("alice", None);

@@ -105,6 +105,13 @@ pub struct SessionRecord {
     /// user's list of their sessions. Informative only: the browser chooses it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub user_agent: Option<String>,
+    /// The name of the provider the user signed in at, for a configuration with
+    /// named providers ([`with_provider`](crate::OAuthConfigurationBuilder::with_provider));
+    /// `None` for the single provider. Refresh, logout and revocation go to it. A
+    /// record stored before this field existed reads as `None`: the provider of its
+    /// issuer, else the first.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub provider: Option<String>,
 }
 
 /// The most of a `User-Agent` a session keeps, in bytes.
@@ -241,6 +248,7 @@ pub(crate) mod tests {
             created_at: 1,
             last_seen: 1,
             user_agent: None,
+            provider: None,
         }
     }
 
@@ -338,6 +346,7 @@ pub(crate) mod tests {
             created_at: 1_800_000_000,
             last_seen: 1_800_000_042,
             user_agent: Some("Mozilla/5.0 (X11; Linux x86_64) Firefox/140.0".into()),
+            provider: None,
         }
     }
 

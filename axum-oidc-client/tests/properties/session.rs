@@ -77,6 +77,7 @@ fn session_record() -> impl Strategy<Value = SessionRecord> {
                 created_at,
                 last_seen,
                 user_agent: None,
+                provider: None,
             },
         )
 }

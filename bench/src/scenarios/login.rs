@@ -321,6 +321,7 @@ async fn steps(issuer: &str, redis: Option<&str>, provider: &Provider) -> BenchR
             created_at: now,
             last_seen: now,
             user_agent: None,
+            provider: None,
         });
         let id = new_session_id();
         let key = SessionKey::of(&id);

@@ -149,7 +149,7 @@ impl JwtConfigurationBuilder {
     /// # let _ = api; Ok(()) }
     /// ```
     pub fn with_oauth_configuration(mut self, config: &OAuthConfiguration) -> Self {
-        let provider = &config.inner.provider;
+        let provider = &config.inner.providers.first().cell;
         // A provider not discovered yet is shared all the same: its keys are looked up
         // per token, and are unavailable (503) until the discovery succeeds.
         let has_keys = provider.get().is_none_or(|p| p.jwks.is_some());

@@ -298,6 +298,7 @@ pub fn record(sub: &str, sid: Option<&str>) -> Arc<SessionRecord> {
         created_at: 1,
         last_seen: 1,
         user_agent: None,
+        provider: None,
     })
 }
 
