@@ -491,4 +491,74 @@ mod tests {
         c["nonce"] = "n".into();
         assert!(matches!(check(c), Err(LogoutTokenError::NoncePresent)));
     }
+
+    /// Alice at two issuers, with and without `sid`; what a token from the first
+    /// issuer leaves behind.
+    async fn left_after(target: LogoutTarget, by_issuer: bool) -> Vec<(String, Option<String>)> {
+        use crate::store::AuthCache as _;
+        let memory = std::sync::Arc::new(crate::store::MemoryStore::default());
+        let store = crate::store::BoundedStore::new(memory.clone(), Duration::from_secs(2));
+        let hour = Duration::from_secs(3600);
+        let at = |iss: &str, sid: Option<&str>| {
+            let mut r = crate::session::tests::record("alice", sid);
+            std::sync::Arc::make_mut(&mut r.claims).iss = iss.into();
+            std::sync::Arc::new(r)
+        };
+        for (key, iss, sid) in [
+            ("a1", "https://a.example", Some("sa")),
+            ("a2", "https://a.example", None),
+            ("b1", "https://b.example", Some("sb")),
+            ("b2", "https://b.example", None),
+        ] {
+            let key = crate::session::SessionKey::from_stored(key);
+            memory.put(&key, at(iss, sid), hour).await.unwrap();
+        }
+        let valid = ValidLogoutToken {
+            iss: "https://a.example".into(),
+            target,
+            jti: format!("jti-{by_issuer}"),
+        };
+        assert!(matches!(
+            end_sessions(&store, &valid, Duration::ZERO, by_issuer).await,
+            Ended::Sessions(_)
+        ));
+        let mut left = Vec::new();
+        for iss in ["https://a.example", "https://b.example"] {
+            for (_, r) in memory.sessions_of(iss, "alice").await.unwrap() {
+                left.push((r.claims.iss.clone(), r.sid().map(str::to_owned)));
+            }
+        }
+        left.sort();
+        left
+    }
+
+    #[tokio::test]
+    async fn with_several_providers_a_logout_by_sub_ends_only_the_sessions_of_its_issuer() {
+        let b = |sid: Option<&str>| ("https://b.example".to_owned(), sid.map(str::to_owned));
+        let a = |sid: Option<&str>| ("https://a.example".to_owned(), sid.map(str::to_owned));
+        assert_eq!(
+            left_after(LogoutTarget::Sub("alice".into()), true).await,
+            [b(None), b(Some("sb"))]
+        );
+        let both = LogoutTarget::SidAndSub {
+            sid: "sa".into(),
+            sub: "alice".into(),
+        };
+        assert_eq!(left_after(both, true).await, [b(None), b(Some("sb"))]);
+        // With `sid` and `sub`, the subject's sessions with another `sid` stay.
+        let other_sid = LogoutTarget::SidAndSub {
+            sid: "other".into(),
+            sub: "alice".into(),
+        };
+        assert_eq!(
+            left_after(other_sid, true).await,
+            [a(Some("sa")), b(None), b(Some("sb"))]
+        );
+        // One provider: the store's own indexes, by `sub` alone, as before.
+        assert!(
+            left_after(LogoutTarget::Sub("alice".into()), false)
+                .await
+                .is_empty()
+        );
+    }
 }

@@ -219,7 +219,6 @@ pub fn check_response_at(
         .providers
         .named(route)
         .ok_or(CallbackError::ProviderMismatch)?;
-    let provider = entry.cell.get().ok_or(CallbackError::NotDiscovered)?;
     let state = query
         .state
         .as_deref()
@@ -236,6 +235,7 @@ pub fn check_response_at(
     if login.provider.as_deref() != route {
         return Err(CallbackError::ProviderMismatch);
     }
+    let provider = entry.cell.get().ok_or(CallbackError::NotDiscovered)?;
     match (&query.iss, &provider.issuer) {
         (Some(iss), Some(issuer)) if iss != issuer => return Err(CallbackError::WrongIss),
         (None, Some(_)) if provider.iss_parameter_required => {
@@ -518,6 +518,64 @@ mod tests {
             new_record(&provider, &response, claims, None, 50).user_agent,
             None
         );
+    }
+
+    /// Two named OAuth 2.0 providers (no issuer, so no `iss` check), and a browser
+    /// whose login went to `to`: its cookie header and the response's `state`.
+    fn login_at(to: &str) -> (OAuthConfiguration, HeaderMap, String) {
+        let p = |host: &str| {
+            crate::ProviderSettings::new()
+                .with_client_id("c")
+                .with_client_secret("s")
+                .with_authorization_endpoint(format!("https://{host}/authorize"))
+                .with_token_endpoint(format!("https://{host}/token"))
+                .with_oauth2_only(format!("https://{host}/user"), "id")
+        };
+        let config = crate::OAuthConfigurationBuilder::default()
+            .with_app_url("https://app.example")
+            .with_provider("a", p("a.example"))
+            .with_provider("b", p("b.example"))
+            .build()
+            .unwrap();
+        let entry = config.inner.providers.get(to).unwrap();
+        let provider = entry.cell.get().unwrap();
+        let start = crate::login::start_login_for(&config, entry, &provider, "/".into(), None);
+        let state = start
+            .authorization_url
+            .query_pairs()
+            .find(|(k, _)| k == "state")
+            .unwrap()
+            .1
+            .into_owned();
+        let pair = start.set_cookie.split(';').next().unwrap().to_owned();
+        let mut headers = HeaderMap::new();
+        headers.insert(http::header::COOKIE, pair.parse().unwrap());
+        (config, headers, state)
+    }
+
+    #[test]
+    fn rejects_a_response_at_another_providers_redirect_uri() {
+        let (config, headers, state) = login_at("a");
+        let query = CallbackQuery {
+            code: Some("code-from-a".into()),
+            state: Some(state),
+            ..CallbackQuery::default()
+        };
+        let now = config.inner.clock.now();
+        let (login, code) = check_response_at(&config, Some("a"), &query, &headers, now).unwrap();
+        assert_eq!(
+            (login.provider.as_deref(), code.as_str()),
+            (Some("a"), "code-from-a")
+        );
+        for route in [Some("b"), None, Some("zz")] {
+            assert!(
+                matches!(
+                    check_response_at(&config, route, &query, &headers, now),
+                    Err(CallbackError::ProviderMismatch)
+                ),
+                "{route:?}"
+            );
+        }
     }
 
     #[test]

@@ -196,4 +196,39 @@ mod tests {
             );
         }
     }
+
+    #[tokio::test]
+    async fn a_record_finds_its_provider_by_name_else_by_issuer_else_the_first() {
+        let p = |iss: &str| {
+            crate::ProviderSettings::new()
+                .with_issuer(iss)
+                .with_client_id("c")
+                .with_client_secret("s")
+        };
+        let config = crate::OAuthConfigurationBuilder::default()
+            .with_app_url("https://app.example")
+            .with_provider("a", p("https://a.example"))
+            .with_provider("b", p("https://b.example"))
+            .build()
+            .unwrap();
+        let providers = &config.inner.providers;
+        let mut record = crate::session::tests::record("alice", None);
+        let name = |r: &crate::session::SessionRecord| providers.of_record(r).map(|e| e.name());
+        // A record from before records named their provider: its issuer's.
+        Arc::make_mut(&mut record.claims).iss = "https://b.example".into();
+        assert_eq!(name(&record), Some(Some("b")));
+        Arc::make_mut(&mut record.claims).iss = "https://gone.example".into();
+        assert_eq!(name(&record), Some(Some("a")));
+        // A record naming its provider: that one, or none when it is gone.
+        record.provider = Some("b".into());
+        assert_eq!(name(&record), Some(Some("b")));
+        record.provider = Some("removed".into());
+        assert_eq!(name(&record), None);
+        assert!(providers.are_named());
+        assert!(providers.only().is_none());
+        assert!(matches!(
+            providers.health(),
+            DiscoveryHealth::Pending { .. }
+        ));
+    }
 }

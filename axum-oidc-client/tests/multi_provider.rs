@@ -1,0 +1,371 @@
+//! Several providers in one layer, over real HTTP against two embedded development
+//! providers on their own ports (so two issuers), both knowing alice as `user-alice`.
+
+#[path = "support/app.rs"]
+mod app;
+
+use app::{Browser, bind, layer, location, memory, no_redirect_client, serve, urlencode};
+use axum_oidc_client::store::SharedStore;
+use axum_oidc_client::{ConfigError, OAuthConfiguration, ProviderSettings};
+use oidc_dev_provider::{ClientRegistration, DevProvider, DevProviderConfig, RunningProvider};
+use reqwest::StatusCode;
+
+const SECRET: &str = "multi-client-secret";
+
+struct Setup {
+    a: RunningProvider,
+    b: RunningProvider,
+    origin: String,
+    store: SharedStore,
+    _server: tokio::task::JoinHandle<()>,
+}
+
+async fn provider(origin: &str, name: &str) -> RunningProvider {
+    let client =
+        ClientRegistration::confidential("multi", SECRET, format!("{origin}/auth/callback/{name}"))
+            .with_post_logout_redirect_uri(format!("{origin}/auth/logout/callback"))
+            .with_backchannel_logout_uri(format!("{origin}/auth/backchannel-logout"));
+    DevProvider::start(DevProviderConfig::default().with_client(client))
+        .await
+        .expect("dev provider")
+}
+
+fn settings(op: &RunningProvider) -> ProviderSettings {
+    ProviderSettings::new()
+        .with_issuer(op.issuer())
+        .with_client_id("multi")
+        .with_client_secret(SECRET)
+        .with_scopes(["openid", "profile", "email", "offline_access"])
+}
+
+async fn setup() -> Setup {
+    let bound = bind().await;
+    let origin = bound.origin.clone();
+    let a = provider(&origin, "a").await;
+    let b = provider(&origin, "b").await;
+    let config = OAuthConfiguration::builder()
+        .with_app_url(&origin)
+        .with_provider("a", settings(&a).with_display_name("Provider A"))
+        .with_provider("b", settings(&b))
+        .build()
+        .expect("config");
+    let store = memory();
+    let server = serve(bound, layer(config, store.clone()));
+    Setup {
+        a,
+        b,
+        origin,
+        store,
+        _server: server,
+    }
+}
+
+/// Starts a login at `provider` and returns the provider's authorization URL.
+async fn start_at(browser: &Browser, provider: &str, next: &str) -> String {
+    let r = browser
+        .get(&format!(
+            "/auth/login?provider={provider}&next={}",
+            urlencode(next)
+        ))
+        .await;
+    assert_eq!(
+        r.status(),
+        StatusCode::SEE_OTHER,
+        "login start at {provider}"
+    );
+    location(&r)
+}
+
+/// Has the provider at `auth` sign in `user` and returns where it sends the browser.
+async fn authorize(auth: &str, user: &str) -> String {
+    let r = no_redirect_client()
+        .get(format!("{auth}&login_hint={user}"))
+        .send()
+        .await
+        .unwrap();
+    assert!(
+        r.status().is_redirection(),
+        "provider answered {}",
+        r.status()
+    );
+    location(&r)
+}
+
+async fn login(browser: &Browser, provider: &str, user: &str) -> reqwest::Response {
+    let auth = start_at(browser, provider, "/me").await;
+    let back = authorize(&auth, user).await;
+    browser.finish_login(&back).await
+}
+
+#[tokio::test]
+async fn each_provider_signs_in_at_its_own_callback_and_the_session_names_its_issuer() {
+    let s = setup().await;
+    let (at_a, at_b) = (Browser::new(&s.origin), Browser::new(&s.origin));
+
+    let auth = start_at(&at_a, "a", "/me").await;
+    assert!(auth.starts_with(s.a.issuer()), "{auth}");
+    let query: std::collections::HashMap<String, String> = url::Url::parse(&auth)
+        .unwrap()
+        .query_pairs()
+        .into_owned()
+        .collect();
+    assert_eq!(
+        query["redirect_uri"],
+        format!("{}/auth/callback/a", s.origin)
+    );
+    let back = authorize(&auth, "alice").await;
+    assert!(
+        back.starts_with(&format!("{}/auth/callback/a?", s.origin)),
+        "{back}"
+    );
+    let done = at_a.finish_login(&back).await;
+    assert_eq!(done.status(), StatusCode::SEE_OTHER);
+    assert_eq!(location(&done), "/me");
+
+    let done = login(&at_b, "b", "alice").await;
+    assert_eq!(done.status(), StatusCode::SEE_OTHER);
+
+    let me_a: serde_json::Value = at_a.get_json("/me").await.json().await.unwrap();
+    let me_b: serde_json::Value = at_b.get_json("/me").await.json().await.unwrap();
+    assert_eq!(me_a["sub"], "user-alice");
+    assert_eq!(me_b["sub"], "user-alice");
+    assert_eq!(me_a["claims"]["iss"], s.a.issuer());
+    assert_eq!(me_b["claims"]["iss"], s.b.issuer());
+
+    // The stored sessions name their provider.
+    let listed_a = s
+        .store
+        .sessions_of(s.a.issuer(), "user-alice")
+        .await
+        .unwrap();
+    let listed_b = s
+        .store
+        .sessions_of(s.b.issuer(), "user-alice")
+        .await
+        .unwrap();
+    assert_eq!(listed_a.len(), 1);
+    assert_eq!(listed_b.len(), 1);
+    assert_eq!(listed_a[0].1.provider.as_deref(), Some("a"));
+    assert_eq!(listed_b[0].1.provider.as_deref(), Some("b"));
+    assert_eq!(s.a.stats().authorization_code_grants, 1);
+    assert_eq!(s.b.stats().authorization_code_grants, 1);
+}
+
+#[tokio::test]
+async fn a_backchannel_logout_from_one_provider_ends_only_its_sessions_for_the_same_sub() {
+    let s = setup().await;
+    let (at_a, at_b) = (Browser::new(&s.origin), Browser::new(&s.origin));
+    login(&at_a, "a", "alice").await;
+    login(&at_b, "b", "alice").await;
+    assert_eq!(at_a.get_json("/me").await.status(), StatusCode::OK);
+    assert_eq!(at_b.get_json("/me").await.status(), StatusCode::OK);
+
+    assert_eq!(
+        s.a.logout_subject("user-alice").await,
+        1,
+        "A's logout token delivered and accepted"
+    );
+    assert_eq!(
+        at_a.get_json("/me").await.status(),
+        StatusCode::UNAUTHORIZED
+    );
+    assert_eq!(
+        at_b.get_json("/me").await.status(),
+        StatusCode::OK,
+        "B's session of the same sub stays"
+    );
+
+    assert_eq!(s.b.logout_subject("user-alice").await, 1);
+    assert_eq!(
+        at_b.get_json("/me").await.status(),
+        StatusCode::UNAUTHORIZED
+    );
+}
+
+#[tokio::test]
+async fn a_response_from_one_provider_delivered_to_another_providers_callback_is_refused() {
+    let s = setup().await;
+    let victim = Browser::new(&s.origin);
+    let auth = start_at(&victim, "a", "/me").await;
+    let back = authorize(&auth, "alice").await;
+    // The code and state A issued, at B's redirect URI (RFC 9700 section 4.4).
+    let mixed = back.replacen("/auth/callback/a?", "/auth/callback/b?", 1);
+    assert_ne!(mixed, back);
+    let r = victim.get(&mixed).await;
+    assert_eq!(r.status(), StatusCode::BAD_REQUEST);
+    assert_eq!(
+        victim.get_json("/me").await.status(),
+        StatusCode::UNAUTHORIZED,
+        "no session"
+    );
+    assert_eq!(s.a.stats().authorization_code_grants, 0, "no code redeemed");
+    assert_eq!(s.b.stats().authorization_code_grants, 0, "no code redeemed");
+    assert!(
+        s.store
+            .sessions_of(s.a.issuer(), "user-alice")
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    assert!(
+        s.store
+            .sessions_of(s.b.issuer(), "user-alice")
+            .await
+            .unwrap()
+            .is_empty()
+    );
+
+    // The same at the single-provider path, and at a provider that does not exist.
+    for path in ["/auth/callback?", "/auth/callback/zz?"] {
+        let other = back.replacen("/auth/callback/a?", path, 1);
+        let r = victim.get(&other).await;
+        assert_eq!(r.status(), StatusCode::BAD_REQUEST, "{path}");
+    }
+    assert_eq!(s.a.stats().authorization_code_grants, 0);
+}
+
+#[tokio::test]
+async fn without_a_provider_the_login_shows_a_chooser_that_keeps_next() {
+    let s = setup().await;
+    let browser = Browser::new(&s.origin);
+    let r = browser.get("/auth/login?next=%2Fme%3Fx%3D1").await;
+    assert_eq!(r.status(), StatusCode::OK);
+    assert!(
+        r.headers()["content-type"]
+            .to_str()
+            .unwrap()
+            .starts_with("text/html")
+    );
+    assert_eq!(r.headers()["cache-control"], "no-store");
+    let body = r.text().await.unwrap();
+    assert!(
+        body.contains("href=\"/auth/login?provider=a&amp;next=%2Fme%3Fx%3D1\""),
+        "{body}"
+    );
+    assert!(body.contains(">Provider A</a>"), "{body}");
+    assert!(
+        body.contains("href=\"/auth/login?provider=b&amp;next=%2Fme%3Fx%3D1\""),
+        "{body}"
+    );
+    // An unsafe `next` is replaced, as for a login.
+    let body = browser
+        .get("/auth/login?next=https%3A%2F%2Fevil.example")
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(!body.contains("evil"), "{body}");
+}
+
+#[tokio::test]
+async fn an_unknown_provider_is_refused_with_400() {
+    let s = setup().await;
+    let browser = Browser::new(&s.origin);
+    for name in ["zz", "A", "", "a%2Fb"] {
+        let r = browser
+            .get(&format!("/auth/login?provider={name}&next=/"))
+            .await;
+        assert_eq!(r.status(), StatusCode::BAD_REQUEST, "{name:?}");
+        assert!(r.headers().get("set-cookie").is_none(), "no login started");
+    }
+    let r = browser.get_json("/auth/login?provider=zz").await;
+    assert_eq!(r.status(), StatusCode::BAD_REQUEST);
+    let body: serde_json::Value = r.json().await.unwrap();
+    assert_eq!(body["error"], "unknown_provider");
+}
+
+#[tokio::test]
+async fn the_chooser_page_can_be_replaced_by_the_application() {
+    use axum::response::IntoResponse as _;
+    let bound = bind().await;
+    let origin = bound.origin.clone();
+    let a = provider(&origin, "a").await;
+    let b = provider(&origin, "b").await;
+    let config = OAuthConfiguration::builder()
+        .with_app_url(&origin)
+        .with_provider("a", settings(&a))
+        .with_provider("b", settings(&b))
+        .build()
+        .unwrap();
+    let layer = layer(config, memory()).with_provider_chooser(|choices| {
+        let names: Vec<&str> = choices.iter().map(|c| c.name.as_str()).collect();
+        (StatusCode::OK, format!("pick one of {}", names.join(","))).into_response()
+    });
+    let _server = serve(bound, layer);
+    let r = Browser::new(&origin).get("/auth/login").await;
+    assert_eq!(r.status(), StatusCode::OK);
+    assert_eq!(r.text().await.unwrap(), "pick one of a,b");
+}
+
+#[tokio::test]
+async fn a_provider_that_is_down_does_not_stop_the_start_nor_the_others() {
+    let bound = bind().await;
+    let origin = bound.origin.clone();
+    let a = provider(&origin, "a").await;
+    let config = OAuthConfiguration::builder()
+        .with_app_url(&origin)
+        .with_provider("a", settings(&a))
+        .with_provider(
+            "down",
+            ProviderSettings::new()
+                .with_issuer("http://127.0.0.1:9/nothing-here")
+                .with_client_id("multi")
+                .with_client_secret(SECRET),
+        )
+        .build()
+        .expect("builds without reaching any provider");
+    let _server = serve(bound, layer(config, memory()));
+    let browser = Browser::new(&origin);
+    assert_eq!(
+        login(&browser, "a", "alice").await.status(),
+        StatusCode::SEE_OTHER
+    );
+    let r = browser.get("/auth/login?provider=down").await;
+    assert_eq!(r.status(), StatusCode::SERVICE_UNAVAILABLE);
+}
+
+#[test]
+fn provider_names_and_settings_are_checked_at_build() {
+    let ok = || {
+        ProviderSettings::new()
+            .with_issuer("https://op.example")
+            .with_client_id("c")
+            .with_client_secret("s")
+    };
+    let build = |b: axum_oidc_client::OAuthConfigurationBuilder| b.build().err();
+    let base = || OAuthConfiguration::builder().with_app_url("https://app.example");
+
+    let e = build(base().with_provider("Bad Name", ok())).unwrap();
+    assert!(e.to_string().contains("\"Bad Name\""), "{e}");
+    let e = build(base().with_provider("a", ok()).with_provider("a", ok())).unwrap();
+    assert!(e.to_string().contains("configured twice"), "{e}");
+    let e = build(base().with_provider(
+        "a",
+        ProviderSettings::new().with_issuer("https://op.example"),
+    ))
+    .unwrap();
+    assert!(
+        matches!(&e, ConfigError::Provider { name, .. } if name == "a"),
+        "{e:?}"
+    );
+    assert!(e.to_string().contains("OIDC_CLIENT_ID"), "{e}");
+    let e = build(base().with_provider("a", ok().with_issuer("http://op.example"))).unwrap();
+    assert!(
+        matches!(&e, ConfigError::Provider { source, .. } if matches!(**source, ConfigError::InsecureUrl("issuer"))),
+        "{e:?}"
+    );
+    // The single-provider settings do not mix with named providers.
+    let e = build(base().with_client_id("c").with_provider("a", ok())).unwrap();
+    assert!(e.to_string().contains("with_provider"), "{e}");
+    let config = base()
+        .with_provider("a", ok())
+        .with_provider("b-2_x", ok())
+        .build()
+        .unwrap();
+    assert_eq!(config.provider_names(), ["a", "b-2_x"]);
+    assert_eq!(
+        config.provider_redirect_uri("b-2_x").unwrap().as_str(),
+        "https://app.example/auth/callback/b-2_x"
+    );
+    assert_eq!(config.provider_issuer("a"), Some("https://op.example"));
+}
