@@ -543,7 +543,9 @@ impl OAuthConfigurationBuilder {
     /// [`build`](Self::build). A configuration with named providers takes no issuer,
     /// client or endpoint of its own: each provider's come from its
     /// [`ProviderSettings`], discovered in the background, so that the application
-    /// starts while a provider is down. See [`ProviderSettings`] for an example.
+    /// starts while a provider is down. The builder's
+    /// [`with_scopes`](Self::with_scopes) and [`with_auth_param`](Self::with_auth_param)
+    /// are every provider's defaults. See [`ProviderSettings`] for an example.
     pub fn with_provider(mut self, name: impl Into<String>, settings: ProviderSettings) -> Self {
         self.named.push((name.into(), settings));
         self
