@@ -369,3 +369,37 @@ fn provider_names_and_settings_are_checked_at_build() {
     );
     assert_eq!(config.provider_issuer("a"), Some("https://op.example"));
 }
+
+#[tokio::test]
+async fn a_step_up_login_goes_back_to_the_provider_of_the_session() {
+    use axum::routing::get;
+    use axum_oidc_client::access::{acr_values, step_up};
+    let bound = bind().await;
+    let origin = bound.origin.clone();
+    let a = provider(&origin, "a").await;
+    let b = provider(&origin, "b").await;
+    let config = OAuthConfiguration::builder()
+        .with_app_url(&origin)
+        .with_provider("a", settings(&a))
+        .with_provider("b", settings(&b))
+        .build()
+        .unwrap();
+    let app = app::routes()
+        .route(
+            "/strict",
+            get(|| async { "strict" }).route_layer(step_up(acr_values(["urn:example:never"]))),
+        )
+        .layer(layer(config, memory()));
+    let _server = tokio::spawn(async move { axum::serve(bound.listener, app).await.unwrap() });
+
+    let browser = Browser::new(&origin);
+    login(&browser, "b", "alice").await;
+    let r = browser.get("/strict").await;
+    assert_eq!(r.status(), StatusCode::SEE_OTHER);
+    let again = location(&r);
+    assert!(again.starts_with("/auth/login?"), "{again}");
+    assert!(again.ends_with("&provider=b"), "{again}");
+    let r = browser.get(&again).await;
+    assert_eq!(r.status(), StatusCode::SEE_OTHER);
+    assert!(location(&r).starts_with(b.issuer()), "{}", location(&r));
+}
