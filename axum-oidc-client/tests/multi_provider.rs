@@ -403,3 +403,45 @@ async fn a_step_up_login_goes_back_to_the_provider_of_the_session() {
     assert_eq!(r.status(), StatusCode::SEE_OTHER);
     assert!(location(&r).starts_with(b.issuer()), "{}", location(&r));
 }
+
+#[tokio::test]
+async fn refresh_logout_and_revocation_go_to_the_provider_of_the_session() {
+    use axum_oidc_client::{AuthenticationLayer, OidcLogoutHandler};
+    let bound = bind().await;
+    let origin = bound.origin.clone();
+    let a = provider(&origin, "a").await;
+    let b = provider(&origin, "b").await;
+    // Access tokens shorter than the refresh margin: every request refreshes.
+    b.set_access_token_ttl(std::time::Duration::from_secs(5));
+    let config = OAuthConfiguration::builder()
+        .with_app_url(&origin)
+        .with_provider("a", settings(&a))
+        .with_provider("b", settings(&b))
+        .build()
+        .unwrap();
+    let layer =
+        AuthenticationLayer::with_store(config, memory()).with_logout_handler(OidcLogoutHandler);
+    let _server = serve(bound, layer);
+    let browser = Browser::new(&origin);
+    login(&browser, "b", "alice").await;
+
+    assert_eq!(browser.get_json("/me").await.status(), StatusCode::OK);
+    assert!(b.stats().refresh_grants >= 1, "refreshed at b");
+    assert_eq!(a.stats().refresh_grants, 0, "never at a");
+
+    let r = browser.logout().await;
+    assert_eq!(r.status(), StatusCode::SEE_OTHER);
+    let end_session = location(&r);
+    assert!(
+        end_session.starts_with(b.issuer()),
+        "RP-initiated logout at b's end_session_endpoint: {end_session}"
+    );
+    for _ in 0..50 {
+        if b.stats().revocations >= 1 {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    assert!(b.stats().revocations >= 1, "tokens revoked at b");
+    assert_eq!(a.stats().revocations, 0, "nothing sent to a");
+}
