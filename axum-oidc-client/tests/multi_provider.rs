@@ -445,3 +445,37 @@ async fn refresh_logout_and_revocation_go_to_the_provider_of_the_session() {
     assert!(b.stats().revocations >= 1, "tokens revoked at b");
     assert_eq!(a.stats().revocations, 0, "nothing sent to a");
 }
+
+#[test]
+fn the_bearer_layer_shares_every_named_provider_with_an_issuer() {
+    use axum_oidc_client::bearer::JwtConfiguration;
+    let oidc = |iss: &str| {
+        ProviderSettings::new()
+            .with_issuer(iss)
+            .with_client_id("c")
+            .with_client_secret("s")
+    };
+    let config = OAuthConfiguration::builder()
+        .with_app_url("https://app.example")
+        .with_provider("a", oidc("https://a.example"))
+        .with_provider("b", oidc("https://b.example"))
+        .with_provider(
+            "github",
+            ProviderSettings::new()
+                .with_client_id("gh")
+                .with_client_secret("s")
+                .with_authorization_endpoint("https://github.com/login/oauth/authorize")
+                .with_token_endpoint("https://github.com/login/oauth/access_token")
+                .with_oauth2_only("https://api.github.com/user", "id"),
+        )
+        .build()
+        .unwrap();
+    let api = JwtConfiguration::builder()
+        .with_oauth_configuration(&config)
+        .with_audience("api")
+        .build()
+        .unwrap();
+    let mut issuers: Vec<&str> = api.issuers().collect();
+    issuers.sort_unstable();
+    assert_eq!(issuers, ["https://a.example", "https://b.example"]);
+}

@@ -132,7 +132,9 @@ impl JwtConfigurationBuilder {
     }
 
     /// Trusts the login side's issuer with its key cache: shorthand for
-    /// `with_jwks_cache(config.issuer(), config.jwks())`. [`build`](Self::build)
+    /// `with_jwks_cache(config.issuer(), config.jwks())`; with named providers
+    /// ([`with_provider`](crate::OAuthConfigurationBuilder::with_provider)), the issuer
+    /// of each. [`build`](Self::build)
     /// fails with [`ConfigError::NoSharedKeys`] if the login configuration has
     /// no issuer or no keys (plain OAuth 2.0 mode).
     ///
@@ -149,19 +151,26 @@ impl JwtConfigurationBuilder {
     /// # let _ = api; Ok(()) }
     /// ```
     pub fn with_oauth_configuration(mut self, config: &OAuthConfiguration) -> Self {
-        let provider = &config.inner.providers.first().cell;
-        // A provider not discovered yet is shared all the same: its keys are looked up
-        // per token, and are unavailable (503) until the discovery succeeds.
-        let has_keys = provider.get().is_none_or(|p| p.jwks.is_some());
-        match provider.issuer() {
-            Some(issuer) if has_keys => {
-                self.add(issuer.to_owned(), Source::Login(provider.clone()))
-            }
-            _ => {
-                self.pending.get_or_insert(ConfigError::NoSharedKeys);
-                self
+        // With named providers, every one with an issuer and keys (an OAuth 2.0-only
+        // one has neither); one issuer is trusted once.
+        let mut shared: Vec<&str> = Vec::new();
+        for entry in config.inner.providers.all() {
+            let provider = &entry.cell;
+            // A provider not discovered yet is shared all the same: its keys are looked
+            // up per token, and are unavailable (503) until the discovery succeeds.
+            let has_keys = provider.get().is_none_or(|p| p.jwks.is_some());
+            if let Some(issuer) = provider.issuer()
+                && has_keys
+                && !shared.contains(&issuer)
+            {
+                shared.push(issuer);
+                self = self.add(issuer.to_owned(), Source::Login(provider.clone()));
             }
         }
+        if shared.is_empty() {
+            self.pending.get_or_insert(ConfigError::NoSharedKeys);
+        }
+        self
     }
 
     /// Adds a static public key for `issuer` in PEM (SubjectPublicKeyInfo, or PKCS#1
