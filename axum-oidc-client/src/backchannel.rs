@@ -561,4 +561,31 @@ mod tests {
                 .is_empty()
         );
     }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(256))]
+
+        /// The issuer that chooses a provider is read from any input without a
+        /// panic, and only from a JWS payload's string `iss`.
+        #[test]
+        fn peeking_at_the_issuer_never_panics(token in ".{0,300}") {
+            let _ = peek_issuer(&token, &SigningAlgorithm::ALL);
+        }
+
+        #[test]
+        fn the_peeked_issuer_is_the_payloads(iss in "[ -~]{0,40}") {
+            use base64::Engine as _;
+            let b64 = |v: &serde_json::Value| {
+                base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(v.to_string())
+            };
+            let header = b64(&serde_json::json!({"alg": "RS256", "kid": "k"}));
+            let token = format!("{header}.{}.c2ln", b64(&serde_json::json!({"iss": iss})));
+            proptest::prop_assert_eq!(peek_issuer(&token, &SigningAlgorithm::ALL), Some(iss.clone()));
+            let number = format!("{header}.{}.c2ln", b64(&serde_json::json!({"iss": 7})));
+            proptest::prop_assert_eq!(peek_issuer(&number, &SigningAlgorithm::ALL), None);
+            let none = b64(&serde_json::json!({"alg": "none"}));
+            let unsigned = format!("{none}.{}.", b64(&serde_json::json!({"iss": iss})));
+            proptest::prop_assert_eq!(peek_issuer(&unsigned, &SigningAlgorithm::ALL), None);
+        }
+    }
 }
