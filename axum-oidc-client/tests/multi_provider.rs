@@ -3,6 +3,8 @@
 
 #[path = "support/app.rs"]
 mod app;
+#[path = "support/capture.rs"]
+mod capture;
 
 use app::{Browser, bind, layer, location, memory, no_redirect_client, serve, urlencode};
 use axum_oidc_client::store::SharedStore;
@@ -478,4 +480,50 @@ fn the_bearer_layer_shares_every_named_provider_with_an_issuer() {
     let mut issuers: Vec<&str> = api.issuers().collect();
     issuers.sort_unstable();
     assert_eq!(issuers, ["https://a.example", "https://b.example"]);
+}
+
+#[tokio::test]
+async fn an_oauth2_only_provider_sits_next_to_an_openid_one() {
+    let bound = bind().await;
+    let origin = bound.origin.clone();
+    let a = provider(&origin, "a").await;
+    let gh = capture::CaptureProvider::start().await;
+    let config = OAuthConfiguration::builder()
+        .with_app_url(&origin)
+        .with_provider("a", settings(&a))
+        .with_provider(
+            "github",
+            ProviderSettings::new()
+                .with_display_name("GitHub")
+                .with_client_id(capture::CLIENT_ID)
+                .with_client_secret(capture::CLIENT_SECRET)
+                .with_authorization_endpoint(gh.url("/authorize"))
+                .with_token_endpoint(gh.url("/token"))
+                .with_oauth2_only(gh.url("/user"), "id")
+                .with_scopes(["read:user"]),
+        )
+        .build()
+        .unwrap();
+    let store = memory();
+    let _server = serve(bound, layer(config, store.clone()));
+    let browser = Browser::new(&origin);
+    let auth = start_at(&browser, "github", "/me").await;
+    let back = gh.authorize(&auth).await;
+    assert!(
+        back.starts_with(&format!("{origin}/auth/callback/github?")),
+        "{back}"
+    );
+    let done = browser.finish_login(&back).await;
+    assert_eq!(done.status(), StatusCode::SEE_OTHER);
+    let me: serde_json::Value = browser.get_json("/me").await.json().await.unwrap();
+    assert_eq!(me["sub"], "42");
+    assert_eq!(me["claims"]["iss"], gh.origin());
+    let listed = store.sessions_of(gh.origin(), "42").await.unwrap();
+    assert_eq!(listed[0].1.provider.as_deref(), Some("github"));
+    assert_eq!(gh.last("/authorize").query_param("nonce"), None);
+    // The OpenID provider is untouched and still works.
+    assert_eq!(
+        login(&Browser::new(&origin), "a", "alice").await.status(),
+        StatusCode::SEE_OTHER
+    );
 }
