@@ -140,7 +140,19 @@ async fn run(settings: Settings) -> Result<(), BoxError> {
             b
         }
     };
-    let config = builder.build()?;
+    let config = builder.build().map_err(|e| -> BoxError {
+        match &e {
+            // The library names its own settings; say which variables they came from.
+            axum_oidc_client::ConfigError::Provider { name, .. } => format!(
+                "{e} (provider {name} of OIDC_PROVIDERS is set by {}, {} and {})",
+                settings::provider_var(name, "ISSUER"),
+                settings::provider_var(name, "CLIENT_ID"),
+                settings::provider_var(name, "CLIENT_SECRET"),
+            )
+            .into(),
+            _ => e.into(),
+        }
+    })?;
     let issuer = match config.provider_names().as_slice() {
         [] => config.issuer().unwrap_or_default().to_owned(),
         names => names

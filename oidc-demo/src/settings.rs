@@ -132,7 +132,7 @@ pub struct NamedProvider {
 }
 
 /// The variable prefix of a provider: `OIDC_<NAME>_`, NAME upper-cased, `-` as `_`.
-fn provider_var(name: &str, what: &str) -> String {
+pub fn provider_var(name: &str, what: &str) -> String {
     format!(
         "OIDC_{}_{what}",
         name.to_ascii_uppercase().replace('-', "_")

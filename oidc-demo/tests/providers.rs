@@ -192,3 +192,20 @@ async fn a_single_provider_says_default_in_me() {
     assert_eq!(me["provider"], "default", "{me}");
     assert_eq!(me["iss"], format!("http://127.0.0.1:{op_port}"), "{me}");
 }
+
+#[tokio::test]
+async fn a_providers_bad_issuer_names_its_variable() {
+    let out = run_to_exit(
+        &[],
+        &[
+            ("OIDC_PROVIDERS", "corp"),
+            ("OIDC_CORP_ISSUER", "not a url"),
+            ("OIDC_CORP_CLIENT_ID", "shop"),
+        ],
+    )
+    .await;
+    let err = text(&out.stderr);
+    assert!(!out.status.success(), "{err}");
+    assert!(err.contains("provider \"corp\""), "{err}");
+    assert!(err.contains("OIDC_CORP_ISSUER"), "{err}");
+}
