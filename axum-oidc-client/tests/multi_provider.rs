@@ -527,3 +527,82 @@ async fn an_oauth2_only_provider_sits_next_to_an_openid_one() {
         StatusCode::SEE_OTHER
     );
 }
+
+/// A logout token signed with the capture provider's key (`fixtures/rsa1.pem`).
+fn logout_token(iss: &str, aud: &str, sub: &str, jti: &str) -> String {
+    use jsonwebtoken::{Algorithm, EncodingKey, Header, encode};
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs() as i64;
+    let mut header = Header::new(Algorithm::RS256);
+    header.kid = Some("capture-rsa-1".into());
+    header.typ = Some("logout+jwt".into());
+    let claims = serde_json::json!({
+        "iss": iss, "aud": aud, "sub": sub, "iat": now, "exp": now + 120, "jti": jti,
+        "events": { "http://schemas.openid.net/event/backchannel-logout": {} },
+    });
+    let key = EncodingKey::from_rsa_pem(include_bytes!("fixtures/rsa1.pem")).unwrap();
+    encode(&header, &claims, &key).unwrap()
+}
+
+#[tokio::test]
+async fn a_logout_token_is_verified_by_the_provider_its_iss_names_and_ends_only_that_issuers_sessions()
+ {
+    let bound = bind().await;
+    let origin = bound.origin.clone();
+    let a = provider(&origin, "a").await;
+    let cap = capture::CaptureProvider::start().await;
+    let config = OAuthConfiguration::builder()
+        .with_app_url(&origin)
+        .with_provider("a", settings(&a))
+        .with_provider(
+            "cap",
+            ProviderSettings::new()
+                .with_issuer(cap.origin())
+                .with_client_id(capture::CLIENT_ID)
+                .with_client_secret(capture::CLIENT_SECRET),
+        )
+        .build()
+        .unwrap();
+    let _server = serve(bound, layer(config, memory()));
+    let alice_at_a = Browser::new(&origin);
+    login(&alice_at_a, "a", "alice").await;
+    let backchannel = |token: String| {
+        let origin = origin.clone();
+        async move {
+            no_redirect_client()
+                .post(format!("{origin}/auth/backchannel-logout"))
+                .form(&[("logout_token", token)])
+                .send()
+                .await
+                .unwrap()
+        }
+    };
+
+    // Signed with cap's key but naming a's issuer: verified with a's keys, refused.
+    let forged = logout_token(a.issuer(), "multi", "user-alice", "j1");
+    assert_eq!(backchannel(forged).await.status(), StatusCode::BAD_REQUEST);
+    assert_eq!(alice_at_a.get_json("/me").await.status(), StatusCode::OK);
+
+    // An issuer that is none of the providers'.
+    let stranger = logout_token("https://stranger.example", "multi", "user-alice", "j2");
+    assert_eq!(
+        backchannel(stranger).await.status(),
+        StatusCode::BAD_REQUEST
+    );
+    assert_eq!(
+        backchannel("not a jwt".into()).await.status(),
+        StatusCode::BAD_REQUEST
+    );
+
+    // A valid token of cap for the same `sub` (by `sub` alone): accepted, and it ends
+    // cap's sessions of user-alice only, none of a's.
+    let valid = logout_token(cap.origin(), capture::CLIENT_ID, "user-alice", "j3");
+    assert_eq!(backchannel(valid).await.status(), StatusCode::OK);
+    assert_eq!(
+        alice_at_a.get_json("/me").await.status(),
+        StatusCode::OK,
+        "a's session of the same sub stays"
+    );
+}

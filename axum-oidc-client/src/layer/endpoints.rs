@@ -479,7 +479,8 @@ async fn backchannel(state: &AuthState, req: &Parts, body: Body) -> Response {
     }
     let mut outcome = None;
     for entry in candidates {
-        let Some(provider) = entry.cell.get() else {
+        // A provider not discovered yet is tried once more now, as a login does.
+        let Some(provider) = entry.cell.ready().await else {
             return backchannel_error(StatusCode::SERVICE_UNAVAILABLE, "temporarily_unavailable");
         };
         let (Some(jwks), Some(issuer)) = (&provider.jwks, &provider.issuer) else {
