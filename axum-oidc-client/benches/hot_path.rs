@@ -110,6 +110,7 @@ fn record(sub: &str) -> SessionRecord {
         last_seen: now,
         user_agent: None,
         enriched_claims: Vec::new(),
+        provider: None,
     }
 }
 

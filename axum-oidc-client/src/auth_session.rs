@@ -43,6 +43,8 @@ pub struct AuthSession {
     pub expires: DateTime<Local>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     claims: Option<Arc<IdTokenClaims>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    provider: Option<String>,
 }
 
 impl std::fmt::Debug for AuthSession {
@@ -89,11 +91,10 @@ impl AuthSession {
     /// ```
     pub fn new(response: &AccessTokenResponse, conf: &OAuthConfiguration) -> Self {
         let now = conf.clock().now();
-        let lifetime = response
-            .expires_in
-            .map_or(conf.inner.provider.token_max_age().as_secs() as i64, |s| {
-                s.min(i64::MAX as u64 / 2) as i64
-            });
+        let lifetime = response.expires_in.map_or(
+            conf.inner.providers.first().cell.token_max_age().as_secs() as i64,
+            |s| s.min(i64::MAX as u64 / 2) as i64,
+        );
         Self {
             id_token: response.id_token.clone().unwrap_or_default(),
             access_token: response.access_token.clone(),
@@ -102,9 +103,10 @@ impl AuthSession {
             scope: response
                 .scope
                 .clone()
-                .unwrap_or_else(|| conf.inner.provider.scopes().join(" ")),
+                .unwrap_or_else(|| conf.inner.providers.first().cell.scopes().join(" ")),
             expires: local_time(now.saturating_add(lifetime)),
             claims: None,
+            provider: None,
         }
     }
 
@@ -126,6 +128,7 @@ impl AuthSession {
             scope: t.scope.clone(),
             expires: local_time(t.expires_at),
             claims: Some(record.claims.clone()),
+            provider: record.provider.clone(),
         }
     }
 
@@ -155,6 +158,35 @@ impl AuthSession {
     /// ```
     pub fn sub(&self) -> Option<&str> {
         self.claims().map(|c| c.sub.as_str())
+    }
+
+    /// The issuer of the identity, when known: with [`sub`](Self::sub), the user
+    /// (`(iss, sub)`, OIDC Core 2; a subject is unique per issuer only).
+    ///
+    /// ```
+    /// use axum_oidc_client::auth_session::AuthSession;
+    ///
+    /// async fn user_key(session: AuthSession) -> String {
+    ///     format!("{} {}", session.iss().unwrap_or("?"), session.sub().unwrap_or("?"))
+    /// }
+    /// ```
+    pub fn iss(&self) -> Option<&str> {
+        self.claims().map(|c| c.iss.as_str())
+    }
+
+    /// The name of the provider the user signed in at, for a configuration with named
+    /// providers ([`with_provider`](crate::OAuthConfigurationBuilder::with_provider));
+    /// `None` with a single provider.
+    ///
+    /// ```
+    /// use axum_oidc_client::auth_session::AuthSession;
+    ///
+    /// async fn signed_in_with(session: AuthSession) -> String {
+    ///     session.provider().unwrap_or("default").to_owned()
+    /// }
+    /// ```
+    pub fn provider(&self) -> Option<&str> {
+        self.provider.as_deref()
     }
 }
 

@@ -200,6 +200,20 @@ pub async fn verify_logout_token(
     validate_logout_claims(jws.payload(), issuer, client_id, leeway, now)
 }
 
+/// The `iss` of a logout token, read without any check, only to choose which of
+/// several providers verifies it (with that provider's keys, issuer and client id).
+/// `None` when the token is not a JWS with a string `iss`.
+pub fn peek_issuer(token: &str, allowed: &[SigningAlgorithm]) -> Option<String> {
+    #[derive(Deserialize)]
+    struct Iss {
+        iss: String,
+    }
+    let jws = UnverifiedJws::parse(token, allowed).ok()?;
+    serde_json::from_slice::<Iss>(jws.payload())
+        .ok()
+        .map(|c| c.iss)
+}
+
 /// What ending the sessions of a valid logout token came to.
 #[derive(Debug)]
 pub(crate) enum Ended {
@@ -244,12 +258,24 @@ fn record_backchannel_logout(valid: &ValidLogoutToken, sessions: usize) {
 /// The `jti` is claimed as a short lease while the sessions are ended, released when
 /// that fails, and kept for the whole acceptance window only once they are ended: a
 /// logout that failed in the store leaves no marker behind.
+///
+/// `by_issuer` (several providers are configured) keys the sessions of a `sub` by
+/// `(iss, sub)`: they are listed with the store's `sessions_of` and removed one by
+/// one, so that a token from one provider never ends a session of another for the
+/// same `sub` (a subject is unique per issuer only, OIDC Core 2); the `jti` marker is
+/// kept per issuer too. Without it (one provider) the store's indexes by `sid` and
+/// `sub` are used as they are.
 pub(crate) async fn end_sessions(
     store: &crate::store::BoundedStore,
     valid: &ValidLogoutToken,
     leeway: Duration,
+    by_issuer: bool,
 ) -> Ended {
-    let marker = format!("jti:{}", valid.jti);
+    let marker = if by_issuer {
+        format!("jti:{}:{}", valid.iss, valid.jti)
+    } else {
+        format!("jti:{}", valid.jti)
+    };
     let owner = crate::secret::random_token(16);
     match store.op(store.try_lock(&marker, &owner, JTI_CLAIM)).await {
         Ok(true) => {}
@@ -257,6 +283,17 @@ pub(crate) async fn end_sessions(
         Err(e) => return Ended::StoreFailed(e),
     }
     let ended = match &valid.target {
+        LogoutTarget::Sub(sub) if by_issuer => {
+            remove_of_issuer(store, &valid.iss, sub, |_| true).await
+        }
+        LogoutTarget::SidAndSub { sid, sub } if by_issuer => {
+            remove_of_issuer(store, &valid.iss, sub, |r| {
+                r.sid().is_none_or(|s| s == sid.as_str())
+            })
+            .await
+        }
+        // A `sid` is the provider's own session id, random and never shown to
+        // another provider; the store indexes it alone.
         LogoutTarget::Sid(sid) => store.op(store.remove_by_sid(sid)).await,
         LogoutTarget::Sub(sub) => store.op(store.remove_by_sub(sub)).await,
         LogoutTarget::SidAndSub { sid, sub } => match store.op(store.remove_by_sid(sid)).await {
@@ -288,152 +325,24 @@ pub(crate) async fn end_sessions(
     }
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    const NOW: i64 = 1_800_000_000;
-
-    fn claims() -> serde_json::Value {
-        serde_json::json!({
-            "iss": "https://op", "aud": "c", "iat": NOW, "exp": NOW + 120, "jti": "j1",
-            "sid": "s1", "sub": "alice", "events": { BACKCHANNEL_LOGOUT_EVENT: {} }
-        })
+/// Removes the sessions of the user `(iss, sub)` that `which` selects; how many.
+async fn remove_of_issuer(
+    store: &crate::store::BoundedStore,
+    iss: &str,
+    sub: &str,
+    which: impl Fn(&crate::session::SessionRecord) -> bool,
+) -> Result<usize, crate::store::StoreError> {
+    let sessions = store.op(store.sessions_of(iss, sub)).await?;
+    let mut n = 0;
+    // Checked again here: a store of the application's own may list loosely.
+    let theirs = |r: &crate::session::SessionRecord| r.claims.iss == iss && r.claims.sub == sub;
+    for (key, _) in sessions.iter().filter(|(_, r)| theirs(r) && which(r)) {
+        store.op(store.remove(key)).await?;
+        n += 1;
     }
-
-    fn check(v: serde_json::Value) -> Result<ValidLogoutToken, LogoutTokenError> {
-        validate_logout_claims(
-            &serde_json::to_vec(&v).unwrap(),
-            "https://op",
-            "c",
-            Duration::from_secs(30),
-            NOW,
-        )
-    }
-
-    #[test]
-    fn a_null_nonce_is_still_a_nonce() {
-        let mut c = claims();
-        c["nonce"] = serde_json::Value::Null;
-        assert!(matches!(check(c), Err(LogoutTokenError::NoncePresent)));
-    }
-
-    #[test]
-    fn an_exp_near_the_end_of_time_does_not_overflow() {
-        let mut c = claims();
-        c["exp"] = (i64::MAX - 1).into();
-        assert!(check(c).is_ok());
-    }
-
-    #[test]
-    fn claims_that_are_an_array_are_malformed() {
-        let c = claims();
-        let as_array = serde_json::json!([
-            c["iss"],
-            c["aud"],
-            c["iat"],
-            c["exp"],
-            c["jti"],
-            c["events"],
-            null,
-            c["sid"],
-            c["sub"]
-        ]);
-        assert!(matches!(
-            check(as_array),
-            Err(LogoutTokenError::MalformedClaims)
-        ));
-    }
-
-    #[test]
-    fn claims_that_are_not_utf8_are_malformed() {
-        let mut payload = serde_json::to_vec(&claims()).unwrap();
-        // An extra member nobody reads, whose string is not UTF-8.
-        payload.pop();
-        payload.extend_from_slice(b",\"x\":\"\xff\"}");
-        let check =
-            |p: &[u8]| validate_logout_claims(p, "https://op", "c", Duration::from_secs(30), NOW);
-        assert!(matches!(
-            check(&payload),
-            Err(LogoutTokenError::MalformedClaims)
-        ));
-        let last = payload.len() - 3;
-        payload[last] = b'y';
-        assert!(check(&payload).is_ok(), "the same claims in UTF-8 pass");
-    }
-
-    #[test]
-    fn a_token_with_sid_and_sub_targets_both_and_one_claim_targets_that_one() {
-        assert_eq!(
-            check(claims()).unwrap().target,
-            LogoutTarget::SidAndSub {
-                sid: "s1".into(),
-                sub: "alice".into()
-            }
-        );
-        let mut c = claims();
-        c.as_object_mut().unwrap().remove("sid");
-        assert_eq!(check(c).unwrap().target, LogoutTarget::Sub("alice".into()));
-        let mut c = claims();
-        c.as_object_mut().unwrap().remove("sub");
-        assert_eq!(check(c).unwrap().target, LogoutTarget::Sid("s1".into()));
-    }
-
-    #[test]
-    fn rejects_logout_token_without_exp() {
-        let mut c = claims();
-        c.as_object_mut().unwrap().remove("exp");
-        let r = check(c);
-        assert!(matches!(r, Err(LogoutTokenError::MissingExp)), "{r:?}");
-    }
-
-    type Mutation = Box<dyn Fn(&mut serde_json::Value)>;
-
-    #[test]
-    fn rejects_each_invalid_variant() {
-        let cases: Vec<(&str, Mutation)> = vec![
-            ("wrong iss", Box::new(|c| c["iss"] = "https://evil".into())),
-            ("wrong aud", Box::new(|c| c["aud"] = "other".into())),
-            ("future iat", Box::new(|c| c["iat"] = (NOW + 3600).into())),
-            ("old iat", Box::new(|c| c["iat"] = (NOW - 3600).into())),
-            ("expired", Box::new(|c| c["exp"] = (NOW - 3600).into())),
-            (
-                "no events",
-                Box::new(|c| {
-                    c.as_object_mut().unwrap().remove("events");
-                }),
-            ),
-            (
-                "wrong event",
-                Box::new(|c| c["events"] = serde_json::json!({"http://example/other": {}})),
-            ),
-            (
-                "event not object",
-                Box::new(|c| c["events"] = serde_json::json!({ BACKCHANNEL_LOGOUT_EVENT: "x" })),
-            ),
-            ("nonce", Box::new(|c| c["nonce"] = "n".into())),
-            (
-                "no sid no sub",
-                Box::new(|c| {
-                    let o = c.as_object_mut().unwrap();
-                    o.remove("sid");
-                    o.remove("sub");
-                }),
-            ),
-            (
-                "no jti",
-                Box::new(|c| {
-                    c.as_object_mut().unwrap().remove("jti");
-                }),
-            ),
-        ];
-        for (name, mutate) in cases {
-            let mut c = claims();
-            mutate(&mut c);
-            assert!(check(c).is_err(), "{name} must be rejected");
-        }
-        let mut c = claims();
-        c["nonce"] = "n".into();
-        assert!(matches!(check(c), Err(LogoutTokenError::NoncePresent)));
-    }
+    Ok(n)
 }
+
+#[cfg(test)]
+#[path = "backchannel_tests.rs"]
+mod tests;

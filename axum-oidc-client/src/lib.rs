@@ -43,6 +43,7 @@ pub mod store;
 // Everything else is private; the re-exports below are the API.
 mod backchannel;
 mod callback;
+mod chooser;
 mod config;
 mod discovery;
 mod extract;
@@ -69,7 +70,7 @@ mod userinfo;
 // ---- The layer and its configuration ----
 pub use config::{
     ClientAuthMethod, Clock, ConfigError, DEFAULT_SCOPES, IdentityMode, OAuthConfiguration,
-    OAuthConfigurationBuilder,
+    OAuthConfigurationBuilder, ProviderSettings,
 };
 pub use health::{DiscoveryHealth, Readiness, StoreHealth};
 pub use layer::{AuthLayer, Authentication, AuthenticationLayer, ResponseFuture};
@@ -80,6 +81,7 @@ pub use session::cookies::CookieKey;
 // ---- Extractors and what they carry ----
 pub use access::{Claims, RequireLayer, Requirement};
 pub use auth_session::AuthSession;
+pub use chooser::ProviderChoice;
 pub use extract::{
     AccessToken, AuthRejection, IdToken, OptionalAccessToken, OptionalAuthSession, OptionalIdToken,
     UnauthenticatedBehavior,
@@ -224,8 +226,11 @@ pub mod __private {
         config: &crate::OAuthConfiguration,
         next: String,
     ) -> Option<crate::login::LoginStart> {
-        let provider = config.inner.provider.get()?;
-        Some(crate::login::start_login_for(config, &provider, next, None))
+        let entry = config.inner.providers.first();
+        let provider = entry.cell.get()?;
+        Some(crate::login::start_login_for(
+            config, entry, &provider, next, None,
+        ))
     }
 
     /// Exchanges a code as the callback does.
@@ -236,7 +241,9 @@ pub mod __private {
     ) -> Result<crate::token::AccessTokenResponse, Box<dyn std::error::Error + Send + Sync>> {
         let c = &config.inner;
         let provider = c
-            .provider
+            .providers
+            .first()
+            .cell
             .get()
             .ok_or("the provider is not discovered yet")?;
         Ok(crate::token::exchange_code(

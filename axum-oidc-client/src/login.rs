@@ -6,6 +6,7 @@ use url::Url;
 
 use crate::access::StepUp;
 use crate::config::ProviderConfig;
+use crate::config::providers::ProviderEntry;
 use crate::pkce;
 use crate::secret::{CsrfState, Nonce, random_token};
 use crate::session::cookies::{CookieKey, CookieSettings};
@@ -44,8 +45,13 @@ pub struct LoginStart {
 /// A `step_up` adds `max_age` and `acr_values` to the request (replacing configured
 /// extras of those names) and is kept in the login cookie, so the callback verifies
 /// `auth_time` and `acr` against what was asked.
+///
+/// `provider_name` (a named provider's, RFC 9700 section 4.4) is kept in the login
+/// cookie too, so the callback refuses a response at another provider's redirect URI.
+#[allow(clippy::too_many_arguments)]
 pub(crate) fn start_login(
     provider: &ProviderConfig,
+    provider_name: Option<&str>,
     redirect_uri: &Url,
     key: &CookieKey,
     cookies: &CookieSettings,
@@ -89,6 +95,7 @@ pub(crate) fn start_login(
         next,
         started_at: now,
         step_up,
+        provider: provider_name.map(str::to_owned),
     };
     let set_cookie = login_cookie(key, cookies, &login);
     LoginStart {
@@ -97,9 +104,11 @@ pub(crate) fn start_login(
     }
 }
 
-/// [`start_login`] with the parts of `config` it takes, at the configured clock's now.
+/// [`start_login`] with the parts of `config` it takes, at the configured clock's now,
+/// for the provider `entry` (whose discovered configuration is `provider`).
 pub(crate) fn start_login_for(
     config: &crate::config::OAuthConfiguration,
+    entry: &ProviderEntry,
     provider: &ProviderConfig,
     next: String,
     step_up: Option<StepUp>,
@@ -107,7 +116,8 @@ pub(crate) fn start_login_for(
     let c = &config.inner;
     start_login(
         provider,
-        &c.routes.redirect_uri,
+        entry.name(),
+        &entry.redirect_uri,
         &c.cookie_key,
         &c.cookies,
         next,

@@ -235,6 +235,7 @@ pub struct OidcLogoutHandler;
 /// #         last_seen: 1,
 /// #         user_agent: None,
 /// #         enriched_claims: Vec::new(),
+/// #         provider: None,
 /// #     })
 /// # }
 ///
@@ -250,7 +251,8 @@ pub fn end_session_url(
     session: &SessionRecord,
 ) -> Option<(Url, String)> {
     let c = &config.inner;
-    let provider = c.provider.get()?;
+    // The session's own provider's end_session_endpoint.
+    let provider = c.providers.of_record(session)?.cell.get()?;
     let mut url = provider.end_session_endpoint.clone()?;
     let state = random_token(24);
     {
@@ -297,7 +299,13 @@ pub(crate) fn revoke_in_background(config: &OAuthConfiguration, session: &Sessio
     if !config.inner.revoke_on_logout {
         return;
     }
-    let Some(provider) = config.inner.provider.get() else {
+    // The session's tokens go back to the provider that issued them.
+    let Some(provider) = config
+        .inner
+        .providers
+        .of_record(session)
+        .and_then(|e| e.cell.get())
+    else {
         return;
     };
     if provider.revocation_endpoint.is_none() {

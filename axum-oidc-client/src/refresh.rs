@@ -353,7 +353,12 @@ async fn refresh_holding_lease(
     let Some(refresh_token) = current.tokens.refresh_token.clone() else {
         return Err(Failed::ended("no_refresh_token", &current, None));
     };
-    let Some(provider) = c.provider.get() else {
+    // The session's own provider (a record names it, RFC 9700 section 4.4); one no
+    // longer configured cannot be refreshed and the session ends.
+    let Some(entry) = c.providers.of_record(&current) else {
+        return Err(Failed::ended("provider_removed", &current, None));
+    };
+    let Some(provider) = entry.cell.get() else {
         return Err(Failed::provider(
             "provider_not_discovered",
             "the OpenID provider has not been discovered yet",

@@ -21,6 +21,8 @@ pub(crate) struct AuthState {
     pub session_removal: Option<HeaderValue>,
     /// The refresh in flight (or just finished) per session in this process.
     refresh_flights: RefreshFlights,
+    /// The application's provider chooser page, when it replaced the library's.
+    pub chooser: Option<crate::chooser::ChooserFn>,
 }
 
 impl AuthState {
@@ -30,7 +32,7 @@ impl AuthState {
         logout: Arc<dyn LogoutHandler>,
     ) -> Self {
         // Discovery (again) on schedule, from the first layer made inside a runtime.
-        config.inner.provider.start_background();
+        config.inner.providers.start_background();
         let cookies = &config.inner.cookies;
         let session_removal =
             HeaderValue::from_str(&removal(&cookies.session_name, "/", cookies)).ok();
@@ -41,6 +43,7 @@ impl AuthState {
             enrichers: crate::enrich::Enrichers::default(),
             session_removal,
             refresh_flights: RefreshFlights::default(),
+            chooser: None,
         }
     }
 
@@ -56,7 +59,7 @@ impl AuthState {
             },
         };
         crate::health::Readiness {
-            discovery: self.config.inner.provider.health(),
+            discovery: self.config.inner.providers.health(),
             store,
             invalidation: self.store.shared().invalidation_health(),
         }

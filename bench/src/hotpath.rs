@@ -59,6 +59,7 @@ fn record(now: i64) -> BenchResult<SessionRecord> {
         last_seen: now,
         user_agent: None,
         enriched_claims: Vec::new(),
+        provider: None,
     })
 }
 

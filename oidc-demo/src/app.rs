@@ -225,8 +225,13 @@ async fn protected(
     Html(pages::protected(&base, &session))
 }
 
+/// `GET /me`: the session as JSON. `iss` and `sub` are the user; `provider` is the
+/// OIDC_PROVIDERS name signed in with, or `"default"` with a single provider
+/// (OIDC_ISSUER or the embedded one).
 async fn me(session: AuthSession) -> impl IntoResponse {
     Json(serde_json::json!({
+        "iss": session.iss(),
+        "provider": session.provider().unwrap_or("default"),
         "sub": session.sub(),
         "claims": session.claims(),
         "expires": session.expires.to_rfc3339(),

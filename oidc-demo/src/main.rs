@@ -14,7 +14,9 @@ use std::io::IsTerminal as _;
 use std::net::SocketAddr;
 use std::time::Duration;
 
-use axum_oidc_client::{AuthenticationLayer, OAuthConfigurationBuilder, OidcLogoutHandler};
+use axum_oidc_client::{
+    AuthenticationLayer, OAuthConfigurationBuilder, OidcLogoutHandler, ProviderSettings,
+};
 use oidc_dev_provider::{ClientRegistration, DevProvider, DevProviderConfig, RunningProvider};
 use tokio::signal::unix::{SignalKind, signal};
 use tracing_subscriber::EnvFilter;
@@ -92,7 +94,23 @@ async fn run(settings: Settings) -> Result<(), BoxError> {
 
     // Keep the embedded provider alive for the life of the process.
     let mut _provider: Option<RunningProvider> = None;
+    let named = settings.named_providers(|k| std::env::var(k).ok())?;
     let builder = match &settings.issuer {
+        // OIDC_PROVIDERS: every provider discovered in the background, so that one
+        // that is down stops neither the start nor the others (see /readyz).
+        None if !named.is_empty() => {
+            let mut b = base_builder(&settings);
+            for p in named {
+                let mut provider = ProviderSettings::new()
+                    .with_issuer(p.issuer)
+                    .with_client_id(p.client_id);
+                if let Some(secret) = p.client_secret {
+                    provider = provider.with_client_secret(secret);
+                }
+                b = b.with_provider(p.name, provider);
+            }
+            b
+        }
         Some(issuer) => {
             let mut b = base_builder(&settings).with_client_id(
                 settings
@@ -122,8 +140,27 @@ async fn run(settings: Settings) -> Result<(), BoxError> {
             b
         }
     };
-    let config = builder.build()?;
-    let issuer = config.issuer().unwrap_or_default().to_owned();
+    let config = builder.build().map_err(|e| -> BoxError {
+        match &e {
+            // The library names its own settings; say which variables they came from.
+            axum_oidc_client::ConfigError::Provider { name, .. } => format!(
+                "{e} (provider {name} of OIDC_PROVIDERS is set by {}, {} and {})",
+                settings::provider_var(name, "ISSUER"),
+                settings::provider_var(name, "CLIENT_ID"),
+                settings::provider_var(name, "CLIENT_SECRET"),
+            )
+            .into(),
+            _ => e.into(),
+        }
+    })?;
+    let issuer = match config.provider_names().as_slice() {
+        [] => config.issuer().unwrap_or_default().to_owned(),
+        names => names
+            .iter()
+            .map(|n| format!("{n}={}", config.provider_issuer(n).unwrap_or_default()))
+            .collect::<Vec<_>>()
+            .join(", "),
+    };
     // Unset: the library's defaults (a 5-minute local tier for `tiered+` URLs, whose
     // invalidation channel carries revocations; the TTL is the bound while it is down).
     let store = match settings.session_local_ttl_secs {
@@ -239,7 +276,8 @@ fn base_builder(s: &Settings) -> OAuthConfigurationBuilder {
     if let Some(p) = &s.base_path {
         b = b.with_base_path(p.clone());
     }
-    if s.scopes.split_whitespace().any(|x| x == "offline_access") && s.issuer.is_some() {
+    let external = s.issuer.is_some() || s.providers.is_some();
+    if s.scopes.split_whitespace().any(|x| x == "offline_access") && external {
         // Many providers issue refresh tokens for offline_access only with consent.
         b = b.with_auth_param("prompt", "consent");
     }

@@ -34,6 +34,14 @@ pub struct Settings {
         hide_env_values = true
     )]
     pub client_secret: Option<String>,
+    /// Several providers in one application: comma-separated names such as
+    /// `corp,partners` (a-z, 0-9, - and _; upper case is lowered). Each is configured
+    /// by OIDC_<NAME>_ISSUER, OIDC_<NAME>_CLIENT_ID and OIDC_<NAME>_CLIENT_SECRET
+    /// (NAME upper-cased, - written _; the secret is optional), and returns to
+    /// `{APP_URL}{OIDC_BASE_PATH}/callback/<name>`. `/auth/login` then shows a chooser.
+    /// Not together with OIDC_ISSUER.
+    #[arg(long, env = "OIDC_PROVIDERS", value_name = "NAMES")]
+    pub providers: Option<String>,
     /// Public URL of the application, as browsers see it: an origin such as
     /// `https://app.example`, without a path (register
     /// `{APP_URL}{OIDC_BASE_PATH}/callback` at the provider).
@@ -110,6 +118,27 @@ pub struct Settings {
     pub log_filter: String,
 }
 
+/// One provider of OIDC_PROVIDERS, from its own variables.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NamedProvider {
+    /// The name, as in OIDC_PROVIDERS (lower case).
+    pub name: String,
+    /// OIDC_<NAME>_ISSUER.
+    pub issuer: String,
+    /// OIDC_<NAME>_CLIENT_ID.
+    pub client_id: String,
+    /// OIDC_<NAME>_CLIENT_SECRET, when set.
+    pub client_secret: Option<String>,
+}
+
+/// The variable prefix of a provider: `OIDC_<NAME>_`, NAME upper-cased, `-` as `_`.
+pub fn provider_var(name: &str, what: &str) -> String {
+    format!(
+        "OIDC_{}_{what}",
+        name.to_ascii_uppercase().replace('-', "_")
+    )
+}
+
 /// How log lines are written.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
 pub enum LogFormat {
@@ -166,6 +195,65 @@ impl Settings {
     /// How recent a login `/sensitive` requires.
     pub fn step_up_max_age(&self) -> Duration {
         Duration::from_secs(self.step_up_max_age_secs)
+    }
+
+    /// The providers of OIDC_PROVIDERS with their variables, read through `var` (the
+    /// environment); empty without OIDC_PROVIDERS. An error names the variable to set.
+    pub fn named_providers(
+        &self,
+        var: impl Fn(&str) -> Option<String>,
+    ) -> Result<Vec<NamedProvider>, String> {
+        let Some(list) = &self.providers else {
+            return Ok(Vec::new());
+        };
+        if self.issuer.is_some() {
+            return Err(
+                "set either OIDC_ISSUER (one provider) or OIDC_PROVIDERS (several), not both"
+                    .into(),
+            );
+        }
+        let mut names: Vec<String> = Vec::new();
+        for raw in list.split(',').map(str::trim).filter(|n| !n.is_empty()) {
+            let name = raw.to_ascii_lowercase();
+            let valid = name.len() <= 32
+                && name.bytes().all(|b| {
+                    b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-' || b == b'_'
+                });
+            if !valid {
+                return Err(format!(
+                    "OIDC_PROVIDERS={list:?}: {raw:?} is not a provider name: use 1 to 32 of a-z, 0-9, - and _"
+                ));
+            }
+            if names.contains(&name) {
+                return Err(format!("OIDC_PROVIDERS={list:?} names {name:?} twice"));
+            }
+            names.push(name);
+        }
+        if names.is_empty() {
+            return Err(format!(
+                "OIDC_PROVIDERS={list:?} names no provider: write e.g. OIDC_PROVIDERS=corp,partners"
+            ));
+        }
+        let var = |k: &str| var(k).filter(|v| !v.trim().is_empty());
+        names
+            .into_iter()
+            .map(|name| {
+                let required = |what: &str, hint: &str| {
+                    let key = provider_var(&name, what);
+                    var(&key).ok_or_else(|| {
+                        format!(
+                            "{key} is required: OIDC_PROVIDERS names {name:?}; set {key} to {hint}"
+                        )
+                    })
+                };
+                Ok(NamedProvider {
+                    issuer: required("ISSUER", "its issuer URL")?,
+                    client_id: required("CLIENT_ID", "the client id registered there")?,
+                    client_secret: var(&provider_var(&name, "CLIENT_SECRET")),
+                    name,
+                })
+            })
+            .collect()
     }
 
     /// The store for logs: its scheme and host only, never credentials or database.
@@ -328,6 +416,83 @@ mod tests {
         }
         let e = parse_step_up_max_age("5m").unwrap_err();
         assert!(e.contains("STEP_UP_MAX_AGE_SECS=\"5m\""), "{e}");
+    }
+
+    #[test]
+    fn oidc_providers_reads_each_providers_variables_and_names_a_missing_one() {
+        let env = |pairs: &'static [(&'static str, &'static str)]| {
+            move |k: &str| {
+                pairs
+                    .iter()
+                    .find(|(n, _)| *n == k)
+                    .map(|(_, v)| (*v).to_owned())
+            }
+        };
+        let s = Settings::parse_from(["oidc-demo", "--providers", " corp , Partner-2 "]);
+        let all = env(&[
+            ("OIDC_CORP_ISSUER", "https://corp.example"),
+            ("OIDC_CORP_CLIENT_ID", "shop"),
+            ("OIDC_CORP_CLIENT_SECRET", "s1"),
+            ("OIDC_PARTNER_2_ISSUER", "https://partner.example"),
+            ("OIDC_PARTNER_2_CLIENT_ID", "shop-p"),
+        ]);
+        let got = s.named_providers(all).unwrap();
+        assert_eq!(
+            got,
+            [
+                NamedProvider {
+                    name: "corp".into(),
+                    issuer: "https://corp.example".into(),
+                    client_id: "shop".into(),
+                    client_secret: Some("s1".into()),
+                },
+                NamedProvider {
+                    name: "partner-2".into(),
+                    issuer: "https://partner.example".into(),
+                    client_id: "shop-p".into(),
+                    client_secret: None,
+                },
+            ]
+        );
+        let e = s
+            .named_providers(env(&[
+                ("OIDC_CORP_ISSUER", "https://corp.example"),
+                ("OIDC_CORP_CLIENT_ID", "shop"),
+                ("OIDC_PARTNER_2_ISSUER", "https://partner.example"),
+                ("OIDC_PARTNER_2_CLIENT_ID", " "),
+            ]))
+            .unwrap_err();
+        assert!(e.starts_with("OIDC_PARTNER_2_CLIENT_ID is required"), "{e}");
+        let e = s.named_providers(env(&[])).unwrap_err();
+        assert!(e.starts_with("OIDC_CORP_ISSUER is required"), "{e}");
+
+        let bad = Settings::parse_from(["oidc-demo", "--providers", "a/b"]);
+        assert!(
+            bad.named_providers(env(&[]))
+                .unwrap_err()
+                .contains("\"a/b\"")
+        );
+        let twice = Settings::parse_from(["oidc-demo", "--providers", "a,A"]);
+        assert!(
+            twice
+                .named_providers(env(&[]))
+                .unwrap_err()
+                .contains("twice")
+        );
+        let both = Settings::parse_from([
+            "oidc-demo",
+            "--providers",
+            "corp",
+            "--issuer",
+            "https://op.example",
+        ]);
+        let corp = env(&[
+            ("OIDC_CORP_ISSUER", "https://c"),
+            ("OIDC_CORP_CLIENT_ID", "x"),
+        ]);
+        assert!(both.named_providers(corp).unwrap_err().contains("not both"));
+        let none = Settings::parse_from(["oidc-demo"]);
+        assert!(none.named_providers(env(&[])).unwrap().is_empty());
     }
 
     #[test]

@@ -140,17 +140,49 @@ where
             let config = &slot.0.state.config;
             let leeway = config
                 .inner
-                .provider
+                .providers
+                .first()
+                .cell
                 .get()
                 .map_or(Duration::ZERO, |p| p.leeway);
             let e = rule.check(claims, config.inner.clock.now(), leeway).err()?;
             tracing::debug!(rule = %e, "the session's authentication does not meet the route's step-up rule");
-            Some(step_up_response(parts, config.base_path(), &rule))
+            // With named providers, the login goes back to the session's provider (the
+            // one of its issuer): the returning user must be the same `(iss, sub)`.
+            let providers = &config.inner.providers;
+            let provider = providers
+                .are_named()
+                .then(|| {
+                    providers
+                        .by_issuer(&claims.iss)
+                        .first()
+                        .and_then(|e| e.name())
+                })
+                .flatten();
+            Some(step_up_response_at(
+                parts,
+                config.base_path(),
+                &rule,
+                provider,
+            ))
         })
     }
 }
 
+#[cfg(test)]
 fn step_up_response(parts: &Parts, base: &str, rule: &StepUp) -> Response {
+    step_up_response_at(parts, base, rule, None)
+}
+
+/// The answer to a session that does not meet `rule`: a new login at `provider` (a
+/// named provider's, else the single one) for a browser, the RFC 9470 challenge for
+/// an API caller.
+fn step_up_response_at(
+    parts: &Parts,
+    base: &str,
+    rule: &StepUp,
+    provider: Option<&str>,
+) -> Response {
     let behavior = parts
         .extensions
         .get::<UnauthenticatedBehavior>()
@@ -164,7 +196,13 @@ fn step_up_response(parts: &Parts, base: &str, rule: &StepUp) -> Response {
     if api {
         insufficient_user_authentication(rule)
     } else {
-        pages::see_other(&step_up_login_link(parts, base, rule))
+        let mut link = step_up_login_link(parts, base, rule);
+        if let Some(name) = provider {
+            // Provider names are `[a-z0-9_-]`: nothing to escape.
+            link.push_str("&provider=");
+            link.push_str(name);
+        }
+        pages::see_other(&link)
     }
 }
 
@@ -219,6 +257,17 @@ mod tests {
         assert_eq!(
             r.headers()[header::LOCATION],
             "/auth/login?next=%2Fsensitive%3Fx%3D1&max_age=300&acr_values=urn%3Aa+urn%3Ab"
+        );
+    }
+
+    #[test]
+    fn with_named_providers_the_step_up_login_goes_to_the_sessions_provider() {
+        let (parts, ()) = Request::get("/sensitive").body(()).unwrap().into_parts();
+        let rule = max_age(Duration::from_secs(300));
+        let r = step_up_response_at(&parts, "/auth", &rule, Some("corp"));
+        assert_eq!(
+            r.headers()[header::LOCATION],
+            "/auth/login?next=%2Fsensitive&max_age=300&provider=corp"
         );
     }
 

@@ -131,9 +131,15 @@ pub(crate) async fn establish_session(
         }
     }
     let c = &config.inner;
-    if let Some(provider) = c.provider.get()
-        && let Err(e) = enrich_record(enrichers, &provider, &mut record, c.clock.now()).await
-    {
+    // The provider that verified this login's ID token; it is discovered by now. Were
+    // it not, the login fails (503) rather than skip enrichment: the distributed
+    // claims markers, which may hold a bearer token, must never be stored.
+    let Some(provider) = c.providers.of_record(&record).and_then(|e| e.cell.get()) else {
+        return Established::EnrichmentFailed(EnrichError::unavailable(
+            "the session's provider is not discovered",
+        ));
+    };
+    if let Err(e) = enrich_record(enrichers, &provider, &mut record, c.clock.now()).await {
         return Established::EnrichmentFailed(e);
     }
     let id = fresh_session_id(config, store, headers).await;

@@ -6,6 +6,7 @@ use std::time::Duration;
 use http::HeaderMap;
 use sha2::Digest as _;
 
+use crate::config::providers::ProviderEntry;
 use crate::config::{IdentityMode, OAuthConfiguration, ProviderConfig};
 use crate::failure::Failure;
 use crate::id_token::{Expectations, IdTokenClaims, IdTokenError, NonceCheck, verify_id_token};
@@ -106,6 +107,11 @@ pub enum CallbackError {
     /// and users are never switched silently.
     #[error("a step-up login returned another user")]
     StepUpUserChanged,
+    /// The response arrived at the redirect URI of another provider than the one the
+    /// login was sent to (RFC 9700 section 4.4, a mix-up), or at a provider that is
+    /// not configured.
+    #[error("the response arrived at another provider's redirect URI")]
+    ProviderMismatch,
 }
 
 impl CallbackError {
@@ -149,6 +155,7 @@ impl CallbackError {
             Self::Busy => Failure::local_outage("busy"),
             Self::NotDiscovered => Failure::local_outage("provider_not_discovered"),
             Self::StepUpUserChanged => Failure::user("step_up_user_changed"),
+            Self::ProviderMismatch => Failure::user("provider_mismatch"),
         }
     }
 }
@@ -182,14 +189,36 @@ pub fn parse_callback_query(raw: Option<&str>) -> Result<CallbackQuery, Callback
 
 /// Checks the authorization response against the browser's login cookie
 /// (RFC 6749 10.12, RFC 9207 2.4, RFC 6749 4.1.2.1). Pure: no I/O.
+///
+/// The response is taken as arriving at the first provider's redirect URI (the only
+/// one's, `{base}/callback`); [`check_response_at`] names the provider.
 pub fn check_response(
     config: &OAuthConfiguration,
     query: &CallbackQuery,
     headers: &HeaderMap,
     now: i64,
 ) -> Result<(LoginState, String), CallbackError> {
+    check_response_at(config, None, query, headers, now)
+}
+
+/// [`check_response`] for a response that arrived at the redirect URI of the provider
+/// named `provider` (`{base}/callback/NAME`; `None`: `{base}/callback`). The login
+/// cookie must name the same provider (RFC 9700 section 4.4: a response at another
+/// provider's redirect URI is a mix-up), and `iss` is checked against that provider's
+/// issuer (RFC 9207 section 2.4).
+pub fn check_response_at(
+    config: &OAuthConfiguration,
+    provider: Option<&str>,
+    query: &CallbackQuery,
+    headers: &HeaderMap,
+    now: i64,
+) -> Result<(LoginState, String), CallbackError> {
     let c = &config.inner;
-    let provider = c.provider.get().ok_or(CallbackError::NotDiscovered)?;
+    let route = provider;
+    let entry = c
+        .providers
+        .named(route)
+        .ok_or(CallbackError::ProviderMismatch)?;
     let state = query
         .state
         .as_deref()
@@ -203,6 +232,10 @@ pub fn check_response(
     if now > login.started_at + LOGIN_COOKIE_MAX_AGE {
         return Err(CallbackError::LoginExpired);
     }
+    if login.provider.as_deref() != route {
+        return Err(CallbackError::ProviderMismatch);
+    }
+    let provider = entry.cell.get().ok_or(CallbackError::NotDiscovered)?;
     match (&query.iss, &provider.issuer) {
         (Some(iss), Some(_)) if !provider.accepts_response_iss(iss) => {
             return Err(CallbackError::WrongIss);
@@ -265,7 +298,7 @@ pub(crate) fn claim_exchange(
     login: &LoginState,
 ) -> Result<ExchangeClaim, CallbackError> {
     let c = &config.inner;
-    let provider = c.provider.get().ok_or(CallbackError::NotDiscovered)?;
+    let (_, provider) = provider_of(config, login)?;
     gate::claim_exchange(
         login.state.secret(),
         provider.token_endpoint.as_str(),
@@ -276,6 +309,20 @@ pub(crate) fn claim_exchange(
         gate::Refusal::StateUsed => CallbackError::Replayed,
         gate::Refusal::Busy => CallbackError::Busy,
     })
+}
+
+/// The provider a login was sent to (its login cookie names it), discovered.
+fn provider_of<'c>(
+    config: &'c OAuthConfiguration,
+    login: &LoginState,
+) -> Result<(&'c ProviderEntry, std::sync::Arc<ProviderConfig>), CallbackError> {
+    let entry = config
+        .inner
+        .providers
+        .named(login.provider.as_deref())
+        .ok_or(CallbackError::ProviderMismatch)?;
+    let provider = entry.cell.get().ok_or(CallbackError::NotDiscovered)?;
+    Ok((entry, provider))
 }
 
 /// The replay-cache entry of a consumed `state`.
@@ -297,11 +344,13 @@ pub async fn complete_login(
     code: &str,
 ) -> Result<SessionRecord, CallbackError> {
     let c = &config.inner;
-    let provider = c.provider.get().ok_or(CallbackError::NotDiscovered)?;
+    let (entry, provider) = provider_of(config, login)?;
     let provider = &*provider;
     let response = crate::token::exchange_code(
         provider,
-        c.routes.token_request_redirect_uri(),
+        c.routes
+            .token_request_redirect_uri
+            .then_some(&entry.redirect_uri),
         code,
         &login.verifier,
     )
@@ -338,7 +387,9 @@ pub async fn complete_login(
             claims
         }
     };
-    Ok(new_record(provider, &response, claims, None, now))
+    let mut record = new_record(provider, &response, claims, None, now);
+    record.provider = login.provider.clone();
+    Ok(record)
 }
 
 /// The `max_age` / `acr_values` the login asked for, against the returned claims.
@@ -438,82 +489,10 @@ pub(crate) fn new_record(
         enriched_claims: previous
             .map(|p| p.enriched_claims.clone())
             .unwrap_or_default(),
+        // A refresh keeps the login's provider; the callback sets it for a login.
+        provider: previous.and_then(|p| p.provider.clone()),
     }
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn a_refreshed_record_keeps_the_user_agent_of_the_login() {
-        let config = crate::OAuthConfigurationBuilder::default()
-            .with_client_id("my-app")
-            .with_client_secret("s3cret")
-            .with_app_url("https://app.example")
-            .with_authorization_endpoint("https://op.example/authorize")
-            .with_token_endpoint("https://op.example/token")
-            .with_oauth2_only("https://op.example/user", "id")
-            .build()
-            .unwrap();
-        let provider = config.inner.provider.get().expect("configured endpoints");
-        let response: AccessTokenResponse =
-            serde_json::from_str(r#"{"access_token":"at-2","token_type":"Bearer"}"#).unwrap();
-        let mut login = crate::session::tests::record("alice", None);
-        login.user_agent = Some("Firefox/133".into());
-        let claims = (*login.claims).clone();
-        let refreshed = new_record(&provider, &response, claims.clone(), Some(&login), 50);
-        assert_eq!(refreshed.user_agent.as_deref(), Some("Firefox/133"));
-        // A login has no previous record: the callback fills it from the request.
-        assert_eq!(
-            new_record(&provider, &response, claims, None, 50).user_agent,
-            None
-        );
-    }
-
-    #[test]
-    fn parses_a_normal_response() {
-        let q = parse_callback_query(Some("code=c1&state=s1&iss=https%3A%2F%2Fop")).unwrap();
-        assert_eq!(q.code.as_deref(), Some("c1"));
-        assert_eq!(q.iss.as_deref(), Some("https://op"));
-    }
-
-    #[test]
-    fn rejects_duplicate_parameters() {
-        assert!(matches!(
-            parse_callback_query(Some("state=a&state=b&code=c")),
-            Err(CallbackError::MalformedQuery)
-        ));
-        assert!(matches!(
-            parse_callback_query(Some("code=a&code=b")),
-            Err(CallbackError::MalformedQuery)
-        ));
-    }
-
-    #[test]
-    fn rejects_oversized_queries() {
-        let big = format!("code={}", "a".repeat(MAX_CALLBACK_QUERY));
-        assert!(matches!(
-            parse_callback_query(Some(&big)),
-            Err(CallbackError::MalformedQuery)
-        ));
-    }
-
-    #[test]
-    fn garbage_parses_to_nothing_useful() {
-        let q = parse_callback_query(Some("%%%&&&==&\u{0}")).unwrap();
-        assert_eq!(q, CallbackQuery::default());
-    }
-
-    #[test]
-    fn an_authorization_error_about_the_redirect_uri_is_told_apart() {
-        let q = parse_callback_query(Some(
-            "error=invalid_request&error_description=Invalid+redirect_uri&state=s",
-        ))
-        .unwrap();
-        assert_eq!(q.error_description.as_deref(), Some("Invalid redirect_uri"));
-        assert!(crate::token::names_redirect_uri(
-            q.error_description.as_deref().unwrap()
-        ));
-    }
-}
+mod tests;

@@ -80,6 +80,7 @@ mod tests {
             (CallbackError::WrongIss, "wrong_iss", User),
             (CallbackError::Replayed, "replayed", User),
             (CallbackError::MissingCode, "missing_code", User),
+            (CallbackError::ProviderMismatch, "provider_mismatch", User),
             (
                 CallbackError::StepUpUserChanged,
                 "step_up_user_changed",

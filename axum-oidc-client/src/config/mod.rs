@@ -11,10 +11,11 @@ use crate::session::cookies::{CookieKey, CookieSettings};
 mod builder;
 mod provider;
 mod provider_cell;
+pub(crate) mod providers;
 mod routes;
 use crate::discovery::DiscoveryError;
 use crate::jose::{JwksCache, JwksError};
-pub use builder::{DEFAULT_SCOPES, OAuthConfigurationBuilder};
+pub use builder::{DEFAULT_SCOPES, OAuthConfigurationBuilder, ProviderSettings};
 pub(crate) use provider::ProviderConfig;
 pub(crate) use provider_cell::{ProviderCell, is_transient as discovery_is_transient};
 pub(crate) use routes::Routes;
@@ -218,6 +219,16 @@ pub enum ConfigError {
          JWKS (plain OAuth 2.0 mode): give the bearer layer its own key source"
     )]
     NoSharedKeys,
+    /// A setting of one named provider
+    /// ([`with_provider`](OAuthConfigurationBuilder::with_provider)) is wrong.
+    #[error("provider {name:?}: {source}")]
+    Provider {
+        /// The provider's name.
+        name: String,
+        /// What is wrong.
+        #[source]
+        source: Box<ConfigError>,
+    },
     /// Background key refresh was requested outside a Tokio runtime.
     #[error(
         "background key refresh (with_background_key_refresh) needs a Tokio runtime: \
@@ -354,9 +365,9 @@ pub struct OAuthConfiguration {
 /// The configuration by concern; each protocol step takes the parts it needs.
 #[derive(Debug)]
 pub(crate) struct ConfigInner {
-    /// The provider, the client registration, the keys and the HTTP client: fixed,
-    /// or discovered (again) in the background.
-    pub provider: ProviderCell,
+    /// The providers, each with its client registration, keys and HTTP client: fixed,
+    /// or discovered (again) in the background. One unnamed provider, or named ones.
+    pub providers: providers::Providers,
     /// The library's routes and redirect URIs.
     pub routes: Routes,
     /// The key of every cookie and of the tokens stored at rest.
@@ -379,17 +390,40 @@ impl OAuthConfiguration {
         OAuthConfigurationBuilder::default()
     }
 
-    /// The client id.
+    /// The client id (of the first provider, when there are several).
     pub fn client_id(&self) -> &str {
-        self.inner.provider.client_id()
+        self.inner.providers.first().cell.client_id()
     }
 
-    /// The issuer, when configured.
+    /// The issuer, when configured (of the first provider, when there are several).
     pub fn issuer(&self) -> Option<&str> {
-        self.inner.provider.issuer()
+        self.inner.providers.first().cell.issuer()
     }
 
-    /// The redirect URI registered at the provider.
+    /// The names of the providers added with
+    /// [`with_provider`](OAuthConfigurationBuilder::with_provider), in order; empty
+    /// for a single-provider configuration.
+    pub fn provider_names(&self) -> Vec<&str> {
+        self.inner
+            .providers
+            .all()
+            .iter()
+            .filter_map(|e| e.name())
+            .collect()
+    }
+
+    /// The issuer of the named provider, when it has one.
+    pub fn provider_issuer(&self, name: &str) -> Option<&str> {
+        self.inner.providers.get(name)?.cell.issuer()
+    }
+
+    /// The redirect URI of the named provider, `{base}/callback/NAME`.
+    pub fn provider_redirect_uri(&self, name: &str) -> Option<&Url> {
+        Some(&self.inner.providers.get(name)?.redirect_uri)
+    }
+
+    /// The redirect URI registered at the provider (`{base}/callback`; with named
+    /// providers, see [`provider_redirect_uri`](Self::provider_redirect_uri)).
     pub fn redirect_uri(&self) -> &Url {
         &self.inner.routes.redirect_uri
     }
@@ -402,12 +436,12 @@ impl OAuthConfiguration {
     /// The JWKS cache, to share with a bearer-token layer; `None` in OAuth 2.0 mode
     /// and while the provider is not discovered yet.
     pub fn jwks(&self) -> Option<JwksCache> {
-        self.inner.provider.get()?.jwks.clone()
+        self.inner.providers.first().cell.get()?.jwks.clone()
     }
 
-    /// How discovery of the provider stands.
+    /// How discovery of the provider stands; with several, the worst of theirs.
     pub fn discovery_health(&self) -> crate::DiscoveryHealth {
-        self.inner.provider.health()
+        self.inner.providers.health()
     }
 
     /// The clock.

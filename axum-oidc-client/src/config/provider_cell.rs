@@ -455,7 +455,7 @@ mod tests {
             .unwrap()
             .build()
             .unwrap();
-        let cell = &config.inner.provider;
+        let cell = &config.inner.providers.first().cell;
         let first = cell.get().unwrap();
         let wait = cell.next_wait();
         assert!(

@@ -216,7 +216,13 @@ fn provider() -> Arc<ProviderConfig> {
         .with_oauth2_only("https://op.example/user", "id")
         .build()
         .unwrap();
-    config.inner.provider.get().expect("configured endpoints")
+    config
+        .inner
+        .providers
+        .first()
+        .cell
+        .get()
+        .expect("configured endpoints")
 }
 
 fn record(c: IdTokenClaims) -> SessionRecord {

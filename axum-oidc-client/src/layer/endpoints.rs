@@ -9,8 +9,8 @@ use http::{Method, Request, StatusCode, header};
 
 use crate::backchannel::{Ended, LogoutTokenError, end_sessions, verify_logout_token};
 use crate::callback::{
-    CallbackError, Established, check_response, claim_exchange, complete_login, establish_session,
-    login_cookie_for, parse_callback_query, pending_next,
+    CallbackError, Established, check_response_at, claim_exchange, complete_login,
+    establish_session, login_cookie_for, parse_callback_query, pending_next,
 };
 use crate::config::OAuthConfiguration;
 use crate::failure::{ErrorPage, Failure};
@@ -26,10 +26,11 @@ use crate::state::AuthState;
 /// Largest back-channel logout request body (bytes).
 const MAX_BACKCHANNEL_BODY: usize = 32 * 1024;
 
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone)]
 pub(super) enum Endpoint {
     Login,
-    Callback,
+    /// `{base}/callback`, or a named provider's `{base}/callback/NAME`.
+    Callback(Option<String>),
     Logout,
     LogoutReturn,
     Backchannel,
@@ -40,11 +41,22 @@ impl Endpoint {
         let rest = path.strip_prefix(config.base_path())?;
         Some(match rest {
             "/login" => Self::Login,
-            "/callback" => Self::Callback,
+            "/callback" => Self::Callback(None),
             "/logout" => Self::Logout,
             "/logout/callback" => Self::LogoutReturn,
             "/backchannel-logout" => Self::Backchannel,
-            _ => return None,
+            // Any name, known or not, so that an unknown one gets the callback's 4xx;
+            // only where named providers are configured.
+            _ => match rest.strip_prefix("/callback/") {
+                Some(name)
+                    if config.inner.providers.are_named()
+                        && !name.is_empty()
+                        && !name.contains('/') =>
+                {
+                    Self::Callback(Some(name.to_owned()))
+                }
+                _ => return None,
+            },
         })
     }
 }
@@ -56,9 +68,11 @@ pub(super) async fn handle(
 ) -> Response {
     let (req, body) = req.into_parts();
     let method = req.method.clone();
-    match (endpoint, method) {
+    match (&endpoint, method) {
         (Endpoint::Login, Method::GET) => login(&state, &req).await,
-        (Endpoint::Callback, Method::GET) => callback(&state, &req).await,
+        (Endpoint::Callback(provider), Method::GET) => {
+            callback(&state, provider.as_deref(), &req).await
+        }
         (Endpoint::Logout, Method::GET) if state.config.inner.routes.logout_via_get => {
             if is_cross_site(&req.headers) {
                 cross_site_logout_refused(&req)
@@ -119,16 +133,56 @@ async fn login(state: &AuthState, req: &Parts) -> Response {
     if let Some(r) = login_on_app_host(state, req) {
         return r;
     }
-    let Some(provider) = state.config.inner.provider.ready().await else {
+    let next = crate::redirect::safe_next(query_param(req, "next").as_deref());
+    let providers = &state.config.inner.providers;
+    // With one unnamed provider, as before: a `provider` parameter means nothing.
+    let entry = match (providers.are_named(), query_param(req, "provider")) {
+        (false, _) => providers.first(),
+        (true, Some(name)) => match providers.get(&name) {
+            Some(e) => e,
+            None => return unknown_provider(req),
+        },
+        (true, None) => match providers.only() {
+            Some(e) => e,
+            None => return chooser(state, &next),
+        },
+    };
+    let Some(provider) = entry.cell.ready().await else {
         return provider_not_discovered(req);
     };
-    let next = crate::redirect::safe_next(query_param(req, "next").as_deref());
     // `max_age` / `acr_values` from a step-up layer's link; from anyone else they only
     // make this login stricter.
     let step_up = crate::access::StepUp::from_login_query(req.uri.query().unwrap_or_default());
-    let start = crate::login::start_login_for(&state.config, &provider, next, step_up);
+    let start = crate::login::start_login_for(&state.config, entry, &provider, next, step_up);
     let mut r = pages::see_other(start.authorization_url.as_str());
     pages::append_cookie(&mut r, &start.set_cookie);
+    r
+}
+
+/// A login naming a provider that is not configured: 400, whatever asked.
+fn unknown_provider(req: &Parts) -> Response {
+    let failure = Failure::user("unknown_provider");
+    failure.note("login refused: the provider parameter names no configured provider");
+    if pages::is_api_request(&req.headers) {
+        pages::json(StatusCode::BAD_REQUEST, "unknown_provider")
+    } else {
+        crate::failure::error_page(&ErrorPage::of(failure, None))
+    }
+}
+
+/// The provider chooser (several providers, none named): the application's page, or
+/// the library's list of links.
+fn chooser(state: &AuthState, next: &str) -> Response {
+    let choices = crate::chooser::choices(
+        &state.config.inner.providers,
+        state.config.base_path(),
+        next,
+    );
+    let mut r = match &state.chooser {
+        Some(page) => page(&choices),
+        None => crate::chooser::default_page(&choices),
+    };
+    pages::no_store(&mut r);
     r
 }
 
@@ -167,7 +221,7 @@ fn login_on_app_host(state: &AuthState, req: &Parts) -> Option<Response> {
     }
 }
 
-async fn callback(state: &AuthState, req: &Parts) -> Response {
+async fn callback(state: &AuthState, provider: Option<&str>, req: &Parts) -> Response {
     let c = &state.config.inner;
     let api = pages::is_api_request(&req.headers);
     let failed = |e: &CallbackError, next: Option<&str>| callback_failed(state, api, e, next);
@@ -175,7 +229,8 @@ async fn callback(state: &AuthState, req: &Parts) -> Response {
         Ok(q) => q,
         Err(e) => return failed(&e, None),
     };
-    let (login, code) = match check_response(&state.config, &query, &req.headers, c.clock.now()) {
+    let checked = check_response_at(&state.config, provider, &query, &req.headers, c.clock.now());
+    let (login, code) = match checked {
         Ok(v) => v,
         Err(e) => {
             let next = pending_next(&state.config, &query, &req.headers);
@@ -300,7 +355,7 @@ async fn logout(state: &AuthState, req: &Parts) -> Response {
     if let Some((record, id)) = &ended {
         // Counted and audited whatever the handler: a redirect to the provider's
         // end-session endpoint is an RP-initiated logout, anything else a local one.
-        let kind = if sends_to_end_session(state, &resp) {
+        let kind = if sends_to_end_session(state, record, &resp) {
             LogoutKind::RpInitiated
         } else {
             LogoutKind::Local
@@ -318,12 +373,17 @@ async fn logout(state: &AuthState, req: &Parts) -> Response {
 
 /// Whether the handler's answer sends the browser to the provider's end-session
 /// endpoint (RP-Initiated Logout 1.0 section 2).
-fn sends_to_end_session(state: &AuthState, resp: &Response) -> bool {
+fn sends_to_end_session(
+    state: &AuthState,
+    record: &crate::session::SessionRecord,
+    resp: &Response,
+) -> bool {
     let Some(endpoint) = state
         .config
         .inner
-        .provider
-        .get()
+        .providers
+        .of_record(record)
+        .and_then(|e| e.cell.get())
         .and_then(|p| p.end_session_endpoint.clone())
     else {
         return false;
@@ -364,21 +424,32 @@ fn backchannel_error(status: StatusCode, code: &'static str) -> Response {
 
 async fn backchannel(state: &AuthState, req: &Parts, body: Body) -> Response {
     let c = &state.config.inner;
-    if c.provider.issuer().is_none() {
-        return backchannel_error(
-            StatusCode::NOT_IMPLEMENTED,
-            "backchannel_logout_unsupported",
-        );
+    let providers = &c.providers;
+    let several = providers.are_named();
+    if !several {
+        // One provider: as before, what it lacks is said before the body is read.
+        if providers.first().cell.issuer().is_none() {
+            return backchannel_error(
+                StatusCode::NOT_IMPLEMENTED,
+                "backchannel_logout_unsupported",
+            );
+        }
+        match providers.first().cell.get() {
+            None => {
+                return backchannel_error(
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    "temporarily_unavailable",
+                );
+            }
+            Some(p) if p.jwks.is_none() || p.issuer.is_none() => {
+                return backchannel_error(
+                    StatusCode::NOT_IMPLEMENTED,
+                    "backchannel_logout_unsupported",
+                );
+            }
+            Some(_) => {}
+        }
     }
-    let Some(provider) = c.provider.get() else {
-        return backchannel_error(StatusCode::SERVICE_UNAVAILABLE, "temporarily_unavailable");
-    };
-    let (Some(jwks), Some(issuer)) = (&provider.jwks, &provider.issuer) else {
-        return backchannel_error(
-            StatusCode::NOT_IMPLEMENTED,
-            "backchannel_logout_unsupported",
-        );
-    };
     let is_form = req
         .headers
         .get(header::CONTENT_TYPE)
@@ -394,17 +465,56 @@ async fn backchannel(state: &AuthState, req: &Parts, body: Body) -> Response {
     let (Some((_, token)), None) = (tokens.next(), tokens.next()) else {
         return backchannel_error(StatusCode::BAD_REQUEST, "invalid_request");
     };
-    let valid = match verify_logout_token(
-        &token,
-        jwks,
-        &provider.algorithms,
-        issuer,
-        &provider.client_id,
-        provider.leeway,
-        c.clock.now(),
-    )
-    .await
-    {
+    // Several providers: the token's `iss`, read unverified, chooses the provider
+    // (or providers, for one issuer with several clients); each verifies it with its
+    // own keys, issuer and client id.
+    let candidates: Vec<&crate::config::providers::ProviderEntry> = if several {
+        let Some(iss) =
+            crate::backchannel::peek_issuer(&token, &crate::jose::SigningAlgorithm::ALL)
+        else {
+            tracing::debug!("logout token rejected: no readable iss");
+            return backchannel_error(StatusCode::BAD_REQUEST, "invalid_request");
+        };
+        providers.by_issuer(&iss)
+    } else {
+        vec![providers.first()]
+    };
+    if candidates.is_empty() {
+        tracing::debug!("logout token rejected: its iss is none of the providers'");
+        return backchannel_error(StatusCode::BAD_REQUEST, "invalid_request");
+    }
+    let mut outcome = None;
+    for entry in candidates {
+        // A provider not discovered yet is tried once more now, as a login does.
+        let Some(provider) = entry.cell.ready().await else {
+            return backchannel_error(StatusCode::SERVICE_UNAVAILABLE, "temporarily_unavailable");
+        };
+        let (Some(jwks), Some(issuer)) = (&provider.jwks, &provider.issuer) else {
+            continue;
+        };
+        let verified = verify_logout_token(
+            &token,
+            jwks,
+            &provider.algorithms,
+            issuer,
+            &provider.client_id,
+            provider.leeway,
+            c.clock.now(),
+        )
+        .await;
+        let done = verified.is_ok();
+        outcome = Some((verified, provider.leeway));
+        if done {
+            break;
+        }
+    }
+    let Some((verified, leeway)) = outcome else {
+        return backchannel_error(
+            StatusCode::NOT_IMPLEMENTED,
+            "backchannel_logout_unsupported",
+        );
+    };
+    let valid = match verified {
         Ok(v) => v,
         Err(LogoutTokenError::Keys) => {
             return backchannel_error(StatusCode::SERVICE_UNAVAILABLE, "temporarily_unavailable");
@@ -414,7 +524,7 @@ async fn backchannel(state: &AuthState, req: &Parts, body: Body) -> Response {
             return backchannel_error(StatusCode::BAD_REQUEST, "invalid_request");
         }
     };
-    match end_sessions(&state.store, &valid, provider.leeway).await {
+    match end_sessions(&state.store, &valid, leeway, several).await {
         Ended::Sessions(n) => {
             tracing::debug!(sessions = n, "back-channel logout ended sessions");
             let mut r = StatusCode::OK.into_response();

@@ -260,6 +260,42 @@ impl AuthenticationLayer {
         self.rebuild(|s| s.enrichers.push(Arc::new(enricher)))
     }
 
+    /// Renders the provider chooser with `page` instead of the library's list of
+    /// links. With several providers
+    /// ([`with_provider`](crate::OAuthConfigurationBuilder::with_provider)),
+    /// `GET {base}/login` without a `provider` shows it; each
+    /// [`ProviderChoice`](crate::ProviderChoice) carries the link that starts a login
+    /// there, the request's `next` kept.
+    ///
+    /// ```
+    /// use axum::response::{Html, IntoResponse as _};
+    /// use axum_oidc_client::{AuthenticationLayer, OAuthConfiguration, ProviderChoice, ProviderSettings};
+    ///
+    /// let provider = |issuer: &str| {
+    ///     ProviderSettings::new().with_issuer(issuer).with_client_id("shop").with_client_secret("s")
+    /// };
+    /// let config = OAuthConfiguration::builder()
+    ///     .with_app_url("http://localhost:3000")
+    ///     .with_provider("corp", provider("http://127.0.0.1:9/corp"))
+    ///     .with_provider("partners", provider("http://127.0.0.1:9/partners"))
+    ///     .build()
+    ///     .unwrap();
+    /// let layer = AuthenticationLayer::new(config).with_provider_chooser(|choices: &[ProviderChoice]| {
+    ///     let links: String = choices
+    ///         .iter()
+    ///         .map(|c| format!("<a class=\"btn\" href=\"{}\">{}</a>", c.login_url, c.display_name))
+    ///         .collect();
+    ///     Html(format!("<main>{links}</main>")).into_response()
+    /// });
+    /// # let _ = layer;
+    /// ```
+    pub fn with_provider_chooser(
+        self,
+        page: impl Fn(&[crate::ProviderChoice]) -> Response + Send + Sync + 'static,
+    ) -> Self {
+        self.rebuild(|s| s.chooser = Some(Arc::new(page)))
+    }
+
     fn rebuild(self, f: impl FnOnce(&mut AuthState)) -> Self {
         let error_pages = self.error_pages;
         let mut state = match Arc::try_unwrap(self.state) {
@@ -271,6 +307,7 @@ impl AuthenticationLayer {
                     shared.logout.clone(),
                 );
                 s.enrichers = shared.enrichers.clone();
+                s.chooser.clone_from(&shared.chooser);
                 s
             }
         };

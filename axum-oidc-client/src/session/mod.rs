@@ -110,6 +110,13 @@ pub struct SessionRecord {
     /// from the login.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub enriched_claims: Vec<String>,
+    /// The name of the provider the user signed in at, for a configuration with
+    /// named providers ([`with_provider`](crate::OAuthConfigurationBuilder::with_provider));
+    /// `None` for the single provider. Refresh, logout and revocation go to it. A
+    /// record stored before this field existed reads as `None`: the provider of its
+    /// issuer, else the first.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub provider: Option<String>,
 }
 
 /// The most of a `User-Agent` a session keeps, in bytes.
@@ -247,6 +254,7 @@ pub(crate) mod tests {
             last_seen: 1,
             user_agent: None,
             enriched_claims: Vec::new(),
+            provider: None,
         }
     }
 
@@ -345,6 +353,7 @@ pub(crate) mod tests {
             last_seen: 1_800_000_042,
             user_agent: Some("Mozilla/5.0 (X11; Linux x86_64) Firefox/140.0".into()),
             enriched_claims: Vec::new(),
+            provider: None,
         }
     }
 

@@ -148,6 +148,7 @@ proptest! {
             next: next.clone(),
             started_at,
             step_up: None,
+            provider: None,
         };
         let pair = pair_of(&login_cookie(&key, &settings, &login));
         let mut headers = noise.clone();

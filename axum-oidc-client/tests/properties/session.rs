@@ -78,6 +78,7 @@ fn session_record() -> impl Strategy<Value = SessionRecord> {
                 last_seen,
                 user_agent: None,
                 enriched_claims: Vec::new(),
+                provider: None,
             },
         )
 }

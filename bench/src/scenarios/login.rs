@@ -322,6 +322,7 @@ async fn steps(issuer: &str, redis: Option<&str>, provider: &Provider) -> BenchR
             last_seen: now,
             user_agent: None,
             enriched_claims: Vec::new(),
+            provider: None,
         });
         let id = new_session_id();
         let key = SessionKey::of(&id);

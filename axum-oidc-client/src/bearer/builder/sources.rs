@@ -143,7 +143,9 @@ impl JwtConfigurationBuilder {
     }
 
     /// Trusts the login side's issuer with its key cache: shorthand for
-    /// `with_jwks_cache(config.issuer(), config.jwks())`. [`build`](Self::build)
+    /// `with_jwks_cache(config.issuer(), config.jwks())`; with named providers
+    /// ([`with_provider`](crate::OAuthConfigurationBuilder::with_provider)), the issuer
+    /// of each. [`build`](Self::build)
     /// fails with [`ConfigError::NoSharedKeys`] if the login configuration has
     /// no issuer or no keys (plain OAuth 2.0 mode).
     ///
@@ -160,24 +162,34 @@ impl JwtConfigurationBuilder {
     /// # let _ = api; Ok(()) }
     /// ```
     pub fn with_oauth_configuration(mut self, config: &OAuthConfiguration) -> Self {
-        let provider = &config.inner.provider;
-        // A provider not discovered yet is shared all the same: its keys are looked up
-        // per token, and are unavailable (503) until the discovery succeeds.
-        let has_keys = provider.get().is_none_or(|p| p.jwks.is_some());
-        match (provider.issuer(), provider.issuer_template()) {
-            (Some(_), Some(template)) if has_keys => self.add_template(
-                template.template(),
-                Source::Login(provider.clone()),
-                TemplateSpec::Login(template),
-            ),
-            (Some(issuer), None) if has_keys => {
-                self.add(issuer.to_owned(), Source::Login(provider.clone()))
+        // With named providers, every one with an issuer and keys (an OAuth 2.0-only
+        // one has neither); one issuer is trusted once.
+        let mut shared: Vec<&str> = Vec::new();
+        for entry in config.inner.providers.all() {
+            let provider = &entry.cell;
+            // A provider not discovered yet is shared all the same: its keys are looked
+            // up per token, and are unavailable (503) until the discovery succeeds.
+            let has_keys = provider.get().is_none_or(|p| p.jwks.is_some());
+            let Some(issuer) = provider.issuer() else {
+                continue;
+            };
+            if !has_keys || shared.contains(&issuer) {
+                continue;
             }
-            _ => {
-                self.pending.get_or_insert(ConfigError::NoSharedKeys);
-                self
-            }
+            shared.push(issuer);
+            self = match provider.issuer_template() {
+                Some(template) => self.add_template(
+                    template.template(),
+                    Source::Login(provider.clone()),
+                    TemplateSpec::Login(template),
+                ),
+                None => self.add(issuer.to_owned(), Source::Login(provider.clone())),
+            };
         }
+        if shared.is_empty() {
+            self.pending.get_or_insert(ConfigError::NoSharedKeys);
+        }
+        self
     }
 
     /// Adds a static public key for `issuer` in PEM (SubjectPublicKeyInfo, or PKCS#1

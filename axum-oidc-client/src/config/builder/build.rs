@@ -7,7 +7,8 @@ use cookie::SameSite;
 use url::Url;
 
 use super::provider::ProviderInputs;
-use super::{DEFAULT_SCOPES, OAuthConfigurationBuilder};
+use super::{DEFAULT_SCOPES, OAuthConfigurationBuilder, ProviderSettings};
+use crate::config::providers::{ProviderEntry, Providers, check_name};
 use crate::config::{
     ConfigError, ConfigInner, IdentityMode, OAuthConfiguration, ProviderCell, Routes,
     url_is_acceptable,
@@ -35,7 +36,6 @@ impl OAuthConfigurationBuilder {
             return Err(e);
         }
         let http = self.http_client()?;
-        let issuer_template = self.issuer_template()?;
         let insecure = self.insecure_http;
         let url = |name: &'static str, v: &str| -> Result<Url, ConfigError> {
             let u = Url::parse(v).map_err(|_| ConfigError::InvalidUrl {
@@ -47,12 +47,14 @@ impl OAuthConfigurationBuilder {
             }
             Ok(u)
         };
-        let client_id = self
-            .client_id
-            .clone()
-            .filter(|c| !c.is_empty())
-            .ok_or(ConfigError::Missing("client_id"))?;
-        let oidc = self.identity == IdentityMode::OpenIdConnect;
+        if self.named.is_empty() {
+            self.client_id
+                .as_ref()
+                .filter(|c| !c.is_empty())
+                .ok_or(ConfigError::Missing("client_id"))?;
+        } else {
+            self.check_no_single_provider_settings()?;
+        }
 
         let base_path = normalize_base_path(self.base_path.as_deref().unwrap_or("/auth"))?;
         let app_url = match (&self.app_url, &self.redirect_uri) {
@@ -115,14 +117,9 @@ impl OAuthConfigurationBuilder {
             }
         };
 
-        let mut scopes = self
-            .scopes
-            .unwrap_or_else(|| DEFAULT_SCOPES.iter().map(|s| (*s).to_owned()).collect());
-        if oidc && !scopes.iter().any(|s| s == "openid") {
-            scopes.insert(0, "openid".into());
-        }
         let algorithms = self
             .algorithms
+            .take()
             .unwrap_or_else(|| SigningAlgorithm::ALL.to_vec());
         if algorithms.is_empty() {
             return Err(ConfigError::Invalid {
@@ -145,6 +142,7 @@ impl OAuthConfigurationBuilder {
         }
         let session_name = self
             .session_cookie_name
+            .take()
             .unwrap_or_else(|| "axum_oidc_session".into());
         if session_name.is_empty()
             || !session_name
@@ -157,48 +155,38 @@ impl OAuthConfigurationBuilder {
             });
         }
 
-        let inputs = ProviderInputs {
-            client_id,
-            client_secret: self.client_secret,
-            client_auth: self.client_auth,
-            issuer: self.issuer,
-            issuer_template,
-            authorization_endpoint: self.authorization_endpoint,
-            token_endpoint: self.token_endpoint,
-            end_session_endpoint: self.end_session_endpoint,
-            revocation_endpoint: self.revocation_endpoint,
-            userinfo_endpoint: self.userinfo_endpoint,
-            jwks_uri: self.jwks_uri,
+        let shared = Shared {
+            http,
+            pkce,
+            algorithms,
+            token_max_age: self.token_max_age.unwrap_or(Duration::from_secs(300)),
+            leeway: self.leeway.unwrap_or(Duration::from_secs(60)),
             jwks_refetch_interval: self
                 .jwks_refetch_interval
                 .unwrap_or(Duration::from_secs(10)),
-            scopes,
-            auth_params: self.auth_params,
-            pkce,
-            token_max_age: self.token_max_age.unwrap_or(Duration::from_secs(300)),
-            leeway: self.leeway.unwrap_or(Duration::from_secs(60)),
-            algorithms,
-            additional_audiences: self.additional_audiences,
-            http,
-            identity: self.identity,
-            fetch_userinfo: self.fetch_userinfo,
-            insecure_http: insecure,
+            insecure,
         };
-        let provider = match (self.metadata, self.lazy_discovery) {
-            (Some(meta), _) => {
-                let first = inputs.make(Some(&meta), None)?;
-                ProviderCell::discovered(first, inputs, self.metadata_max_age)
-            }
-            (None, true) => {
-                inputs.check_static()?;
-                ProviderCell::pending(inputs)
-            }
-            (None, false) => ProviderCell::fixed(inputs.make(None, None)?),
+        let named = std::mem::take(&mut self.named);
+        let entries = if named.is_empty() {
+            let display_name = self
+                .issuer
+                .as_deref()
+                .and_then(|i| Url::parse(i).ok())
+                .and_then(|u| u.host_str().map(str::to_owned))
+                .unwrap_or_else(|| "default".into());
+            vec![ProviderEntry {
+                name: None,
+                display_name: display_name.into(),
+                cell: make_cell(&mut self, &shared)?,
+                redirect_uri: redirect_uri.clone(),
+            }]
+        } else {
+            self.named_entries(named, &origin, &base_path, &shared)?
         };
 
         Ok(OAuthConfiguration {
             inner: Arc::new(ConfigInner {
-                provider,
+                providers: Providers::new(entries),
                 routes: Routes {
                     redirect_uri,
                     post_logout_redirect_uri,
@@ -222,6 +210,163 @@ impl OAuthConfigurationBuilder {
             }),
         })
     }
+}
+
+/// What every provider of a configuration shares.
+struct Shared {
+    http: reqwest::Client,
+    pkce: CodeChallengeMethod,
+    algorithms: Vec<SigningAlgorithm>,
+    token_max_age: Duration,
+    leeway: Duration,
+    jwks_refetch_interval: Duration,
+    insecure: bool,
+}
+
+impl OAuthConfigurationBuilder {
+    /// A configuration with named providers takes every provider setting from them.
+    fn check_no_single_provider_settings(&self) -> Result<(), ConfigError> {
+        let single = self.client_id.is_some()
+            || self.client_secret.is_some()
+            || self.issuer.is_some()
+            || self.metadata.is_some()
+            || self.authorization_endpoint.is_some()
+            || self.token_endpoint.is_some()
+            || self.redirect_uri.is_some()
+            || self.identity != IdentityMode::OpenIdConnect;
+        if single {
+            return Err(ConfigError::Invalid {
+                name: "with_provider",
+                reason: "a configuration with named providers takes the issuer, client and \
+                         endpoints from each provider's ProviderSettings, not from the \
+                         builder (nor with_redirect_uri: each gets {base}/callback/NAME)"
+                    .into(),
+            });
+        }
+        Ok(())
+    }
+
+    /// The named providers, each with its redirect URI `{origin}{base}/callback/NAME`.
+    fn named_entries(
+        &mut self,
+        named: Vec<(String, ProviderSettings)>,
+        origin: &str,
+        base_path: &str,
+        shared: &Shared,
+    ) -> Result<Vec<ProviderEntry>, ConfigError> {
+        let mut entries: Vec<ProviderEntry> = Vec::with_capacity(named.len());
+        for (name, settings) in named {
+            check_name(&name)?;
+            if entries.iter().any(|e| e.name() == Some(name.as_str())) {
+                return Err(ConfigError::Invalid {
+                    name: "provider name",
+                    reason: format!("{name:?} is configured twice"),
+                });
+            }
+            let in_provider = |e| ConfigError::Provider {
+                name: name.clone(),
+                source: Box::new(e),
+            };
+            let mut b = settings.inner;
+            // The builder's scopes and extra parameters are every provider's default.
+            if b.scopes.is_none() {
+                b.scopes.clone_from(&self.scopes);
+            }
+            let mut auth_params = self.auth_params.clone();
+            auth_params.append(&mut b.auth_params);
+            b.auth_params = auth_params;
+            b.client_id
+                .as_ref()
+                .filter(|c| !c.is_empty())
+                .ok_or(ConfigError::Missing("client_id"))
+                .map_err(in_provider)?;
+            let cell = make_cell(&mut b, shared).map_err(in_provider)?;
+            let redirect_uri = Url::parse(&format!("{origin}{base_path}/callback/{name}"))
+                .map_err(|_| ConfigError::InvalidUrl {
+                    name: "redirect_uri",
+                    value: format!("{origin}{base_path}/callback/{name}"),
+                })?;
+            entries.push(ProviderEntry {
+                display_name: settings.display_name.unwrap_or_else(|| name.clone()).into(),
+                name: Some(name.into()),
+                cell,
+                redirect_uri,
+            });
+        }
+        Ok(entries)
+    }
+}
+
+/// The provider of `b`'s provider settings (client, issuer, endpoints, scopes),
+/// fixed, discovered at start-up, or to be discovered in the background.
+fn make_cell(
+    b: &mut OAuthConfigurationBuilder,
+    shared: &Shared,
+) -> Result<ProviderCell, ConfigError> {
+    if let Some(e) = b.pending.take() {
+        return Err(e);
+    }
+    let issuer_template = b.issuer_template()?;
+    if b.lazy_discovery
+        && let Some(issuer) = &b.issuer
+    {
+        let parsed = Url::parse(issuer).map_err(|_| ConfigError::InvalidUrl {
+            name: "issuer",
+            value: issuer.clone(),
+        })?;
+        if !shared.insecure && !url_is_acceptable(&parsed) {
+            return Err(ConfigError::InsecureUrl("issuer"));
+        }
+    }
+    let client_id = b
+        .client_id
+        .take()
+        .filter(|c| !c.is_empty())
+        .ok_or(ConfigError::Missing("client_id"))?;
+    let oidc = b.identity == IdentityMode::OpenIdConnect;
+    let mut scopes = b
+        .scopes
+        .take()
+        .unwrap_or_else(|| DEFAULT_SCOPES.iter().map(|s| (*s).to_owned()).collect());
+    if oidc && !scopes.iter().any(|s| s == "openid") {
+        scopes.insert(0, "openid".into());
+    }
+    let inputs = ProviderInputs {
+        client_id,
+        client_secret: b.client_secret.take(),
+        client_auth: b.client_auth,
+        issuer: b.issuer.take(),
+        issuer_template,
+        authorization_endpoint: b.authorization_endpoint.take(),
+        token_endpoint: b.token_endpoint.take(),
+        end_session_endpoint: b.end_session_endpoint.take(),
+        revocation_endpoint: b.revocation_endpoint.take(),
+        userinfo_endpoint: b.userinfo_endpoint.take(),
+        jwks_uri: b.jwks_uri.take(),
+        jwks_refetch_interval: shared.jwks_refetch_interval,
+        scopes,
+        auth_params: std::mem::take(&mut b.auth_params),
+        pkce: shared.pkce,
+        token_max_age: shared.token_max_age,
+        leeway: shared.leeway,
+        algorithms: shared.algorithms.clone(),
+        additional_audiences: std::mem::take(&mut b.additional_audiences),
+        http: shared.http.clone(),
+        identity: std::mem::take(&mut b.identity),
+        fetch_userinfo: b.fetch_userinfo,
+        insecure_http: shared.insecure,
+    };
+    Ok(match (b.metadata.take(), b.lazy_discovery) {
+        (Some(meta), _) => {
+            let first = inputs.make(Some(&meta), None)?;
+            ProviderCell::discovered(first, inputs, b.metadata_max_age)
+        }
+        (None, true) => {
+            inputs.check_static()?;
+            ProviderCell::pending(inputs)
+        }
+        (None, false) => ProviderCell::fixed(inputs.make(None, None)?),
+    })
 }
 
 pub(super) fn normalize_base_path(p: &str) -> Result<String, ConfigError> {

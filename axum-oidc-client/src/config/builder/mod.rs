@@ -12,8 +12,10 @@ use crate::secret::ClientSecret;
 
 mod build;
 mod provider;
+mod settings;
 mod tenants;
 pub(crate) use provider::ProviderInputs;
+pub use settings::ProviderSettings;
 #[cfg(test)]
 mod tests;
 
@@ -87,6 +89,8 @@ pub struct OAuthConfigurationBuilder {
     lazy_discovery: bool,
     /// How long the discovered metadata may be used (its `Cache-Control: max-age`).
     metadata_max_age: Option<Duration>,
+    /// Named providers ([`with_provider`](Self::with_provider)), in order.
+    named: Vec<(String, ProviderSettings)>,
 }
 
 macro_rules! setter {
@@ -535,6 +539,24 @@ impl OAuthConfigurationBuilder {
                 .unwrap_or_else(|_| Url::parse("invalid:").expect("static")),
             sub_field: sub_field.into(),
         };
+        self
+    }
+
+    /// Adds a named provider: with several, `GET {base}/login?provider=NAME` starts a
+    /// login there, `GET {base}/login` without one shows a chooser page, and each
+    /// provider returns to its own redirect URI, `{base}/callback/NAME` (so a response
+    /// is bound to the provider it was asked of, RFC 9700 section 4.4). Sessions
+    /// remember their provider for refresh, logout and revocation.
+    ///
+    /// Names are 1 to 32 characters of `a-z`, `0-9`, `-` and `_`, checked by
+    /// [`build`](Self::build). A configuration with named providers takes no issuer,
+    /// client or endpoint of its own: each provider's come from its
+    /// [`ProviderSettings`], discovered in the background, so that the application
+    /// starts while a provider is down. The builder's
+    /// [`with_scopes`](Self::with_scopes) and [`with_auth_param`](Self::with_auth_param)
+    /// are every provider's defaults. See [`ProviderSettings`] for an example.
+    pub fn with_provider(mut self, name: impl Into<String>, settings: ProviderSettings) -> Self {
+        self.named.push((name.into(), settings));
         self
     }
 

@@ -131,7 +131,9 @@ fn refuses_plain_pkce_without_the_insecure_option() {
             .build()
             .unwrap()
             .inner
-            .provider
+            .providers
+            .first()
+            .cell
             .get()
             .unwrap()
             .pkce,

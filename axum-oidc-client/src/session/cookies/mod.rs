@@ -149,6 +149,11 @@ pub struct LoginState {
     /// the callback verifies; `None` for a plain login.
     #[serde(rename = "u", default, skip_serializing_if = "Option::is_none")]
     pub step_up: Option<crate::access::StepUp>,
+    /// The named provider this login was sent to; `None` for the single provider.
+    /// The callback refuses a response arriving at another provider's redirect URI
+    /// (RFC 9700 section 4.4, mix-up).
+    #[serde(rename = "p", default, skip_serializing_if = "Option::is_none")]
+    pub provider: Option<String>,
 }
 
 /// Longest `Set-Cookie` value the library sends: browsers must keep cookies of at least
@@ -399,6 +404,7 @@ mod tests {
             next: "/x".into(),
             started_at: 5,
             step_up: None,
+            provider: None,
         };
         let set = login_cookie(&key, &settings(), &login);
         assert!(!set.contains("ver-1") && !set.contains("no-1"));
@@ -436,6 +442,7 @@ mod tests {
                 next: next.clone(),
                 started_at: i64::MAX,
                 step_up: None,
+                provider: None,
             };
             let set = login_cookie(&key, &settings, &login);
             assert!(
@@ -457,6 +464,7 @@ mod tests {
             next: fits.clone(),
             started_at: 1,
             step_up: None,
+            provider: None,
         };
         let set = login_cookie(&key, &settings, &login);
         assert!(set.len() <= MAX_SET_COOKIE_LEN);

@@ -299,6 +299,7 @@ pub fn record(sub: &str, sid: Option<&str>) -> Arc<SessionRecord> {
         last_seen: 1,
         user_agent: None,
         enriched_claims: Vec::new(),
+        provider: None,
     })
 }
 
