@@ -5,7 +5,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use super::claims;
-use super::error::{BearerError, BearerRejection};
+use super::error::{BearerError, BearerRejection, DpopChallenge};
 use super::keys::{Issuer, IssuerKeys};
 use super::token_cache::{Entry, TokenCache};
 use super::validate::{ClaimRules, check_claims, check_not_id_token, check_time, check_typ};
@@ -44,6 +44,8 @@ pub(crate) struct Inner {
     pub(crate) realm: Arc<str>,
     pub(crate) clock: Clock,
     pub(crate) token_cache: Option<TokenCache>,
+    /// DPoP settings ([`JwtConfigurationBuilder::with_dpop`]).
+    pub(crate) dpop: Option<super::dpop::DpopSettings>,
     /// Held only so that dropping the configuration stops the tasks.
     pub(crate) _refresh: Option<RefreshTasks>,
 }
@@ -262,7 +264,16 @@ impl JwtConfiguration {
     }
 
     pub(crate) fn reject(&self, error: BearerError) -> BearerRejection {
-        BearerRejection::new(error, self.inner.realm.clone())
+        let dpop = self.inner.dpop.as_ref().map(|d| DpopChallenge {
+            algs: d.algs.clone(),
+            required: d.required,
+        });
+        BearerRejection::new(error, self.inner.realm.clone()).with_dpop(dpop)
+    }
+
+    /// Whether the `DPoP` scheme is accepted ([`JwtConfigurationBuilder::with_dpop`]).
+    pub(crate) fn dpop_enabled(&self) -> bool {
+        self.inner.dpop.is_some()
     }
 }
 

@@ -90,6 +90,7 @@
 mod builder;
 mod claims;
 mod config;
+mod dpop;
 mod env;
 mod error;
 mod extract;
@@ -104,6 +105,7 @@ mod verified;
 
 pub use builder::{DEFAULT_LEEWAY, DEFAULT_REALM, JwtConfigurationBuilder, MAX_LEEWAY};
 pub use config::JwtConfiguration;
+pub use dpop::{DEFAULT_DPOP_MAX_AGE, DpopPolicy, MAX_DPOP_MAX_AGE};
 #[allow(deprecated)]
 pub use error::BearerConfigError;
 pub use error::{BearerError, BearerRejection};

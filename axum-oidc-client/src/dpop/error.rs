@@ -79,10 +79,13 @@ pub enum DpopError {
     #[error("the access token is not DPoP-bound")]
     UnboundToken,
     /// A DPoP-bound access token (one with `cnf.jkt`) was presented with the `Bearer`
-    /// scheme (RFC 9449 section 7.2), or DPoP is required and the `Bearer` scheme
-    /// was used.
+    /// scheme (RFC 9449 section 7.2).
     #[error("a DPoP-bound access token was presented as a bearer token")]
     BoundTokenAsBearer,
+    /// DPoP is required and the request used the `Bearer` scheme (RFC 9449 section
+    /// 7.1): answered like a missing token, with a `DPoP` challenge.
+    #[error("the DPoP scheme is required")]
+    DpopRequired,
     /// The store that remembers used `jti`s failed: a fault of the server, 503.
     #[error("the DPoP replay store is unavailable")]
     Store(#[source] StoreError),
@@ -105,7 +108,7 @@ impl DpopError {
             Self::KeyMismatch | Self::UnboundToken | Self::BoundTokenAsBearer => {
                 Some("invalid_token")
             }
-            Self::Store(_) | Self::Key(_) => None,
+            Self::Store(_) | Self::Key(_) | Self::DpopRequired => None,
             _ => Some("invalid_dpop_proof"),
         }
     }
@@ -135,6 +138,7 @@ impl DpopError {
             Self::KeyMismatch => "the access token is bound to another key",
             Self::UnboundToken => "the access token is not DPoP-bound",
             Self::BoundTokenAsBearer => "a DPoP-bound access token needs the DPoP scheme",
+            Self::DpopRequired => "a DPoP-bound access token is required",
             Self::Store(_) => "DPoP replay protection is temporarily unavailable",
             Self::Key(_) => "DPoP key error",
         }

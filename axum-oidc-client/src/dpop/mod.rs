@@ -43,7 +43,9 @@ pub use key::{DpopKey, access_token_hash};
 
 pub(crate) use htu::request_htu;
 pub(crate) use replay::remember_jti;
-pub(crate) use verify::{ProofRequest, ProofRules, VerifiedProof, verify_proof};
+#[cfg(test)]
+pub(crate) use verify::VerifiedProof;
+pub(crate) use verify::{ProofRequest, ProofRules, verify_proof};
 
 /// The `typ` of a DPoP proof (RFC 9449 section 4.2).
 pub(crate) const PROOF_TYP: &str = "dpop+jwt";
