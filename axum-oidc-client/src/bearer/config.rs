@@ -5,7 +5,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use super::claims;
-use super::error::{BearerError, BearerRejection, DpopChallenge};
+use super::error::{BearerError, BearerRejection};
 use super::keys::{Issuer, IssuerKeys};
 use super::token_cache::{Entry, TokenCache};
 use super::validate::{ClaimRules, check_claims, check_not_id_token, check_time, check_typ};
@@ -264,10 +264,7 @@ impl JwtConfiguration {
     }
 
     pub(crate) fn reject(&self, error: BearerError) -> BearerRejection {
-        let dpop = self.inner.dpop.as_ref().map(|d| DpopChallenge {
-            algs: d.algs.clone(),
-            required: d.required,
-        });
+        let dpop = self.inner.dpop.as_ref().map(|d| d.challenge.clone());
         BearerRejection::new(error, self.inner.realm.clone()).with_dpop(dpop)
     }
 

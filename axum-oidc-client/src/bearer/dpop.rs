@@ -9,7 +9,7 @@ use axum::extract::OriginalUri;
 use http::Request;
 use serde::Deserialize;
 
-use super::error::BearerError;
+use super::error::{BearerError, DpopChallenge};
 use super::header::{Credentials, credentials};
 use super::{JwtConfiguration, VerifiedJwt};
 use crate::config::ConfigError;
@@ -195,7 +195,10 @@ impl DpopPolicy {
                 leeway: i64::try_from(leeway.as_secs()).unwrap_or(i64::MAX),
             },
             origin: origin.into(),
-            algs: algs.into(),
+            challenge: Arc::new(DpopChallenge {
+                algs,
+                required: self.required,
+            }),
         })
     }
 }
@@ -216,8 +219,8 @@ pub(crate) struct DpopSettings {
     pub(crate) required: bool,
     rules: ProofRules,
     origin: Arc<str>,
-    /// The `algs` of the challenge (RFC 9449 section 7.1), space-separated.
-    pub(crate) algs: Arc<str>,
+    /// What the challenges say: `algs` (RFC 9449 section 7.1) and the mode.
+    pub(crate) challenge: Arc<DpopChallenge>,
 }
 
 impl std::fmt::Debug for DpopSettings {
@@ -225,7 +228,7 @@ impl std::fmt::Debug for DpopSettings {
         f.debug_struct("DpopSettings")
             .field("required", &self.required)
             .field("origin", &self.origin)
-            .field("algs", &self.algs)
+            .field("algs", &self.challenge.algs)
             .finish_non_exhaustive()
     }
 }

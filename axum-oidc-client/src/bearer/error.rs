@@ -248,15 +248,16 @@ pub struct BearerRejection {
     error: BearerError,
     realm: Arc<str>,
     scope: Option<Arc<[Box<str>]>>,
-    step_up: Option<crate::access::StepUp>,
-    dpop: Option<DpopChallenge>,
+    /// Boxed: only step-up routes have one, and it keeps the rejection small.
+    step_up: Option<Box<crate::access::StepUp>>,
+    dpop: Option<Arc<DpopChallenge>>,
 }
 
 /// What a layer configured for DPoP adds to its challenges (RFC 9449 section 7.1).
 #[derive(Debug, Clone)]
 pub(crate) struct DpopChallenge {
     /// The accepted proof algorithms, space-separated.
-    pub(crate) algs: Arc<str>,
+    pub(crate) algs: String,
     /// Whether only the `DPoP` scheme is accepted.
     pub(crate) required: bool,
 }
@@ -283,7 +284,7 @@ impl BearerRejection {
     }
 
     /// Challenges with the `DPoP` scheme too (RFC 9449 section 7.1).
-    pub(crate) fn with_dpop(mut self, dpop: Option<DpopChallenge>) -> Self {
+    pub(crate) fn with_dpop(mut self, dpop: Option<Arc<DpopChallenge>>) -> Self {
         self.dpop = dpop;
         self
     }
@@ -296,7 +297,7 @@ impl BearerRejection {
     /// The step-up rule whose `acr_values` / `max_age` an
     /// `insufficient_user_authentication` challenge names (RFC 9470 section 3).
     pub(crate) fn with_step_up(mut self, step_up: Option<crate::access::StepUp>) -> Self {
-        self.step_up = step_up;
+        self.step_up = step_up.map(Box::new);
         self
     }
 

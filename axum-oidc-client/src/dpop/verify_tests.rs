@@ -174,7 +174,7 @@ fn rejects_a_proof_that_is_not_a_compact_jws() {
     for bad in ["", "a.b", "a.b.c.d", "!!.e30.sig", "e30.bm90IGpzb24.sig"] {
         assert!(matches!(check(bad), Err(DpopError::Malformed)), "{bad:?}");
     }
-    let huge = format!("e30.{}.sig", "A".repeat(super::verify::MAX_PROOF_LEN));
+    let huge = format!("e30.{}.sig", "A".repeat(verify::MAX_PROOF_LEN));
     assert!(matches!(check(&huge), Err(DpopError::Malformed)));
 }
 
