@@ -4,6 +4,8 @@
 
 #[path = "support/bearer_keys.rs"]
 mod bearer_keys;
+#[path = "support/faulty_store.rs"]
+mod faulty_store;
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -433,6 +435,28 @@ async fn replayed_across_instances(a: SharedStore, b: SharedStore) {
     assert_eq!(first.status, StatusCode::OK, "{}", first.body);
     let again = two.dpop_get("/me", &token, &proof).await;
     assert_invalid_proof(&again, "the DPoP proof was already used");
+}
+
+#[tokio::test]
+async fn answers_503_when_the_replay_store_fails_and_accepts_the_proof_once_it_is_back() {
+    let store = faulty_store::FaultyStore::new(Arc::new(MemoryStore::default()));
+    let api = required_api_with(Arc::new(store.clone())).await;
+    let key = DpopKey::generate().unwrap();
+    let token = access_token(Some(key.thumbprint()));
+    let proof = proof_for(&key, &api, "/me", &token);
+    store.fail_next("insert_once", 1);
+    let answer = api.dpop_get("/me", &token, &proof).await;
+    assert_eq!(
+        answer.status,
+        StatusCode::SERVICE_UNAVAILABLE,
+        "{}",
+        answer.body
+    );
+    assert!(answer.challenges.is_empty());
+    assert!(answer.body.contains("temporarily_unavailable"));
+    // The jti was not recorded: the client's retry passes.
+    let answer = api.dpop_get("/me", &token, &proof).await;
+    assert_eq!(answer.status, StatusCode::OK, "{}", answer.body);
 }
 
 #[tokio::test]
