@@ -319,3 +319,45 @@ pub(crate) async fn verify_request(
         Credentials::None | Credentials::OtherScheme => Err(BearerError::MissingToken),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::MemoryStore;
+    use crate::bearer::HmacAlgorithm;
+    use axum::response::IntoResponse;
+
+    #[test]
+    fn the_origin_of_an_url_audience_is_its_scheme_host_and_port() {
+        assert_eq!(
+            origin_of("https://API.example:8443/orders").as_deref(),
+            Some("https://api.example:8443")
+        );
+        assert_eq!(
+            origin_of("https://api.example:443/").as_deref(),
+            Some("https://api.example")
+        );
+        assert_eq!(origin_of("orders-api"), None);
+        assert_eq!(origin_of("urn:api:orders"), None);
+    }
+
+    #[test]
+    fn where_dpop_is_required_every_challenge_uses_the_dpop_scheme() {
+        let config = JwtConfiguration::builder()
+            .with_hmac_secret("svc", HmacAlgorithm::HS256, [7u8; 32])
+            .with_audience("api")
+            .with_dpop(
+                DpopPolicy::required(Arc::new(MemoryStore::default()))
+                    .with_algorithms([SigningAlgorithm::ES256]),
+            )
+            .with_dpop_origin("https://api.example")
+            .build()
+            .unwrap();
+        let r = config.reject(BearerError::Expired).into_response();
+        assert_eq!(
+            r.headers()[http::header::WWW_AUTHENTICATE],
+            "DPoP realm=\"api\", error=\"invalid_token\", \
+             error_description=\"the access token expired\", algs=\"ES256\""
+        );
+    }
+}
