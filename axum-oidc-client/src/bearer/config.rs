@@ -44,6 +44,8 @@ pub(crate) struct Inner {
     pub(crate) realm: Arc<str>,
     pub(crate) clock: Clock,
     pub(crate) token_cache: Option<TokenCache>,
+    /// DPoP settings ([`JwtConfigurationBuilder::with_dpop`]).
+    pub(crate) dpop: Option<super::dpop::DpopSettings>,
     /// Held only so that dropping the configuration stops the tasks.
     pub(crate) _refresh: Option<RefreshTasks>,
 }
@@ -262,7 +264,13 @@ impl JwtConfiguration {
     }
 
     pub(crate) fn reject(&self, error: BearerError) -> BearerRejection {
-        BearerRejection::new(error, self.inner.realm.clone())
+        let dpop = self.inner.dpop.as_ref().map(|d| d.challenge.clone());
+        BearerRejection::new(error, self.inner.realm.clone()).with_dpop(dpop)
+    }
+
+    /// Whether the `DPoP` scheme is accepted ([`JwtConfigurationBuilder::with_dpop`]).
+    pub(crate) fn dpop_enabled(&self) -> bool {
+        self.inner.dpop.is_some()
     }
 }
 

@@ -7,6 +7,7 @@ use std::sync::Arc;
 use axum::response::{IntoResponse, Response};
 use http::{HeaderValue, StatusCode, header};
 
+use crate::dpop::DpopError;
 use crate::jose::JoseError;
 use crate::jose::JwksError;
 use crate::pages;
@@ -113,6 +114,12 @@ pub enum BearerError {
     /// The issuer's keys could not be fetched: a provider fault, 503.
     #[error("signing keys unavailable")]
     KeysUnavailable(#[source] JwksError),
+    /// The DPoP rules (RFC 9449 section 7): the proof is invalid
+    /// (`invalid_dpop_proof`), the token's binding does not fit (`invalid_token`),
+    /// a DPoP-bound token came with the `Bearer` scheme, or the replay store failed
+    /// (503). The cause names the rule.
+    #[error(transparent)]
+    Dpop(#[from] DpopError),
     /// A bearer extractor is used on a route without a [`JwtLayer`](super::JwtLayer):
     /// a programming error, 500.
     #[error("no JwtLayer in front of this route")]
@@ -131,8 +138,12 @@ impl BearerError {
             Some("invalid_request") => StatusCode::BAD_REQUEST,
             Some("insufficient_scope") => StatusCode::FORBIDDEN,
             Some(_) | None => match self {
-                Self::KeysUnavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
-                Self::LayerMissing => StatusCode::INTERNAL_SERVER_ERROR,
+                Self::KeysUnavailable(_) | Self::Dpop(DpopError::Store(_)) => {
+                    StatusCode::SERVICE_UNAVAILABLE
+                }
+                Self::LayerMissing | Self::Dpop(DpopError::Key(_)) => {
+                    StatusCode::INTERNAL_SERVER_ERROR
+                }
                 _ => StatusCode::UNAUTHORIZED,
             },
         }
@@ -156,6 +167,7 @@ impl BearerError {
             }
             Self::InsufficientScope | Self::InsufficientClaims(_) => Some("insufficient_scope"),
             Self::InsufficientUserAuthentication(_) => Some("insufficient_user_authentication"),
+            Self::Dpop(e) => e.error_code(),
             _ => Some("invalid_token"),
         }
     }
@@ -199,12 +211,13 @@ impl BearerError {
             Self::ClaimsMismatch => "the access token claims are not usable here",
             Self::KeysUnavailable(_) => "signing keys are temporarily unavailable",
             Self::LayerMissing => "bearer authentication is not configured",
+            Self::Dpop(e) => e.description(),
         }
     }
 
     fn body_code(&self) -> &'static str {
         match self {
-            Self::KeysUnavailable(_) => "temporarily_unavailable",
+            Self::KeysUnavailable(_) | Self::Dpop(DpopError::Store(_)) => "temporarily_unavailable",
             Self::LayerMissing => "bearer_layer_missing",
             other => other.error_code().unwrap_or("unauthorized"),
         }
@@ -235,7 +248,18 @@ pub struct BearerRejection {
     error: BearerError,
     realm: Arc<str>,
     scope: Option<Arc<[Box<str>]>>,
-    step_up: Option<crate::access::StepUp>,
+    /// Boxed: only step-up routes have one, and it keeps the rejection small.
+    step_up: Option<Box<crate::access::StepUp>>,
+    dpop: Option<Arc<DpopChallenge>>,
+}
+
+/// What a layer configured for DPoP adds to its challenges (RFC 9449 section 7.1).
+#[derive(Debug, Clone)]
+pub(crate) struct DpopChallenge {
+    /// The accepted proof algorithms, space-separated.
+    pub(crate) algs: String,
+    /// Whether only the `DPoP` scheme is accepted.
+    pub(crate) required: bool,
 }
 
 /// Seconds a client should wait after a 503 before retrying.
@@ -255,7 +279,14 @@ impl BearerRejection {
             realm: realm.into(),
             scope: None,
             step_up: None,
+            dpop: None,
         }
+    }
+
+    /// Challenges with the `DPoP` scheme too (RFC 9449 section 7.1).
+    pub(crate) fn with_dpop(mut self, dpop: Option<Arc<DpopChallenge>>) -> Self {
+        self.dpop = dpop;
+        self
     }
 
     pub(crate) fn with_scope(mut self, scope: Option<Arc<[Box<str>]>>) -> Self {
@@ -266,7 +297,7 @@ impl BearerRejection {
     /// The step-up rule whose `acr_values` / `max_age` an
     /// `insufficient_user_authentication` challenge names (RFC 9470 section 3).
     pub(crate) fn with_step_up(mut self, step_up: Option<crate::access::StepUp>) -> Self {
-        self.step_up = step_up;
+        self.step_up = step_up.map(Box::new);
         self
     }
 
@@ -292,16 +323,38 @@ impl BearerRejection {
         self.error
     }
 
-    fn challenge(&self) -> Option<String> {
+    /// The `WWW-Authenticate` values: one `Bearer` challenge (RFC 6750 section 3);
+    /// with DPoP, a `DPoP` challenge with `algs` instead (DPoP required, or a DPoP
+    /// rule failed) or in addition (RFC 9449 section 7.1).
+    fn challenges(&self) -> Vec<String> {
+        let Some(params) = self.params() else {
+            return Vec::new();
+        };
+        let Some(dpop) = &self.dpop else {
+            return vec![format!("Bearer {params}")];
+        };
+        let dpop_challenge = |params: &str| format!("DPoP {params}, algs=\"{}\"", dpop.algs);
+        if dpop.required || matches!(self.error, BearerError::Dpop(_)) {
+            vec![dpop_challenge(&params)]
+        } else {
+            vec![
+                format!("Bearer {params}"),
+                dpop_challenge(&format!("realm=\"{}\"", self.realm)),
+            ]
+        }
+    }
+
+    /// The parameters of the challenge, `None` for faults of the server.
+    fn params(&self) -> Option<String> {
         let realm = &self.realm;
         match self.error.error_code() {
             None if self.error.status() == StatusCode::UNAUTHORIZED => {
-                Some(format!("Bearer realm=\"{realm}\""))
+                Some(format!("realm=\"{realm}\""))
             }
             None => None,
             Some(code) => {
                 let mut c = format!(
-                    "Bearer realm=\"{realm}\", error=\"{code}\", error_description=\"{}\"",
+                    "realm=\"{realm}\", error=\"{code}\", error_description=\"{}\"",
                     self.error.description()
                 );
                 if let (Some(scope), BearerError::InsufficientScope) = (&self.scope, &self.error) {
@@ -330,11 +383,10 @@ impl IntoResponse for BearerRejection {
         tracing::debug!(rule = %self.error, detail = ?self.error, "bearer token refused");
         let status = self.error.status();
         let mut r = pages::json(status, self.error.body_code());
-        if let Some(v) = self
-            .challenge()
-            .and_then(|c| HeaderValue::from_str(&c).ok())
-        {
-            r.headers_mut().insert(header::WWW_AUTHENTICATE, v);
+        for c in self.challenges() {
+            if let Ok(v) = HeaderValue::from_str(&c) {
+                r.headers_mut().append(header::WWW_AUTHENTICATE, v);
+            }
         }
         if status == StatusCode::SERVICE_UNAVAILABLE {
             pages::retry_after(&mut r, RETRY_AFTER_SECS);

@@ -1,4 +1,5 @@
-//! Reading the `Authorization: Bearer` request header (RFC 6750 section 2.1).
+//! Reading the `Authorization: Bearer` request header (RFC 6750 section 2.1), and
+//! `Authorization: DPoP` (RFC 9449 section 7.1, the same `token68` syntax).
 //!
 //! Only the header method is supported: tokens in the query string (section 2.3)
 //! end up in logs and caches, and form-encoded bodies (section 2.2) would need the
@@ -19,6 +20,19 @@ pub(crate) enum Credentials<'a> {
     OtherScheme,
     /// A bearer token in `b64token` syntax.
     Bearer(&'a str),
+    /// A DPoP-bound access token (`Authorization: DPoP`, RFC 9449 section 7.1), in
+    /// the same syntax.
+    Dpop(&'a str),
+}
+
+impl Credentials<'_> {
+    /// The `DPoP` scheme counts as another scheme where DPoP is not configured.
+    pub(crate) fn unless_dpop_enabled(self, enabled: bool) -> Self {
+        match self {
+            Self::Dpop(_) if !enabled => Self::OtherScheme,
+            other => other,
+        }
+    }
 }
 
 /// Reads the bearer credentials from `headers`.
@@ -40,7 +54,8 @@ pub(crate) fn credentials(headers: &HeaderMap) -> Result<Credentials<'_>, Bearer
         Some(i) => (&bytes[..i], &bytes[i..]),
         None => (bytes, &[][..]),
     };
-    if !scheme.eq_ignore_ascii_case(b"bearer") {
+    let dpop = scheme.eq_ignore_ascii_case(b"dpop");
+    if !dpop && !scheme.eq_ignore_ascii_case(b"bearer") {
         return Ok(Credentials::OtherScheme);
     }
     let token = rest.trim_ascii();
@@ -54,9 +69,12 @@ pub(crate) fn credentials(headers: &HeaderMap) -> Result<Credentials<'_>, Bearer
         return Err(BearerError::MalformedHeader);
     }
     // b64token is ASCII, so this cannot fail.
-    std::str::from_utf8(token)
-        .map(Credentials::Bearer)
-        .map_err(|_| BearerError::MalformedHeader)
+    let token = std::str::from_utf8(token).map_err(|_| BearerError::MalformedHeader)?;
+    Ok(if dpop {
+        Credentials::Dpop(token)
+    } else {
+        Credentials::Bearer(token)
+    })
 }
 
 /// `b64token = 1*( ALPHA / DIGIT / "-" / "." / "_" / "~" / "+" / "/" ) *"="`.
@@ -83,7 +101,24 @@ mod tests {
             Credentials::None => "<none>".into(),
             Credentials::OtherScheme => "<other>".into(),
             Credentials::Bearer(t) => t.into(),
+            Credentials::Dpop(t) => format!("dpop:{t}"),
         })
+    }
+
+    #[test]
+    fn reads_a_dpop_token_with_any_scheme_case() {
+        assert_eq!(read(&[b"DPoP a.b.c"]).unwrap(), "dpop:a.b.c");
+        assert_eq!(read(&[b"dpop  a.b.c"]).unwrap(), "dpop:a.b.c");
+        assert!(matches!(read(&[b"DPoP"]), Err(BearerError::EmptyToken)));
+        assert!(matches!(
+            read(&[b"DPoP a b"]),
+            Err(BearerError::MalformedHeader)
+        ));
+        let mut h = HeaderMap::new();
+        h.insert(AUTHORIZATION, HeaderValue::from_static("DPoP a.b.c"));
+        let c = credentials(&h).unwrap();
+        assert_eq!(c.unless_dpop_enabled(false), Credentials::OtherScheme);
+        assert_eq!(c.unless_dpop_enabled(true), Credentials::Dpop("a.b.c"));
     }
 
     #[test]
@@ -143,7 +178,7 @@ mod tests {
                 if let Ok(v) = HeaderValue::from_bytes(v) {
                     let mut h = HeaderMap::new();
                     h.insert(AUTHORIZATION, v);
-                    if let Ok(Credentials::Bearer(t)) = credentials(&h) {
+                    if let Ok(Credentials::Bearer(t) | Credentials::Dpop(t)) = credentials(&h) {
                         proptest::prop_assert!(is_b64token(t.as_bytes()));
                     }
                 }

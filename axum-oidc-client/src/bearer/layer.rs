@@ -341,7 +341,8 @@ where
                 None => ResponseFuture::inner(self.inner.call(req)),
             };
         }
-        match credentials(req.headers()) {
+        let dpop = self.layer.config.dpop_enabled();
+        match credentials(req.headers()).map(|c| c.unless_dpop_enabled(dpop)) {
             Err(e) => ResponseFuture::rejected(self.reject(e)),
             Ok(Credentials::None | Credentials::OtherScheme) if self.layer.optional => {
                 req.extensions_mut().insert(BearerSlot {
@@ -356,7 +357,7 @@ where
             Ok(Credentials::OtherScheme) => {
                 ResponseFuture::rejected(self.reject(BearerError::UnsupportedScheme))
             }
-            Ok(Credentials::Bearer(_)) => {
+            Ok(Credentials::Bearer(_) | Credentials::Dpop(_)) => {
                 // The ready service goes into the future; this one keeps a clone.
                 let clone = self.inner.clone();
                 let inner = std::mem::replace(&mut self.inner, clone);
@@ -374,11 +375,8 @@ async fn verify_then_call<S>(
 where
     S: Service<Request<Body>, Response = Response>,
 {
-    let verified = match credentials(req.headers()) {
-        Ok(Credentials::Bearer(token)) => layer.config.verify(token).await,
-        Ok(_) => Err(BearerError::MissingToken),
-        Err(e) => Err(e),
-    };
+    let verified =
+        super::dpop::verify_request(&layer.config, super::dpop::RequestView::of(&req)).await;
     let jwt = match verified {
         Ok(jwt) => jwt,
         Err(e) => {

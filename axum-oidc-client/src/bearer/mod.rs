@@ -67,6 +67,22 @@
 //! `error_description` is a fixed text per rule ([`BearerError::description`]). The
 //! rule that failed is logged at `debug` level.
 //!
+//! # DPoP-bound tokens (RFC 9449)
+//!
+//! With [`with_dpop`](JwtConfigurationBuilder::with_dpop) the layer accepts
+//! `Authorization: DPoP <token>` with a `DPoP` proof header
+//! ([`DpopPolicy::required`]: only that; [`DpopPolicy::allowed`]: bearer tokens
+//! too). The proof is checked as RFC 9449 section 4.3 says (`typ`, `alg`, a public
+//! `jwk`, the signature, `htm`, `htu`, the `iat` window, `ath`), then the token's
+//! `cnf.jkt` must be the proof key's thumbprint, and the proof's `jti` must be new
+//! across every instance sharing the store given to the policy. `htu` is compared
+//! with [`with_dpop_origin`](JwtConfigurationBuilder::with_dpop_origin) (the origin
+//! clients call, before any proxy) followed by the request path. Failures answer
+//! 401 with `WWW-Authenticate: DPoP error="invalid_dpop_proof"` (or
+//! `invalid_token` for the binding) and `algs="…"`; a failing replay store 503.
+//! Whatever the configuration, a token with `cnf.jkt` presented with the `Bearer`
+//! scheme is refused: it is bound to a key the caller did not prove.
+//!
 //! # Sharing keys with the login side
 //!
 //! The login side's [`OAuthConfiguration::jwks`](crate::OAuthConfiguration::jwks)
@@ -90,6 +106,7 @@
 mod builder;
 mod claims;
 mod config;
+mod dpop;
 mod env;
 mod error;
 mod extract;
@@ -104,6 +121,7 @@ mod verified;
 
 pub use builder::{DEFAULT_LEEWAY, DEFAULT_REALM, JwtConfigurationBuilder, MAX_LEEWAY};
 pub use config::JwtConfiguration;
+pub use dpop::{DEFAULT_DPOP_MAX_AGE, DpopPolicy, MAX_DPOP_MAX_AGE};
 #[allow(deprecated)]
 pub use error::BearerConfigError;
 pub use error::{BearerError, BearerRejection};

@@ -3,6 +3,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
+mod dpop;
 mod sources;
 mod tenants;
 
@@ -49,6 +50,7 @@ pub const DEFAULT_REALM: &str = "api";
 /// | RFC 9068 profile | off |
 /// | OIDC ID tokens | refused unless typed `at+jwt` ([`insecure_accept_id_tokens`](Self::insecure_accept_id_tokens)) |
 /// | realm | `api` |
+/// | DPoP ([`with_dpop`](Self::with_dpop)) | off: `Authorization: DPoP` is another scheme; a bearer token with `cnf.jkt` is refused |
 /// | verified-token cache | 10 000 entries, 5 min |
 /// | JWKS refetch on unknown `kid` | at most every 10 s; after a failed fetch not before a back-off of 1 s doubling to 5 min |
 ///
@@ -86,6 +88,9 @@ pub struct JwtConfigurationBuilder {
     token_cache_capacity: Option<u64>,
     /// The tenants the configured issuer templates accept (`with_allowed_tenants`).
     allowed_tenants: Option<Vec<String>>,
+    /// DPoP (`with_dpop`, `with_dpop_origin`).
+    dpop: Option<super::DpopPolicy>,
+    dpop_origin: Option<String>,
     pending: Option<ConfigError>,
 }
 
@@ -409,6 +414,10 @@ impl JwtConfigurationBuilder {
                 keys,
             });
         }
+        let dpop = match self.dpop.take() {
+            Some(policy) => Some(policy.build(self.dpop_origin.take(), &audiences, leeway)?),
+            None => None,
+        };
         let refresh = match self.background_refresh {
             Some(every) => Some(spawn_refresh(&issuers, every)?),
             None => None,
@@ -427,6 +436,7 @@ impl JwtConfigurationBuilder {
                 realm: realm.into(),
                 clock: self.clock.take().unwrap_or_default(),
                 token_cache: (capacity > 0).then(|| TokenCache::new(capacity)),
+                dpop,
                 _refresh: refresh,
             }),
         })
