@@ -36,7 +36,7 @@ pub struct Settings {
     pub client_secret: Option<String>,
     /// Several providers in one application: comma-separated names such as
     /// `corp,partners` (a-z, 0-9, - and _; upper case is lowered). Each is configured
-    /// by OIDC_<NAME>_ISSUER, OIDC_<NAME>_CLIENT_ID and OIDC_<NAME>_CLIENT_SECRET
+    /// by `OIDC_<NAME>_ISSUER`, `OIDC_<NAME>_CLIENT_ID` and `OIDC_<NAME>_CLIENT_SECRET`
     /// (NAME upper-cased, - written _; the secret is optional), and returns to
     /// `{APP_URL}{OIDC_BASE_PATH}/callback/<name>`. `/auth/login` then shows a chooser.
     /// Not together with OIDC_ISSUER.
@@ -123,11 +123,11 @@ pub struct Settings {
 pub struct NamedProvider {
     /// The name, as in OIDC_PROVIDERS (lower case).
     pub name: String,
-    /// OIDC_<NAME>_ISSUER.
+    /// `OIDC_<NAME>_ISSUER`.
     pub issuer: String,
-    /// OIDC_<NAME>_CLIENT_ID.
+    /// `OIDC_<NAME>_CLIENT_ID`.
     pub client_id: String,
-    /// OIDC_<NAME>_CLIENT_SECRET, when set.
+    /// `OIDC_<NAME>_CLIENT_SECRET`, when set.
     pub client_secret: Option<String>,
 }
 
