@@ -33,6 +33,7 @@ pub(super) enum Endpoint {
     Logout,
     LogoutReturn,
     Backchannel,
+    Session,
 }
 
 impl Endpoint {
@@ -44,6 +45,7 @@ impl Endpoint {
             "/logout" => Self::Logout,
             "/logout/callback" => Self::LogoutReturn,
             "/backchannel-logout" => Self::Backchannel,
+            "/session" => Self::Session,
             _ => return None,
         })
     }
@@ -69,13 +71,19 @@ pub(super) async fn handle(
         (Endpoint::Logout, Method::POST) => {
             let app_origin = state.config.inner.routes.redirect_uri.origin();
             if is_same_origin(&app_origin.ascii_serialization(), &req.headers) {
-                logout(&state, &req).await
+                let r = logout(&state, &req).await;
+                if crate::bff::wants_json_logout(&req) {
+                    crate::bff::logout_as_json(r)
+                } else {
+                    r
+                }
             } else {
                 cross_site_logout_refused(&req)
             }
         }
         (Endpoint::LogoutReturn, Method::GET) => logout_return(&state, &req),
         (Endpoint::Backchannel, Method::POST) => backchannel(&state, &req, body).await,
+        (Endpoint::Session, Method::GET) => crate::bff::session(&state, &req).await,
         _ => {
             let mut r = if pages::is_api_request(&req.headers) {
                 pages::json(StatusCode::METHOD_NOT_ALLOWED, "method_not_allowed")
