@@ -57,40 +57,39 @@ const PAGE: &str = r#"<!doctype html>
 <body>
 <h1>Single-page app</h1>
 <p id="status">Checking the session…</p>
-<p id="user"></p>
-<button id="login" hidden>Sign in</button>
-<button id="logout" hidden>Sign out</button>
+<p>Hello, <span id="user" hidden></span></p>
+<p id="api-error" hidden></p>
+<button id="sign-in" hidden>Sign in</button>
+<button id="sign-out" hidden>Sign out</button>
 <script>
 const base = "{base}";
 const csrf = { "X-CSRF": "1" };
 const $ = (id) => document.getElementById(id);
 
 async function show() {
+  $("user").hidden = true;
   const s = await fetch(base + "/session", { credentials: "include", headers: { Accept: "application/json" } });
-  if (s.status !== 200) {
-    $("status").textContent = "Signed out";
-    $("user").textContent = "";
-    $("login").hidden = false;
-    $("logout").hidden = true;
-    return;
-  }
-  $("status").textContent = "Signed in";
-  $("login").hidden = true;
-  $("logout").hidden = false;
+  const signedIn = s.status === 200;
+  $("status").textContent = signedIn ? "Signed in" : "Signed out";
+  $("sign-in").hidden = signedIn;
+  $("sign-out").hidden = !signedIn;
+  if (!signedIn) return;
   const me = await fetch("/bff/api/me", { credentials: "include", headers: csrf });
   if (me.ok) {
     const claims = await me.json();
-    $("user").textContent = "Hello, " + (claims.name || claims.preferred_username || claims.sub);
+    $("user").textContent = claims.name || claims.sub;
     $("user").dataset.sub = claims.sub;
+    $("user").hidden = false;
   } else {
-    $("user").textContent = "The API answered " + me.status;
+    $("api-error").textContent = "The API answered " + me.status;
+    $("api-error").hidden = false;
   }
 }
 
-$("login").onclick = () => {
+$("sign-in").onclick = () => {
   location.href = base + "/login?next=" + encodeURIComponent("/spa");
 };
-$("logout").onclick = async () => {
+$("sign-out").onclick = async () => {
   const r = await fetch(base + "/logout", { method: "POST", credentials: "include", headers: csrf });
   const body = await r.json();
   if (body.redirect_to) {
