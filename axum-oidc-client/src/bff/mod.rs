@@ -42,4 +42,4 @@ pub use forward::ForwardPathError;
 pub use proxy::{ApiProxy, ApiProxyError, ProxyFuture, REPLAYABLE_BODY};
 pub use session::{DEFAULT_SESSION_CLAIMS, SessionEndpoint};
 
-pub(crate) use session::{logout_as_json, session, wants_json_logout};
+pub(crate) use session::{logout_answer, session};

@@ -301,19 +301,12 @@ async fn send(
         proto: app.as_ref().map_or("https", |u| u.scheme()),
         host: parts.headers.get(http::header::HOST),
     };
-    let headers = match upstream_headers(
+    let headers = upstream_headers(
         &parts.headers,
         record.tokens.access_token.secret(),
         &forwarded,
-    ) {
-        Ok(h) => h,
-        Err(_) => {
-            // An access token that is not a valid header value: nothing upstream could
-            // accept; answered as an upstream fault.
-            tracing::warn!("the session's access token is not a valid header value");
-            http::HeaderMap::new()
-        }
-    };
+    )
+    .map_err(|_| Fault::Unsendable)?;
     let body = match body {
         Outgoing::Replayable(b) => reqwest::Body::from(b),
         Outgoing::Streaming(b) => reqwest::Body::wrap(super::body::Limited::new(b, proxy.max_body)),
@@ -346,6 +339,8 @@ enum Fault {
     TimedOut,
     /// The request failed: connection, protocol, read timeout, or the body limit.
     Upstream(reqwest::Error),
+    /// The access token or a forwarded value is not a valid header value.
+    Unsendable,
 }
 
 fn fault(proxy: &Inner, fault: &Fault) -> Response {
@@ -358,7 +353,11 @@ fn fault(proxy: &Inner, fault: &Fault) -> Response {
             tracing::warn!(%upstream, error = %crate::observe::error_chain(e), "upstream API failed");
             crate::pages::json(StatusCode::BAD_GATEWAY, "bad_gateway")
         }
-        _ => {
+        Fault::Unsendable => {
+            tracing::warn!(%upstream, "the request cannot be sent: a header value is invalid");
+            crate::pages::json(StatusCode::BAD_GATEWAY, "bad_gateway")
+        }
+        Fault::TimedOut | Fault::Upstream(_) => {
             tracing::warn!(%upstream, "upstream API did not answer in time");
             crate::pages::json(StatusCode::GATEWAY_TIMEOUT, "gateway_timeout")
         }

@@ -149,8 +149,18 @@ fn subset(claims: &Value, names: &[String]) -> Map<String, Value> {
         .collect()
 }
 
+/// The answer to a same-origin `POST {base}/logout`: JSON ([`logout_as_json`]) for
+/// a script that sends the CSRF header, the logout's own answer otherwise.
+pub(crate) fn logout_answer(parts: &Parts, resp: Response) -> Response {
+    if wants_json_logout(parts) {
+        logout_as_json(resp)
+    } else {
+        resp
+    }
+}
+
 /// Whether a logout comes from script with the CSRF header, and so wants JSON.
-pub(crate) fn wants_json_logout(parts: &Parts) -> bool {
+fn wants_json_logout(parts: &Parts) -> bool {
     let name = endpoint_of(parts).csrf_header;
     has_csrf_header(&parts.headers, &name)
 }
@@ -165,7 +175,7 @@ fn has_csrf_header(headers: &HeaderMap, name: &HeaderName) -> bool {
 /// `{"signed_out":true,"redirect_to":<where the browser goes next>}` (the provider's
 /// end-session endpoint when RP-initiated logout is on), anything else
 /// `"redirect_to":null`. Cookies set by the logout are kept.
-pub(crate) fn logout_as_json(resp: Response) -> Response {
+fn logout_as_json(resp: Response) -> Response {
     let redirect_to = resp
         .status()
         .is_redirection()

@@ -71,12 +71,7 @@ pub(super) async fn handle(
         (Endpoint::Logout, Method::POST) => {
             let app_origin = state.config.inner.routes.redirect_uri.origin();
             if is_same_origin(&app_origin.ascii_serialization(), &req.headers) {
-                let r = logout(&state, &req).await;
-                if crate::bff::wants_json_logout(&req) {
-                    crate::bff::logout_as_json(r)
-                } else {
-                    r
-                }
+                crate::bff::logout_answer(&req, logout(&state, &req).await)
             } else {
                 cross_site_logout_refused(&req)
             }
