@@ -19,7 +19,7 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{any, get, post};
 use axum::{Json, Router};
 use axum_oidc_client::bff::{ApiProxy, CsrfLayer};
-use axum_oidc_client::{AuthenticationLayer, Clock, OAuthConfigurationBuilder};
+use axum_oidc_client::{AuthenticationLayer, Clock};
 use capture::CaptureProvider;
 use futures_util::StreamExt as _;
 use http::StatusCode;

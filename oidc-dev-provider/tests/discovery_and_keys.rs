@@ -152,7 +152,7 @@ async fn id_token_verifies_against_the_jwks_and_carries_the_required_claims() {
 async fn the_access_token_carries_the_name_only_with_the_profile_scope() {
     let provider = start().await;
     let jwks = jwks(&provider).await;
-    let at_of = |tokens: &serde_json::Value| tokens["access_token"].as_str().unwrap().to_owned();
+    let at_of = |tokens: &Value| tokens["access_token"].as_str().unwrap().to_owned();
     let with = tokens_for(&provider, "openid profile", "alice").await;
     let (_, at) = verify(&at_of(&with), &jwks, provider.issuer(), CLIENT_ID);
     assert_eq!(at["name"], "Alice Anderson");
