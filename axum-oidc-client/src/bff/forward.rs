@@ -6,7 +6,14 @@
 use http::{HeaderMap, HeaderName, HeaderValue, header};
 use url::Url;
 
-/// Why a request path cannot be forwarded.
+/// Why a request path cannot be forwarded; the proxy answers it with 400
+/// `{"error":"invalid_path"}`.
+///
+/// ```
+/// use axum_oidc_client::bff::ForwardPathError;
+///
+/// assert_eq!(ForwardPathError::DotSegment.to_string(), "the path has a dot segment");
+/// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
 #[non_exhaustive]
 pub enum ForwardPathError {

@@ -183,7 +183,19 @@ impl ApiProxy {
 
 type BoxFuture<T> = Pin<Box<dyn Future<Output = T> + Send>>;
 
-/// Response future of [`ApiProxy`].
+/// Response future of [`ApiProxy`]. Never fails: every fault is a JSON answer.
+///
+/// ```
+/// use axum::body::Body;
+/// use axum_oidc_client::bff::{ApiProxy, ProxyFuture};
+/// use http::Request;
+/// use tower_service::Service;
+///
+/// fn call(proxy: &mut ApiProxy, req: Request<Body>) -> ProxyFuture {
+///     proxy.call(req)
+/// }
+/// # let _ = call;
+/// ```
 pub struct ProxyFuture(BoxFuture<Result<Response, Infallible>>);
 
 impl Future for ProxyFuture {
