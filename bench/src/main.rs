@@ -1,7 +1,7 @@
 //! Load and cost benchmarks of `axum-oidc-client`.
 //!
 //! ```sh
-//! cargo run --release -p bench -- <scenario>   # session public login flood memory refresh bearer revocation all
+//! cargo run --release -p bench -- <scenario>   # session public login flood memory refresh bearer revocation bff all
 //! cargo run --release -p bench -- profile      # perf profiles of the session hot path
 //! cargo run --release -p bench -- serve        # a logged-in server to experiment by hand
 //! valgrind --tool=callgrind target/release/bench __hotpath authed 501   # see hotpath.rs
@@ -42,7 +42,7 @@ use std::process::ExitCode;
 /// What every scenario returns: rows for the final table, or why it could not run.
 pub type BenchResult<T> = Result<T, Box<dyn std::error::Error + Send + Sync>>;
 
-const SCENARIOS: [&str; 8] = [
+const SCENARIOS: [&str; 9] = [
     "session",
     "public",
     "login",
@@ -51,6 +51,7 @@ const SCENARIOS: [&str; 8] = [
     "refresh",
     "bearer",
     "revocation",
+    "bff",
 ];
 
 fn usage() -> ExitCode {

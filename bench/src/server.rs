@@ -191,10 +191,22 @@ async fn oidc_app(setup: &ServerSetup, port: u16) -> BenchResult<Router> {
         .route("/authed-session", get(|_s: AuthSession| ok()))
         // An explicit fallback, so that it stays the layered one after `merge` below:
         // the library's own `/auth/*` routes are answered by the layer on the way to it.
+        // `bff`: the same upstream handler as `/__bench/upstream`, through the proxy.
+        .merge(
+            Router::new()
+                .nest_service(
+                    "/bff/api",
+                    axum_oidc_client::bff::ApiProxy::new(format!(
+                        "http://127.0.0.1:{port}/__bench"
+                    ))?,
+                )
+                .layer(axum_oidc_client::bff::CsrfLayer::new()),
+        )
         .fallback(|| async { http::StatusCode::NOT_FOUND })
         .layer(AuthenticationLayer::with_store(config, layer_store));
     let outside = Router::new()
         .route("/plain", get(ok))
+        .route("/__bench/upstream", get(ok))
         .route("/__bench/static401", get(static_401))
         .route("/__bench/stats", get(stats))
         .route("/__bench/fill", post(fill))

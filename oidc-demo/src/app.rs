@@ -70,6 +70,12 @@ pub fn router(layer: AuthenticationLayer, api: Api, step_up_max_age: Duration) -
         .route("/sessions/end", post(end_session))
         .route("/sessions/end-all", post(end_all_sessions))
         .merge(json_api);
+    let config = layer.config();
+    app = app.merge(crate::spa::routes(
+        config.redirect_uri(),
+        config.base_path(),
+        api.0.is_some(),
+    ));
     if let Some(api) = api.0 {
         app = app.merge(api);
     }

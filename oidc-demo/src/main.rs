@@ -9,6 +9,7 @@ mod app;
 mod pages;
 mod sensitive;
 mod settings;
+mod spa;
 
 use std::io::IsTerminal as _;
 use std::net::SocketAddr;

@@ -66,10 +66,9 @@ pub(crate) fn mint(
     let iat = unix_secs(now);
     let access_ttl = state.access_token_ttl();
     let jti = random_token();
-    let groups = state
-        .user_by_sub(&grant.sub)
-        .map_or_else(Vec::new, |u| u.groups.clone());
-    let access_claims = json!({
+    let user = state.user_by_sub(&grant.sub);
+    let groups = user.map_or_else(Vec::new, |u| u.groups.clone());
+    let mut access_claims = json!({
         "iss": state.issuer(),
         "groups": groups,
         "sub": grant.sub,
@@ -83,6 +82,13 @@ pub(crate) fn mint(
         "auth_time": grant.auth_time,
         "acr": grant.acr,
     });
+    // RFC 9068 section 2.2.2: identity claims may go into the access token too; the
+    // name, with `profile`, so that an API can greet the user it serves.
+    if let Some(u) = user
+        && scope.split(' ').any(|s| s == "profile")
+    {
+        access_claims["name"] = u.name.clone().into();
+    }
     // RFC 9068 2.1: the header type is "at+jwt".
     let access_token = state.keys().sign("at+jwt", &access_claims)?;
 

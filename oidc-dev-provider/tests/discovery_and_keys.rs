@@ -146,6 +146,21 @@ async fn id_token_verifies_against_the_jwks_and_carries_the_required_claims() {
     assert!(at["jti"].as_str().is_some());
 }
 
+/// RFC 9068 section 2.2.2: with `profile` the access token also carries the user's
+/// name, so an API can greet the user; without it, not.
+#[tokio::test]
+async fn the_access_token_carries_the_name_only_with_the_profile_scope() {
+    let provider = start().await;
+    let jwks = jwks(&provider).await;
+    let at_of = |tokens: &Value| tokens["access_token"].as_str().unwrap().to_owned();
+    let with = tokens_for(&provider, "openid profile", "alice").await;
+    let (_, at) = verify(&at_of(&with), &jwks, provider.issuer(), CLIENT_ID);
+    assert_eq!(at["name"], "Alice Anderson");
+    let without = tokens_for(&provider, "openid", "alice").await;
+    let (_, at) = verify(&at_of(&without), &jwks, provider.issuer(), CLIENT_ID);
+    assert!(at.get("name").is_none(), "{at}");
+}
+
 #[tokio::test]
 async fn es256_id_tokens_verify_against_the_jwks() {
     let config = DevProviderConfig::default()

@@ -162,7 +162,7 @@ where
 }
 
 /// The ready service, for the future; a clone stays in the layer's service.
-pub(super) fn take_ready<S: Clone>(inner: &mut S) -> S {
+pub(crate) fn take_ready<S: Clone>(inner: &mut S) -> S {
     let clone = inner.clone();
     std::mem::replace(inner, clone)
 }

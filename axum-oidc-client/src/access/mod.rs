@@ -48,6 +48,7 @@ use std::sync::Arc;
 use serde_json::Value;
 
 pub use claims::{Claims, ClaimsRejection};
+pub(crate) use layer::take_ready;
 pub use layer::{Require, RequireLayer, ResponseFuture, require};
 pub use path::{ClaimPath, ClaimPathError};
 pub use step_up::{

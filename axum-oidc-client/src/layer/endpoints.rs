@@ -34,6 +34,7 @@ pub(super) enum Endpoint {
     Logout,
     LogoutReturn,
     Backchannel,
+    Session,
 }
 
 impl Endpoint {
@@ -45,6 +46,7 @@ impl Endpoint {
             "/logout" => Self::Logout,
             "/logout/callback" => Self::LogoutReturn,
             "/backchannel-logout" => Self::Backchannel,
+            "/session" => Self::Session,
             // Any name, known or not, so that an unknown one gets the callback's 4xx;
             // only where named providers are configured.
             _ => match rest.strip_prefix("/callback/") {
@@ -83,13 +85,14 @@ pub(super) async fn handle(
         (Endpoint::Logout, Method::POST) => {
             let app_origin = state.config.inner.routes.redirect_uri.origin();
             if is_same_origin(&app_origin.ascii_serialization(), &req.headers) {
-                logout(&state, &req).await
+                crate::bff::logout_answer(&req, logout(&state, &req).await)
             } else {
                 cross_site_logout_refused(&req)
             }
         }
         (Endpoint::LogoutReturn, Method::GET) => logout_return(&state, &req),
         (Endpoint::Backchannel, Method::POST) => backchannel(&state, &req, body).await,
+        (Endpoint::Session, Method::GET) => crate::bff::session(&state, &req).await,
         _ => {
             let mut r = if pages::is_api_request(&req.headers) {
                 pages::json(StatusCode::METHOD_NOT_ALLOWED, "method_not_allowed")

@@ -2,6 +2,7 @@
 //! comparing arms under wrk.
 
 mod bearer;
+mod bff;
 mod flood;
 mod login;
 mod memory;
@@ -35,6 +36,7 @@ pub async fn run(name: &str, settings: &Settings, report: &mut Report) -> BenchR
         "memory" => memory::run(settings, report).await,
         "refresh" => refresh::run(settings, report).await,
         "bearer" => bearer::run(settings, report).await,
+        "bff" => bff::run(settings, report).await,
         "revocation" => revocation::run(settings, report).await,
         "profile" => profile::run(settings, report).await,
         "serve" => serve::run(settings, report).await,

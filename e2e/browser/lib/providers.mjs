@@ -21,6 +21,8 @@ export const embeddedProvider = {
   // oidc-dev-provider keeps no browser state: no cookies, no SSO.
   cookieNames: [],
   hasSso: false,
+  // Its access tokens are JWTs the demo's /api reads, so /bff/api works.
+  bffApi: true,
 
   async start({ appHost, logDir }) {
     const [appPort, providerPort] = await freePorts(2);

@@ -284,6 +284,31 @@ export function browserSuite({ run, appHost, provider }) {
       await screenshot(page, artifacts, '08-protected-after-logout-asks-login');
     });
 
+    // The demo's bearer API reads JWT access tokens; the providers whose access
+    // tokens it can read say so with `bffApi`.
+    if (provider.bffApi) {
+      browserTest('the single-page app at /spa signs in, shows the name from /bff/api/me, signs out', async ({ page }) => {
+        await page.goto(`${env.appUrl}/spa`);
+        await page.locator('#sign-in').waitFor();
+        assert.equal(await page.locator('#status').textContent(), 'Signed out');
+
+        await page.locator('#sign-in').click();
+        await completeLogin(page, alice);
+        assert.equal(page.url(), `${env.appUrl}/spa`);
+        assert.equal(await page.locator('#user').getAttribute('data-sub'), alice.sub);
+        await screenshot(page, artifacts, '09-spa-signed-in');
+
+        const call = (csrf) => page.evaluate(async (withHeader) => {
+          const r = await fetch('/bff/api/me', { credentials: 'include', headers: withHeader ? { 'X-CSRF': '1' } : {} });
+          return r.status;
+        }, csrf);
+        assert.equal(await call(false), 403, 'no CSRF header: refused');
+
+        await signOut(page);
+        assert.equal(await call(true), 401, '/bff/api/me after logout');
+      });
+    }
+
     browserTest('two tabs that start login at the same time both complete, each on its own deep link', async ({ context, page: tab1 }) => {
       const tab2 = await context.newPage();
       await Promise.all([
