@@ -565,9 +565,24 @@ async fn a_logout_token_is_verified_by_the_provider_its_iss_names_and_ends_only_
         )
         .build()
         .unwrap();
+    let discovery = config.clone();
     let _server = serve(bound, layer(config, memory()));
     let alice_at_a = Browser::new(&origin);
     login(&alice_at_a, "a", "alice").await;
+    // Both providers discovered (in the background): until then a logout token of a
+    // provider not discovered yet is rightly answered 503, for the provider to retry.
+    let started = std::time::Instant::now();
+    while matches!(
+        discovery.discovery_health(),
+        axum_oidc_client::DiscoveryHealth::Pending { .. }
+    ) {
+        assert!(
+            started.elapsed() < std::time::Duration::from_secs(10),
+            "{:?}",
+            discovery.discovery_health()
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
     let backchannel = |token: String| {
         let origin = origin.clone();
         async move {
