@@ -35,6 +35,7 @@
 pub mod access;
 pub mod auth_session;
 pub mod bearer;
+pub mod client_auth;
 pub mod dpop;
 pub mod enrich;
 pub mod logout;
