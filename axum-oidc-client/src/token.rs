@@ -179,6 +179,10 @@ pub enum TokenError {
     /// `token_type` is not `Bearer` (OIDC Core 3.1.3.3).
     #[error("unsupported token type")]
     UnsupportedTokenType,
+    /// The client assertion (`private_key_jwt`, `client_secret_jwt`) could not be
+    /// made. A configuration fault.
+    #[error("client assertion: {0}")]
+    ClientAssertion(#[source] crate::client_auth::ClientAuthError),
 }
 
 impl TokenError {
@@ -220,6 +224,7 @@ impl TokenError {
                 _ => Failure::configuration("token_request_rejected"),
             },
             Self::UnsupportedTokenType => Failure::configuration("unsupported_token_type"),
+            Self::ClientAssertion(_) => Failure::configuration("client_assertion"),
         }
     }
 }
@@ -241,6 +246,39 @@ fn form_encode(s: &str) -> String {
     url::form_urlencoded::byte_serialize(s.as_bytes()).collect()
 }
 
+/// A client assertion (RFC 7523 section 2.2, OIDC Core 9) for a call to `endpoint`:
+/// `aud` is the issuer identifier, or the endpoint without one (OAuth 2.0 only).
+fn client_assertion_for(
+    provider: &ProviderConfig,
+    endpoint: &url::Url,
+) -> Result<String, TokenError> {
+    use crate::client_auth::{AssertionSigner, client_assertion};
+    let signer = match provider.client_auth {
+        ClientAuthMethod::PrivateKeyJwt => {
+            AssertionSigner::Key(provider.client_keys.first().ok_or(
+                TokenError::ClientAssertion(crate::client_auth::ClientAuthError::Key(
+                    "no signing key",
+                )),
+            )?)
+        }
+        _ => AssertionSigner::Secret(
+            provider
+                .client_secret
+                .as_ref()
+                .map(|s| s.secret())
+                .unwrap_or_default(),
+        ),
+    };
+    let audience = provider.issuer.as_deref().unwrap_or(endpoint.as_str());
+    client_assertion(
+        &signer,
+        &provider.client_id,
+        audience,
+        chrono::Utc::now().timestamp(),
+    )
+    .map_err(TokenError::ClientAssertion)
+}
+
 /// Sends a client-authenticated form POST (OIDC Core 9) and returns status and body.
 async fn post_form(
     provider: &ProviderConfig,
@@ -256,6 +294,7 @@ async fn post_form(
         .as_ref()
         .map(|s| s.secret())
         .unwrap_or_default();
+    let assertion: String;
     match provider.client_auth {
         ClientAuthMethod::ClientSecretBasic => {
             // RFC 6749 2.3.1: both parts are form-urlencoded before Base64.
@@ -266,6 +305,12 @@ async fn post_form(
             form.push(("client_secret", secret));
         }
         ClientAuthMethod::None => form.push(("client_id", &provider.client_id)),
+        ClientAuthMethod::PrivateKeyJwt | ClientAuthMethod::ClientSecretJwt => {
+            assertion = client_assertion_for(provider, endpoint)?;
+            form.push(("client_id", &provider.client_id));
+            form.push(("client_assertion_type", crate::client_auth::ASSERTION_TYPE));
+            form.push(("client_assertion", &assertion));
+        }
     }
     let resp = crate::http_util::send(
         req.form(&form),

@@ -78,14 +78,45 @@ pub(crate) fn client_assertion(
 }
 
 /// The JWK Set (RFC 7517 section 5) of `keys`' public halves, each `kid` once.
+#[cfg(test)]
 pub(crate) fn public_jwks<'a>(keys: impl IntoIterator<Item = &'a ClientSigningKey>) -> Value {
+    jwk_set(keys.into_iter().map(ClientSigningKey::public_jwk))
+}
+
+/// A JWK Set (RFC 7517 section 5) of public JWKs, each `kid` once.
+pub(crate) fn jwk_set(jwks: impl IntoIterator<Item = Value>) -> Value {
     let mut out: Vec<Value> = Vec::new();
-    for k in keys {
-        if !out.iter().any(|j| j["kid"] == k.kid()) {
-            out.push(k.public_jwk());
+    for jwk in jwks {
+        if !out.iter().any(|j| j["kid"] == jwk["kid"]) {
+            out.push(jwk);
         }
     }
     json!({ "keys": out })
+}
+
+/// `GET {base}/jwks.json`: the public keys of every provider's `private_key_jwt`
+/// keys, for providers that fetch the client's `jwks_uri` (OIDC Dynamic Client
+/// Registration 1.0 section 2). Public members only.
+pub(crate) fn jwks_response(
+    config: &crate::config::OAuthConfiguration,
+) -> axum::response::Response {
+    use axum::response::IntoResponse;
+    let set = jwk_set(
+        config
+            .inner
+            .providers
+            .all()
+            .iter()
+            .flat_map(|e| e.cell.client_public_jwks()),
+    );
+    (
+        [
+            (http::header::CONTENT_TYPE, "application/jwk-set+json"),
+            (http::header::CACHE_CONTROL, "public, max-age=300"),
+        ],
+        set.to_string(),
+    )
+        .into_response()
 }
 
 #[cfg(test)]

@@ -11,6 +11,7 @@ use crate::pkce::CodeChallengeMethod;
 use crate::secret::ClientSecret;
 
 mod build;
+mod client_keys;
 mod provider;
 mod settings;
 mod tenants;
@@ -44,6 +45,8 @@ pub struct OAuthConfigurationBuilder {
     client_id: Option<String>,
     client_secret: Option<ClientSecret>,
     client_auth: Option<ClientAuthMethod>,
+    /// Keys for `private_key_jwt`, the signing one first.
+    client_keys: Vec<crate::client_auth::ClientSigningKey>,
     metadata: Option<ProviderMetadata>,
     issuer: Option<String>,
     /// A multi-tenant issuer template and its allowed tenants (`with_issuer_template`).
