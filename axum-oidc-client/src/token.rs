@@ -246,12 +246,10 @@ fn form_encode(s: &str) -> String {
     url::form_urlencoded::byte_serialize(s.as_bytes()).collect()
 }
 
-/// A client assertion (RFC 7523 section 2.2, OIDC Core 9) for a call to `endpoint`:
-/// `aud` is the issuer identifier, or the endpoint without one (OAuth 2.0 only).
-fn client_assertion_for(
-    provider: &ProviderConfig,
-    endpoint: &url::Url,
-) -> Result<String, TokenError> {
+/// A client assertion (RFC 7523 section 2.2, OIDC Core 9) for a call to the token or
+/// the revocation endpoint: `aud` is the issuer identifier, or, without one (OAuth 2.0
+/// only), the token endpoint (RFC 7523 section 3 point 3).
+fn client_assertion_for(provider: &ProviderConfig) -> Result<String, TokenError> {
     use crate::client_auth::{AssertionSigner, client_assertion};
     let signer = match provider.client_auth {
         ClientAuthMethod::PrivateKeyJwt => {
@@ -269,7 +267,10 @@ fn client_assertion_for(
                 .unwrap_or_default(),
         ),
     };
-    let audience = provider.issuer.as_deref().unwrap_or(endpoint.as_str());
+    let audience = provider
+        .issuer
+        .as_deref()
+        .unwrap_or(provider.token_endpoint.as_str());
     client_assertion(
         &signer,
         &provider.client_id,
@@ -306,7 +307,7 @@ async fn post_form(
         }
         ClientAuthMethod::None => form.push(("client_id", &provider.client_id)),
         ClientAuthMethod::PrivateKeyJwt | ClientAuthMethod::ClientSecretJwt => {
-            assertion = client_assertion_for(provider, endpoint)?;
+            assertion = client_assertion_for(provider)?;
             form.push(("client_id", &provider.client_id));
             form.push(("client_assertion_type", crate::client_auth::ASSERTION_TYPE));
             form.push(("client_assertion", &assertion));
