@@ -143,4 +143,58 @@ mod tests {
         assert!(!debug.contains("MC4CAQAw"), "{debug}");
         assert!(!debug.contains("content"), "{debug}");
     }
+
+    #[test]
+    fn a_named_provider_takes_its_own_keys_and_jwks_json_lists_them_all() {
+        use crate::config::builder::ProviderSettings;
+        let provider = |kid: &str| {
+            ProviderSettings::new()
+                .with_client_id("c")
+                .with_authorization_endpoint("https://op.example/authorize")
+                .with_token_endpoint("https://op.example/token")
+                .with_oauth2_only("https://op.example/user", "id")
+                .with_client_signing_key_pem(ED_PEM, Some(kid))
+        };
+        let c = OAuthConfigurationBuilder::default()
+            .with_app_url("http://localhost:3000")
+            .with_private_cookie_key("kD9vR2xQ7mW4zL1pT8nB3cF6hJ0sY5gA")
+            .with_provider("one", provider("k1"))
+            .with_provider("two", provider("k2"))
+            .build()
+            .unwrap();
+        for e in c.inner.providers.all() {
+            let p = e.cell.get().unwrap();
+            assert_eq!(p.client_auth, ClientAuthMethod::PrivateKeyJwt);
+        }
+        let kids: Vec<serde_json::Value> = c
+            .inner
+            .providers
+            .all()
+            .iter()
+            .flat_map(|e| e.cell.client_public_jwks())
+            .map(|j| j["kid"].clone())
+            .collect();
+        assert_eq!(kids, ["k1", "k2"]);
+    }
+
+    #[test]
+    fn a_named_provider_with_an_unreadable_key_is_refused() {
+        use crate::config::builder::ProviderSettings;
+        let e = OAuthConfigurationBuilder::default()
+            .with_app_url("http://localhost:3000")
+            .with_private_cookie_key("kD9vR2xQ7mW4zL1pT8nB3cF6hJ0sY5gA")
+            .with_provider(
+                "one",
+                ProviderSettings::new()
+                    .with_client_id("c")
+                    .with_authorization_endpoint("https://op.example/authorize")
+                    .with_token_endpoint("https://op.example/token")
+                    .with_oauth2_only("https://op.example/user", "id")
+                    .with_client_signing_jwk("{}"),
+            )
+            .build()
+            .unwrap_err();
+        let text = e.to_string();
+        assert!(text.contains("one") && text.contains("JWK"), "{text}");
+    }
 }
