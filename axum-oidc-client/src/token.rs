@@ -246,40 +246,6 @@ fn form_encode(s: &str) -> String {
     url::form_urlencoded::byte_serialize(s.as_bytes()).collect()
 }
 
-/// A client assertion (RFC 7523 section 2.2, OIDC Core 9) for a call to the token or
-/// the revocation endpoint: `aud` is the issuer identifier, or, without one (OAuth 2.0
-/// only), the token endpoint (RFC 7523 section 3 point 3).
-fn client_assertion_for(provider: &ProviderConfig) -> Result<String, TokenError> {
-    use crate::client_auth::{AssertionSigner, client_assertion};
-    let signer = match provider.client_auth {
-        ClientAuthMethod::PrivateKeyJwt => {
-            AssertionSigner::Key(provider.client_keys.first().ok_or(
-                TokenError::ClientAssertion(crate::client_auth::ClientAuthError::Key(
-                    "no signing key",
-                )),
-            )?)
-        }
-        _ => AssertionSigner::Secret(
-            provider
-                .client_secret
-                .as_ref()
-                .map(|s| s.secret())
-                .unwrap_or_default(),
-        ),
-    };
-    let audience = provider
-        .issuer
-        .as_deref()
-        .unwrap_or(provider.token_endpoint.as_str());
-    client_assertion(
-        &signer,
-        &provider.client_id,
-        audience,
-        chrono::Utc::now().timestamp(),
-    )
-    .map_err(TokenError::ClientAssertion)
-}
-
 /// Sends a client-authenticated form POST (OIDC Core 9) and returns status and body.
 async fn post_form(
     provider: &ProviderConfig,
@@ -307,7 +273,8 @@ async fn post_form(
         }
         ClientAuthMethod::None => form.push(("client_id", &provider.client_id)),
         ClientAuthMethod::PrivateKeyJwt | ClientAuthMethod::ClientSecretJwt => {
-            assertion = client_assertion_for(provider)?;
+            assertion = crate::client_auth::provider_assertion(provider)
+                .map_err(TokenError::ClientAssertion)?;
             form.push(("client_id", &provider.client_id));
             form.push(("client_assertion_type", crate::client_auth::ASSERTION_TYPE));
             form.push(("client_assertion", &assertion));

@@ -77,6 +77,41 @@ pub(crate) fn client_assertion(
     jsonwebtoken::encode(&header, &claims, &key).map_err(|_| ClientAuthError::Signing)
 }
 
+/// The client assertion for a call to `provider`'s token or revocation endpoint:
+/// `private_key_jwt` with its first key, else `client_secret_jwt` with its secret.
+/// `aud` is the issuer identifier, or, without one (OAuth 2.0 only), the token
+/// endpoint (RFC 7523 section 3 point 3). Issued now, by the system clock: the
+/// provider checks it against its own.
+pub(crate) fn provider_assertion(
+    provider: &crate::config::ProviderConfig,
+) -> Result<String, ClientAuthError> {
+    let signer = match provider.client_auth {
+        crate::config::ClientAuthMethod::PrivateKeyJwt => AssertionSigner::Key(
+            provider
+                .client_keys
+                .first()
+                .ok_or(ClientAuthError::Key("no signing key"))?,
+        ),
+        _ => AssertionSigner::Secret(
+            provider
+                .client_secret
+                .as_ref()
+                .map(|s| s.secret())
+                .unwrap_or_default(),
+        ),
+    };
+    let audience = provider
+        .issuer
+        .as_deref()
+        .unwrap_or(provider.token_endpoint.as_str());
+    client_assertion(
+        &signer,
+        &provider.client_id,
+        audience,
+        chrono::Utc::now().timestamp(),
+    )
+}
+
 /// The JWK Set (RFC 7517 section 5) of `keys`' public halves, each `kid` once.
 #[cfg(test)]
 pub(crate) fn public_jwks<'a>(keys: impl IntoIterator<Item = &'a ClientSigningKey>) -> Value {
