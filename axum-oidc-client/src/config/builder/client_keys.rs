@@ -3,7 +3,7 @@
 
 use super::OAuthConfigurationBuilder;
 use crate::client_auth::{ClientAuthError, ClientSigningKey};
-use crate::config::ConfigError;
+use crate::config::{ClientAuthMethod, ConfigError};
 
 impl OAuthConfigurationBuilder {
     /// Adds a key for `private_key_jwt`. The first key added signs the client
@@ -44,6 +44,46 @@ impl OAuthConfigurationBuilder {
         self.add_key(ClientSigningKey::from_jwk(jwk))
     }
 
+    /// `OIDC_CLIENT_AUTH` and `OIDC_CLIENT_KEY_FILE`, read through `var`
+    /// ([`from_env`](Self::from_env)).
+    pub(super) fn with_client_auth_from(
+        mut self,
+        var: impl Fn(&str) -> Option<String>,
+    ) -> Result<Self, ConfigError> {
+        if let Some(path) = var("OIDC_CLIENT_KEY_FILE") {
+            let pem = std::fs::read_to_string(&path).map_err(|e| ConfigError::Invalid {
+                name: "OIDC_CLIENT_KEY_FILE",
+                reason: format!("{path}: cannot be read: {e}"),
+            })?;
+            let key =
+                ClientSigningKey::from_pkcs8_pem(&pem, None).map_err(|e| ConfigError::Invalid {
+                    name: "OIDC_CLIENT_KEY_FILE",
+                    reason: format!("{path}: {e}"),
+                })?;
+            self = self.with_client_signing_key(key);
+        }
+        if let Some(name) = var("OIDC_CLIENT_AUTH") {
+            let method = [
+                ClientAuthMethod::PrivateKeyJwt,
+                ClientAuthMethod::ClientSecretJwt,
+                ClientAuthMethod::ClientSecretBasic,
+                ClientAuthMethod::ClientSecretPost,
+                ClientAuthMethod::None,
+            ]
+            .into_iter()
+            .find(|m| m.as_str() == name.trim())
+            .ok_or_else(|| ConfigError::Invalid {
+                name: "OIDC_CLIENT_AUTH",
+                reason: format!(
+                    "{name:?}: write private_key_jwt, client_secret_jwt, client_secret_basic, \
+                     client_secret_post or none"
+                ),
+            })?;
+            self = self.with_client_auth_method(method);
+        }
+        Ok(self)
+    }
+
     fn add_key(mut self, key: Result<ClientSigningKey, ClientAuthError>) -> Self {
         match key {
             Ok(key) => self.client_keys.push(key),
@@ -61,7 +101,6 @@ impl OAuthConfigurationBuilder {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::config::ClientAuthMethod;
 
     fn explicit() -> OAuthConfigurationBuilder {
         OAuthConfigurationBuilder::default()
@@ -196,5 +235,53 @@ mod tests {
             .unwrap_err();
         let text = e.to_string();
         assert!(text.contains("one") && text.contains("JWK"), "{text}");
+    }
+
+    fn env<'a>(pairs: &'a [(&'a str, &'a str)]) -> impl Fn(&str) -> Option<String> + 'a {
+        move |k| {
+            pairs
+                .iter()
+                .find(|(n, _)| *n == k)
+                .map(|(_, v)| (*v).to_owned())
+        }
+    }
+
+    #[test]
+    fn oidc_client_auth_and_oidc_client_key_file_are_read() {
+        let path = std::env::temp_dir().join(format!("client-key-{}.pem", std::process::id()));
+        std::fs::write(&path, ED_PEM).unwrap();
+        let path = path.to_str().unwrap();
+        let c = explicit()
+            .with_client_auth_from(env(&[
+                ("OIDC_CLIENT_AUTH", "private_key_jwt"),
+                ("OIDC_CLIENT_KEY_FILE", path),
+            ]))
+            .unwrap()
+            .build()
+            .unwrap();
+        let p = c.inner.providers.first().cell.get().unwrap();
+        assert_eq!(p.client_auth, ClientAuthMethod::PrivateKeyJwt);
+        assert_eq!(p.client_keys.len(), 1);
+    }
+
+    #[test]
+    fn a_bad_oidc_client_auth_or_key_file_names_the_variable() {
+        let e = explicit()
+            .with_client_auth_from(env(&[("OIDC_CLIENT_AUTH", "jwt")]))
+            .unwrap_err();
+        assert!(matches!(
+            e,
+            ConfigError::Invalid {
+                name: "OIDC_CLIENT_AUTH",
+                ..
+            }
+        ));
+        let e = explicit()
+            .with_client_auth_from(env(&[("OIDC_CLIENT_KEY_FILE", "/nonexistent/key.pem")]))
+            .unwrap_err();
+        assert!(
+            matches!(&e, ConfigError::Invalid { name: "OIDC_CLIENT_KEY_FILE", reason } if reason.contains("/nonexistent/key.pem")),
+            "{e:?}"
+        );
     }
 }
