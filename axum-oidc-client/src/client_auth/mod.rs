@@ -4,9 +4,9 @@
 //! client's keys served at `{base}/jwks.json` for providers that fetch a `jwks_uri`.
 //!
 //! The assertion carries `iss` = `sub` = the client id, `aud` = the issuer identifier
-//! (RFC 7523 section 3 point 3; FAPI 2.0 Security Profile section 5.3.2.1), a fresh
-//! random `jti`, `iat` and an `exp` [`ASSERTION_LIFETIME_SECS`] later, and, signed with
-//! a key, that key's `kid`. It is sent as `client_assertion_type` =
+//! (RFC 7523 section 3 point 3; the FAPI 2.0 Security Profile asks for the issuer),
+//! a fresh random `jti`, `iat` and an `exp` [`ASSERTION_LIFETIME_SECS`] later, and,
+//! signed with a key, that key's `kid`. It is sent as `client_assertion_type` =
 //! [`ASSERTION_TYPE`] and `client_assertion`.
 
 mod key;
