@@ -36,6 +36,7 @@ pub mod access;
 pub mod auth_session;
 pub mod bearer;
 pub mod bff;
+pub mod client_auth;
 pub mod dpop;
 pub mod enrich;
 pub mod logout;

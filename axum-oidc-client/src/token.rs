@@ -179,6 +179,10 @@ pub enum TokenError {
     /// `token_type` is not `Bearer` (OIDC Core 3.1.3.3).
     #[error("unsupported token type")]
     UnsupportedTokenType,
+    /// The client assertion (`private_key_jwt`, `client_secret_jwt`) could not be
+    /// made. A configuration fault.
+    #[error("client assertion: {0}")]
+    ClientAssertion(#[source] crate::client_auth::ClientAuthError),
 }
 
 impl TokenError {
@@ -220,6 +224,7 @@ impl TokenError {
                 _ => Failure::configuration("token_request_rejected"),
             },
             Self::UnsupportedTokenType => Failure::configuration("unsupported_token_type"),
+            Self::ClientAssertion(_) => Failure::configuration("client_assertion"),
         }
     }
 }
@@ -256,6 +261,7 @@ async fn post_form(
         .as_ref()
         .map(|s| s.secret())
         .unwrap_or_default();
+    let assertion: String;
     match provider.client_auth {
         ClientAuthMethod::ClientSecretBasic => {
             // RFC 6749 2.3.1: both parts are form-urlencoded before Base64.
@@ -266,6 +272,13 @@ async fn post_form(
             form.push(("client_secret", secret));
         }
         ClientAuthMethod::None => form.push(("client_id", &provider.client_id)),
+        ClientAuthMethod::PrivateKeyJwt | ClientAuthMethod::ClientSecretJwt => {
+            assertion = crate::client_auth::provider_assertion(provider)
+                .map_err(TokenError::ClientAssertion)?;
+            form.push(("client_id", &provider.client_id));
+            form.push(("client_assertion_type", crate::client_auth::ASSERTION_TYPE));
+            form.push(("client_assertion", &assertion));
+        }
     }
     let resp = crate::http_util::send(
         req.form(&form),

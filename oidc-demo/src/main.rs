@@ -6,6 +6,7 @@
 
 mod admin;
 mod app;
+mod client_auth;
 mod pages;
 mod sensitive;
 mod settings;
@@ -96,6 +97,15 @@ async fn run(settings: Settings) -> Result<(), BoxError> {
     // Keep the embedded provider alive for the life of the process.
     let mut _provider: Option<RunningProvider> = None;
     let named = settings.named_providers(|k| std::env::var(k).ok())?;
+    if settings.issuer.is_none()
+        && (settings.client_auth.is_some() || settings.client_key_file.is_some())
+    {
+        return Err(
+            "OIDC_CLIENT_AUTH and OIDC_CLIENT_KEY_FILE need OIDC_ISSUER (neither the \
+                    embedded provider nor OIDC_PROVIDERS takes them)"
+                .into(),
+        );
+    }
     let builder = match &settings.issuer {
         // OIDC_PROVIDERS: every provider discovered in the background, so that one
         // that is down stops neither the start nor the others (see /readyz).
@@ -122,6 +132,11 @@ async fn run(settings: Settings) -> Result<(), BoxError> {
             if let Some(secret) = &settings.client_secret {
                 b = b.with_client_secret(secret.clone());
             }
+            b = client_auth::apply(
+                b,
+                settings.client_auth.as_deref(),
+                settings.client_key_file.as_deref(),
+            )?;
             // A provider that cannot be reached does not stop the start: logins answer
             // 503 until it is discovered in the background (see /readyz).
             b.with_issuer_or_retry_in_background(issuer.clone()).await?

@@ -34,6 +34,16 @@ pub struct Settings {
         hide_env_values = true
     )]
     pub client_secret: Option<String>,
+    /// Token endpoint authentication (OIDC Core 9): private_key_jwt (with
+    /// OIDC_CLIENT_KEY_FILE), client_secret_jwt, client_secret_basic,
+    /// client_secret_post or none. Unset: from the key, the secret and the provider's
+    /// metadata. Only with OIDC_ISSUER.
+    #[arg(long, env = "OIDC_CLIENT_AUTH", value_name = "METHOD")]
+    pub client_auth: Option<String>,
+    /// PKCS#8 PEM private key (RSA, P-256 or Ed25519) for private_key_jwt; its public
+    /// key is served at `{APP_URL}{OIDC_BASE_PATH}/jwks.json`. Only with OIDC_ISSUER.
+    #[arg(long, env = "OIDC_CLIENT_KEY_FILE", value_name = "FILE")]
+    pub client_key_file: Option<std::path::PathBuf>,
     /// Several providers in one application: comma-separated names such as
     /// `corp,partners` (a-z, 0-9, - and _; upper case is lowered). Each is configured
     /// by `OIDC_<NAME>_ISSUER`, `OIDC_<NAME>_CLIENT_ID` and `OIDC_<NAME>_CLIENT_SECRET`

@@ -28,6 +28,8 @@ async fn help_lists_every_setting_and_exits_without_serving() {
         "OIDC_ISSUER",
         "OIDC_CLIENT_ID",
         "OIDC_CLIENT_SECRET",
+        "OIDC_CLIENT_AUTH",
+        "OIDC_CLIENT_KEY_FILE",
         "OIDC_SCOPES",
         "COOKIE_KEY",
         "OIDC_CA_CERT",

@@ -220,3 +220,67 @@ async fn a_local_tier_ttl_without_a_tiered_store_is_refused_naming_both_settings
     assert!(err.contains("SESSION_LOCAL_TTL_SECS"), "{err}");
     assert!(err.contains("tiered+"), "{err}");
 }
+
+#[tokio::test]
+async fn private_key_jwt_without_a_key_file_names_oidc_client_key_file() {
+    let out = run_to_exit(
+        &[],
+        &[
+            ("OIDC_ISSUER", "https://op.example"),
+            ("OIDC_CLIENT_ID", "x"),
+            ("OIDC_CLIENT_AUTH", "private_key_jwt"),
+        ],
+    )
+    .await;
+    let err = text(&out.stderr);
+    assert!(!out.status.success(), "{err}");
+    assert!(
+        err.contains("OIDC_CLIENT_KEY_FILE") && err.contains("PKCS#8"),
+        "{err}"
+    );
+}
+
+#[tokio::test]
+async fn a_client_key_file_that_is_not_pkcs8_names_the_file_and_the_fix() {
+    let dir = std::env::temp_dir().join(format!("demo-key-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let file = dir.join("key.pem");
+    std::fs::write(
+        &file,
+        "-----BEGIN RSA PRIVATE KEY-----\nAAAA\n-----END RSA PRIVATE KEY-----\n",
+    )
+    .unwrap();
+    let path = file.to_str().unwrap();
+    let out = run_to_exit(
+        &[],
+        &[
+            ("OIDC_ISSUER", "https://op.example"),
+            ("OIDC_CLIENT_ID", "x"),
+            ("OIDC_CLIENT_AUTH", "private_key_jwt"),
+            ("OIDC_CLIENT_KEY_FILE", path),
+        ],
+    )
+    .await;
+    let err = text(&out.stderr);
+    assert!(!out.status.success(), "{err}");
+    assert!(err.contains(path) && err.contains("openssl pkcs8"), "{err}");
+}
+
+#[tokio::test]
+async fn an_unknown_oidc_client_auth_lists_the_methods() {
+    let out = run_to_exit(
+        &[],
+        &[
+            ("OIDC_ISSUER", "https://op.example"),
+            ("OIDC_CLIENT_ID", "x"),
+            ("OIDC_CLIENT_AUTH", "jwt"),
+        ],
+    )
+    .await;
+    let err = text(&out.stderr);
+    assert!(!out.status.success(), "{err}");
+    assert!(
+        err.contains("OIDC_CLIENT_AUTH") && err.contains("private_key_jwt"),
+        "{err}"
+    );
+}

@@ -294,6 +294,26 @@ pub enum ClientAuthMethod {
     ClientSecretPost,
     /// A public client: no secret, PKCE only.
     None,
+    /// A JWT assertion signed with the client's private key (RFC 7523 section 2.2,
+    /// OIDC Core 9 `private_key_jwt`); see [`crate::client_auth`].
+    PrivateKeyJwt,
+    /// A JWT assertion signed with HMAC SHA-256 and the client secret (OIDC Core 9
+    /// `client_secret_jwt`).
+    ClientSecretJwt,
+}
+
+impl ClientAuthMethod {
+    /// The name in `token_endpoint_auth_methods_supported` (OIDC Discovery 1.0
+    /// section 3, OIDC Core 9).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::ClientSecretBasic => "client_secret_basic",
+            Self::ClientSecretPost => "client_secret_post",
+            Self::None => "none",
+            Self::PrivateKeyJwt => "private_key_jwt",
+            Self::ClientSecretJwt => "client_secret_jwt",
+        }
+    }
 }
 
 /// Where the user's identity comes from.

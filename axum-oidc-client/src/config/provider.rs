@@ -21,6 +21,8 @@ pub(crate) struct ProviderConfig {
     pub client_secret: Option<ClientSecret>,
     /// How the client authenticates at the token endpoint (OIDC Core 9).
     pub client_auth: ClientAuthMethod,
+    /// The keys for `private_key_jwt`: the first signs, all are published.
+    pub client_keys: std::sync::Arc<[crate::client_auth::ClientSigningKey]>,
     /// The exact issuer identifier (OIDC Core 3.1.3.7 step 2).
     pub issuer: Option<String>,
     /// A multi-tenant issuer template, when configured: tokens' `iss` is checked

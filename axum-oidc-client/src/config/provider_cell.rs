@@ -143,6 +143,19 @@ impl ProviderCell {
         }
     }
 
+    /// The public JWKs of the configured `private_key_jwt` keys.
+    pub fn client_public_jwks(&self) -> Vec<serde_json::Value> {
+        let jwks = |keys: &[crate::client_auth::ClientSigningKey]| {
+            keys.iter()
+                .map(crate::client_auth::ClientSigningKey::public_jwk)
+                .collect()
+        };
+        match &self.0.discovery {
+            Some(d) => jwks(&d.inputs.client_keys),
+            None => self.get().map(|p| jwks(&p.client_keys)).unwrap_or_default(),
+        }
+    }
+
     /// The configured issuer.
     pub fn issuer(&self) -> Option<&str> {
         self.0.issuer.as_deref()

@@ -42,6 +42,7 @@ pub use error::DpopError;
 pub use key::{DpopKey, access_token_hash};
 
 pub(crate) use htu::request_htu;
+pub(crate) use key::canonical_hash;
 pub(crate) use replay::remember_jti;
 #[cfg(test)]
 pub(crate) use verify::VerifiedProof;

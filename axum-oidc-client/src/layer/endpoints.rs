@@ -34,7 +34,10 @@ pub(super) enum Endpoint {
     Logout,
     LogoutReturn,
     Backchannel,
+    /// `{base}/session`: the session as JSON, for single-page apps.
     Session,
+    /// `{base}/jwks.json`: the client's public keys (`private_key_jwt`).
+    Jwks,
 }
 
 impl Endpoint {
@@ -47,6 +50,7 @@ impl Endpoint {
             "/logout/callback" => Self::LogoutReturn,
             "/backchannel-logout" => Self::Backchannel,
             "/session" => Self::Session,
+            "/jwks.json" => Self::Jwks,
             // Any name, known or not, so that an unknown one gets the callback's 4xx;
             // only where named providers are configured.
             _ => match rest.strip_prefix("/callback/") {
@@ -93,6 +97,7 @@ pub(super) async fn handle(
         (Endpoint::LogoutReturn, Method::GET) => logout_return(&state, &req),
         (Endpoint::Backchannel, Method::POST) => backchannel(&state, &req, body).await,
         (Endpoint::Session, Method::GET) => crate::bff::session(&state, &req).await,
+        (Endpoint::Jwks, Method::GET) => crate::client_auth::jwks_response(&state.config),
         _ => {
             let mut r = if pages::is_api_request(&req.headers) {
                 pages::json(StatusCode::METHOD_NOT_ALLOWED, "method_not_allowed")

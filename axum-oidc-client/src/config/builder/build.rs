@@ -335,6 +335,7 @@ fn make_cell(
         client_id,
         client_secret: b.client_secret.take(),
         client_auth: b.client_auth,
+        client_keys: std::mem::take(&mut b.client_keys),
         issuer: b.issuer.take(),
         issuer_template,
         authorization_endpoint: b.authorization_endpoint.take(),

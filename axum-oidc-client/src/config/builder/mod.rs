@@ -11,6 +11,7 @@ use crate::pkce::CodeChallengeMethod;
 use crate::secret::ClientSecret;
 
 mod build;
+mod client_keys;
 mod provider;
 mod settings;
 mod tenants;
@@ -44,6 +45,8 @@ pub struct OAuthConfigurationBuilder {
     client_id: Option<String>,
     client_secret: Option<ClientSecret>,
     client_auth: Option<ClientAuthMethod>,
+    /// Keys for `private_key_jwt`, the signing one first.
+    client_keys: Vec<crate::client_auth::ClientSigningKey>,
     metadata: Option<ProviderMetadata>,
     issuer: Option<String>,
     /// A multi-tenant issuer template and its allowed tenants (`with_issuer_template`).
@@ -118,6 +121,8 @@ impl OAuthConfigurationBuilder {
     /// | `OIDC_ISSUER` | issuer URL, discovered | required |
     /// | `OIDC_CLIENT_ID` | client id | required |
     /// | `OIDC_CLIENT_SECRET` | client secret | none: public client |
+    /// | `OIDC_CLIENT_AUTH` | `private_key_jwt`, `client_secret_jwt`, `client_secret_basic`, `client_secret_post` or `none` | from the credentials and discovery |
+    /// | `OIDC_CLIENT_KEY_FILE` | PKCS#8 PEM key for `private_key_jwt` ([`with_client_signing_key_pem`](Self::with_client_signing_key_pem)) | none |
     /// | `APP_URL` | the application's origin | `http://localhost:3000` |
     /// | `OIDC_SCOPES` | space-separated scopes | `openid profile email` |
     /// | `COOKIE_KEY` | cookie secret: `openssl rand -base64 48` | random per process (warns) |
@@ -137,9 +142,10 @@ impl OAuthConfigurationBuilder {
             .with_app_url(var("APP_URL").unwrap_or_else(|| "http://localhost:3000".into()));
         if let Some(s) = var("OIDC_CLIENT_SECRET") {
             b = b.with_client_secret(s);
-        } else {
+        } else if var("OIDC_CLIENT_KEY_FILE").is_none() {
             b = b.with_client_auth_method(ClientAuthMethod::None);
         }
+        b = b.with_client_auth_from(var)?;
         if let Some(s) = var("OIDC_SCOPES") {
             b = b.with_scopes(s.split_whitespace());
         }

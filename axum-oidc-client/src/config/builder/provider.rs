@@ -21,6 +21,8 @@ pub(crate) struct ProviderInputs {
     pub client_id: String,
     pub client_secret: Option<ClientSecret>,
     pub client_auth: Option<ClientAuthMethod>,
+    /// The keys for `private_key_jwt`, the signing one first.
+    pub client_keys: Vec<crate::client_auth::ClientSigningKey>,
     pub issuer: Option<String>,
     /// The multi-tenant issuer template (`with_issuer_template`), parsed.
     pub issuer_template: Option<crate::issuer::IssuerTemplate>,
@@ -101,16 +103,29 @@ impl ProviderInputs {
                 self.url(name, v)?;
             }
         }
-        if self
-            .client_auth
-            .is_some_and(|m| m != ClientAuthMethod::None)
-            && self.client_secret.is_none()
-        {
-            return Err(ConfigError::Missing(
-                "client_secret (or ClientAuthMethod::None)",
-            ));
+        if let Some(m) = self.client_auth {
+            self.check_credentials(m)?;
         }
         Ok(())
+    }
+
+    /// What `method` needs: a signing key for `private_key_jwt`, a secret for the
+    /// others but `none`.
+    fn check_credentials(&self, method: ClientAuthMethod) -> Result<(), ConfigError> {
+        match method {
+            ClientAuthMethod::None => Ok(()),
+            ClientAuthMethod::PrivateKeyJwt if self.client_keys.is_empty() => {
+                Err(ConfigError::Missing(
+                    "a client signing key for private_key_jwt (with_client_signing_key_pem, \
+                     with_client_signing_jwk)",
+                ))
+            }
+            ClientAuthMethod::PrivateKeyJwt => Ok(()),
+            _ if self.client_secret.is_none() => Err(ConfigError::Missing(
+                "client_secret (or ClientAuthMethod::None)",
+            )),
+            _ => Ok(()),
+        }
     }
 
     /// The provider from these inputs and, when discovered, its metadata. `previous`
@@ -174,18 +189,18 @@ impl ProviderInputs {
         };
         let client_auth = client_auth_method(
             self.client_auth,
-            self.client_secret.is_some(),
+            Credentials {
+                secret: self.client_secret.is_some(),
+                keys: !self.client_keys.is_empty(),
+            },
             meta.map_or(&[][..], |m| &m.token_endpoint_auth_methods_supported),
         )?;
-        if client_auth != ClientAuthMethod::None && self.client_secret.is_none() {
-            return Err(ConfigError::Missing(
-                "client_secret (or ClientAuthMethod::None)",
-            ));
-        }
+        self.check_credentials(client_auth)?;
         Ok(ProviderConfig {
             client_id: self.client_id.clone(),
             client_secret: self.client_secret.clone(),
             client_auth,
+            client_keys: self.client_keys.clone().into(),
             iss_parameter_required: meta
                 .is_some_and(|m| m.authorization_response_iss_parameter_supported),
             issuer: self.issuer.clone(),
@@ -217,12 +232,15 @@ impl ProviderInputs {
 /// - Configured: kept, but refused when a non-empty list does not name it. A public
 ///   client (`none`) is kept whatever the list says: many providers accept public
 ///   clients with PKCE without listing `none`.
+/// - Not configured, with a signing key: `private_key_jwt` (RFC 7523 section 2.2)
+///   when the list is empty or names it, else as without a key.
 /// - Not configured, with a secret: `client_secret_basic` when the list is empty or
-///   names it, else `client_secret_post` when listed, else refused.
-/// - Not configured, without a secret: a public client.
+///   names it, else `client_secret_post` when listed, else `client_secret_jwt` when
+///   listed, else refused.
+/// - Not configured, with neither: a public client.
 fn client_auth_method(
     configured: Option<ClientAuthMethod>,
-    has_secret: bool,
+    has: Credentials,
     supported: &[String],
 ) -> Result<ClientAuthMethod, ConfigError> {
     let listed = |name: &str| supported.is_empty() || supported.iter().any(|m| m == name);
@@ -237,17 +255,31 @@ fn client_auth_method(
         Some(ClientAuthMethod::ClientSecretBasic) if !listed("client_secret_basic") => {
             Err(refused("client_secret_basic is configured"))
         }
-        Some(ClientAuthMethod::ClientSecretPost) if !listed("client_secret_post") => {
-            Err(refused("client_secret_post is configured"))
-        }
+        Some(
+            m @ (ClientAuthMethod::ClientSecretPost
+            | ClientAuthMethod::PrivateKeyJwt
+            | ClientAuthMethod::ClientSecretJwt),
+        ) if !listed(m.as_str()) => Err(refused(&format!("{} is configured", m.as_str()))),
         Some(method) => Ok(method),
-        None if !has_secret => Ok(ClientAuthMethod::None),
+        None if has.keys && listed("private_key_jwt") => Ok(ClientAuthMethod::PrivateKeyJwt),
+        None if !has.secret && has.keys => Err(refused(
+            "a client signing key is configured but private_key_jwt is not supported",
+        )),
+        None if !has.secret => Ok(ClientAuthMethod::None),
         None if listed("client_secret_basic") => Ok(ClientAuthMethod::ClientSecretBasic),
         None if listed("client_secret_post") => Ok(ClientAuthMethod::ClientSecretPost),
+        None if listed("client_secret_jwt") => Ok(ClientAuthMethod::ClientSecretJwt),
         None => Err(refused(
-            "neither client_secret_basic nor client_secret_post is supported",
+            "none of client_secret_basic, client_secret_post, client_secret_jwt is supported",
         )),
     }
+}
+
+/// Which client credentials are configured.
+#[derive(Debug, Clone, Copy, Default)]
+struct Credentials {
+    secret: bool,
+    keys: bool,
 }
 
 #[cfg(test)]
@@ -260,24 +292,24 @@ mod client_auth_tests {
 
     #[test]
     fn an_absent_list_means_client_secret_basic() {
-        let m = client_auth_method(None, true, &[]).unwrap();
+        let m = client_auth_method(None, SECRET, &[]).unwrap();
         assert_eq!(m, ClientAuthMethod::ClientSecretBasic);
-        let m = client_auth_method(Some(ClientAuthMethod::ClientSecretPost), true, &[]).unwrap();
+        let m = client_auth_method(Some(ClientAuthMethod::ClientSecretPost), SECRET, &[]).unwrap();
         assert_eq!(m, ClientAuthMethod::ClientSecretPost);
     }
 
     #[test]
     fn a_post_only_provider_gets_client_secret_post() {
         let list = supported(&["client_secret_post", "private_key_jwt"]);
-        let m = client_auth_method(None, true, &list).unwrap();
+        let m = client_auth_method(None, SECRET, &list).unwrap();
         assert_eq!(m, ClientAuthMethod::ClientSecretPost);
     }
 
     #[test]
     fn rejects_a_configured_method_the_provider_does_not_list() {
         let list = supported(&["client_secret_post"]);
-        let e =
-            client_auth_method(Some(ClientAuthMethod::ClientSecretBasic), true, &list).unwrap_err();
+        let e = client_auth_method(Some(ClientAuthMethod::ClientSecretBasic), SECRET, &list)
+            .unwrap_err();
         assert!(
             matches!(&e, ConfigError::Invalid { name: "client_auth_method", reason } if reason.contains("client_secret_post")),
             "{e:?}"
@@ -287,9 +319,72 @@ mod client_auth_tests {
     #[test]
     fn a_public_client_is_kept_when_the_provider_does_not_list_none() {
         let list = supported(&["client_secret_basic"]);
-        let m = client_auth_method(Some(ClientAuthMethod::None), false, &list).unwrap();
+        let m = client_auth_method(Some(ClientAuthMethod::None), NONE, &list).unwrap();
         assert_eq!(m, ClientAuthMethod::None);
-        let m = client_auth_method(None, false, &list).unwrap();
+        let m = client_auth_method(None, NONE, &list).unwrap();
         assert_eq!(m, ClientAuthMethod::None);
+    }
+
+    const SECRET: Credentials = Credentials {
+        secret: true,
+        keys: false,
+    };
+    const NONE: Credentials = Credentials {
+        secret: false,
+        keys: false,
+    };
+    const KEYS: Credentials = Credentials {
+        secret: false,
+        keys: true,
+    };
+
+    #[test]
+    fn a_signing_key_means_private_key_jwt_when_listed_or_nothing_is_listed() {
+        let m = client_auth_method(None, KEYS, &[]).unwrap();
+        assert_eq!(m, ClientAuthMethod::PrivateKeyJwt);
+        let list = supported(&["client_secret_basic", "private_key_jwt"]);
+        let both = Credentials {
+            secret: true,
+            keys: true,
+        };
+        assert_eq!(
+            client_auth_method(None, both, &list).unwrap(),
+            ClientAuthMethod::PrivateKeyJwt
+        );
+    }
+
+    #[test]
+    fn a_signing_key_without_private_key_jwt_support_is_refused() {
+        let list = supported(&["client_secret_basic"]);
+        let e = client_auth_method(None, KEYS, &list).unwrap_err();
+        assert!(
+            matches!(&e, ConfigError::Invalid { name: "client_auth_method", reason } if reason.contains("private_key_jwt")),
+            "{e:?}"
+        );
+    }
+
+    #[test]
+    fn a_configured_jwt_method_the_provider_does_not_list_is_refused() {
+        let list = supported(&["client_secret_basic"]);
+        for m in [
+            ClientAuthMethod::PrivateKeyJwt,
+            ClientAuthMethod::ClientSecretJwt,
+        ] {
+            let e = client_auth_method(Some(m), KEYS, &list).unwrap_err();
+            assert!(
+                matches!(&e, ConfigError::Invalid { reason, .. } if reason.contains(m.as_str())),
+                "{e:?}"
+            );
+        }
+        let list = supported(&["private_key_jwt"]);
+        let m = client_auth_method(Some(ClientAuthMethod::PrivateKeyJwt), KEYS, &list).unwrap();
+        assert_eq!(m, ClientAuthMethod::PrivateKeyJwt);
+    }
+
+    #[test]
+    fn a_secret_only_for_client_secret_jwt_gets_it() {
+        let list = supported(&["client_secret_jwt", "private_key_jwt"]);
+        let m = client_auth_method(None, SECRET, &list).unwrap();
+        assert_eq!(m, ClientAuthMethod::ClientSecretJwt);
     }
 }

@@ -95,6 +95,22 @@ impl ProviderSettings {
         with_client_auth_method(method: ClientAuthMethod)
     );
     forward!(
+        /// A key for `private_key_jwt` at this provider; the first signs, all are
+        /// published at `{base}/jwks.json`. See
+        /// [`OAuthConfigurationBuilder::with_client_signing_key`].
+        with_client_signing_key(key: crate::client_auth::ClientSigningKey)
+    );
+    forward!(
+        /// A PKCS#8 PEM key for `private_key_jwt` at this provider. See
+        /// [`OAuthConfigurationBuilder::with_client_signing_key_pem`].
+        with_client_signing_key_pem(pem: &str, kid: Option<&str>)
+    );
+    forward!(
+        /// A private JWK for `private_key_jwt` at this provider. See
+        /// [`OAuthConfigurationBuilder::with_client_signing_jwk`].
+        with_client_signing_jwk(jwk: &str)
+    );
+    forward!(
         /// An extra authorization request parameter for this provider.
         with_auth_param(name: impl Into<String>, value: impl Into<String>)
     );
