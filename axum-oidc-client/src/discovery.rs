@@ -153,6 +153,12 @@ pub struct ProviderMetadata {
     /// `backchannel_logout_supported`.
     #[serde(default)]
     pub backchannel_logout_supported: bool,
+    /// `pushed_authorization_request_endpoint` (RFC 9126 section 5).
+    #[serde(default)]
+    pub pushed_authorization_request_endpoint: Option<Url>,
+    /// `require_pushed_authorization_requests` (RFC 9126 section 5).
+    #[serde(default)]
+    pub require_pushed_authorization_requests: bool,
 }
 
 /// The discovery document URL for an issuer (OIDC Discovery 4.1): any trailing `/`
@@ -191,6 +197,7 @@ impl ProviderMetadata {
             self.userinfo_endpoint.as_ref(),
             self.end_session_endpoint.as_ref(),
             self.revocation_endpoint.as_ref(),
+            self.pushed_authorization_request_endpoint.as_ref(),
         ]
         .into_iter()
         .flatten()
@@ -366,6 +373,27 @@ mod tests {
     fn accepts_matching_issuer() {
         let m = parse_metadata("https://op.example", &doc("https://op.example")).unwrap();
         assert!(m.authorization_response_iss_parameter_supported);
+    }
+
+    #[test]
+    fn reads_the_pushed_authorization_request_metadata() {
+        let mut d: serde_json::Value = serde_json::from_slice(&doc("https://op.example")).unwrap();
+        let m = parse_metadata("https://op.example", &serde_json::to_vec(&d).unwrap()).unwrap();
+        assert!(m.pushed_authorization_request_endpoint.is_none());
+        assert!(!m.require_pushed_authorization_requests);
+        d["pushed_authorization_request_endpoint"] = "http://op.example/par".into();
+        d["require_pushed_authorization_requests"] = true.into();
+        let body = serde_json::to_vec(&d).unwrap();
+        // An https issuer's PAR endpoint must be https too.
+        let e = parse_metadata("https://op.example", &body).unwrap_err();
+        assert!(matches!(e, DiscoveryError::InsecureEndpoint(_)), "{e:?}");
+        d["pushed_authorization_request_endpoint"] = "https://op.example/par".into();
+        let m = parse_metadata("https://op.example", &serde_json::to_vec(&d).unwrap()).unwrap();
+        assert_eq!(
+            m.pushed_authorization_request_endpoint.unwrap().path(),
+            "/par"
+        );
+        assert!(m.require_pushed_authorization_requests);
     }
 
     #[test]

@@ -58,6 +58,7 @@ mod layer;
 mod login;
 mod observe;
 mod pages;
+mod par;
 mod pkce;
 mod redirect;
 mod refresh;

@@ -148,6 +148,9 @@ impl Failure {
         match self.reason {
             "access_denied" | "cross_site_logout" | "cross_site_request" => StatusCode::FORBIDDEN,
             "method_not_allowed" => StatusCode::METHOD_NOT_ALLOWED,
+            // The provider refused a pushed authorization request (RFC 9126 section
+            // 2.3): an upstream's answer, not this server failing.
+            "par_refused" => StatusCode::BAD_GATEWAY,
             _ => self.class.status(),
         }
     }

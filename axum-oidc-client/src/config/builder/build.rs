@@ -354,6 +354,7 @@ fn make_cell(
         http: shared.http.clone(),
         identity: std::mem::take(&mut b.identity),
         fetch_userinfo: b.fetch_userinfo,
+        pushed_authorization_requests: b.pushed_authorization_requests,
         insecure_http: shared.insecure,
     };
     Ok(match (b.metadata.take(), b.lazy_discovery) {

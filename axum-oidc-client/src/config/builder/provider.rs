@@ -41,6 +41,8 @@ pub(crate) struct ProviderInputs {
     pub http: reqwest::Client,
     pub identity: IdentityMode,
     pub fetch_userinfo: bool,
+    /// Push authorization requests even when the provider does not require it.
+    pub pushed_authorization_requests: bool,
     pub insecure_http: bool,
 }
 
@@ -182,7 +184,13 @@ impl ProviderInputs {
                 "client_secret (or ClientAuthMethod::None)",
             ));
         }
+        let par_endpoint = pushed_authorization_endpoint(
+            self.pushed_authorization_requests,
+            meta.and_then(|m| m.pushed_authorization_request_endpoint.as_ref()),
+            meta.is_some_and(|m| m.require_pushed_authorization_requests),
+        )?;
         Ok(ProviderConfig {
+            par_endpoint,
             client_id: self.client_id.clone(),
             client_secret: self.client_secret.clone(),
             client_auth,
@@ -208,6 +216,35 @@ impl ProviderInputs {
             fetch_userinfo: self.fetch_userinfo,
         })
     }
+}
+
+/// Where authorization requests are pushed (RFC 9126 section 2), `None` when they go
+/// through the browser: pushed when `configured` or when the provider's metadata says
+/// `require_pushed_authorization_requests` (section 5); either without a
+/// `pushed_authorization_request_endpoint` is a configuration error, never a silent
+/// fallback to the front channel.
+fn pushed_authorization_endpoint(
+    configured: bool,
+    endpoint: Option<&Url>,
+    required: bool,
+) -> Result<Option<Url>, ConfigError> {
+    if !configured && !required {
+        return Ok(None);
+    }
+    endpoint
+        .cloned()
+        .map(Some)
+        .ok_or_else(|| ConfigError::Invalid {
+            name: "pushed_authorization_requests",
+            reason: if configured {
+                "pushed authorization requests are configured, but the provider's metadata \
+             names no pushed_authorization_request_endpoint (RFC 9126 section 5)"
+            } else {
+                "the provider requires pushed authorization requests, but its metadata \
+             names no pushed_authorization_request_endpoint (RFC 9126 section 5)"
+            }
+            .into(),
+        })
 }
 
 /// The client authentication method at the token endpoint (OIDC Core 9), checked
@@ -247,6 +284,34 @@ fn client_auth_method(
         None => Err(refused(
             "neither client_secret_basic nor client_secret_post is supported",
         )),
+    }
+}
+
+#[cfg(test)]
+mod par_tests {
+    use super::*;
+
+    #[test]
+    fn requests_are_pushed_when_configured_or_required_and_never_without_an_endpoint() {
+        let par = Url::parse("https://op.example/par").unwrap();
+        assert_eq!(
+            pushed_authorization_endpoint(false, Some(&par), false).unwrap(),
+            None
+        );
+        assert_eq!(
+            pushed_authorization_endpoint(false, None, false).unwrap(),
+            None
+        );
+        for (configured, required) in [(true, false), (false, true), (true, true)] {
+            let got = pushed_authorization_endpoint(configured, Some(&par), required).unwrap();
+            assert_eq!(got.as_ref(), Some(&par));
+            let e = pushed_authorization_endpoint(configured, None, required).unwrap_err();
+            assert!(
+                matches!(&e, ConfigError::Invalid { name: "pushed_authorization_requests", reason }
+                    if reason.contains("pushed_authorization_request_endpoint")),
+                "{e:?}"
+            );
+        }
     }
 }
 
