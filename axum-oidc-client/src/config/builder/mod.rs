@@ -574,7 +574,8 @@ impl OAuthConfigurationBuilder {
     /// only `client_id` and `request_uri`. Without this, requests are pushed only when
     /// the provider's metadata says `require_pushed_authorization_requests`. A
     /// provider without a PAR endpoint is refused by [`build`](Self::build) (or, with
-    /// lazy discovery, when it is discovered).
+    /// lazy discovery, when it is discovered). With named providers, `true` here is
+    /// every provider's default.
     pub fn with_pushed_authorization_requests(mut self, push: bool) -> Self {
         self.pushed_authorization_requests = push;
         self

@@ -313,6 +313,37 @@ mod par_tests {
             );
         }
     }
+
+    #[test]
+    fn the_builders_setting_is_every_named_providers_default() {
+        let named = || {
+            crate::ProviderSettings::new()
+                .with_client_id("c")
+                .with_client_secret("s")
+                .with_authorization_endpoint("https://op.example/authorize")
+                .with_token_endpoint("https://op.example/token")
+                .with_oauth2_only("https://op.example/user", "id")
+        };
+        let build = |builder_par: bool, provider_par: bool| {
+            crate::OAuthConfigurationBuilder::default()
+                .with_app_url("https://app.example")
+                .with_pushed_authorization_requests(builder_par)
+                .with_provider(
+                    "a",
+                    named().with_pushed_authorization_requests(provider_par),
+                )
+                .build()
+        };
+        assert!(build(false, false).is_ok());
+        for (builder_par, provider_par) in [(true, false), (false, true)] {
+            let e = build(builder_par, provider_par).unwrap_err();
+            assert!(
+                matches!(&e, ConfigError::Provider { source, .. }
+                    if matches!(**source, ConfigError::Invalid { name: "pushed_authorization_requests", .. })),
+                "{e:?}"
+            );
+        }
+    }
 }
 
 #[cfg(test)]
