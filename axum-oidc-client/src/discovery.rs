@@ -376,27 +376,6 @@ mod tests {
     }
 
     #[test]
-    fn reads_the_pushed_authorization_request_metadata() {
-        let mut d: serde_json::Value = serde_json::from_slice(&doc("https://op.example")).unwrap();
-        let m = parse_metadata("https://op.example", &serde_json::to_vec(&d).unwrap()).unwrap();
-        assert!(m.pushed_authorization_request_endpoint.is_none());
-        assert!(!m.require_pushed_authorization_requests);
-        d["pushed_authorization_request_endpoint"] = "http://op.example/par".into();
-        d["require_pushed_authorization_requests"] = true.into();
-        let body = serde_json::to_vec(&d).unwrap();
-        // An https issuer's PAR endpoint must be https too.
-        let e = parse_metadata("https://op.example", &body).unwrap_err();
-        assert!(matches!(e, DiscoveryError::InsecureEndpoint(_)), "{e:?}");
-        d["pushed_authorization_request_endpoint"] = "https://op.example/par".into();
-        let m = parse_metadata("https://op.example", &serde_json::to_vec(&d).unwrap()).unwrap();
-        assert_eq!(
-            m.pushed_authorization_request_endpoint.unwrap().path(),
-            "/par"
-        );
-        assert!(m.require_pushed_authorization_requests);
-    }
-
-    #[test]
     fn rejects_discovery_issuer_mismatch() {
         let e = parse_metadata("https://op.example", &doc("https://evil.example")).unwrap_err();
         assert!(matches!(e, DiscoveryError::IssuerMismatch { .. }));

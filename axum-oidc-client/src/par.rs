@@ -139,6 +139,48 @@ mod tests {
     use super::*;
     use crate::failure::FailureClass;
 
+    fn discovery_doc() -> Vec<u8> {
+        serde_json::to_vec(&serde_json::json!({
+            "issuer": "https://op.example",
+            "authorization_endpoint": "https://op.example/authorize",
+            "token_endpoint": "https://op.example/token",
+            "jwks_uri": "https://op.example/jwks"
+        }))
+        .unwrap()
+    }
+
+    #[test]
+    fn reads_the_pushed_authorization_request_metadata() {
+        let mut d: serde_json::Value = serde_json::from_slice(&discovery_doc()).unwrap();
+        let m = crate::discovery::parse_metadata(
+            "https://op.example",
+            &serde_json::to_vec(&d).unwrap(),
+        )
+        .unwrap();
+        assert!(m.pushed_authorization_request_endpoint.is_none());
+        assert!(!m.require_pushed_authorization_requests);
+        d["pushed_authorization_request_endpoint"] = "http://op.example/par".into();
+        d["require_pushed_authorization_requests"] = true.into();
+        let body = serde_json::to_vec(&d).unwrap();
+        // An https issuer's PAR endpoint must be https too.
+        let e = crate::discovery::parse_metadata("https://op.example", &body).unwrap_err();
+        assert!(
+            matches!(e, crate::discovery::DiscoveryError::InsecureEndpoint(_)),
+            "{e:?}"
+        );
+        d["pushed_authorization_request_endpoint"] = "https://op.example/par".into();
+        let m = crate::discovery::parse_metadata(
+            "https://op.example",
+            &serde_json::to_vec(&d).unwrap(),
+        )
+        .unwrap();
+        assert_eq!(
+            m.pushed_authorization_request_endpoint.unwrap().path(),
+            "/par"
+        );
+        assert!(m.require_pushed_authorization_requests);
+    }
+
     #[test]
     fn a_created_response_gives_the_request_uri() {
         let r = parse_par_response(

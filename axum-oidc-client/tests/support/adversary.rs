@@ -20,6 +20,8 @@
 mod behavior;
 #[path = "adversary/forge.rs"]
 mod forge;
+#[path = "adversary/par.rs"]
+mod par;
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -132,7 +134,7 @@ impl Adversary {
             .route("/{case}/attacker-jwks", get(attacker_jwks))
             .route("/{case}/authorize", get(authorize))
             .route("/{case}/token", post(token))
-            .route("/{case}/par", post(par))
+            .route("/{case}/par", post(par::par))
             .route("/{case}/userinfo", get(userinfo))
             .route("/{case}/end_session", get(end_session))
             .with_state(inner.clone());
@@ -326,52 +328,6 @@ async fn attacker_jwks(State(s): State<Arc<Inner>>, Path(name): Path<String>) ->
     s.with_case(&name, |case| {
         case.seen.attacker_jwks += 1;
         Json(json!({ "keys": [Key::Rsa2.jwk()] })).into_response()
-    })
-    .unwrap_or_else(not_found)
-}
-
-/// The pushed authorization request endpoint (RFC 9126 section 2).
-async fn par(
-    State(s): State<Arc<Inner>>,
-    Path(name): Path<String>,
-    headers: HeaderMap,
-    Form(form): Form<HashMap<String, String>>,
-) -> Response {
-    s.with_case(&name, |case| {
-        let authenticated =
-            client_authenticated(&headers, &form, &case.behavior.token_auth_methods);
-        case.seen.pushed.push(TokenCall {
-            grant_type: String::new(),
-            form: form.clone(),
-            client_authenticated: authenticated,
-            authorization_header: headers.contains_key(header::AUTHORIZATION),
-        });
-        match case.behavior.par {
-            None => return not_found(),
-            Some(ParReply::ServerError) => {
-                return (
-                    StatusCode::INTERNAL_SERVER_ERROR,
-                    "<html><body>Internal Server Error</body></html>",
-                )
-                    .into_response();
-            }
-            Some(ParReply::Refused) => {
-                return oauth_error(StatusCode::BAD_REQUEST, "invalid_request");
-            }
-            Some(ParReply::Normal) => {}
-        }
-        if !authenticated {
-            return oauth_error(StatusCode::UNAUTHORIZED, "invalid_client");
-        }
-        let mut pushed = form.clone();
-        pushed.insert("client_id".into(), CLIENT_ID.into());
-        let uri = unique("urn:ietf:params:oauth:request_uri:req");
-        case.pushed.insert(uri.clone(), pushed);
-        (
-            StatusCode::CREATED,
-            Json(json!({ "request_uri": uri, "expires_in": 60 })),
-        )
-            .into_response()
     })
     .unwrap_or_else(not_found)
 }
