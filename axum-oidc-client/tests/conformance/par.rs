@@ -139,6 +139,22 @@ async fn a_failing_par_endpoint_answers_503_par_unavailable() {
 }
 
 #[tokio::test]
+async fn a_par_endpoint_that_times_out_answers_503_par_unavailable() {
+    let t = Trial::with_layer(
+        par(ParReply::Hang, true),
+        |b| b.with_http_timeout(std::time::Duration::from_millis(500)),
+        |l| {
+            l.with_error_pages(|page: &axum_oidc_client::ErrorPage| {
+                use axum::response::IntoResponse;
+                (page.status, page.reason).into_response()
+            })
+        },
+    )
+    .await;
+    login_start_fails(&t, StatusCode::SERVICE_UNAVAILABLE, "par_unavailable").await;
+}
+
+#[tokio::test]
 async fn a_refused_pushed_request_answers_an_error_page_never_the_front_channel() {
     let t = trial_with_reasons(par(ParReply::Refused, false), true).await;
     login_start_fails(&t, StatusCode::BAD_GATEWAY, "par_refused").await;
@@ -167,5 +183,35 @@ async fn pushed_requests_without_a_par_endpoint_are_refused_at_build() {
             e.to_string().contains("pushed_authorization_request"),
             "{case}: {e}"
         );
+    }
+}
+
+/// With lazy discovery the missing endpoint shows at discovery: the login answers
+/// 503 and the discovery health names the reason.
+#[tokio::test]
+async fn configured_pushed_requests_without_a_par_endpoint_refuse_the_login_after_lazy_discovery() {
+    let adv = Adversary::start().await;
+    let issuer = adv.case("lazy", Behavior::default());
+    let bound = crate::app::bind().await;
+    let origin = bound.origin.clone();
+    let config = builder(&adv, &origin)
+        .with_pushed_authorization_requests(true)
+        .with_lazy_issuer(issuer)
+        .build()
+        .expect("nothing to check before discovery");
+    let _server = crate::app::serve(
+        bound,
+        crate::app::layer(config.clone(), crate::app::memory()),
+    );
+    let browser = Browser::new(&origin);
+    let r = browser.get("/auth/login?next=%2Fme").await;
+    assert_eq!(r.status(), StatusCode::SERVICE_UNAVAILABLE);
+    assert!(r.headers().get("location").is_none());
+    match config.discovery_health() {
+        axum_oidc_client::DiscoveryHealth::Pending {
+            last_error: Some(e),
+            ..
+        } => assert!(e.contains("pushed_authorization_request_endpoint"), "{e}"),
+        other => panic!("{other:?}"),
     }
 }

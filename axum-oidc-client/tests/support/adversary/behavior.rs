@@ -104,6 +104,8 @@ pub enum ParReply {
     ServerError,
     /// 400 `invalid_request`.
     Refused,
+    /// No answer for a minute.
+    Hang,
 }
 
 impl Default for Behavior {

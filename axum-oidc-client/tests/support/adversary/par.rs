@@ -9,7 +9,7 @@ pub(super) async fn par(
     headers: HeaderMap,
     Form(form): Form<HashMap<String, String>>,
 ) -> Response {
-    s.with_case(&name, |case| {
+    let reply = s.with_case(&name, |case| {
         let authenticated =
             client_authenticated(&headers, &form, &case.behavior.token_auth_methods);
         case.seen.pushed.push(TokenCall {
@@ -19,31 +19,43 @@ pub(super) async fn par(
             authorization_header: headers.contains_key(header::AUTHORIZATION),
         });
         match case.behavior.par {
-            None => return not_found(),
+            None => return Some(not_found()),
             Some(ParReply::ServerError) => {
-                return (
-                    StatusCode::INTERNAL_SERVER_ERROR,
-                    "<html><body>Internal Server Error</body></html>",
-                )
-                    .into_response();
+                return Some(
+                    (
+                        StatusCode::INTERNAL_SERVER_ERROR,
+                        "<html><body>Internal Server Error</body></html>",
+                    )
+                        .into_response(),
+                );
             }
             Some(ParReply::Refused) => {
-                return oauth_error(StatusCode::BAD_REQUEST, "invalid_request");
+                return Some(oauth_error(StatusCode::BAD_REQUEST, "invalid_request"));
             }
+            Some(ParReply::Hang) => return None,
             Some(ParReply::Normal) => {}
         }
         if !authenticated {
-            return oauth_error(StatusCode::UNAUTHORIZED, "invalid_client");
+            return Some(oauth_error(StatusCode::UNAUTHORIZED, "invalid_client"));
         }
         let mut pushed = form.clone();
         pushed.insert("client_id".into(), CLIENT_ID.into());
         let uri = unique("urn:ietf:params:oauth:request_uri:req");
         case.pushed.insert(uri.clone(), pushed);
-        (
-            StatusCode::CREATED,
-            Json(json!({ "request_uri": uri, "expires_in": 60 })),
+        Some(
+            (
+                StatusCode::CREATED,
+                Json(json!({ "request_uri": uri, "expires_in": 60 })),
+            )
+                .into_response(),
         )
-            .into_response()
-    })
-    .unwrap_or_else(not_found)
+    });
+    match reply {
+        None => not_found(),
+        Some(Some(r)) => r,
+        Some(None) => {
+            tokio::time::sleep(Duration::from_secs(60)).await;
+            oauth_error(StatusCode::SERVICE_UNAVAILABLE, "temporarily_unavailable")
+        }
+    }
 }
