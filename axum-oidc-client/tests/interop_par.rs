@@ -1,5 +1,6 @@
-//! Pushed authorization requests (RFC 9126) against `oidc-provider` from npm, an
-//! OpenID Certified provider we did not write, configured to require them.
+//! Pushed authorization requests (RFC 9126) over HTTP: against `oidc-provider` from
+//! npm, an OpenID Certified provider we did not write, configured to require them;
+//! and against the embedded development provider, configured on our side.
 
 #[path = "support/app.rs"]
 mod app;
@@ -75,4 +76,41 @@ async fn a_provider_that_requires_par_sees_a_pushed_request_and_the_login_works(
     let body: serde_json::Value = me.json().await.unwrap();
     assert_eq!(body["sub"], "alice");
     assert_eq!(op.stats().await["authorization_code_grants"], 1);
+}
+
+/// Configured PAR against the embedded development provider (what the demo does
+/// with `OIDC_PAR=1`): the browser carries `client_id` and `request_uri` only, and
+/// the login completes.
+#[tokio::test]
+async fn configured_par_logs_in_at_the_development_provider() {
+    use oidc_dev_provider::{ClientRegistration, DevProvider, DevProviderConfig};
+    let bound = bind().await;
+    let origin = bound.origin.clone();
+    let client = ClientRegistration::confidential("par", SECRET, format!("{origin}/auth/callback"));
+    let op = DevProvider::start(DevProviderConfig::default().with_client(client))
+        .await
+        .expect("dev provider");
+    let cfg = OAuthConfigurationBuilder::default()
+        .with_client_id("par")
+        .with_client_secret(SECRET)
+        .with_app_url(&origin)
+        .with_pushed_authorization_requests(true)
+        .with_issuer(op.issuer())
+        .await
+        .expect("discovery")
+        .build()
+        .expect("config");
+    let _server = serve(bound, layer(cfg, memory()));
+    let browser = Browser::new(&origin);
+    let auth_url = browser.start_login("/me").await;
+    let names: Vec<String> = url::Url::parse(&auth_url)
+        .unwrap()
+        .query_pairs()
+        .map(|(k, _)| k.into_owned())
+        .collect();
+    assert_eq!(names, ["client_id", "request_uri"], "{auth_url}");
+    let done = browser.login_as("alice", "/me").await;
+    assert_eq!(done.status(), StatusCode::SEE_OTHER);
+    let me = browser.get("/me").await;
+    assert_eq!(me.status(), StatusCode::OK);
 }
