@@ -79,38 +79,63 @@ async fn a_provider_that_requires_par_sees_a_pushed_request_and_the_login_works(
 }
 
 /// Configured PAR against the embedded development provider (what the demo does
-/// with `OIDC_PAR=1`): the browser carries `client_id` and `request_uri` only, and
-/// the login completes.
+/// with `OIDC_PAR=1`), for each client authentication method: the browser carries
+/// `client_id` and `request_uri` only, and the login completes. The development
+/// provider refuses a repeated parameter, so `client_id` is pushed once also when it
+/// goes in the form (`client_secret_post`, public clients).
 #[tokio::test]
 async fn configured_par_logs_in_at_the_development_provider() {
+    use axum_oidc_client::ClientAuthMethod;
     use oidc_dev_provider::{ClientRegistration, DevProvider, DevProviderConfig};
-    let bound = bind().await;
-    let origin = bound.origin.clone();
-    let client = ClientRegistration::confidential("par", SECRET, format!("{origin}/auth/callback"));
-    let op = DevProvider::start(DevProviderConfig::default().with_client(client))
-        .await
-        .expect("dev provider");
-    let cfg = OAuthConfigurationBuilder::default()
-        .with_client_id("par")
-        .with_client_secret(SECRET)
-        .with_app_url(&origin)
-        .with_pushed_authorization_requests(true)
-        .with_issuer(op.issuer())
-        .await
-        .expect("discovery")
-        .build()
-        .expect("config");
-    let _server = serve(bound, layer(cfg, memory()));
-    let browser = Browser::new(&origin);
-    let auth_url = browser.start_login("/me").await;
-    let names: Vec<String> = url::Url::parse(&auth_url)
-        .unwrap()
-        .query_pairs()
-        .map(|(k, _)| k.into_owned())
-        .collect();
-    assert_eq!(names, ["client_id", "request_uri"], "{auth_url}");
-    let done = browser.login_as("alice", "/me").await;
-    assert_eq!(done.status(), StatusCode::SEE_OTHER);
-    let me = browser.get("/me").await;
-    assert_eq!(me.status(), StatusCode::OK);
+    for method in [
+        ClientAuthMethod::ClientSecretBasic,
+        ClientAuthMethod::ClientSecretPost,
+        ClientAuthMethod::None,
+    ] {
+        let bound = bind().await;
+        let origin = bound.origin.clone();
+        let redirect_uri = format!("{origin}/auth/callback");
+        let client = match method {
+            ClientAuthMethod::None => ClientRegistration::public("par", redirect_uri),
+            ClientAuthMethod::ClientSecretPost => {
+                ClientRegistration::confidential("par", SECRET, redirect_uri)
+                    .with_auth_method(oidc_dev_provider::ClientAuthMethod::ClientSecretPost)
+            }
+            _ => ClientRegistration::confidential("par", SECRET, redirect_uri),
+        };
+        let op = DevProvider::start(DevProviderConfig::default().with_client(client))
+            .await
+            .expect("dev provider");
+        let mut builder = OAuthConfigurationBuilder::default()
+            .with_client_id("par")
+            .with_client_auth_method(method)
+            .with_app_url(&origin)
+            .with_pushed_authorization_requests(true);
+        if method != ClientAuthMethod::None {
+            builder = builder.with_client_secret(SECRET);
+        }
+        let cfg = builder
+            .with_issuer(op.issuer())
+            .await
+            .expect("discovery")
+            .build()
+            .expect("config");
+        let _server = serve(bound, layer(cfg, memory()));
+        let browser = Browser::new(&origin);
+        let auth_url = browser.start_login("/me").await;
+        let names: Vec<String> = url::Url::parse(&auth_url)
+            .unwrap()
+            .query_pairs()
+            .map(|(k, _)| k.into_owned())
+            .collect();
+        assert_eq!(
+            names,
+            ["client_id", "request_uri"],
+            "{method:?}: {auth_url}"
+        );
+        let done = browser.login_as("alice", "/me").await;
+        assert_eq!(done.status(), StatusCode::SEE_OTHER, "{method:?}");
+        let me = browser.get("/me").await;
+        assert_eq!(me.status(), StatusCode::OK, "{method:?}");
+    }
 }
