@@ -153,6 +153,12 @@ pub struct ProviderMetadata {
     /// `backchannel_logout_supported`.
     #[serde(default)]
     pub backchannel_logout_supported: bool,
+    /// `pushed_authorization_request_endpoint` (RFC 9126 section 5).
+    #[serde(default)]
+    pub pushed_authorization_request_endpoint: Option<Url>,
+    /// `require_pushed_authorization_requests` (RFC 9126 section 5).
+    #[serde(default)]
+    pub require_pushed_authorization_requests: bool,
 }
 
 /// The discovery document URL for an issuer (OIDC Discovery 4.1): any trailing `/`
@@ -191,6 +197,7 @@ impl ProviderMetadata {
             self.userinfo_endpoint.as_ref(),
             self.end_session_endpoint.as_ref(),
             self.revocation_endpoint.as_ref(),
+            self.pushed_authorization_request_endpoint.as_ref(),
         ]
         .into_iter()
         .flatten()

@@ -60,6 +60,7 @@ mod layer;
 mod login;
 mod observe;
 mod pages;
+mod par;
 mod pkce;
 mod redirect;
 mod refresh;
@@ -218,13 +219,18 @@ pub mod __private {
     pub mod session {
         pub use crate::session::*;
     }
+    /// Pushed authorization request responses (RFC 9126).
+    pub mod par {
+        pub use crate::par::*;
+    }
     /// Token endpoint responses.
     pub mod token {
         pub use crate::token::*;
     }
 
-    /// Starts a login for `config` (what `GET {base}/login` does); `None` while the
-    /// provider is not discovered.
+    /// Starts a login for `config` (what `GET {base}/login` does, but always through
+    /// the front channel: nothing is pushed); `None` while the provider is not
+    /// discovered.
     pub fn start_login(
         config: &crate::OAuthConfiguration,
         next: String,

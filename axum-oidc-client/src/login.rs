@@ -38,9 +38,20 @@ pub struct LoginStart {
     pub set_cookie: String,
 }
 
-/// Starts a login that returns to `next` (already checked by [`crate::redirect::safe_next`]):
-/// the authorization request of OIDC Core 3.1.2.1 with PKCE S256 (RFC 7636 4.3), and
-/// the login cookie that binds its `state`, `nonce` and verifier to this browser.
+/// A login's authorization request before it is sent: its parameters (for the
+/// front channel, or pushed, RFC 9126 section 2.1) and the login cookie.
+#[derive(Debug)]
+pub(crate) struct PreparedLogin {
+    /// Every parameter of the authorization request, in order.
+    pub params: Vec<(String, String)>,
+    /// The `Set-Cookie` value of the login cookie.
+    pub set_cookie: String,
+}
+
+/// Prepares a login that returns to `next` (already checked by
+/// [`crate::redirect::safe_next`]): the parameters of the authorization request of
+/// OIDC Core 3.1.2.1 with PKCE S256 (RFC 7636 4.3), and the login cookie that binds
+/// its `state`, `nonce` and verifier to this browser.
 ///
 /// A `step_up` adds `max_age` and `acr_values` to the request (replacing configured
 /// extras of those names) and is kept in the login cookie, so the callback verifies
@@ -49,7 +60,7 @@ pub struct LoginStart {
 /// `provider_name` (a named provider's, RFC 9700 section 4.4) is kept in the login
 /// cookie too, so the callback refuses a response at another provider's redirect URI.
 #[allow(clippy::too_many_arguments)]
-pub(crate) fn start_login(
+pub(crate) fn prepare_login(
     provider: &ProviderConfig,
     provider_name: Option<&str>,
     redirect_uri: &Url,
@@ -58,35 +69,36 @@ pub(crate) fn start_login(
     next: String,
     step_up: Option<StepUp>,
     now: i64,
-) -> LoginStart {
+) -> PreparedLogin {
     let state = CsrfState::new(random_token(32));
     let nonce = Nonce::new(random_token(32));
     let verifier = pkce::new_verifier();
     let challenge = pkce::challenge(&verifier, provider.pkce);
-    let mut url = provider.authorization_endpoint.clone();
+    let mut params: Vec<(String, String)> = vec![
+        ("response_type".into(), "code".into()),
+        ("client_id".into(), provider.client_id.clone()),
+        ("redirect_uri".into(), redirect_uri.as_str().into()),
+        ("scope".into(), provider.scopes.join(" ")),
+        ("state".into(), state.secret().into()),
+        ("code_challenge".into(), challenge),
+        (
+            "code_challenge_method".into(),
+            provider.pkce.as_str().into(),
+        ),
+    ];
+    if provider.identity == crate::config::IdentityMode::OpenIdConnect {
+        params.push(("nonce".into(), nonce.secret().into()));
+    }
+    let asked: Vec<(&str, String)> = step_up.iter().flat_map(|s| s.request_params()).collect();
+    for (k, v) in provider
+        .auth_params
+        .iter()
+        .filter(|(k, _)| !RESERVED.contains(&k.as_str()) && !asked.iter().any(|(a, _)| a == k))
     {
-        let mut q = url.query_pairs_mut();
-        q.append_pair("response_type", "code")
-            .append_pair("client_id", &provider.client_id)
-            .append_pair("redirect_uri", redirect_uri.as_str())
-            .append_pair("scope", &provider.scopes.join(" "))
-            .append_pair("state", state.secret())
-            .append_pair("code_challenge", &challenge)
-            .append_pair("code_challenge_method", provider.pkce.as_str());
-        if provider.identity == crate::config::IdentityMode::OpenIdConnect {
-            q.append_pair("nonce", nonce.secret());
-        }
-        let asked: Vec<(&str, String)> = step_up.iter().flat_map(|s| s.request_params()).collect();
-        for (k, v) in provider
-            .auth_params
-            .iter()
-            .filter(|(k, _)| !RESERVED.contains(&k.as_str()) && !asked.iter().any(|(a, _)| a == k))
-        {
-            q.append_pair(k, v);
-        }
-        for (k, v) in &asked {
-            q.append_pair(k, v);
-        }
+        params.push((k.clone(), v.clone()));
+    }
+    for (k, v) in asked {
+        params.push((k.to_owned(), v));
     }
     let login = LoginState {
         state,
@@ -98,23 +110,28 @@ pub(crate) fn start_login(
         provider: provider_name.map(str::to_owned),
     };
     let set_cookie = login_cookie(key, cookies, &login);
-    LoginStart {
-        authorization_url: url,
-        set_cookie,
-    }
+    PreparedLogin { params, set_cookie }
 }
 
-/// [`start_login`] with the parts of `config` it takes, at the configured clock's now,
-/// for the provider `entry` (whose discovered configuration is `provider`).
-pub(crate) fn start_login_for(
+/// The front-channel authorization request (OIDC Core 3.1.2.1): `params` in the
+/// query of the authorization endpoint.
+pub(crate) fn front_channel_url(endpoint: &Url, params: &[(String, String)]) -> Url {
+    let mut url = endpoint.clone();
+    url.query_pairs_mut().extend_pairs(params);
+    url
+}
+
+/// [`prepare_login`] with the parts of `config` it takes, at the configured clock's
+/// now, for the provider `entry` (whose discovered configuration is `provider`).
+pub(crate) fn prepare_login_for(
     config: &crate::config::OAuthConfiguration,
     entry: &ProviderEntry,
     provider: &ProviderConfig,
     next: String,
     step_up: Option<StepUp>,
-) -> LoginStart {
+) -> PreparedLogin {
     let c = &config.inner;
-    start_login(
+    prepare_login(
         provider,
         entry.name(),
         &entry.redirect_uri,
@@ -124,6 +141,51 @@ pub(crate) fn start_login_for(
         step_up,
         c.clock.now(),
     )
+}
+
+/// A front-channel login (no pushed request, whatever the provider's setting): what
+/// tests and benchmarks drive without a network.
+pub(crate) fn start_login_for(
+    config: &crate::config::OAuthConfiguration,
+    entry: &ProviderEntry,
+    provider: &ProviderConfig,
+    next: String,
+    step_up: Option<StepUp>,
+) -> LoginStart {
+    let prepared = prepare_login_for(config, entry, provider, next, step_up);
+    LoginStart {
+        authorization_url: front_channel_url(&provider.authorization_endpoint, &prepared.params),
+        set_cookie: prepared.set_cookie,
+    }
+}
+
+/// Starts a login: the authorization request through the browser, or pushed first
+/// when the provider has a PAR endpoint in use (RFC 9126 sections 2 and 4), the
+/// browser then carrying only `client_id` and `request_uri`. A failed push is an
+/// error, never a fallback to the front channel.
+pub(crate) async fn begin_login(
+    config: &crate::config::OAuthConfiguration,
+    entry: &ProviderEntry,
+    provider: &ProviderConfig,
+    next: String,
+    step_up: Option<StepUp>,
+) -> Result<LoginStart, crate::par::ParError> {
+    let prepared = prepare_login_for(config, entry, provider, next, step_up);
+    let authorization_url = match &provider.par_endpoint {
+        None => front_channel_url(&provider.authorization_endpoint, &prepared.params),
+        Some(endpoint) => {
+            let pushed = crate::par::push(provider, endpoint, &prepared.params).await?;
+            crate::par::redirect_url(
+                &provider.authorization_endpoint,
+                &provider.client_id,
+                &pushed.request_uri,
+            )
+        }
+    };
+    Ok(LoginStart {
+        authorization_url,
+        set_cookie: prepared.set_cookie,
+    })
 }
 
 /// The query parameter a host-mismatch redirect adds, so that a second mismatch on
@@ -206,6 +268,44 @@ pub(crate) fn host_redirect(app: &Url, headers: &HeaderMap, uri: &Uri) -> Option
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_pushed_parameters_are_the_front_channel_ones() {
+        let config = crate::OAuthConfigurationBuilder::default()
+            .with_client_id("my-app")
+            .with_client_secret("s3cret")
+            .with_app_url("https://app.example")
+            .with_authorization_endpoint("https://op.example/authorize")
+            .with_token_endpoint("https://op.example/token")
+            .with_oauth2_only("https://op.example/user", "id")
+            .with_auth_param("prompt", "login")
+            .with_auth_param("state", "forged")
+            .build()
+            .unwrap();
+        let entry = config.inner.providers.first();
+        let provider = entry.cell.get().unwrap();
+        let step_up = StepUp::from_login_query("max_age=60&acr_values=gold");
+        let prepared = prepare_login_for(&config, entry, &provider, "/".into(), step_up);
+        let url = front_channel_url(&provider.authorization_endpoint, &prepared.params);
+        let front: Vec<(String, String)> = url.query_pairs().into_owned().collect();
+        assert_eq!(front, prepared.params);
+        let names: Vec<&str> = prepared.params.iter().map(|(k, _)| k.as_str()).collect();
+        for name in [
+            "response_type",
+            "client_id",
+            "redirect_uri",
+            "scope",
+            "state",
+            "code_challenge",
+            "code_challenge_method",
+            "prompt",
+            "max_age",
+            "acr_values",
+        ] {
+            assert_eq!(names.iter().filter(|n| **n == name).count(), 1, "{name}");
+        }
+        assert!(!prepared.params.iter().any(|(_, v)| v == "forged"));
+    }
 
     fn app(s: &str) -> Url {
         Url::parse(s).unwrap()

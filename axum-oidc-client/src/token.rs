@@ -84,7 +84,7 @@ pub struct OAuthErrorResponse {
 }
 
 impl OAuthErrorResponse {
-    fn sanitize(error: &str, description: Option<&str>) -> Self {
+    pub(crate) fn sanitize(error: &str, description: Option<&str>) -> Self {
         let code = error
             .chars()
             .take_while(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | '.'))
@@ -112,7 +112,7 @@ impl OAuthErrorResponse {
 
     /// Removes any value the request carried (code, verifier, secret, token) from the
     /// description: a provider that echoes its input must not put it in a log.
-    fn redact(&mut self, sent: &[&str]) {
+    pub(crate) fn redact(&mut self, sent: &[&str]) {
         let Some(d) = &mut self.description else {
             return;
         };
@@ -247,7 +247,8 @@ fn form_encode(s: &str) -> String {
 }
 
 /// Sends a client-authenticated form POST (OIDC Core 9) and returns status and body.
-async fn post_form(
+/// A `client_id` already in `form` (a pushed authorization request's) is not repeated.
+pub(crate) async fn post_form(
     provider: &ProviderConfig,
     endpoint: &url::Url,
     mut form: Vec<(&str, &str)>,
@@ -262,29 +263,39 @@ async fn post_form(
         .map(|s| s.secret())
         .unwrap_or_default();
     let assertion: String;
+    // RFC 6749 section 3.1: no parameter more than once.
+    let has_client_id = form.iter().any(|(k, _)| *k == "client_id");
     match provider.client_auth {
         ClientAuthMethod::ClientSecretBasic => {
             // RFC 6749 2.3.1: both parts are form-urlencoded before Base64.
             req = req.basic_auth(form_encode(&provider.client_id), Some(form_encode(secret)));
         }
         ClientAuthMethod::ClientSecretPost => {
-            form.push(("client_id", &provider.client_id));
+            if !has_client_id {
+                form.push(("client_id", &provider.client_id));
+            }
             form.push(("client_secret", secret));
         }
+        ClientAuthMethod::None if has_client_id => {}
         ClientAuthMethod::None => form.push(("client_id", &provider.client_id)),
         ClientAuthMethod::PrivateKeyJwt | ClientAuthMethod::ClientSecretJwt => {
             assertion = crate::client_auth::provider_assertion(provider)
                 .map_err(TokenError::ClientAssertion)?;
-            form.push(("client_id", &provider.client_id));
+            if !has_client_id {
+                form.push(("client_id", &provider.client_id));
+            }
             form.push(("client_assertion_type", crate::client_auth::ASSERTION_TYPE));
             form.push(("client_assertion", &assertion));
         }
     }
     let resp = crate::http_util::send(
         req.form(&form),
-        // A client-authenticated form POST goes to the token or the revocation endpoint.
+        // A client-authenticated form POST goes to the token, the revocation or the
+        // pushed authorization request endpoint.
         if provider.revocation_endpoint.as_ref() == Some(endpoint) {
             crate::observe::ProviderEndpoint::Revocation
+        } else if provider.par_endpoint.as_ref() == Some(endpoint) {
+            crate::observe::ProviderEndpoint::PushedAuthorization
         } else {
             crate::observe::ProviderEndpoint::Token
         },

@@ -23,6 +23,8 @@ mod id_token;
 mod jose;
 #[path = "properties/jwks.rs"]
 mod jwks;
+#[path = "properties/par.rs"]
+mod par;
 #[path = "properties/redirect.rs"]
 mod redirect;
 #[path = "support/redirect_oracle.rs"]

@@ -62,6 +62,7 @@ const config = readConfig();
 const KNOWN_KEYS = new Set([
   'port', 'clients', 'accessTokenTtl', 'idTokenTtl', 'refreshTokenTtl', 'sessionTtl',
   'rotateRefreshToken', 'refreshTokenPolicy', 'jwtAccessTokens', 'claims',
+  'requirePushedAuthorizationRequests',
 ]);
 for (const key of Object.keys(config)) {
   if (!KNOWN_KEYS.has(key)) {
@@ -239,6 +240,7 @@ function freshStats() {
     backchannel_logouts_sent: 0,
     backchannel_logouts: [],
     backchannel_errors: [],
+    pushed_authorization_requests: 0,
   };
 }
 let stats = freshStats();
@@ -304,6 +306,11 @@ const provider = new Provider(issuer, {
   },
   features: {
     devInteractions: { enabled: true },
+    // RFC 9126; OP_CONFIG.requirePushedAuthorizationRequests refuses the front channel.
+    pushedAuthorizationRequests: {
+      enabled: true,
+      requirePushedAuthorizationRequests: config.requirePushedAuthorizationRequests === true,
+    },
     rpInitiatedLogout: {
       enabled: true,
       // Bare-bones pages (the stock ones print a notice on every use). The
@@ -414,6 +421,9 @@ provider.on('grant.error', (ctx, err) => {
     // (e.g. "refresh token already used")
     error_detail: err.error_detail ?? null,
   });
+});
+provider.on('pushed_authorization_request.success', () => {
+  stats.pushed_authorization_requests += 1;
 });
 provider.on('refresh_token.consumed', () => { stats.refresh_tokens_consumed += 1; });
 provider.on('grant.revoked', () => { stats.grants_revoked += 1; });

@@ -166,6 +166,10 @@ async fn run(settings: Settings) -> Result<(), BoxError> {
                 settings::provider_var(name, "CLIENT_SECRET"),
             )
             .into(),
+            axum_oidc_client::ConfigError::Invalid {
+                name: "pushed_authorization_requests",
+                ..
+            } if settings.par => format!("{e} (OIDC_PAR=1 asks for it)").into(),
             _ => e.into(),
         }
     })?;
@@ -291,6 +295,10 @@ fn base_builder(s: &Settings) -> OAuthConfigurationBuilder {
     }
     if let Some(p) = &s.base_path {
         b = b.with_base_path(p.clone());
+    }
+    if s.par {
+        // Every provider's default, named ones included.
+        b = b.with_pushed_authorization_requests(true);
     }
     let external = s.issuer.is_some() || s.providers.is_some();
     if s.scopes.split_whitespace().any(|x| x == "offline_access") && external {

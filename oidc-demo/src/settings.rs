@@ -111,6 +111,19 @@ pub struct Settings {
     /// (OIDC Core 3.1.2.1); the library's clock-skew leeway (60 s) is allowed on top.
     #[arg(long, env = "STEP_UP_MAX_AGE_SECS", value_name = "SECS", default_value_t = 300, value_parser = parse_step_up_max_age)]
     pub step_up_max_age_secs: u64,
+    /// Push every authorization request to the provider (RFC 9126 PAR): OIDC_PAR=1.
+    /// Providers that require it are pushed to anyway; one without a PAR endpoint is
+    /// refused.
+    #[arg(
+        long = "par",
+        env = "OIDC_PAR",
+        value_name = "BOOL",
+        num_args = 0..=1,
+        default_value = "false",
+        default_missing_value = "true",
+        value_parser = clap::builder::BoolishValueParser::new()
+    )]
+    pub par: bool,
     /// Port of the embedded development provider (default: the listen port + 1).
     #[arg(long, env = "DEV_PROVIDER_PORT", value_name = "PORT", value_parser = parse_dev_provider_port)]
     pub dev_provider_port: Option<u16>,
@@ -412,6 +425,24 @@ mod tests {
         );
         assert_eq!(store_for_logs("memory"), "memory");
         assert_eq!(store_for_logs("sqlite:/var/lib/demo.db"), "sqlite");
+    }
+
+    #[test]
+    fn oidc_par_is_off_by_default_and_on_with_the_flag() {
+        assert!(!Settings::parse_from(["oidc-demo"]).par);
+        assert!(Settings::parse_from(["oidc-demo", "--par"]).par);
+        let command = Settings::command();
+        let arg = command.get_arguments().find(|a| a.get_id() == "par");
+        assert_eq!(
+            arg.and_then(|a| a.get_env()),
+            Some(std::ffi::OsStr::new("OIDC_PAR"))
+        );
+        // `--par=VALUE` goes through the parser the environment's value does.
+        let parse = |v: &str| Settings::try_parse_from(["oidc-demo", &format!("--par={v}")]);
+        assert!(parse("1").unwrap().par);
+        assert!(parse("true").unwrap().par);
+        assert!(!parse("0").unwrap().par);
+        assert!(parse("nope").is_err());
     }
 
     #[test]

@@ -69,7 +69,7 @@ fn handle(
     headers: &HeaderMap,
     params: Result<Params, OAuthError>,
 ) -> Response {
-    let params = match params {
+    let params = match params.and_then(|p| crate::par::resolve(state, p)) {
         Ok(params) => params,
         Err(error) => return browser_error(headers, error),
     };

@@ -27,6 +27,7 @@ pub(crate) fn metadata(state: &ProviderState) -> Value {
         "jwks_uri": state.endpoint("/jwks"),
         "end_session_endpoint": state.endpoint("/logout"),
         "revocation_endpoint": state.endpoint("/revoke"),
+        "pushed_authorization_request_endpoint": state.endpoint("/par"),
         "scopes_supported": SUPPORTED_SCOPES,
         "response_types_supported": ["code"],
         "response_modes_supported": ["query"],

@@ -68,6 +68,7 @@ mod keys;
 mod login;
 mod logout;
 mod pages;
+mod par;
 mod params;
 mod redirect;
 mod revoke;

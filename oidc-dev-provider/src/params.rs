@@ -58,6 +58,19 @@ impl Params {
             .ok_or_else(|| OAuthError::invalid_request(format!("missing parameter {name}")))
     }
 
+    /// These parameters without those named in `names`.
+    pub fn without(&self, names: &[&str]) -> Self {
+        let mut map = self.0.clone();
+        map.retain(|k, _| !names.contains(&k.as_str()));
+        Self(map)
+    }
+
+    /// These parameters with `name` set to `value`.
+    pub fn with(mut self, name: &str, value: &str) -> Self {
+        self.0.insert(name.to_owned(), value.to_owned());
+        self
+    }
+
     /// All parameters whose name is not in `known`.
     pub fn others(&self, known: &[&str]) -> BTreeMap<String, String> {
         (self.0.iter())

@@ -12,7 +12,7 @@ use tokio::task::JoinHandle;
 use crate::config::DevProviderConfig;
 use crate::error::DevProviderError;
 use crate::state::{ProviderState, ProviderStats};
-use crate::{authorize, discovery, login, logout, revoke, token, userinfo};
+use crate::{authorize, discovery, login, logout, par, revoke, token, userinfo};
 
 /// Builds the provider's routes for embedding in another server.
 ///
@@ -41,6 +41,7 @@ pub fn router(state: ProviderState) -> Router {
             get(userinfo::userinfo).post(userinfo::userinfo),
         )
         .route("/revoke", post(revoke::revoke))
+        .route("/par", post(par::par))
         .route("/logout", get(logout::logout_get).post(logout::logout_post))
         .with_state(state);
     if prefix.is_empty() {

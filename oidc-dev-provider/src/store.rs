@@ -93,6 +93,8 @@ pub(crate) struct Store {
     pub grants: HashMap<String, Grant>,
     pub refresh: HashMap<String, RefreshRecord>,
     pub access: HashMap<String, AccessRecord>,
+    /// Pushed authorization requests by `request_uri` (RFC 9126).
+    pub pushed: HashMap<String, crate::par::PushedRequest>,
 }
 
 impl Store {
@@ -102,6 +104,7 @@ impl Store {
         self.codes.retain(|_, c| c.expires_at > now);
         self.refresh.retain(|_, r| r.expires_at > now);
         self.access.retain(|_, a| a.expires_at > now);
+        self.pushed.retain(|_, p| p.expires_at > now);
         let live: HashSet<&String> = (self.codes.values().map(|c| &c.grant_id))
             .chain(self.refresh.values().map(|r| &r.grant_id))
             .chain(self.access.values().map(|a| &a.grant_id))

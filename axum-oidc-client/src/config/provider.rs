@@ -33,6 +33,9 @@ pub(crate) struct ProviderConfig {
     pub userinfo_endpoint: Option<Url>,
     pub end_session_endpoint: Option<Url>,
     pub revocation_endpoint: Option<Url>,
+    /// Where authorization requests are pushed (RFC 9126 section 2); `None` sends
+    /// them through the browser.
+    pub par_endpoint: Option<Url>,
     /// The provider's keys (OIDC Core 10.1.1).
     pub jwks: Option<JwksCache>,
     /// The provider says it sends `iss` in authorization responses (RFC 9207 section 3).

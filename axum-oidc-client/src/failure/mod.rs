@@ -14,6 +14,8 @@
 //! A configuration fault answers 500, not 502: the provider answered correctly (it
 //! refused this application's credentials or redirect URI), so the fault is this
 //! server's setup, not a bad gateway.
+//! The one exception is `par_refused` (502): the provider refused a pushed
+//! authorization request (RFC 9126 section 2.3) while the user only asked to log in.
 
 mod page;
 pub(crate) use page::{error_page, failure, rerender};
@@ -143,11 +145,15 @@ impl Failure {
         self.class
     }
 
-    /// The status of the page: the class's, except 403 when the user declined.
+    /// The status of the page: the class's, except 403 when the user declined and 502
+    /// when the provider refused a pushed authorization request (`par_refused`).
     pub fn status(&self) -> StatusCode {
         match self.reason {
             "access_denied" | "cross_site_logout" | "cross_site_request" => StatusCode::FORBIDDEN,
             "method_not_allowed" => StatusCode::METHOD_NOT_ALLOWED,
+            // The provider refused a pushed authorization request (RFC 9126 section
+            // 2.3): an upstream's answer, not this server failing.
+            "par_refused" => StatusCode::BAD_GATEWAY,
             _ => self.class.status(),
         }
     }

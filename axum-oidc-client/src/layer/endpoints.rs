@@ -161,10 +161,22 @@ async fn login(state: &AuthState, req: &Parts) -> Response {
     // `max_age` / `acr_values` from a step-up layer's link; from anyone else they only
     // make this login stricter.
     let step_up = crate::access::StepUp::from_login_query(req.uri.query().unwrap_or_default());
-    let start = crate::login::start_login_for(&state.config, entry, &provider, next, step_up);
+    let start =
+        match crate::login::begin_login(&state.config, entry, &provider, next, step_up).await {
+            Ok(start) => start,
+            Err(e) => return par_failed(req, &e),
+        };
     let mut r = pages::see_other(start.authorization_url.as_str());
     pages::append_cookie(&mut r, &start.set_cookie);
     r
+}
+
+/// A pushed authorization request that failed (RFC 9126): no login cookie, and no
+/// redirect to the provider with the parameters in the front channel.
+fn par_failed(req: &Parts, e: &crate::par::ParError) -> Response {
+    let failure = e.failure();
+    failure.log("login refused: the pushed authorization request failed", e);
+    crate::failure::failure(pages::is_api_request(&req.headers), failure, None)
 }
 
 /// A login naming a provider that is not configured: 400, whatever asked.

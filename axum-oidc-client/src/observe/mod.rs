@@ -83,6 +83,8 @@ pub(crate) enum ProviderEndpoint {
     Token,
     Userinfo,
     Revocation,
+    /// RFC 9126.
+    PushedAuthorization,
 }
 
 impl ProviderEndpoint {
@@ -93,6 +95,7 @@ impl ProviderEndpoint {
             Self::Token => "token",
             Self::Userinfo => "userinfo",
             Self::Revocation => "revocation",
+            Self::PushedAuthorization => "par",
         }
     }
 }

@@ -16,6 +16,7 @@ mod authorization;
 mod backchannel;
 mod discovery;
 mod id_token;
+mod par;
 mod refresh;
 mod rp_logout;
 mod timeouts;

@@ -20,6 +20,8 @@
 mod behavior;
 #[path = "adversary/forge.rs"]
 mod forge;
+#[path = "adversary/par.rs"]
+mod par;
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -37,7 +39,7 @@ use base64::engine::general_purpose::STANDARD;
 use serde_json::{Value, json};
 use sha2::Digest as _;
 
-pub use behavior::{Behavior, Echo, Seen, TokenCall, TokenReply};
+pub use behavior::{Behavior, Echo, ParReply, Seen, TokenCall, TokenReply};
 use forge::b64;
 pub use forge::{Key, Sig, at_hash, sign};
 
@@ -67,6 +69,8 @@ struct Case {
     /// Refresh tokens already used (rotated away), with their grant's `sid`.
     used_refresh_tokens: HashMap<String, String>,
     access_tokens: HashMap<String, String>,
+    /// Pushed authorization requests by `request_uri` (RFC 9126), used once.
+    pushed: HashMap<String, HashMap<String, String>>,
 }
 
 struct Inner {
@@ -130,6 +134,7 @@ impl Adversary {
             .route("/{case}/attacker-jwks", get(attacker_jwks))
             .route("/{case}/authorize", get(authorize))
             .route("/{case}/token", post(token))
+            .route("/{case}/par", post(par::par))
             .route("/{case}/userinfo", get(userinfo))
             .route("/{case}/end_session", get(end_session))
             .with_state(inner.clone());
@@ -276,7 +281,7 @@ async fn discovery(State(s): State<Arc<Inner>>, Path(name): Path<String>) -> Res
     s.with_case(&name, |case| {
         case.seen.discovery += 1;
         let b = &case.behavior;
-        Json(json!({
+        let mut doc = json!({
             "issuer": b.discovery_issuer.clone().unwrap_or_else(|| issuer.clone()),
             "authorization_endpoint": format!("{issuer}/authorize"),
             "token_endpoint": format!("{issuer}/token"),
@@ -291,8 +296,12 @@ async fn discovery(State(s): State<Arc<Inner>>, Path(name): Path<String>) -> Res
             "authorization_response_iss_parameter_supported": b.advertise_iss,
             "backchannel_logout_supported": true,
             "backchannel_logout_session_supported": true,
-        }))
-        .into_response()
+        });
+        if b.par.is_some() {
+            doc["pushed_authorization_request_endpoint"] = json!(format!("{issuer}/par"));
+        }
+        doc["require_pushed_authorization_requests"] = json!(b.require_par);
+        Json(doc).into_response()
     })
     .unwrap_or_else(not_found)
 }
@@ -333,6 +342,17 @@ async fn authorize(
     let case_issuer = s.issuer(&name);
     s.with_case(&name, |case| {
         case.seen.authorize.push(q.clone());
+        // RFC 9126 section 4: the pushed parameters stand for the request.
+        let q = match q.get("request_uri") {
+            Some(uri) => match case.pushed.remove(uri) {
+                Some(pushed) if pushed.get("client_id") == q.get("client_id") => pushed,
+                _ => return oauth_error(StatusCode::BAD_REQUEST, "invalid_request_uri"),
+            },
+            None if case.behavior.require_par => {
+                return oauth_error(StatusCode::BAD_REQUEST, "invalid_request");
+            }
+            None => q,
+        };
         let issuer = case.behavior.issued_iss.clone().unwrap_or(case_issuer);
         let Some(redirect_uri) = q.get("redirect_uri") else {
             return (StatusCode::BAD_REQUEST, "redirect_uri missing").into_response();

@@ -268,13 +268,14 @@ impl OAuthConfigurationBuilder {
                 source: Box::new(e),
             };
             let mut b = settings.inner;
-            // The builder's scopes and extra parameters are every provider's default.
+            // The builder's scopes, extra parameters and PAR are every provider's default.
             if b.scopes.is_none() {
                 b.scopes.clone_from(&self.scopes);
             }
             let mut auth_params = self.auth_params.clone();
             auth_params.append(&mut b.auth_params);
             b.auth_params = auth_params;
+            b.pushed_authorization_requests |= self.pushed_authorization_requests;
             b.client_id
                 .as_ref()
                 .filter(|c| !c.is_empty())
@@ -355,6 +356,7 @@ fn make_cell(
         http: shared.http.clone(),
         identity: std::mem::take(&mut b.identity),
         fetch_userinfo: b.fetch_userinfo,
+        pushed_authorization_requests: b.pushed_authorization_requests,
         insecure_http: shared.insecure,
     };
     Ok(match (b.metadata.take(), b.lazy_discovery) {

@@ -84,6 +84,8 @@ pub struct OAuthConfigurationBuilder {
     revoke_on_logout: Option<bool>,
     identity: IdentityMode,
     fetch_userinfo: bool,
+    /// Push authorization requests (RFC 9126) even when the provider does not require it.
+    pushed_authorization_requests: bool,
     clock: Option<Clock>,
     insecure_http: bool,
     /// A discovery error kept by `with_discovered_issuer` for `build()`.
@@ -570,6 +572,18 @@ impl OAuthConfigurationBuilder {
     /// (only when its `sub` equals the ID token's, OIDC Core 5.3.4).
     pub fn with_userinfo(mut self, fetch: bool) -> Self {
         self.fetch_userinfo = fetch;
+        self
+    }
+
+    /// Pushes each authorization request to the provider's
+    /// `pushed_authorization_request_endpoint` (RFC 9126) and sends the browser with
+    /// only `client_id` and `request_uri`. Without this, requests are pushed only when
+    /// the provider's metadata says `require_pushed_authorization_requests`. A
+    /// provider without a PAR endpoint is refused by [`build`](Self::build) (or, with
+    /// lazy discovery, when it is discovered). With named providers, `true` here is
+    /// every provider's default.
+    pub fn with_pushed_authorization_requests(mut self, push: bool) -> Self {
+        self.pushed_authorization_requests = push;
         self
     }
 }

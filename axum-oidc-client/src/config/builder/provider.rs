@@ -43,6 +43,8 @@ pub(crate) struct ProviderInputs {
     pub http: reqwest::Client,
     pub identity: IdentityMode,
     pub fetch_userinfo: bool,
+    /// Push authorization requests even when the provider does not require it.
+    pub pushed_authorization_requests: bool,
     pub insecure_http: bool,
 }
 
@@ -196,7 +198,13 @@ impl ProviderInputs {
             meta.map_or(&[][..], |m| &m.token_endpoint_auth_methods_supported),
         )?;
         self.check_credentials(client_auth)?;
+        let par_endpoint = pushed_authorization_endpoint(
+            self.pushed_authorization_requests,
+            meta.and_then(|m| m.pushed_authorization_request_endpoint.as_ref()),
+            meta.is_some_and(|m| m.require_pushed_authorization_requests),
+        )?;
         Ok(ProviderConfig {
+            par_endpoint,
             client_id: self.client_id.clone(),
             client_secret: self.client_secret.clone(),
             client_auth,
@@ -223,6 +231,35 @@ impl ProviderInputs {
             fetch_userinfo: self.fetch_userinfo,
         })
     }
+}
+
+/// Where authorization requests are pushed (RFC 9126 section 2), `None` when they go
+/// through the browser: pushed when `configured` or when the provider's metadata says
+/// `require_pushed_authorization_requests` (section 5); either without a
+/// `pushed_authorization_request_endpoint` is a configuration error, never a silent
+/// fallback to the front channel.
+fn pushed_authorization_endpoint(
+    configured: bool,
+    endpoint: Option<&Url>,
+    required: bool,
+) -> Result<Option<Url>, ConfigError> {
+    if !configured && !required {
+        return Ok(None);
+    }
+    endpoint
+        .cloned()
+        .map(Some)
+        .ok_or_else(|| ConfigError::Invalid {
+            name: "pushed_authorization_requests",
+            reason: if configured {
+                "pushed authorization requests are configured, but the provider's metadata \
+             names no pushed_authorization_request_endpoint (RFC 9126 section 5)"
+            } else {
+                "the provider requires pushed authorization requests, but its metadata \
+             names no pushed_authorization_request_endpoint (RFC 9126 section 5)"
+            }
+            .into(),
+        })
 }
 
 /// The client authentication method at the token endpoint (OIDC Core 9), checked
@@ -280,6 +317,65 @@ fn client_auth_method(
 struct Credentials {
     secret: bool,
     keys: bool,
+}
+
+#[cfg(test)]
+mod par_tests {
+    use super::*;
+
+    #[test]
+    fn requests_are_pushed_when_configured_or_required_and_never_without_an_endpoint() {
+        let par = Url::parse("https://op.example/par").unwrap();
+        assert_eq!(
+            pushed_authorization_endpoint(false, Some(&par), false).unwrap(),
+            None
+        );
+        assert_eq!(
+            pushed_authorization_endpoint(false, None, false).unwrap(),
+            None
+        );
+        for (configured, required) in [(true, false), (false, true), (true, true)] {
+            let got = pushed_authorization_endpoint(configured, Some(&par), required).unwrap();
+            assert_eq!(got.as_ref(), Some(&par));
+            let e = pushed_authorization_endpoint(configured, None, required).unwrap_err();
+            assert!(
+                matches!(&e, ConfigError::Invalid { name: "pushed_authorization_requests", reason }
+                    if reason.contains("pushed_authorization_request_endpoint")),
+                "{e:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn the_builders_setting_is_every_named_providers_default() {
+        let named = || {
+            crate::ProviderSettings::new()
+                .with_client_id("c")
+                .with_client_secret("s")
+                .with_authorization_endpoint("https://op.example/authorize")
+                .with_token_endpoint("https://op.example/token")
+                .with_oauth2_only("https://op.example/user", "id")
+        };
+        let build = |builder_par: bool, provider_par: bool| {
+            crate::OAuthConfigurationBuilder::default()
+                .with_app_url("https://app.example")
+                .with_pushed_authorization_requests(builder_par)
+                .with_provider(
+                    "a",
+                    named().with_pushed_authorization_requests(provider_par),
+                )
+                .build()
+        };
+        assert!(build(false, false).is_ok());
+        for (builder_par, provider_par) in [(true, false), (false, true)] {
+            let e = build(builder_par, provider_par).unwrap_err();
+            assert!(
+                matches!(&e, ConfigError::Provider { source, .. }
+                    if matches!(**source, ConfigError::Invalid { name: "pushed_authorization_requests", .. })),
+                "{e:?}"
+            );
+        }
+    }
 }
 
 #[cfg(test)]

@@ -155,6 +155,11 @@ impl ProviderSettings {
         /// Merge this provider's UserInfo claims after login and refresh (OIDC Core 5.3).
         with_userinfo(fetch: bool)
     );
+    forward!(
+        /// Push this provider's authorization requests (RFC 9126), see
+        /// [`OAuthConfigurationBuilder::with_pushed_authorization_requests`].
+        with_pushed_authorization_requests(push: bool)
+    );
 
     /// Requested scopes at this provider. Default `openid profile email`.
     pub fn with_scopes<I, S>(mut self, scopes: I) -> Self

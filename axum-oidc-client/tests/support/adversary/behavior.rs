@@ -88,6 +88,24 @@ pub struct Behavior {
     /// `token_endpoint_auth_methods_supported`; the token endpoint accepts only these
     /// (`client_secret_basic` and `client_secret_post` are understood).
     pub token_auth_methods: Vec<&'static str>,
+    /// The pushed authorization request endpoint (RFC 9126); `None` advertises none.
+    pub par: Option<ParReply>,
+    /// `require_pushed_authorization_requests`: the authorization endpoint refuses a
+    /// request without `request_uri`.
+    pub require_par: bool,
+}
+
+/// How the pushed authorization request endpoint answers.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ParReply {
+    /// 201 with a `request_uri` (after checking client authentication).
+    Normal,
+    /// 500 with an HTML body.
+    ServerError,
+    /// 400 `invalid_request`.
+    Refused,
+    /// No answer for a minute.
+    Hang,
 }
 
 impl Default for Behavior {
@@ -117,6 +135,8 @@ impl Default for Behavior {
             userinfo_claims: json!({}),
             end_session_state: Echo::Same,
             token_auth_methods: vec!["client_secret_basic"],
+            par: None,
+            require_par: false,
         }
     }
 }
@@ -160,6 +180,8 @@ pub struct Seen {
     /// Refresh grants that presented an already used (rotated) refresh token; each
     /// revoked its grant.
     pub refresh_token_reuse: usize,
+    /// Pushed authorization requests (RFC 9126); `grant_type` is empty.
+    pub pushed: Vec<TokenCall>,
 }
 
 impl Seen {
