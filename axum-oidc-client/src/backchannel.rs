@@ -292,8 +292,12 @@ pub(crate) async fn end_sessions(
             })
             .await
         }
-        // A `sid` is the provider's own session id, random and never shown to
-        // another provider; the store indexes it alone.
+        // A `sid` is unique per provider only: with several providers the stores
+        // index it with its issuer (`SessionRecord::logout_sid`).
+        LogoutTarget::Sid(sid) if by_issuer => {
+            let scoped = crate::session::scoped_sid(&valid.iss, sid);
+            store.op(store.remove_by_sid(&scoped)).await
+        }
         LogoutTarget::Sid(sid) => store.op(store.remove_by_sid(sid)).await,
         LogoutTarget::Sub(sub) => store.op(store.remove_by_sub(sub)).await,
         LogoutTarget::SidAndSub { sid, sub } => match store.op(store.remove_by_sid(sid)).await {

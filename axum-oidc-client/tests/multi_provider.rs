@@ -530,6 +530,11 @@ async fn an_oauth2_only_provider_sits_next_to_an_openid_one() {
 
 /// A logout token signed with the capture provider's key (`fixtures/rsa1.pem`).
 fn logout_token(iss: &str, aud: &str, sub: &str, jti: &str) -> String {
+    logout_token_with(iss, aud, serde_json::json!({ "sub": sub }), jti)
+}
+
+/// The same, naming the sessions with `subject` (`sub` and/or `sid`).
+fn logout_token_with(iss: &str, aud: &str, subject: serde_json::Value, jti: &str) -> String {
     use jsonwebtoken::{Algorithm, EncodingKey, Header, encode};
     let now = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
@@ -538,10 +543,13 @@ fn logout_token(iss: &str, aud: &str, sub: &str, jti: &str) -> String {
     let mut header = Header::new(Algorithm::RS256);
     header.kid = Some("capture-rsa-1".into());
     header.typ = Some("logout+jwt".into());
-    let claims = serde_json::json!({
-        "iss": iss, "aud": aud, "sub": sub, "iat": now, "exp": now + 120, "jti": jti,
+    let mut claims = serde_json::json!({
+        "iss": iss, "aud": aud, "iat": now, "exp": now + 120, "jti": jti,
         "events": { "http://schemas.openid.net/event/backchannel-logout": {} },
     });
+    for (name, value) in subject.as_object().expect("sub and/or sid") {
+        claims[name] = value.clone();
+    }
     let key = EncodingKey::from_rsa_pem(include_bytes!("fixtures/rsa1.pem")).unwrap();
     encode(&header, &claims, &key).unwrap()
 }
@@ -566,7 +574,8 @@ async fn a_logout_token_is_verified_by_the_provider_its_iss_names_and_ends_only_
         .build()
         .unwrap();
     let discovery = config.clone();
-    let _server = serve(bound, layer(config, memory()));
+    let store = memory();
+    let _server = serve(bound, layer(config, store.clone()));
     let alice_at_a = Browser::new(&origin);
     login(&alice_at_a, "a", "alice").await;
     // Both providers discovered (in the background): until then a logout token of a
@@ -619,5 +628,27 @@ async fn a_logout_token_is_verified_by_the_provider_its_iss_names_and_ends_only_
         alice_at_a.get_json("/me").await.status(),
         StatusCode::OK,
         "a's session of the same sub stays"
+    );
+
+    // A valid token of cap naming a's session by its `sid` alone: a `sid` is unique
+    // per provider only, so it ends no session of a.
+    let a_sid = store
+        .sessions_of(a.issuer(), "user-alice")
+        .await
+        .unwrap()
+        .first()
+        .and_then(|(_, r)| r.sid().map(str::to_owned))
+        .expect("a's session has a sid");
+    let same_sid = logout_token_with(
+        cap.origin(),
+        capture::CLIENT_ID,
+        serde_json::json!({ "sid": a_sid }),
+        "j4",
+    );
+    assert_eq!(backchannel(same_sid).await.status(), StatusCode::OK);
+    assert_eq!(
+        alice_at_a.get_json("/me").await.status(),
+        StatusCode::OK,
+        "a's session with the same sid stays"
     );
 }

@@ -119,6 +119,12 @@ pub struct SessionRecord {
     pub provider: Option<String>,
 }
 
+/// The index value of the `sid` of issuer `iss` for sessions of named providers (see
+/// [`SessionRecord::logout_sid`]); the separator cannot occur in a URL.
+pub fn scoped_sid(iss: &str, sid: &str) -> String {
+    format!("{iss} {sid}")
+}
+
 /// The most of a `User-Agent` a session keeps, in bytes.
 pub const USER_AGENT_MAX: usize = 256;
 
@@ -126,6 +132,22 @@ impl SessionRecord {
     /// The provider session id (`sid`), if any.
     pub fn sid(&self) -> Option<&str> {
         self.claims.sid.as_deref()
+    }
+
+    /// What a store indexes this session by for
+    /// [`remove_by_sid`](crate::store::AuthCache::remove_by_sid): the provider's
+    /// `sid`, or, for a session of a named provider
+    /// ([`with_provider`](crate::OAuthConfigurationBuilder::with_provider)),
+    /// [`scoped_sid`] of its issuer and `sid`. A `sid` is unique per provider only, so
+    /// with several providers a logout token of one never reaches a session of another
+    /// that happens to carry the same `sid` (Back-Channel Logout 1.0 section 2.6 takes
+    /// the token's `iss` and `sid` together).
+    pub fn logout_sid(&self) -> Option<std::borrow::Cow<'_, str>> {
+        let sid = self.sid()?;
+        Some(match self.provider {
+            Some(_) => std::borrow::Cow::Owned(scoped_sid(&self.claims.iss, sid)),
+            None => std::borrow::Cow::Borrowed(sid),
+        })
     }
 
     /// The subject.

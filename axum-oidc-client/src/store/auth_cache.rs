@@ -120,7 +120,7 @@ use super::{InvalidationHealth, SessionKey, SessionRecord, StoreError};
 ///
 ///     // The sid/sub index, for back-channel logout.
 ///     async fn remove_by_sid(&self, sid: &str) -> Result<usize, StoreError> {
-///         Ok(self.remove_where(|r| r.sid() == Some(sid)))
+///         Ok(self.remove_where(|r| r.logout_sid().as_deref() == Some(sid)))
 ///     }
 ///
 ///     async fn remove_by_sub(&self, sub: &str) -> Result<usize, StoreError> {
@@ -318,7 +318,9 @@ pub trait AuthCache: Send + Sync + 'static {
 
     // ---- sid/sub index, for back-channel logout ----
 
-    /// Deletes every session with this provider session id; returns how many.
+    /// Deletes every session whose [`SessionRecord::logout_sid`] is `sid`: the
+    /// provider session id, scoped by its issuer for sessions of named providers;
+    /// returns how many. Index what `logout_sid` gives when a session is written.
     ///
     /// ```
     /// # use axum_oidc_client::store::{AuthCache, MemoryStore, SessionKey, StoreError};

@@ -140,8 +140,8 @@ impl Indexes {
     }
 
     fn add(&self, key: &SessionKey, record: &SessionRecord, generation: u64) {
-        if let Some(sid) = record.sid() {
-            link(&self.by_sid, self.hash(sid), key, generation);
+        if let Some(sid) = record.logout_sid() {
+            link(&self.by_sid, self.hash(&sid), key, generation);
         }
         link(&self.by_sub, self.hash(record.sub()), key, generation);
     }
@@ -149,8 +149,8 @@ impl Indexes {
     /// Unlinks an evicted or replaced write; a newer write of the same key keeps its
     /// entries because its generation differs.
     fn drop_key(&self, key: &SessionKey, record: &SessionRecord, generation: u64) {
-        if let Some(sid) = record.sid() {
-            unlink(&self.by_sid, self.hash(sid), key, generation);
+        if let Some(sid) = record.logout_sid() {
+            unlink(&self.by_sid, self.hash(&sid), key, generation);
         }
         unlink(&self.by_sub, self.hash(record.sub()), key, generation);
     }
@@ -428,7 +428,9 @@ impl AuthCache for MemoryStore {
 
     async fn remove_by_sid(&self, sid: &str) -> Result<usize, StoreError> {
         let keys = self.indexes.keys(&self.indexes.by_sid, sid);
-        Ok(self.remove_keys(keys, |r| r.sid() == Some(sid)).await)
+        Ok(self
+            .remove_keys(keys, |r| r.logout_sid().as_deref() == Some(sid))
+            .await)
     }
 
     async fn remove_by_sub(&self, sub: &str) -> Result<usize, StoreError> {

@@ -329,8 +329,8 @@ impl RedisStore {
         let g = self.keys.group_of(key);
         let mut call = script.key(self.keys.session(key));
         call.key(self.keys.sub(g, record.sub()));
-        if let Some(sid) = record.sid() {
-            call.key(self.keys.sid(g, sid));
+        if let Some(sid) = record.logout_sid() {
+            call.key(self.keys.sid(g, &sid));
         }
         call.arg(bytes)
             .arg(ttl_millis(ttl))

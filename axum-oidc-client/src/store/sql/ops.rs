@@ -62,10 +62,11 @@ impl AuthCache for SqlStore {
     ) -> Result<(), StoreError> {
         let inner = &self.inner;
         let data = inner.codec.encode(key, &record)?;
+        let sid = record.logout_sid();
         let args = [
             Arg::Text(key.as_str()),
             Arg::Bytes(&data),
-            Arg::OptText(record.sid()),
+            Arg::OptText(sid.as_deref()),
             Arg::Text(record.sub()),
             Arg::Int(ttl_millis(ttl)),
         ];
@@ -91,9 +92,10 @@ impl AuthCache for SqlStore {
             return Ok(false);
         }
         let data = inner.codec.encode(key, &record)?;
+        let sid = record.logout_sid();
         let args = [
             Arg::Bytes(&data),
-            Arg::OptText(record.sid()),
+            Arg::OptText(sid.as_deref()),
             Arg::Text(record.sub()),
             Arg::Int(ttl_millis(ttl)),
             Arg::Text(key.as_str()),

@@ -96,6 +96,25 @@ pub async fn remove_by_sid_ends_only_the_sessions_of_that_sid(f: &Fixture) {
     assert_eq!(f.store.remove_by_sid(&sid).await.unwrap(), 0);
 }
 
+/// Behaviour: a session of a named provider is ended by its issuer-scoped `sid`
+/// ([`SessionRecord::logout_sid`]), never by the bare `sid` or another issuer's, so a
+/// logout token of one provider cannot end another's session with the same `sid`.
+pub async fn a_named_providers_session_is_ended_by_its_issuers_sid_only(f: &Fixture) {
+    let sid = unique_name();
+    let k = key();
+    let mut named = (*record("alice", Some(&sid))).clone();
+    named.provider = Some("corp".into());
+    let iss = named.claims.iss.clone();
+    f.store.put(&k, Arc::new(named), LONG).await.unwrap();
+    assert_eq!(f.store.remove_by_sid(&sid).await.unwrap(), 0);
+    let other = crate::session::scoped_sid("https://other.example", &sid);
+    assert_eq!(f.store.remove_by_sid(&other).await.unwrap(), 0);
+    assert!(live(&f.store, &k).await, "another issuer's sid spares it");
+    let own = crate::session::scoped_sid(&iss, &sid);
+    assert_eq!(f.store.remove_by_sid(&own).await.unwrap(), 1);
+    assert!(!live(&f.store, &k).await);
+}
+
 /// Behaviour: remove by sub ends every session of the subject and no other.
 pub async fn remove_by_sub_ends_every_session_of_the_subject_and_no_other(f: &Fixture) {
     let sub = format!("alice-{}", unique_name());

@@ -62,6 +62,7 @@ macro_rules! store_suite {
                 sessions_expire_after_their_ttl,
                 remove_deletes_the_session,
                 remove_by_sid_ends_only_the_sessions_of_that_sid,
+                a_named_providers_session_is_ended_by_its_issuers_sid_only,
                 remove_by_sub_ends_every_session_of_the_subject_and_no_other,
                 a_rewritten_session_is_still_ended_by_its_sid_and_sub,
                 replace_writes_over_the_version_read,
