@@ -279,8 +279,7 @@ pub(crate) async fn post_form(
         ClientAuthMethod::None if has_client_id => {}
         ClientAuthMethod::None => form.push(("client_id", &provider.client_id)),
         ClientAuthMethod::PrivateKeyJwt | ClientAuthMethod::ClientSecretJwt => {
-            assertion = crate::client_auth::provider_assertion(provider)
-                .map_err(TokenError::ClientAssertion)?;
+            assertion = provider_assertion(provider).map_err(TokenError::ClientAssertion)?;
             if !has_client_id {
                 form.push(("client_id", &provider.client_id));
             }
@@ -414,6 +413,41 @@ pub(crate) async fn revoke(
     } else {
         Err(TokenError::Status(status))
     }
+}
+
+/// The client assertion for a call to `provider`'s token or revocation endpoint:
+/// `private_key_jwt` with its first key, else `client_secret_jwt` with its secret.
+/// `aud` is the issuer identifier, or, without one (OAuth 2.0 only), the token
+/// endpoint (RFC 7523 section 3 point 3). Issued now, by the system clock: the
+/// provider checks it against its own.
+fn provider_assertion(
+    provider: &ProviderConfig,
+) -> Result<String, crate::client_auth::ClientAuthError> {
+    let signer = match provider.client_auth {
+        ClientAuthMethod::PrivateKeyJwt => crate::client_auth::AssertionSigner::Key(
+            provider
+                .client_keys
+                .first()
+                .ok_or(crate::client_auth::ClientAuthError::Key("no signing key"))?,
+        ),
+        _ => crate::client_auth::AssertionSigner::Secret(
+            provider
+                .client_secret
+                .as_ref()
+                .map(|s| s.secret())
+                .unwrap_or_default(),
+        ),
+    };
+    let audience = provider
+        .issuer
+        .as_deref()
+        .unwrap_or(provider.token_endpoint.as_str());
+    crate::client_auth::client_assertion(
+        &signer,
+        &provider.client_id,
+        audience,
+        chrono::Utc::now().timestamp(),
+    )
 }
 
 #[cfg(test)]

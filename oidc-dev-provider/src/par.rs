@@ -15,6 +15,7 @@ use crate::client_auth::authenticate;
 use crate::error::OAuthError;
 use crate::params::Params;
 use crate::state::{ProviderState, add_ttl, random_token};
+use crate::store::PushedRequest;
 
 /// How long a `request_uri` stays usable (RFC 9126 section 2.2 suggests
 /// between 5 and 600 seconds).
@@ -22,14 +23,6 @@ const PUSHED_TTL: Duration = Duration::from_secs(60);
 
 /// The `request_uri` prefix of RFC 9126 section 2.2.
 const URN_PREFIX: &str = "urn:ietf:params:oauth:request_uri:";
-
-/// A pushed request, kept until used once or expired.
-#[derive(Clone, Debug)]
-pub(crate) struct PushedRequest {
-    pub client_id: String,
-    pub params: Params,
-    pub expires_at: SystemTime,
-}
 
 /// `POST /par` (RFC 9126 section 2.1).
 pub(crate) async fn par(

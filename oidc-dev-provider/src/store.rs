@@ -94,7 +94,7 @@ pub(crate) struct Store {
     pub refresh: HashMap<String, RefreshRecord>,
     pub access: HashMap<String, AccessRecord>,
     /// Pushed authorization requests by `request_uri` (RFC 9126).
-    pub pushed: HashMap<String, crate::par::PushedRequest>,
+    pub pushed: HashMap<String, PushedRequest>,
 }
 
 impl Store {
@@ -194,4 +194,12 @@ mod tests {
         assert!(store.access.is_empty());
         assert!(store.grants.is_empty());
     }
+}
+
+/// A pushed request, kept until used once or expired.
+#[derive(Clone, Debug)]
+pub(crate) struct PushedRequest {
+    pub client_id: String,
+    pub params: crate::params::Params,
+    pub expires_at: SystemTime,
 }

@@ -77,41 +77,6 @@ pub(crate) fn client_assertion(
     jsonwebtoken::encode(&header, &claims, &key).map_err(|_| ClientAuthError::Signing)
 }
 
-/// The client assertion for a call to `provider`'s token or revocation endpoint:
-/// `private_key_jwt` with its first key, else `client_secret_jwt` with its secret.
-/// `aud` is the issuer identifier, or, without one (OAuth 2.0 only), the token
-/// endpoint (RFC 7523 section 3 point 3). Issued now, by the system clock: the
-/// provider checks it against its own.
-pub(crate) fn provider_assertion(
-    provider: &crate::config::ProviderConfig,
-) -> Result<String, ClientAuthError> {
-    let signer = match provider.client_auth {
-        crate::config::ClientAuthMethod::PrivateKeyJwt => AssertionSigner::Key(
-            provider
-                .client_keys
-                .first()
-                .ok_or(ClientAuthError::Key("no signing key"))?,
-        ),
-        _ => AssertionSigner::Secret(
-            provider
-                .client_secret
-                .as_ref()
-                .map(|s| s.secret())
-                .unwrap_or_default(),
-        ),
-    };
-    let audience = provider
-        .issuer
-        .as_deref()
-        .unwrap_or(provider.token_endpoint.as_str());
-    client_assertion(
-        &signer,
-        &provider.client_id,
-        audience,
-        chrono::Utc::now().timestamp(),
-    )
-}
-
 /// The JWK Set (RFC 7517 section 5) of `keys`' public halves, each `kid` once.
 #[cfg(test)]
 pub(crate) fn public_jwks<'a>(keys: impl IntoIterator<Item = &'a ClientSigningKey>) -> Value {
@@ -127,31 +92,6 @@ pub(crate) fn jwk_set(jwks: impl IntoIterator<Item = Value>) -> Value {
         }
     }
     json!({ "keys": out })
-}
-
-/// `GET {base}/jwks.json`: the public keys of every provider's `private_key_jwt`
-/// keys, for providers that fetch the client's `jwks_uri` (OIDC Dynamic Client
-/// Registration 1.0 section 2). Public members only.
-pub(crate) fn jwks_response(
-    config: &crate::config::OAuthConfiguration,
-) -> axum::response::Response {
-    use axum::response::IntoResponse;
-    let set = jwk_set(
-        config
-            .inner
-            .providers
-            .all()
-            .iter()
-            .flat_map(|e| e.cell.client_public_jwks()),
-    );
-    (
-        [
-            (http::header::CONTENT_TYPE, "application/jwk-set+json"),
-            (http::header::CACHE_CONTROL, "public, max-age=300"),
-        ],
-        set.to_string(),
-    )
-        .into_response()
 }
 
 #[cfg(test)]

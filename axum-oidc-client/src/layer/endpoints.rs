@@ -97,7 +97,7 @@ pub(super) async fn handle(
         (Endpoint::LogoutReturn, Method::GET) => logout_return(&state, &req),
         (Endpoint::Backchannel, Method::POST) => backchannel(&state, &req, body).await,
         (Endpoint::Session, Method::GET) => crate::bff::session(&state, &req).await,
-        (Endpoint::Jwks, Method::GET) => crate::client_auth::jwks_response(&state.config),
+        (Endpoint::Jwks, Method::GET) => jwks_response(&state.config),
         _ => {
             let mut r = if pages::is_api_request(&req.headers) {
                 pages::json(StatusCode::METHOD_NOT_ALLOWED, "method_not_allowed")
@@ -560,4 +560,26 @@ async fn backchannel(state: &AuthState, req: &Parts, body: Body) -> Response {
             backchannel_error(StatusCode::SERVICE_UNAVAILABLE, "temporarily_unavailable")
         }
     }
+}
+
+/// `GET {base}/jwks.json`: the public keys of every provider's `private_key_jwt`
+/// keys, for providers that fetch the client's `jwks_uri` (OIDC Dynamic Client
+/// Registration 1.0 section 2). Public members only.
+fn jwks_response(config: &OAuthConfiguration) -> Response {
+    let set = crate::client_auth::jwk_set(
+        config
+            .inner
+            .providers
+            .all()
+            .iter()
+            .flat_map(|e| e.cell.client_public_jwks()),
+    );
+    (
+        [
+            (header::CONTENT_TYPE, "application/jwk-set+json"),
+            (header::CACHE_CONTROL, "public, max-age=300"),
+        ],
+        set.to_string(),
+    )
+        .into_response()
 }
