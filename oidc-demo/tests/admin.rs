@@ -3,69 +3,17 @@
 
 mod support;
 
-use std::time::{Duration, Instant};
-
 use reqwest::StatusCode;
-use support::{demo, free_port};
-
-/// A browser that keeps cookies and follows no redirects.
-fn browser() -> reqwest::Client {
-    reqwest::Client::builder()
-        .redirect(reqwest::redirect::Policy::none())
-        .cookie_store(true)
-        .build()
-        .unwrap()
-}
-
-fn location(r: &reqwest::Response) -> String {
-    r.headers()["location"].to_str().unwrap().to_owned()
-}
+use support::{browser, location, login_with_hint, zero_config_demo};
 
 /// Logs `user` in through the embedded provider's `login_hint` shortcut.
 async fn login(origin: &str, user: &str) -> reqwest::Client {
-    let http = browser();
-    let start = http
-        .get(format!("{origin}/auth/login?next=/admin"))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(start.status(), StatusCode::SEE_OTHER);
-    let approved = http
-        .get(format!("{}&login_hint={user}", location(&start)))
-        .send()
-        .await
-        .unwrap();
-    assert!(approved.status().is_redirection(), "{}", approved.status());
-    let done = http.get(location(&approved)).send().await.unwrap();
-    assert_eq!(done.status(), StatusCode::SEE_OTHER, "{user} signs in");
-    assert_eq!(location(&done), "/admin");
-    http
+    login_with_hint(origin, "/auth/login?next=/admin", user, "/admin").await
 }
 
 #[tokio::test]
 async fn admin_is_200_for_alice_403_for_bob_and_a_login_for_a_stranger() {
-    let origin = format!("http://127.0.0.1:{}", free_port());
-    let op_port = free_port().to_string();
-    let _demo = demo(
-        &[],
-        &[
-            ("APP_URL", origin.as_str()),
-            ("DEV_PROVIDER_PORT", op_port.as_str()),
-            ("SESSION_STORE", "memory"),
-        ],
-    )
-    .spawn()
-    .expect("oidc-demo");
-    let deadline = Instant::now() + Duration::from_secs(30);
-    while !browser()
-        .get(format!("{origin}/readyz"))
-        .send()
-        .await
-        .is_ok_and(|r| r.status() == StatusCode::OK)
-    {
-        assert!(Instant::now() < deadline, "the demo did not get ready");
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
+    let (_demo, origin) = zero_config_demo().await;
 
     let stranger = browser()
         .get(format!("{origin}/admin"))

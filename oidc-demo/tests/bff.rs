@@ -4,68 +4,18 @@
 
 mod support;
 
-use std::time::{Duration, Instant};
-
 use reqwest::StatusCode;
 use serde_json::Value;
-use support::{demo, free_port};
+use support::{browser, login_with_hint, zero_config_demo};
 
-fn browser() -> reqwest::Client {
-    reqwest::Client::builder()
-        .redirect(reqwest::redirect::Policy::none())
-        .cookie_store(true)
-        .build()
-        .unwrap()
-}
-
-fn location(r: &reqwest::Response) -> String {
-    r.headers()["location"].to_str().unwrap().to_owned()
-}
-
+/// Logs `user` in through the embedded provider's `login_hint` shortcut.
 async fn login(origin: &str, user: &str) -> reqwest::Client {
-    let http = browser();
-    let start = http
-        .get(format!("{origin}/auth/login?next=/spa"))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(start.status(), StatusCode::SEE_OTHER);
-    let approved = http
-        .get(format!("{}&login_hint={user}", location(&start)))
-        .send()
-        .await
-        .unwrap();
-    assert!(approved.status().is_redirection(), "{}", approved.status());
-    let done = http.get(location(&approved)).send().await.unwrap();
-    assert_eq!(done.status(), StatusCode::SEE_OTHER, "{user} signs in");
-    assert_eq!(location(&done), "/spa");
-    http
+    login_with_hint(origin, "/auth/login?next=/spa", user, "/spa").await
 }
 
 #[tokio::test]
 async fn the_spa_backend_forwards_to_the_bearer_api_behind_the_csrf_header() {
-    let origin = format!("http://127.0.0.1:{}", free_port());
-    let op_port = free_port().to_string();
-    let _demo = demo(
-        &[],
-        &[
-            ("APP_URL", origin.as_str()),
-            ("DEV_PROVIDER_PORT", op_port.as_str()),
-            ("SESSION_STORE", "memory"),
-        ],
-    )
-    .spawn()
-    .expect("oidc-demo");
-    let deadline = Instant::now() + Duration::from_secs(30);
-    while !browser()
-        .get(format!("{origin}/readyz"))
-        .send()
-        .await
-        .is_ok_and(|r| r.status() == StatusCode::OK)
-    {
-        assert!(Instant::now() < deadline, "the demo did not get ready");
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
+    let (_demo, origin) = zero_config_demo().await;
 
     let page = browser().get(format!("{origin}/spa")).send().await.unwrap();
     assert_eq!(page.status(), StatusCode::OK);

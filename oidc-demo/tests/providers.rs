@@ -4,25 +4,11 @@
 
 mod support;
 
-use std::time::{Duration, Instant};
-
 use oidc_dev_provider::{ClientRegistration, DevProvider, DevProviderConfig, RunningProvider};
 use reqwest::StatusCode;
-use support::{demo, free_port, run_to_exit, text};
+use support::{browser, demo, free_port, location, run_to_exit, text, wait_ready};
 
 const SECRET: &str = "demo-multi-secret";
-
-fn browser() -> reqwest::Client {
-    reqwest::Client::builder()
-        .redirect(reqwest::redirect::Policy::none())
-        .cookie_store(true)
-        .build()
-        .unwrap()
-}
-
-fn location(r: &reqwest::Response) -> String {
-    r.headers()["location"].to_str().unwrap().to_owned()
-}
 
 async fn provider(origin: &str, name: &str) -> RunningProvider {
     let client =
@@ -85,16 +71,7 @@ async fn with_two_providers_each_login_shows_its_iss_and_provider_in_me() {
     )
     .spawn()
     .expect("oidc-demo");
-    let deadline = Instant::now() + Duration::from_secs(30);
-    while !browser()
-        .get(format!("{origin}/readyz"))
-        .send()
-        .await
-        .is_ok_and(|r| r.status() == StatusCode::OK)
-    {
-        assert!(Instant::now() < deadline, "the demo did not get ready");
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
+    wait_ready(&origin).await;
 
     let chooser = browser()
         .get(format!("{origin}/auth/login?next=/me"))
@@ -157,16 +134,7 @@ async fn a_single_provider_says_default_in_me() {
     )
     .spawn()
     .expect("oidc-demo");
-    let deadline = Instant::now() + Duration::from_secs(30);
-    while !browser()
-        .get(format!("{origin}/readyz"))
-        .send()
-        .await
-        .is_ok_and(|r| r.status() == StatusCode::OK)
-    {
-        assert!(Instant::now() < deadline, "the demo did not get ready");
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
+    wait_ready(&origin).await;
     let http = browser();
     let start = http
         .get(format!("{origin}/auth/login?next=/me"))

@@ -10,22 +10,10 @@ mod support;
 use std::time::{Duration, Instant};
 
 use reqwest::StatusCode;
-use support::{demo, free_port};
+use support::{browser, demo, free_port, location, wait_ready};
 
 /// The library's default leeway for clock skew, which the step-up check allows.
 const LEEWAY: Duration = Duration::from_secs(60);
-
-fn browser() -> reqwest::Client {
-    reqwest::Client::builder()
-        .redirect(reqwest::redirect::Policy::none())
-        .cookie_store(true)
-        .build()
-        .unwrap()
-}
-
-fn location(r: &reqwest::Response) -> String {
-    r.headers()["location"].to_str().unwrap().to_owned()
-}
 
 /// From a login URL of the demo, through the embedded provider's `login_hint`
 /// shortcut, to the callback; returns the provider URL and the callback's redirect.
@@ -62,16 +50,7 @@ async fn start_demo(max_age: &str) -> (tokio::process::Child, String) {
     )
     .spawn()
     .expect("oidc-demo");
-    let deadline = Instant::now() + Duration::from_secs(30);
-    while !browser()
-        .get(format!("{origin}/readyz"))
-        .send()
-        .await
-        .is_ok_and(|r| r.status() == StatusCode::OK)
-    {
-        assert!(Instant::now() < deadline, "the demo did not get ready");
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
+    wait_ready(&origin).await;
     (child, origin)
 }
 
