@@ -7,6 +7,8 @@
 mod app;
 #[path = "support/capture.rs"]
 mod capture;
+#[path = "support/logs.rs"]
+mod logs;
 
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
@@ -448,7 +450,8 @@ async fn an_upstream_that_answers_too_late_gives_504_json() {
 }
 
 #[tokio::test]
-async fn an_unreachable_upstream_gives_502_json() {
+async fn an_unreachable_upstream_gives_502_json_and_logs_no_query() {
+    let logs = logs::capture();
     let op = CaptureProvider::start().await;
     let bound = bind().await;
     let origin = bound.origin.clone();
@@ -466,13 +469,16 @@ async fn an_unreachable_upstream_gives_502_json() {
     op.login(&browser).await;
     let r = browser
         .client
-        .get(format!("{origin}/bff/api/me"))
+        .get(format!("{origin}/bff/api/me?secret-of-the-browser=1"))
         .header("x-csrf", "1")
         .send()
         .await
         .unwrap();
     assert_eq!(r.status(), StatusCode::BAD_GATEWAY);
     assert_eq!(json_of(r).await["error"], "bad_gateway");
+    let lines = logs.lines().join("\n");
+    assert!(lines.contains("upstream API failed"), "{lines}");
+    assert!(!lines.contains("secret-of-the-browser"), "{lines}");
 }
 
 #[tokio::test]

@@ -362,7 +362,11 @@ fn fault(proxy: &Inner, fault: &Fault) -> Response {
             crate::pages::json(StatusCode::PAYLOAD_TOO_LARGE, "payload_too_large")
         }
         Fault::Upstream(e) if !e.is_timeout() => {
-            tracing::warn!(%upstream, error = %crate::observe::error_chain(e), "upstream API failed");
+            // The causes only: the error's own text repeats the whole URL, query
+            // included, which is the browser's and may carry what it should not log.
+            let cause = std::error::Error::source(e)
+                .map_or_else(|| "no cause given".to_owned(), crate::observe::error_chain);
+            tracing::warn!(%upstream, error = %cause, "upstream API failed");
             crate::pages::json(StatusCode::BAD_GATEWAY, "bad_gateway")
         }
         Fault::Unsendable => {
