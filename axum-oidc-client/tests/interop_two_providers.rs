@@ -7,7 +7,7 @@ mod app;
 #[path = "support/node_provider.rs"]
 mod node_provider;
 
-use app::{Browser, bind, layer, location, memory, no_redirect_client, serve, urlencode};
+use app::{Browser, authorize_with_hint, bind, layer, memory, serve};
 use axum_oidc_client::{OAuthConfiguration, ProviderSettings};
 use node_provider::NodeProvider;
 use oidc_dev_provider::{ClientRegistration, DevProvider, DevProviderConfig, RunningProvider};
@@ -67,37 +67,6 @@ async fn setup() -> Setup {
     }
 }
 
-/// The provider's authorization URL for a login at `provider`.
-async fn start_at(browser: &Browser, provider: &str) -> String {
-    let r = browser
-        .get(&format!(
-            "/auth/login?provider={provider}&next={}",
-            urlencode("/me")
-        ))
-        .await;
-    assert_eq!(
-        r.status(),
-        StatusCode::SEE_OTHER,
-        "login start at {provider}"
-    );
-    location(&r)
-}
-
-/// The embedded provider signs `user` in at once and answers with the redirect.
-async fn authorize_dev(auth: &str, user: &str) -> String {
-    let r = no_redirect_client()
-        .get(format!("{auth}&login_hint={user}"))
-        .send()
-        .await
-        .unwrap();
-    assert!(
-        r.status().is_redirection(),
-        "provider answered {}",
-        r.status()
-    );
-    location(&r)
-}
-
 async fn me(browser: &Browser) -> (StatusCode, serde_json::Value) {
     let r = browser.get_json("/me").await;
     let status = r.status();
@@ -113,12 +82,12 @@ async fn the_same_sub_at_oidc_provider_and_the_embedded_provider_is_two_users_an
     let s = setup().await;
     let (at_dev, at_node) = (Browser::new(&s.origin), Browser::new(&s.origin));
 
-    let back = authorize_dev(&start_at(&at_dev, "dev").await, "alice").await;
+    let back = authorize_with_hint(&at_dev.start_login_at("dev", "/me").await, "alice").await;
     assert_eq!(
         at_dev.finish_login(&back).await.status(),
         StatusCode::SEE_OTHER
     );
-    let auth = start_at(&at_node, "node").await;
+    let auth = at_node.start_login_at("node", "/me").await;
     assert!(auth.starts_with(&s.node.issuer), "{auth}");
     let back = s.node.authorize(&auth, SUB).await;
     assert!(
@@ -170,7 +139,7 @@ async fn a_code_from_oidc_provider_delivered_to_the_other_providers_callback_is_
     let victim = Browser::new(&s.origin);
     let back = s
         .node
-        .authorize(&start_at(&victim, "node").await, SUB)
+        .authorize(&victim.start_login_at("node", "/me").await, SUB)
         .await;
     let mixed = back.replacen("/auth/callback/node?", "/auth/callback/dev?", 1);
     assert_ne!(mixed, back);

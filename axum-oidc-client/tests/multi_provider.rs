@@ -6,7 +6,7 @@ mod app;
 #[path = "support/capture.rs"]
 mod capture;
 
-use app::{Browser, bind, layer, location, memory, no_redirect_client, serve, urlencode};
+use app::{Browser, authorize_with_hint, bind, layer, location, memory, no_redirect_client, serve};
 use axum_oidc_client::store::SharedStore;
 use axum_oidc_client::{ConfigError, OAuthConfiguration, ProviderSettings};
 use oidc_dev_provider::{ClientRegistration, DevProvider, DevProviderConfig, RunningProvider};
@@ -64,38 +64,12 @@ async fn setup() -> Setup {
 
 /// Starts a login at `provider` and returns the provider's authorization URL.
 async fn start_at(browser: &Browser, provider: &str, next: &str) -> String {
-    let r = browser
-        .get(&format!(
-            "/auth/login?provider={provider}&next={}",
-            urlencode(next)
-        ))
-        .await;
-    assert_eq!(
-        r.status(),
-        StatusCode::SEE_OTHER,
-        "login start at {provider}"
-    );
-    location(&r)
-}
-
-/// Has the provider at `auth` sign in `user` and returns where it sends the browser.
-async fn authorize(auth: &str, user: &str) -> String {
-    let r = no_redirect_client()
-        .get(format!("{auth}&login_hint={user}"))
-        .send()
-        .await
-        .unwrap();
-    assert!(
-        r.status().is_redirection(),
-        "provider answered {}",
-        r.status()
-    );
-    location(&r)
+    browser.start_login_at(provider, next).await
 }
 
 async fn login(browser: &Browser, provider: &str, user: &str) -> reqwest::Response {
     let auth = start_at(browser, provider, "/me").await;
-    let back = authorize(&auth, user).await;
+    let back = authorize_with_hint(&auth, user).await;
     browser.finish_login(&back).await
 }
 
@@ -115,7 +89,7 @@ async fn each_provider_signs_in_at_its_own_callback_and_the_session_names_its_is
         query["redirect_uri"],
         format!("{}/auth/callback/a", s.origin)
     );
-    let back = authorize(&auth, "alice").await;
+    let back = authorize_with_hint(&auth, "alice").await;
     assert!(
         back.starts_with(&format!("{}/auth/callback/a?", s.origin)),
         "{back}"
@@ -189,7 +163,7 @@ async fn a_response_from_one_provider_delivered_to_another_providers_callback_is
     let s = setup().await;
     let victim = Browser::new(&s.origin);
     let auth = start_at(&victim, "a", "/me").await;
-    let back = authorize(&auth, "alice").await;
+    let back = authorize_with_hint(&auth, "alice").await;
     // The code and state A issued, at B's redirect URI (RFC 9700 section 4.4).
     let mixed = back.replacen("/auth/callback/a?", "/auth/callback/b?", 1);
     assert_ne!(mixed, back);

@@ -193,22 +193,29 @@ impl Browser {
         location(&r)
     }
 
+    /// Starts a login at the named `provider` and returns the provider URL it
+    /// redirects to.
+    pub async fn start_login_at(&self, provider: &str, next: &str) -> String {
+        let r = self
+            .get(&format!(
+                "/auth/login?provider={provider}&next={}",
+                urlencode(next)
+            ))
+            .await;
+        assert_eq!(
+            r.status(),
+            StatusCode::SEE_OTHER,
+            "login start at {provider}"
+        );
+        location(&r)
+    }
+
     /// Logs `user` in at the embedded development provider through its `login_hint`
     /// shortcut, from `/auth/login?next=…` to the callback; returns the callback answer.
     pub async fn login_as(&self, user: &str, next: &str) -> reqwest::Response {
         let auth = self.start_login(next).await;
-        let provider = no_redirect_client();
-        let r = provider
-            .get(format!("{auth}&login_hint={user}"))
-            .send()
-            .await
-            .unwrap();
-        assert!(
-            r.status().is_redirection(),
-            "provider answered {}",
-            r.status()
-        );
-        self.finish_login(&location(&r)).await
+        let back = authorize_with_hint(&auth, user).await;
+        self.finish_login(&back).await
     }
 
     /// Follows the provider's redirect back into the app and returns the callback answer.
@@ -219,6 +226,22 @@ impl Browser {
         );
         self.get(callback_url).await
     }
+}
+
+/// Has the embedded development provider at `auth` sign `user` in at once (its
+/// `login_hint` shortcut); returns where it sends the browser.
+pub async fn authorize_with_hint(auth: &str, user: &str) -> String {
+    let r = no_redirect_client()
+        .get(format!("{auth}&login_hint={user}"))
+        .send()
+        .await
+        .unwrap();
+    assert!(
+        r.status().is_redirection(),
+        "provider answered {}",
+        r.status()
+    );
+    location(&r)
 }
 
 pub fn location(r: &reqwest::Response) -> String {
