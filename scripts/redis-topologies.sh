@@ -23,10 +23,10 @@ SENTINELS=($((BASE + 20)) $((BASE + 21)) $((BASE + 22)))
 log() { echo "[redis-topologies] $*" >&2; }
 up() { redis-cli -h 127.0.0.1 -p "$1" ping >/dev/null 2>&1; }
 
-# Waits up to 10 s for a condition (a command).
+# Waits for a condition (a command), up to WAIT_SECONDS (default 10) seconds.
 wait_for() {
   local i
-  for i in $(seq 1 100); do
+  for i in $(seq 1 $((${WAIT_SECONDS:-10} * 10))); do
     if "$@"; then return 0; fi
     sleep 0.1
   done
@@ -60,7 +60,7 @@ start_cluster() {
     for port in "${CLUSTER_PORTS[@]}"; do nodes+=("127.0.0.1:$port"); done
     redis-cli --cluster create "${nodes[@]}" --cluster-replicas 0 --cluster-yes >/dev/null
   fi
-  wait_for cluster_ok
+  WAIT_SECONDS=30 wait_for cluster_ok
 }
 
 sentinels_agree() {
@@ -120,7 +120,9 @@ EOF
     redis-server "$conf" --sentinel
   done
   for port in "${SENTINELS[@]}"; do wait_for up "$port"; done
-  wait_for sentinels_agree
+  # A sentinel learns of the replica from the master's INFO, asked every 10 s, and of
+  # the other sentinels from hello messages every 2 s: give it several rounds.
+  WAIT_SECONDS=60 wait_for sentinels_agree
 }
 
 urls() {
