@@ -104,6 +104,7 @@ fn record(sub: &str) -> SessionRecord {
             id_token: Some(IdTokenValue::new(filler(900))),
             scope: "openid profile email offline_access".into(),
             expires_at: now + 3600,
+            dpop_key: None,
         },
         claims: claims.into(),
         created_at: now,

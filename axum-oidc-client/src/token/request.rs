@@ -84,7 +84,7 @@ fn authenticated_request(
     form: &[(&str, &str)],
 ) -> Result<reqwest::RequestBuilder, TokenError> {
     let assertion: String;
-    let mut form: Vec<(&str, &str)> = form.iter().copied().collect();
+    let mut form: Vec<(&str, &str)> = form.to_vec();
     let mut req = provider
         .http
         .post(endpoint.clone())

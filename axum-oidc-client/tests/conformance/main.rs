@@ -15,6 +15,7 @@ mod harness;
 mod authorization;
 mod backchannel;
 mod discovery;
+mod dpop;
 mod id_token;
 mod par;
 mod refresh;

@@ -18,6 +18,8 @@
 
 #[path = "adversary/behavior.rs"]
 mod behavior;
+#[path = "adversary/dpop.rs"]
+mod dpop;
 #[path = "adversary/forge.rs"]
 mod forge;
 #[path = "adversary/par.rs"]
@@ -40,6 +42,7 @@ use serde_json::{Value, json};
 use sha2::Digest as _;
 
 pub use behavior::{Behavior, Echo, ParReply, Seen, TokenCall, TokenReply};
+pub use dpop::DpopReply;
 use forge::b64;
 pub use forge::{Key, Sig, at_hash, sign};
 
@@ -71,6 +74,8 @@ struct Case {
     access_tokens: HashMap<String, String>,
     /// Pushed authorization requests by `request_uri` (RFC 9126), used once.
     pushed: HashMap<String, HashMap<String, String>>,
+    /// DPoP nonces handed out (RFC 9449 section 8); the last is current.
+    dpop_nonces: u64,
 }
 
 struct Inner {
@@ -301,6 +306,9 @@ async fn discovery(State(s): State<Arc<Inner>>, Path(name): Path<String>) -> Res
             doc["pushed_authorization_request_endpoint"] = json!(format!("{issuer}/par"));
         }
         doc["require_pushed_authorization_requests"] = json!(b.require_par);
+        if b.dpop.is_some() {
+            doc["dpop_signing_alg_values_supported"] = json!(["ES256"]);
+        }
         Json(doc).into_response()
     })
     .unwrap_or_else(not_found)
@@ -451,6 +459,8 @@ async fn token(
 ) -> Response {
     let grant_type = form.get("grant_type").cloned().unwrap_or_default();
     let mut authenticated = false;
+    let proof = dpop::read_proof(&headers);
+    let mut challenge = None;
     let reply = s.with_case(&name, |case| {
         authenticated = client_authenticated(&headers, &form, &case.behavior.token_auth_methods);
         case.seen.token.push(TokenCall {
@@ -458,7 +468,21 @@ async fn token(
             form: form.clone(),
             client_authenticated: authenticated,
             authorization_header: headers.contains_key(header::AUTHORIZATION),
+            dpop: proof.clone(),
         });
+        let current = format!("adv-nonce-{}", case.dpop_nonces);
+        let nonce_ok = proof.as_ref().and_then(|p| p.nonce.as_deref()) == Some(current.as_str());
+        challenge = match case.behavior.dpop {
+            Some(DpopReply::NonceRequired) if !nonce_ok => {
+                case.dpop_nonces += 1;
+                Some(format!("adv-nonce-{}", case.dpop_nonces))
+            }
+            Some(DpopReply::NonceEveryTime) => {
+                case.dpop_nonces += 1;
+                Some(format!("adv-nonce-{}", case.dpop_nonces))
+            }
+            _ => None,
+        };
         match grant_type.as_str() {
             "authorization_code" => case.behavior.token,
             _ => case.behavior.refresh,
@@ -487,8 +511,16 @@ async fn token(
     if !authenticated {
         return oauth_error(StatusCode::UNAUTHORIZED, "invalid_client");
     }
-    s.with_case(&name, |case| issue(&s, &name, case, &grant_type, &form))
-        .unwrap_or_else(not_found)
+    if let Some(nonce) = challenge {
+        let mut r = oauth_error(StatusCode::BAD_REQUEST, "use_dpop_nonce");
+        r.headers_mut()
+            .insert("dpop-nonce", nonce.parse().expect("a header value"));
+        return r;
+    }
+    s.with_case(&name, |case| {
+        issue(&s, &name, case, &grant_type, &form, proof.as_ref())
+    })
+    .unwrap_or_else(not_found)
 }
 
 /// Issues tokens for a grant (RFC 6749 4.1.3 and 6), honouring PKCE and one-time codes,
@@ -499,6 +531,7 @@ fn issue(
     case: &mut Case,
     grant_type: &str,
     form: &HashMap<String, String>,
+    proof: Option<&dpop::ProofSeen>,
 ) -> Response {
     let (grant, refresh) = match grant_type {
         "authorization_code" => {
@@ -529,7 +562,15 @@ fn issue(
         }
         _ => return oauth_error(StatusCode::BAD_REQUEST, "unsupported_grant_type"),
     };
-    let access_token = unique("at");
+    let (access_token, token_type) = match (case.behavior.dpop, proof) {
+        (None | Some(DpopReply::Unbound), _) => (unique("at"), case.behavior.token_type),
+        (Some(DpopReply::BoundElsewhere), Some(_)) => (
+            dpop::bound_access_token(&unique("at"), "0ZcOCORZNYy-DWpqq30jZyJGHTN0d2HglBV3uiguA4I"),
+            "DPoP",
+        ),
+        (Some(_), Some(p)) => (dpop::bound_access_token(&unique("at"), &p.jkt), "DPoP"),
+        (Some(_), None) => return oauth_error(StatusCode::BAD_REQUEST, "invalid_dpop_proof"),
+    };
     let refresh_token = unique("rt");
     case.access_tokens
         .insert(access_token.clone(), grant.sub.clone());
@@ -538,7 +579,7 @@ fn issue(
     case.seen.access_tokens.push(access_token.clone());
     let mut body = json!({
         "access_token": access_token,
-        "token_type": case.behavior.token_type,
+        "token_type": token_type,
         "expires_in": case.behavior.expires_in,
         "refresh_token": refresh_token,
         "scope": "openid profile email",
@@ -561,13 +602,18 @@ async fn userinfo(
     Path(name): Path<String>,
     headers: HeaderMap,
 ) -> Response {
-    let bearer = headers
+    let authorization = headers
         .get(header::AUTHORIZATION)
-        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.to_str().ok());
+    let dpop_token = authorization.and_then(|v| v.strip_prefix("DPoP "));
+    let bearer = authorization
         .and_then(|v| v.strip_prefix("Bearer "))
+        .or(dpop_token)
         .map(str::to_owned);
+    let proof = dpop_token.and_then(|_| dpop::read_proof(&headers));
     s.with_case(&name, |case| {
         case.seen.userinfo += 1;
+        case.seen.userinfo_dpop.extend(proof);
         let Some(sub) = bearer.and_then(|t| case.access_tokens.get(&t).cloned()) else {
             return oauth_error(StatusCode::UNAUTHORIZED, "invalid_token");
         };

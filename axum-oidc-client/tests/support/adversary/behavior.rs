@@ -93,6 +93,8 @@ pub struct Behavior {
     /// `require_pushed_authorization_requests`: the authorization endpoint refuses a
     /// request without `request_uri`.
     pub require_par: bool,
+    /// DPoP at the token endpoint (RFC 9449); `None`: bearer tokens, proofs ignored.
+    pub dpop: Option<super::dpop::DpopReply>,
 }
 
 /// How the pushed authorization request endpoint answers.
@@ -137,6 +139,7 @@ impl Default for Behavior {
             token_auth_methods: vec!["client_secret_basic"],
             par: None,
             require_par: false,
+            dpop: None,
         }
     }
 }
@@ -152,6 +155,8 @@ pub struct TokenCall {
     pub client_authenticated: bool,
     /// Whether the request carried an `Authorization` header.
     pub authorization_header: bool,
+    /// The request's DPoP proof, read.
+    pub dpop: Option<super::dpop::ProofSeen>,
 }
 
 /// What a case's endpoints saw.
@@ -169,6 +174,8 @@ pub struct Seen {
     pub token: Vec<TokenCall>,
     /// UserInfo calls.
     pub userinfo: usize,
+    /// UserInfo calls with the `DPoP` scheme, with their proofs.
+    pub userinfo_dpop: Vec<super::dpop::ProofSeen>,
     /// End-session requests (query parameters).
     pub end_session: Vec<HashMap<String, String>>,
     /// ID tokens issued, in order.
