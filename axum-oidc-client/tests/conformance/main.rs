@@ -16,6 +16,7 @@ mod authorization;
 mod backchannel;
 mod discovery;
 mod dpop;
+mod dpop_bff;
 mod id_token;
 mod par;
 mod refresh;

@@ -42,7 +42,8 @@ use serde_json::{Value, json};
 use sha2::Digest as _;
 
 pub use behavior::{Behavior, Echo, ParReply, Seen, TokenCall, TokenReply};
-pub use dpop::DpopReply;
+#[allow(unused_imports)] // not every test binary uses DPoP
+pub use dpop::{DpopReply, ProofSeen, read_proof};
 use forge::b64;
 pub use forge::{Key, Sig, at_hash, sign};
 
@@ -459,7 +460,7 @@ async fn token(
 ) -> Response {
     let grant_type = form.get("grant_type").cloned().unwrap_or_default();
     let mut authenticated = false;
-    let proof = dpop::read_proof(&headers);
+    let proof = read_proof(&headers);
     let mut challenge = None;
     let reply = s.with_case(&name, |case| {
         authenticated = client_authenticated(&headers, &form, &case.behavior.token_auth_methods);
@@ -531,7 +532,7 @@ fn issue(
     case: &mut Case,
     grant_type: &str,
     form: &HashMap<String, String>,
-    proof: Option<&dpop::ProofSeen>,
+    proof: Option<&ProofSeen>,
 ) -> Response {
     let (grant, refresh) = match grant_type {
         "authorization_code" => {
@@ -610,7 +611,7 @@ async fn userinfo(
         .and_then(|v| v.strip_prefix("Bearer "))
         .or(dpop_token)
         .map(str::to_owned);
-    let proof = dpop_token.and_then(|_| dpop::read_proof(&headers));
+    let proof = dpop_token.and_then(|_| read_proof(&headers));
     s.with_case(&name, |case| {
         case.seen.userinfo += 1;
         case.seen.userinfo_dpop.extend(proof);

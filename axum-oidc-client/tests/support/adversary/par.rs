@@ -17,7 +17,7 @@ pub(super) async fn par(
             form: form.clone(),
             client_authenticated: authenticated,
             authorization_header: headers.contains_key(header::AUTHORIZATION),
-            dpop: dpop::read_proof(&headers),
+            dpop: read_proof(&headers),
         });
         match case.behavior.par {
             None => return Some(not_found()),
