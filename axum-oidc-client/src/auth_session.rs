@@ -33,7 +33,8 @@ pub struct AuthSession {
     pub id_token: String,
     /// OAuth 2.0 access token for API requests.
     pub access_token: String,
-    /// Token type, `Bearer`.
+    /// Token type: `Bearer`, or `DPoP` for tokens bound to the session's DPoP key
+    /// ([`with_dpop`](crate::OAuthConfigurationBuilder::with_dpop)).
     pub token_type: String,
     /// Refresh token; empty when the provider issued none.
     pub refresh_token: String,
@@ -45,6 +46,9 @@ pub struct AuthSession {
     claims: Option<Arc<IdTokenClaims>>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     provider: Option<String>,
+    /// The session's DPoP key: never serialized, never printed.
+    #[serde(skip)]
+    dpop_key: Option<crate::secret::DpopPrivateKey>,
 }
 
 impl std::fmt::Debug for AuthSession {
@@ -107,6 +111,7 @@ impl AuthSession {
             expires: local_time(now.saturating_add(lifetime)),
             claims: None,
             provider: None,
+            dpop_key: None,
         }
     }
 
@@ -129,6 +134,7 @@ impl AuthSession {
             expires: local_time(t.expires_at),
             claims: Some(record.claims.clone()),
             provider: record.provider.clone(),
+            dpop_key: t.dpop_key.clone(),
         }
     }
 
@@ -188,6 +194,56 @@ impl AuthSession {
     pub fn provider(&self) -> Option<&str> {
         self.provider.as_deref()
     }
+
+    /// The `Authorization` header value for a call to an API with the access token:
+    /// `Bearer <token>`, or `DPoP <token>` when the token is bound to the session's
+    /// DPoP key (RFC 9449 section 7.1; send [`dpop_proof`](Self::dpop_proof) with it).
+    ///
+    /// ```
+    /// use axum_oidc_client::auth_session::AuthSession;
+    ///
+    /// async fn call_api(session: AuthSession) -> Result<String, Box<dyn std::error::Error>> {
+    ///     let url = "https://api.example/orders";
+    ///     let mut req = reqwest::Client::new()
+    ///         .get(url)
+    ///         .header("authorization", session.authorization());
+    ///     if let Some(proof) = session.dpop_proof(&http::Method::GET, url, None)? {
+    ///         req = req.header("dpop", proof);
+    ///     }
+    ///     Ok(req.send().await?.text().await?)
+    /// }
+    /// ```
+    pub fn authorization(&self) -> String {
+        match self.dpop_key {
+            Some(_) => format!("DPoP {}", self.access_token),
+            None => format!("Bearer {}", self.access_token),
+        }
+    }
+
+    /// A DPoP proof (RFC 9449 section 4.2) of the session's key for a `method` call to
+    /// `url` with the access token (`ath`), issued now, with the resource server's
+    /// last `DPoP-Nonce` when it sent one (section 9; see
+    /// [`dpop::is_resource_nonce_challenge`](crate::dpop::is_resource_nonce_challenge)).
+    /// `None` when the session's tokens are bearer tokens.
+    pub fn dpop_proof(
+        &self,
+        method: &http::Method,
+        url: &str,
+        nonce: Option<&str>,
+    ) -> Result<Option<String>, crate::dpop::DpopError> {
+        let Some(stored) = &self.dpop_key else {
+            return Ok(None);
+        };
+        let key = crate::dpop::DpopKey::from_stored(stored)?;
+        key.proof(
+            method,
+            url,
+            chrono::Utc::now().timestamp(),
+            nonce,
+            Some(&self.access_token),
+        )
+        .map(Some)
+    }
 }
 
 pub(crate) fn local_time(unix: i64) -> DateTime<Local> {
@@ -200,6 +256,51 @@ pub(crate) fn local_time(unix: i64) -> DateTime<Local> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_dpop_bound_session_presents_its_token_with_the_dpop_scheme_and_a_proof() {
+        let mut record = crate::session::tests::record("alice", None);
+        let key = crate::dpop::DpopKey::generate().unwrap();
+        record.tokens.dpop_key = Some(key.to_stored());
+        record.tokens.token_type = "DPoP".into();
+        let s = AuthSession::from_record(&record);
+        assert!(s.authorization().starts_with("DPoP "));
+        let proof = s
+            .dpop_proof(&http::Method::GET, "https://api.example/x?q=1", Some("n-1"))
+            .unwrap()
+            .expect("a proof");
+        let header = jsonwebtoken::decode_header(&proof).unwrap();
+        assert_eq!(header.typ.as_deref(), Some("dpop+jwt"));
+        let claims: serde_json::Value = serde_json::from_slice(
+            &base64::Engine::decode(
+                &base64::engine::general_purpose::URL_SAFE_NO_PAD,
+                proof.split('.').nth(1).unwrap(),
+            )
+            .unwrap(),
+        )
+        .unwrap();
+        assert_eq!(claims["htu"], "https://api.example/x");
+        assert_eq!(claims["nonce"], "n-1");
+        assert_eq!(
+            claims["ath"],
+            crate::dpop::access_token_hash(&s.access_token).as_str()
+        );
+        let debug = format!("{s:?}");
+        assert!(!debug.contains(record.tokens.dpop_key.as_ref().unwrap().secret()));
+        let json = serde_json::to_string(&s).unwrap();
+        assert!(!json.contains(record.tokens.dpop_key.as_ref().unwrap().secret()));
+    }
+
+    #[test]
+    fn a_bearer_session_has_no_proof() {
+        let s = AuthSession::from_record(&crate::session::tests::record("alice", None));
+        assert!(s.authorization().starts_with("Bearer "));
+        assert_eq!(
+            s.dpop_proof(&http::Method::GET, "https://api.example/", None)
+                .unwrap(),
+            None
+        );
+    }
 
     #[test]
     fn debug_redacts_every_token() {

@@ -74,7 +74,7 @@ mod userinfo;
 // ---- The layer and its configuration ----
 pub use config::{
     ClientAuthMethod, Clock, ConfigError, DEFAULT_SCOPES, IdentityMode, OAuthConfiguration,
-    OAuthConfigurationBuilder, ProviderSettings,
+    OAuthConfigurationBuilder, ProviderSettings, SecurityProfile,
 };
 pub use health::{DiscoveryHealth, Readiness, StoreHealth};
 pub use layer::{AuthLayer, Authentication, AuthenticationLayer, ResponseFuture};
@@ -104,7 +104,7 @@ pub use logout::{DefaultLogoutHandler, LogoutContext, LogoutHandler, OidcLogoutH
 pub use discovery::{DiscoveryError, ProviderMetadata};
 pub use issuer::IssuerError;
 pub use jose::{Audience, JwkSet, JwksCache, JwksError, KeyEntry, SigningAlgorithm};
-pub use secret::{AccessTokenValue, ClientSecret, IdTokenValue, RefreshTokenValue};
+pub use secret::{AccessTokenValue, ClientSecret, DpopPrivateKey, IdTokenValue, RefreshTokenValue};
 
 // ---- Stores (more in [`store`]) ----
 pub use store::{AuthCache, MemoryStore, StoreError, TwoTierStore, TwoTierStoreConfig};
@@ -260,6 +260,7 @@ pub mod __private {
             c.routes.token_request_redirect_uri(),
             code,
             verifier,
+            None,
         )
         .await?)
     }

@@ -229,6 +229,7 @@ pub struct OidcLogoutHandler;
 /// #             id_token: Some(IdTokenValue::new("h.p.s")),
 /// #             scope: "openid".into(),
 /// #             expires_at: 100,
+/// #             dpop_key: None,
 /// #         },
 /// #         claims: claims.into(),
 /// #         created_at: 1,

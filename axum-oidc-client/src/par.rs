@@ -109,7 +109,7 @@ pub(crate) async fn push(
         .iter()
         .map(|(k, v)| (k.as_str(), v.as_str()))
         .collect();
-    let (status, body) = crate::token::post_form(provider, endpoint, form)
+    let (status, body) = crate::token::post_form(provider, endpoint, form, None)
         .await
         .map_err(|e| match e {
             TokenError::Http(e) => ParError::Http(e),

@@ -365,7 +365,15 @@ async fn refresh_holding_lease(
         ));
     };
     let provider = &*provider;
-    let response = match crate::token::refresh(provider, &refresh_token).await {
+    // The session's DPoP key, the one its tokens are bound to (RFC 9449 section 5).
+    let dpop = match &current.tokens.dpop_key {
+        Some(stored) => Some(
+            crate::dpop::DpopKey::from_stored(stored)
+                .map_err(|e| Failed::token(TokenError::DpopProof(e)))?,
+        ),
+        None => None,
+    };
+    let response = match crate::token::refresh(provider, &refresh_token, dpop.as_ref()).await {
         Ok(r) => r,
         Err(e @ TokenError::InvalidGrant) => {
             state.store.op(state.store.remove(key)).await?;
@@ -407,7 +415,8 @@ async fn refresh_holding_lease(
     };
     let claims = if provider.fetch_userinfo && provider.identity == IdentityMode::OpenIdConnect {
         // OIDC Core 5.3.4 holds after a refresh too: a different `sub` ends the session.
-        match crate::userinfo::merge_userinfo(provider, claims, &response.access_token).await {
+        let token = crate::userinfo::Presented::new(&response, dpop.as_ref());
+        match crate::userinfo::merge_userinfo(provider, claims, token).await {
             Ok(merged) => merged,
             Err(e) if e.is_provider_fault() => {
                 keep_rotated_refresh_token(state, key, &current, &response, ttl).await?;

@@ -112,6 +112,13 @@ secret_string!(
     /// The random session id carried in the session cookie.
     SessionId
 );
+secret_string!(
+    /// A session's DPoP private key (RFC 9449), as base64url PKCS#8 DER: stored with
+    /// the session, encrypted at rest like its tokens
+    /// ([`DpopKey::to_stored`](crate::dpop::DpopKey::to_stored)).
+    DpopPrivateKey,
+    public: "axum_oidc_client::DpopPrivateKey"
+);
 
 /// Compares two byte strings in constant time (for equal lengths).
 pub fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {

@@ -38,19 +38,80 @@ impl UserInfoError {
     }
 }
 
+/// An access token as presented to the UserInfo or user endpoint: as a bearer token,
+/// or, when it is bound to the session's DPoP key, with the `DPoP` scheme and a
+/// proof of that key (RFC 9449 section 7.1).
+#[derive(Clone, Copy)]
+pub(crate) struct Presented<'a> {
+    access_token: &'a str,
+    dpop: Option<&'a crate::dpop::DpopKey>,
+}
+
+impl<'a> Presented<'a> {
+    /// The access token of a token response, bound to `dpop` when given.
+    pub(crate) fn new(
+        response: &'a crate::AccessTokenResponse,
+        dpop: Option<&'a crate::dpop::DpopKey>,
+    ) -> Self {
+        Self {
+            access_token: &response.access_token,
+            dpop,
+        }
+    }
+}
+
 async fn fetch_json(
     provider: &ProviderConfig,
     endpoint: &url::Url,
-    access_token: &str,
+    token: Presented<'_>,
 ) -> Result<serde_json::Map<String, serde_json::Value>, UserInfoError> {
-    let req = provider
-        .http
-        .get(endpoint.clone())
-        .bearer_auth(access_token)
-        .header(http::header::ACCEPT, "application/json");
-    let resp = crate::http_util::send(req, ProviderEndpoint::Userinfo)
-        .await
-        .map_err(UserInfoError::Http)?;
+    // The provider's last nonce: UserInfo is usually served by the provider itself.
+    let mut nonce = token.dpop.and_then(|_| provider.dpop_nonce.get());
+    let mut challenged = false;
+    let resp = loop {
+        let mut req = provider
+            .http
+            .get(endpoint.clone())
+            .header(http::header::ACCEPT, "application/json");
+        req = match token.dpop {
+            Some(key) => {
+                let proof = key
+                    .proof(
+                        &http::Method::GET,
+                        endpoint.as_str(),
+                        chrono::Utc::now().timestamp(),
+                        nonce.as_deref(),
+                        Some(token.access_token),
+                    )
+                    .map_err(|_| UserInfoError::Invalid)?;
+                req.header(
+                    http::header::AUTHORIZATION,
+                    format!("DPoP {}", token.access_token),
+                )
+                .header("DPoP", proof)
+            }
+            None => req.bearer_auth(token.access_token),
+        };
+        let resp = crate::http_util::send(req, ProviderEndpoint::Userinfo)
+            .await
+            .map_err(UserInfoError::Http)?;
+        let server_nonce = token
+            .dpop
+            .and_then(|_| crate::dpop::server_nonce(resp.headers()));
+        if let Some(n) = &server_nonce {
+            provider.dpop_nonce.set(n.clone());
+        }
+        // RFC 9449 section 9: a resource server's nonce challenge, answered once.
+        let challenge =
+            crate::dpop::is_resource_nonce_challenge(resp.status().as_u16(), resp.headers());
+        match server_nonce {
+            Some(n) if challenge && !challenged => {
+                challenged = true;
+                nonce = Some(n);
+            }
+            _ => break resp,
+        }
+    };
     if !resp.status().is_success() {
         return Err(UserInfoError::Status(resp.status().as_u16()));
     }
@@ -83,13 +144,13 @@ pub fn merge_claims(
 pub(crate) async fn merge_userinfo(
     provider: &ProviderConfig,
     claims: IdTokenClaims,
-    access_token: &str,
+    token: Presented<'_>,
 ) -> Result<IdTokenClaims, UserInfoError> {
     let endpoint = provider
         .userinfo_endpoint
         .as_ref()
         .ok_or(UserInfoError::NotConfigured)?;
-    let doc = fetch_json(provider, endpoint, access_token).await?;
+    let doc = fetch_json(provider, endpoint, token).await?;
     merge_claims(claims, doc)
 }
 
@@ -132,7 +193,7 @@ pub fn map_user_document(
 /// OAuth2-only mode: reads the user endpoint and maps it to claims.
 pub(crate) async fn fetch_user_claims(
     provider: &ProviderConfig,
-    access_token: &str,
+    token: Presented<'_>,
     now: i64,
 ) -> Result<IdTokenClaims, UserInfoError> {
     let IdentityMode::OAuth2Only {
@@ -142,7 +203,7 @@ pub(crate) async fn fetch_user_claims(
     else {
         return Err(UserInfoError::NotConfigured);
     };
-    let doc = fetch_json(provider, user_endpoint, access_token).await?;
+    let doc = fetch_json(provider, user_endpoint, token).await?;
     let issuer = user_endpoint.origin().ascii_serialization();
     map_user_document(doc, sub_field, &issuer, &provider.client_id, now)
 }

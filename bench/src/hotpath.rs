@@ -53,6 +53,7 @@ fn record(now: i64) -> BenchResult<SessionRecord> {
             id_token: Some(IdTokenValue::new(fixed(957, 'i'))),
             scope: "openid profile email offline_access".into(),
             expires_at: now + 3600,
+            dpop_key: None,
         },
         claims: claims.into(),
         created_at: now,

@@ -106,6 +106,16 @@ async fn run(settings: Settings) -> Result<(), BoxError> {
                 .into(),
         );
     }
+    if settings.issuer.is_none()
+        && named.is_empty()
+        && (settings.dpop || settings.profile.is_some())
+    {
+        return Err(
+            "OIDC_DPOP and OIDC_PROFILE need OIDC_ISSUER: the embedded development \
+                    provider issues bearer tokens only"
+                .into(),
+        );
+    }
     let builder = match &settings.issuer {
         // OIDC_PROVIDERS: every provider discovered in the background, so that one
         // that is down stops neither the start nor the others (see /readyz).
@@ -170,6 +180,14 @@ async fn run(settings: Settings) -> Result<(), BoxError> {
                 name: "pushed_authorization_requests",
                 ..
             } if settings.par => format!("{e} (OIDC_PAR=1 asks for it)").into(),
+            axum_oidc_client::ConfigError::Invalid {
+                name: "security_profile",
+                ..
+            } => format!(
+                "{e} (OIDC_PROFILE=fapi2 asks for it: set OIDC_CLIENT_AUTH=private_key_jwt \
+                 with OIDC_CLIENT_KEY_FILE, and leave OIDC_PAR and OIDC_DPOP unset or on)"
+            )
+            .into(),
             _ => e.into(),
         }
     })?;
@@ -299,6 +317,12 @@ fn base_builder(s: &Settings) -> OAuthConfigurationBuilder {
     if s.par {
         // Every provider's default, named ones included.
         b = b.with_pushed_authorization_requests(true);
+    }
+    if s.dpop {
+        b = b.with_dpop(true);
+    }
+    if let Some(profile) = s.profile {
+        b = b.with_security_profile(profile);
     }
     let external = s.issuer.is_some() || s.providers.is_some();
     if s.scopes.split_whitespace().any(|x| x == "offline_access") && external {

@@ -124,6 +124,23 @@ pub struct Settings {
         value_parser = clap::builder::BoolishValueParser::new()
     )]
     pub par: bool,
+    /// Bind every session's tokens to a DPoP key of its own (RFC 9449): OIDC_DPOP=1.
+    /// The provider must support DPoP (the embedded one does not).
+    #[arg(
+        long = "dpop",
+        env = "OIDC_DPOP",
+        value_name = "BOOL",
+        num_args = 0..=1,
+        default_value = "false",
+        default_missing_value = "true",
+        value_parser = clap::builder::BoolishValueParser::new()
+    )]
+    pub dpop: bool,
+    /// A security profile preset: OIDC_PROFILE=fapi2 (the FAPI 2.0 Security Profile:
+    /// PAR, PKCE S256, private_key_jwt, DPoP and the RFC 9207 `iss` check; weaker
+    /// settings are refused at start).
+    #[arg(long, env = "OIDC_PROFILE", value_name = "PROFILE", value_parser = parse_profile)]
+    pub profile: Option<axum_oidc_client::SecurityProfile>,
     /// Port of the embedded development provider (default: the listen port + 1).
     #[arg(long, env = "DEV_PROVIDER_PORT", value_name = "PORT", value_parser = parse_dev_provider_port)]
     pub dev_provider_port: Option<u16>,
@@ -391,6 +408,12 @@ fn parse_local_ttl(value: &str) -> Result<u64, String> {
     }
 }
 
+/// OIDC_PROFILE's value.
+fn parse_profile(v: &str) -> Result<axum_oidc_client::SecurityProfile, String> {
+    axum_oidc_client::SecurityProfile::parse(v)
+        .ok_or_else(|| format!("{v:?} is not a security profile (known: fapi2)"))
+}
+
 /// Checks DEV_PROVIDER_PORT: a TCP port.
 fn parse_dev_provider_port(value: &str) -> Result<u16, String> {
     value.trim().parse().map_err(|_| {
@@ -425,6 +448,30 @@ mod tests {
         );
         assert_eq!(store_for_logs("memory"), "memory");
         assert_eq!(store_for_logs("sqlite:/var/lib/demo.db"), "sqlite");
+    }
+
+    #[test]
+    fn oidc_dpop_and_oidc_profile_are_read_and_checked() {
+        let s = Settings::parse_from(["oidc-demo"]);
+        assert!(!s.dpop && s.profile.is_none());
+        let command = Settings::command();
+        for (id, env) in [("dpop", "OIDC_DPOP"), ("profile", "OIDC_PROFILE")] {
+            let arg = command.get_arguments().find(|a| a.get_id() == id);
+            assert_eq!(
+                arg.and_then(|a| a.get_env()),
+                Some(std::ffi::OsStr::new(env))
+            );
+        }
+        assert!(Settings::parse_from(["oidc-demo", "--dpop=1"]).dpop);
+        assert_eq!(
+            Settings::parse_from(["oidc-demo", "--profile", "fapi2"]).profile,
+            Some(axum_oidc_client::SecurityProfile::Fapi2)
+        );
+        let Err(e) = Settings::try_parse_from(["oidc-demo", "--profile", "fapi1"]) else {
+            panic!("fapi1 is not a profile");
+        };
+        let e = e.to_string();
+        assert!(e.contains("fapi2"), "{e}");
     }
 
     #[test]

@@ -94,29 +94,48 @@ pub(crate) struct Forwarded<'a> {
     pub host: Option<&'a HeaderValue>,
 }
 
+/// How the session's access token goes upstream: as a bearer token, or with the
+/// `DPoP` scheme and a proof of the session's key (RFC 9449 section 7.1).
+pub(crate) struct Credentials<'a> {
+    pub access_token: &'a str,
+    pub dpop_proof: Option<String>,
+}
+
 /// The headers sent upstream: the browser's, without hop-by-hop fields, its cookies,
-/// its `Authorization` and `Host`, with `Authorization: Bearer <access_token>` and
+/// its `Authorization`, `DPoP` and `Host`, with `Authorization: Bearer
+/// <access_token>` (or `DPoP <access_token>` and the `DPoP` proof) and
 /// `X-Forwarded-For`/`-Proto`/`-Host`. An `X-Forwarded-For` from the browser is kept
 /// (this server may be behind a proxy) and the browser's address appended; the other
 /// two are replaced.
 pub(crate) fn upstream_headers(
     browser: &HeaderMap,
-    access_token: &str,
+    credentials: &Credentials<'_>,
     forwarded: &Forwarded<'_>,
 ) -> Result<HeaderMap, header::InvalidHeaderValue> {
     let mut h = browser.clone();
     remove_hop_by_hop(&mut h);
+    let dpop = HeaderName::from_static("dpop");
     for name in [
         header::COOKIE,
         header::AUTHORIZATION,
         header::HOST,
         header::FORWARDED,
+        dpop.clone(),
     ] {
         h.remove(name);
     }
-    let mut bearer = HeaderValue::try_from(format!("Bearer {access_token}"))?;
-    bearer.set_sensitive(true);
-    h.insert(header::AUTHORIZATION, bearer);
+    let token = credentials.access_token;
+    let mut authorization = HeaderValue::try_from(match &credentials.dpop_proof {
+        Some(_) => format!("DPoP {token}"),
+        None => format!("Bearer {token}"),
+    })?;
+    authorization.set_sensitive(true);
+    h.insert(header::AUTHORIZATION, authorization);
+    if let Some(proof) = &credentials.dpop_proof {
+        let mut proof = HeaderValue::try_from(proof.as_str())?;
+        proof.set_sensitive(true);
+        h.insert(dpop, proof);
+    }
 
     let xff = HeaderName::from_static("x-forwarded-for");
     if let Some(ip) = forwarded.client_ip {
@@ -222,8 +241,13 @@ mod tests {
             proto: "https",
             host: Some(&host),
         };
-        let h = upstream_headers(&browser(), "at-1", &f).unwrap();
+        let bearer = Credentials {
+            access_token: "at-1",
+            dpop_proof: None,
+        };
+        let h = upstream_headers(&browser(), &bearer, &f).unwrap();
         assert_eq!(h["authorization"], "Bearer at-1");
+        assert!(!h.contains_key("dpop"));
         assert_eq!(h.get_all("authorization").iter().count(), 1);
         assert!(h["authorization"].is_sensitive());
         for gone in [
@@ -249,9 +273,42 @@ mod tests {
             proto: "http",
             host: None,
         };
-        let h = upstream_headers(&browser(), "at-1", &f).unwrap();
+        let bearer = Credentials {
+            access_token: "at-1",
+            dpop_proof: None,
+        };
+        let h = upstream_headers(&browser(), &bearer, &f).unwrap();
         assert!(!h.contains_key("x-forwarded-host"));
         assert_eq!(h["x-forwarded-for"], "203.0.113.9");
+    }
+
+    #[test]
+    fn a_dpop_bound_token_goes_with_the_dpop_scheme_and_the_sessions_proof_only() {
+        let f = Forwarded {
+            client_ip: None,
+            proto: "https",
+            host: None,
+        };
+        let mut browser = browser();
+        browser.insert("dpop", "a-proof-from-the-browser".parse().unwrap());
+        let bound = Credentials {
+            access_token: "at-1",
+            dpop_proof: Some("the-sessions-proof".into()),
+        };
+        let h = upstream_headers(&browser, &bound, &f).unwrap();
+        assert_eq!(h["authorization"], "DPoP at-1");
+        assert_eq!(h.get_all("dpop").iter().count(), 1);
+        assert_eq!(h["dpop"], "the-sessions-proof");
+        assert!(h["dpop"].is_sensitive());
+        let bearer = Credentials {
+            access_token: "at-1",
+            dpop_proof: None,
+        };
+        let h = upstream_headers(&browser, &bearer, &f).unwrap();
+        assert!(
+            !h.contains_key("dpop"),
+            "the browser's proof is never forwarded"
+        );
     }
 
     #[test]

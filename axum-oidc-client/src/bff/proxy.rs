@@ -17,7 +17,7 @@ use http::{Request, StatusCode};
 use tower_service::Service;
 use url::Url;
 
-use super::forward::{Forwarded, downstream_headers, upstream_headers, upstream_url};
+use super::forward::{Credentials, Forwarded, downstream_headers, upstream_headers, upstream_url};
 use super::retry::refresh_rejected;
 use crate::extract::{AuthRejection, require_record, slot};
 use crate::session::SessionRecord;
@@ -50,7 +50,11 @@ pub enum ApiProxyError {
 ///
 /// - Each call carries `Authorization: Bearer <access token>`, the session's token as
 ///   the layer keeps it fresh (refreshed ahead of expiry, once for all concurrent
-///   requests of the session).
+///   requests of the session). A token bound to the session's DPoP key
+///   ([`with_dpop`](crate::OAuthConfigurationBuilder::with_dpop)) goes as
+///   `Authorization: DPoP <access token>` with a fresh proof of the key for the
+///   upstream URL (RFC 9449 section 7.1); the upstream's `DPoP-Nonce` challenge
+///   (section 9) is answered once, for a replayable body.
 /// - The browser's cookies, its `Authorization`, hop-by-hop fields and `Host` are
 ///   removed; `X-Forwarded-For` (when the server is run with
 ///   `into_make_service_with_connect_info`), `X-Forwarded-Proto` (the application
@@ -92,6 +96,8 @@ struct Inner {
     client: reqwest::Client,
     timeout: Duration,
     max_body: u64,
+    /// The upstream's last `DPoP-Nonce` (RFC 9449 section 9).
+    dpop_nonce: crate::dpop::NonceCell,
 }
 
 const DEFAULT_TIMEOUT: Duration = Duration::from_secs(30);
@@ -132,6 +138,7 @@ impl ApiProxy {
                 client: client(DEFAULT_TIMEOUT)?,
                 timeout: DEFAULT_TIMEOUT,
                 max_body: DEFAULT_MAX_BODY,
+                dpop_nonce: Default::default(),
             }),
         })
     }
@@ -155,6 +162,7 @@ impl ApiProxy {
                 client: client(timeout)?,
                 timeout,
                 max_body: self.inner.max_body,
+                dpop_nonce: Default::default(),
             }),
         })
     }
@@ -176,6 +184,7 @@ impl ApiProxy {
                 client: self.inner.client.clone(),
                 timeout: self.inner.timeout,
                 max_body: bytes,
+                dpop_nonce: Default::default(),
             }),
         }
     }
@@ -268,7 +277,16 @@ async fn forward(proxy: &Inner, req: Request<Body>) -> Response {
         Outgoing::Replayable(b) => Some(b.clone()),
         Outgoing::Streaming(_) => None,
     };
-    let first = send(proxy, &parts, &target, &record, outgoing).await;
+    let mut first = send(proxy, &parts, &target, &record, outgoing).await;
+    // RFC 9449 section 9: the upstream's nonce challenge, answered once (`send` kept
+    // the nonce it sent).
+    if let (Ok(r), Some(bytes)) = (&first, &replay)
+        && record.tokens.dpop_key.is_some()
+        && crate::dpop::is_resource_nonce_challenge(r.status().as_u16(), r.headers())
+    {
+        let bytes = Outgoing::Replayable(bytes.clone());
+        first = send(proxy, &parts, &target, &record, bytes).await;
+    }
     let retry = matches!(&first, Ok(r) if r.status() == StatusCode::UNAUTHORIZED);
     let answer = match (retry, replay) {
         (true, Some(bytes)) => match rejected_then_refreshed(&parts, &record).await {
@@ -313,12 +331,29 @@ async fn send(
         proto: app.as_ref().map_or("https", |u| u.scheme()),
         host: parts.headers.get(http::header::HOST),
     };
-    let headers = upstream_headers(
-        &parts.headers,
-        record.tokens.access_token.secret(),
-        &forwarded,
-    )
-    .map_err(|_| Fault::Unsendable)?;
+    let access_token = record.tokens.access_token.secret();
+    let dpop_proof = match &record.tokens.dpop_key {
+        Some(stored) => Some(
+            crate::dpop::DpopKey::from_stored(stored)
+                .and_then(|key| {
+                    key.proof(
+                        &parts.method,
+                        target.as_str(),
+                        chrono::Utc::now().timestamp(),
+                        proxy.dpop_nonce.get().as_deref(),
+                        Some(access_token),
+                    )
+                })
+                .map_err(|_| Fault::Unsendable)?,
+        ),
+        None => None,
+    };
+    let credentials = Credentials {
+        access_token,
+        dpop_proof,
+    };
+    let headers = upstream_headers(&parts.headers, &credentials, &forwarded)
+        .map_err(|_| Fault::Unsendable)?;
     let body = match body {
         Outgoing::Replayable(b) => reqwest::Body::from(b),
         Outgoing::Streaming(b) => reqwest::Body::wrap(super::body::Limited::new(b, proxy.max_body)),
@@ -329,10 +364,16 @@ async fn send(
         .headers(headers)
         .body(body)
         .send();
-    match tokio::time::timeout(proxy.timeout, request).await {
-        Ok(r) => r.map_err(Fault::Upstream),
-        Err(_) => Err(Fault::TimedOut),
+    let response = match tokio::time::timeout(proxy.timeout, request).await {
+        Ok(r) => r.map_err(Fault::Upstream)?,
+        Err(_) => return Err(Fault::TimedOut),
+    };
+    if credentials.dpop_proof.is_some()
+        && let Some(nonce) = crate::dpop::server_nonce(response.headers())
+    {
+        proxy.dpop_nonce.set(nonce);
     }
+    Ok(response)
 }
 
 fn downstream(upstream: reqwest::Response) -> Response {

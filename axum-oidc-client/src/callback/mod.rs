@@ -346,6 +346,15 @@ pub async fn complete_login(
     let c = &config.inner;
     let (entry, provider) = provider_of(config, login)?;
     let provider = &*provider;
+    // RFC 9449 section 5: the session's own DPoP key, made here so that unfinished
+    // logins cost nothing; its tokens are bound to it for the session's life.
+    let dpop = match provider.dpop {
+        true => Some(
+            crate::dpop::DpopKey::generate()
+                .map_err(|e| CallbackError::Token(TokenError::DpopProof(e)))?,
+        ),
+        false => None,
+    };
     let response = crate::token::exchange_code(
         provider,
         c.routes
@@ -353,6 +362,7 @@ pub async fn complete_login(
             .then_some(&entry.redirect_uri),
         code,
         &login.verifier,
+        dpop.as_ref(),
     )
     .await
     .map_err(CallbackError::Token)?;
@@ -370,7 +380,8 @@ pub async fn complete_login(
             // token (OIDC Core 3.1.3.7 steps 11-12).
             check_step_up(login, &claims, provider, now)?;
             if provider.fetch_userinfo {
-                crate::userinfo::merge_userinfo(provider, claims, &response.access_token)
+                let token = crate::userinfo::Presented::new(&response, dpop.as_ref());
+                crate::userinfo::merge_userinfo(provider, claims, token)
                     .await
                     .map_err(CallbackError::UserInfo)?
             } else {
@@ -378,7 +389,8 @@ pub async fn complete_login(
             }
         }
         IdentityMode::OAuth2Only { .. } => {
-            let claims = fetch_user_claims(provider, &response.access_token, now)
+            let token = crate::userinfo::Presented::new(&response, dpop.as_ref());
+            let claims = fetch_user_claims(provider, token, now)
                 .await
                 .map_err(CallbackError::UserInfo)?;
             // Without an ID token only the user document can say; most say nothing,
@@ -389,6 +401,7 @@ pub async fn complete_login(
     };
     let mut record = new_record(provider, &response, claims, None, now);
     record.provider = login.provider.clone();
+    record.tokens.dpop_key = dpop.map(|k| k.to_stored());
     Ok(record)
 }
 
@@ -473,6 +486,8 @@ pub(crate) fn new_record(
             .or_else(|| previous.map(|p| p.tokens.scope.clone()))
             .unwrap_or_else(|| provider.scopes.join(" ")),
         expires_at,
+        // A refresh keeps the login's key; the callback sets it for a new session.
+        dpop_key: previous.and_then(|p| p.tokens.dpop_key.clone()),
     };
     // A refresh keeps the login's enriched claims (they are not fetched again).
     let claims = match previous {

@@ -15,7 +15,7 @@ pub(crate) mod providers;
 mod routes;
 use crate::discovery::DiscoveryError;
 use crate::jose::{JwksCache, JwksError};
-pub use builder::{DEFAULT_SCOPES, OAuthConfigurationBuilder, ProviderSettings};
+pub use builder::{DEFAULT_SCOPES, OAuthConfigurationBuilder, ProviderSettings, SecurityProfile};
 pub(crate) use provider::ProviderConfig;
 pub(crate) use provider_cell::{ProviderCell, is_transient as discovery_is_transient};
 pub(crate) use routes::Routes;

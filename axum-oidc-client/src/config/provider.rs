@@ -58,6 +58,10 @@ pub(crate) struct ProviderConfig {
     pub identity: IdentityMode,
     /// Merge UserInfo claims after login and refresh (OIDC Core 5.3).
     pub fetch_userinfo: bool,
+    /// Bind each session's tokens to its own DPoP key (RFC 9449).
+    pub dpop: bool,
+    /// The provider's last `DPoP-Nonce` (RFC 9449 section 8).
+    pub dpop_nonce: crate::dpop::NonceCell,
 }
 
 impl ProviderConfig {

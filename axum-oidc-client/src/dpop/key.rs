@@ -99,6 +99,33 @@ impl DpopKey {
         &self.pkcs8
     }
 
+    /// The key as a session stores it: base64url PKCS#8 DER, a secret.
+    ///
+    /// ```
+    /// use axum_oidc_client::dpop::DpopKey;
+    /// let key = DpopKey::generate()?;
+    /// let stored = key.to_stored();
+    /// assert_eq!(DpopKey::from_stored(&stored)?.thumbprint(), key.thumbprint());
+    /// assert!(!format!("{stored:?}").contains(stored.secret()));
+    /// # Ok::<(), axum_oidc_client::dpop::DpopError>(())
+    /// ```
+    pub fn to_stored(&self) -> crate::secret::DpopPrivateKey {
+        crate::secret::DpopPrivateKey::new(URL_SAFE_NO_PAD.encode(&self.pkcs8))
+    }
+
+    /// Reads a key written by [`to_stored`](Self::to_stored).
+    ///
+    /// ```
+    /// use axum_oidc_client::{DpopPrivateKey, dpop::{DpopError, DpopKey}};
+    /// assert!(matches!(DpopKey::from_stored(&DpopPrivateKey::new("!")), Err(DpopError::Key(_))));
+    /// ```
+    pub fn from_stored(stored: &crate::secret::DpopPrivateKey) -> Result<Self, DpopError> {
+        let der = URL_SAFE_NO_PAD
+            .decode(stored.secret())
+            .map_err(|_| DpopError::Key("not base64url"))?;
+        Self::from_pkcs8_der(&der)
+    }
+
     /// The public JWK (RFC 7517, RFC 7518 section 6.2.1): `kty`, `crv`, `x`, `y`,
     /// never `d`.
     ///

@@ -12,6 +12,10 @@
 //!   within a window; `ath` the hash of the access token; the token's `cnf.jkt` the
 //!   proof key's thumbprint; and a `jti` never seen before, across every instance
 //!   sharing the store ([`AuthCache::insert_once`](crate::AuthCache::insert_once)).
+//! - The client's rules: [`check_binding`] (a response to a proved token request is
+//!   `token_type` `DPoP`, bound to the session's key), [`server_nonce`] and the nonce
+//!   challenges of sections 8 and 9 ([`is_token_nonce_challenge`],
+//!   [`is_resource_nonce_challenge`]), answered with one retry.
 //! - [`DpopError`]: one variant per rule.
 //!
 //! ```
@@ -30,6 +34,7 @@
 //! # Ok::<(), axum_oidc_client::dpop::DpopError>(())
 //! ```
 
+mod client;
 mod error;
 mod htu;
 mod key;
@@ -38,9 +43,14 @@ mod verify;
 #[cfg(test)]
 mod verify_tests;
 
+pub use client::{
+    BindingError, check_binding, is_resource_nonce_challenge, is_token_nonce_challenge,
+    server_nonce,
+};
 pub use error::DpopError;
 pub use key::{DpopKey, access_token_hash};
 
+pub(crate) use client::NonceCell;
 pub(crate) use htu::request_htu;
 pub(crate) use key::canonical_hash;
 pub(crate) use replay::remember_jti;

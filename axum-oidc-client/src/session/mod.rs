@@ -77,6 +77,11 @@ pub struct TokenSet {
     pub scope: String,
     /// When the access token expires, seconds since the epoch.
     pub expires_at: i64,
+    /// The session's DPoP key (RFC 9449), when its tokens are bound to one
+    /// ([`with_dpop`](crate::OAuthConfigurationBuilder::with_dpop)). Kept with the
+    /// session, so that any instance refreshes with the key the tokens are bound to.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub dpop_key: Option<crate::secret::DpopPrivateKey>,
 }
 
 impl std::fmt::Debug for TokenSet {
@@ -86,6 +91,7 @@ impl std::fmt::Debug for TokenSet {
             .field("scope", &self.scope)
             .field("expires_at", &self.expires_at)
             .field("has_refresh_token", &self.refresh_token.is_some())
+            .field("dpop_bound", &self.dpop_key.is_some())
             .finish_non_exhaustive()
     }
 }
@@ -148,6 +154,15 @@ impl SessionRecord {
             Some(_) => std::borrow::Cow::Owned(scoped_sid(&self.claims.iss, sid)),
             None => std::borrow::Cow::Borrowed(sid),
         })
+    }
+
+    /// The RFC 7638 thumbprint (`jkt`) of the session's DPoP key, when its tokens
+    /// are DPoP-bound (RFC 9449 section 6); `None` otherwise or for an unreadable key.
+    pub fn dpop_thumbprint(&self) -> Option<String> {
+        let stored = self.tokens.dpop_key.as_ref()?;
+        crate::dpop::DpopKey::from_stored(stored)
+            .ok()
+            .map(|k| k.thumbprint().to_owned())
     }
 
     /// The subject.
@@ -270,6 +285,7 @@ pub(crate) mod tests {
                 id_token: Some(IdTokenValue::new("h.p.s")),
                 scope: "openid".into(),
                 expires_at: 100,
+                dpop_key: None,
             },
             claims,
             created_at: 1,
@@ -369,6 +385,7 @@ pub(crate) mod tests {
                 )),
                 scope: "openid profile email offline_access".into(),
                 expires_at: 1_800_003_600,
+                dpop_key: None,
             },
             claims: Arc::new(claims),
             created_at: 1_800_000_000,

@@ -72,6 +72,7 @@ fn session_record() -> impl Strategy<Value = SessionRecord> {
                     id_token: id.map(IdTokenValue::new),
                     scope,
                     expires_at,
+                    dpop_key: None,
                 },
                 claims: claims.into(),
                 created_at,

@@ -316,6 +316,7 @@ async fn steps(issuer: &str, redis: Option<&str>, provider: &Provider) -> BenchR
                 id_token: Some(IdTokenValue::new(id_token.clone())),
                 scope: response.scope.clone().unwrap_or_default(),
                 expires_at: now + response.expires_in.unwrap_or(300) as i64,
+                dpop_key: None,
             },
             claims: claims.into(),
             created_at: now,

@@ -35,6 +35,24 @@ impl OAuthConfigurationBuilder {
         if let Some(e) = self.pending.take() {
             return Err(e);
         }
+        if self.named.is_empty() {
+            self.apply_security_profile()?;
+        } else if self.security_profile.is_some() {
+            // The profile's shared parts (PKCE, algorithms) apply to every provider;
+            // its client and PAR rules are checked on each provider's settings.
+            let mut shared = OAuthConfigurationBuilder {
+                security_profile: self.security_profile,
+                client_auth: Some(crate::config::ClientAuthMethod::PrivateKeyJwt),
+                pkce: self.pkce,
+                insecure_plain_pkce: self.insecure_plain_pkce,
+                algorithms: self.algorithms.take(),
+                dpop: self.dpop,
+                par_disabled: self.par_disabled,
+                ..Default::default()
+            };
+            shared.apply_security_profile()?;
+            (self.pkce, self.algorithms) = (shared.pkce, shared.algorithms);
+        }
         let http = self.http_client()?;
         let insecure = self.insecure_http;
         let url = |name: &'static str, v: &str| -> Result<Url, ConfigError> {
@@ -276,6 +294,10 @@ impl OAuthConfigurationBuilder {
             auth_params.append(&mut b.auth_params);
             b.auth_params = auth_params;
             b.pushed_authorization_requests |= self.pushed_authorization_requests;
+            b.par_disabled |= self.par_disabled;
+            b.dpop = b.dpop.or(self.dpop);
+            b.security_profile = b.security_profile.or(self.security_profile);
+            b.apply_security_profile().map_err(in_provider)?;
             b.client_id
                 .as_ref()
                 .filter(|c| !c.is_empty())
@@ -357,6 +379,8 @@ fn make_cell(
         identity: std::mem::take(&mut b.identity),
         fetch_userinfo: b.fetch_userinfo,
         pushed_authorization_requests: b.pushed_authorization_requests,
+        dpop: b.dpop.unwrap_or(false),
+        require_response_iss: b.requires_response_iss(),
         insecure_http: shared.insecure,
     };
     Ok(match (b.metadata.take(), b.lazy_discovery) {

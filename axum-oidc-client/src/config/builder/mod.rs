@@ -12,9 +12,11 @@ use crate::secret::ClientSecret;
 
 mod build;
 mod client_keys;
+mod profile;
 mod provider;
 mod settings;
 mod tenants;
+pub use profile::SecurityProfile;
 pub(crate) use provider::ProviderInputs;
 pub use settings::ProviderSettings;
 #[cfg(test)]
@@ -86,6 +88,12 @@ pub struct OAuthConfigurationBuilder {
     fetch_userinfo: bool,
     /// Push authorization requests (RFC 9126) even when the provider does not require it.
     pushed_authorization_requests: bool,
+    /// `with_pushed_authorization_requests(false)` was said (a security profile refuses it).
+    par_disabled: bool,
+    /// Bind tokens to a per-session DPoP key (RFC 9449); `Some(false)` said explicitly.
+    dpop: Option<bool>,
+    /// A security profile preset (`with_security_profile`).
+    security_profile: Option<SecurityProfile>,
     clock: Option<Clock>,
     insecure_http: bool,
     /// A discovery error kept by `with_discovered_issuer` for `build()`.
@@ -584,6 +592,7 @@ impl OAuthConfigurationBuilder {
     /// every provider's default.
     pub fn with_pushed_authorization_requests(mut self, push: bool) -> Self {
         self.pushed_authorization_requests = push;
+        self.par_disabled = !push;
         self
     }
 }

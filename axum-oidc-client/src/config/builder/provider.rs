@@ -45,6 +45,10 @@ pub(crate) struct ProviderInputs {
     pub fetch_userinfo: bool,
     /// Push authorization requests even when the provider does not require it.
     pub pushed_authorization_requests: bool,
+    /// Bind tokens to a per-session DPoP key (RFC 9449).
+    pub dpop: bool,
+    /// Require `iss` in authorization responses (RFC 9207) whatever the metadata says.
+    pub require_response_iss: bool,
     pub insecure_http: bool,
 }
 
@@ -209,8 +213,10 @@ impl ProviderInputs {
             client_secret: self.client_secret.clone(),
             client_auth,
             client_keys: self.client_keys.clone().into(),
-            iss_parameter_required: meta
-                .is_some_and(|m| m.authorization_response_iss_parameter_supported),
+            iss_parameter_required: self.require_response_iss
+                || meta.is_some_and(|m| m.authorization_response_iss_parameter_supported),
+            dpop: self.dpop,
+            dpop_nonce: Default::default(),
             issuer: self.issuer.clone(),
             issuer_template: self.issuer_template.clone(),
             authorization_endpoint,

@@ -160,6 +160,11 @@ impl ProviderSettings {
         /// [`OAuthConfigurationBuilder::with_pushed_authorization_requests`].
         with_pushed_authorization_requests(push: bool)
     );
+    forward!(
+        /// Bind this provider's tokens to a per-session DPoP key (RFC 9449), see
+        /// [`OAuthConfigurationBuilder::with_dpop`].
+        with_dpop(dpop: bool)
+    );
 
     /// Requested scopes at this provider. Default `openid profile email`.
     pub fn with_scopes<I, S>(mut self, scopes: I) -> Self

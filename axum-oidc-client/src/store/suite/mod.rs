@@ -294,6 +294,7 @@ pub fn record(sub: &str, sid: Option<&str>) -> Arc<SessionRecord> {
             id_token: Some(IdTokenValue::new("header.payload.signature")),
             scope: "openid".into(),
             expires_at: 100,
+            dpop_key: None,
         },
         claims: claims.into(),
         created_at: 1,
