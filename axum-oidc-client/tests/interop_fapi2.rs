@@ -4,12 +4,13 @@
 //! * [`SecurityProfile::Fapi2`] at a provider in its FAPI 2.0 mode: every
 //!   authorization request pushed (RFC 9126), every access token DPoP-bound to the
 //!   session's key, for the login and for the refresh alike (FAPI 2.0 Security
-//!   Profile 5.3.2.1, 5.3.2.2; RFC 9449 section 5);
+//!   Profile section 5.3; RFC 9449 section 5);
 //! * a `DPoP-Nonce` challenge at the token endpoint answered with one retry
 //!   (RFC 9449 section 8);
 //! * a session started on one instance refreshed on another with the same DPoP key,
 //!   which a public client's refresh token is bound to (RFC 9449 section 5);
-//! * the FAPI 2.0 preset refused against a provider that offers neither PAR nor DPoP.
+//! * the FAPI 2.0 preset against a provider that offers neither PAR nor DPoP (no
+//!   configuration), and against one without DPoP (no session from a bearer token).
 //!
 //! The provider's `/__stats` counts pushes, issued access tokens and their DPoP
 //! `jkt`s; its log has one line per push and per token (see
@@ -17,18 +18,20 @@
 
 #[path = "support/app.rs"]
 mod app;
+#[path = "support/logs.rs"]
+mod logs;
 #[path = "support/node_provider.rs"]
 mod node_provider;
 
 use std::time::Duration;
 
-use app::{Browser, bind, layer, memory, serve};
+use app::{Browser, bind, layer, memory, serve, set_cookies};
 use aws_lc_rs::rand::SystemRandom;
 use aws_lc_rs::signature::{ECDSA_P256_SHA256_FIXED_SIGNING, EcdsaKeyPair};
 use axum_oidc_client::client_auth::ClientSigningKey;
 use axum_oidc_client::store::SharedStore;
 use axum_oidc_client::{
-    ClientAuthMethod, OAuthConfiguration, OAuthConfigurationBuilder, SecurityProfile,
+    ClientAuthMethod, ConfigError, OAuthConfiguration, OAuthConfigurationBuilder, SecurityProfile,
 };
 use base64::Engine as _;
 use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
@@ -405,52 +408,119 @@ async fn a_session_logged_in_on_one_instance_refreshes_on_another_with_the_same_
     me_is(&on_a, "carol").await;
 }
 
-/// `SecurityProfile::Fapi2` needs PAR and DPoP from the provider. Against one that
-/// offers neither (nor one of them), the configuration does not build, and the error
-/// names what is missing; the provider never sees a request.
+/// `SecurityProfile::Fapi2` pushes every authorization request. Against a provider
+/// that offers neither PAR nor DPoP, the configuration does not build: the error
+/// names the missing `pushed_authorization_request_endpoint` (RFC 9126 section 5),
+/// and the provider never sees a request.
 #[tokio::test]
-async fn the_fapi2_preset_is_refused_against_a_provider_without_par_or_dpop() {
+async fn the_fapi2_preset_does_not_build_against_a_provider_without_par_or_dpop() {
     if !node_provider::should_run() {
         return;
     }
-    for (par, dpop, missing) in [
-        (false, false, "pushed"),
-        (true, false, "DPoP"),
-        (false, true, "pushed"),
-    ] {
-        let origin = "http://127.0.0.1:9";
-        let key = ec_key();
-        let mut client = fapi_client(origin, &key);
-        client
-            .as_object_mut()
-            .unwrap()
-            .remove("dpop_bound_access_tokens");
-        let op = NodeProvider::start(json!({
-            "clients": [client],
-            "pushedAuthorizationRequests": par,
-            "dpop": dpop,
-        }))
-        .await;
-        let built = OAuthConfigurationBuilder::default()
-            .with_security_profile(SecurityProfile::Fapi2)
-            .with_client_id("fapi")
-            .with_client_signing_key(key)
-            .with_app_url(origin)
-            .with_private_cookie_key(COOKIE_KEY)
-            .with_issuer(op.issuer.clone())
-            .await
-            .expect("discovery against oidc-provider")
-            .build();
-        let err = match built {
-            Ok(_) => panic!("FAPI 2.0 built against a provider with PAR {par}, DPoP {dpop}"),
-            Err(e) => e.to_string(),
-        };
-        assert!(
-            err.to_lowercase().contains(&missing.to_lowercase()),
-            "PAR {par}, DPoP {dpop}: the error names {missing}: {err}"
-        );
-        let stats = op.stats().await;
-        assert_eq!(stats["pushed_authorization_requests"], 0, "{stats}");
-        assert_eq!(stats["access_tokens_issued"], 0, "{stats}");
+    let origin = "http://127.0.0.1:9";
+    let key = ec_key();
+    let mut client = fapi_client(origin, &key);
+    client
+        .as_object_mut()
+        .unwrap()
+        .remove("dpop_bound_access_tokens");
+    let op = NodeProvider::start(json!({
+        "clients": [client],
+        "pushedAuthorizationRequests": false,
+        "dpop": false,
+    }))
+    .await;
+    let discovery: Value = reqwest::get(op.discovery_url())
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert!(discovery["pushed_authorization_request_endpoint"].is_null());
+    assert!(discovery["dpop_signing_alg_values_supported"].is_null());
+    let built = OAuthConfigurationBuilder::default()
+        .with_security_profile(SecurityProfile::Fapi2)
+        .with_client_id("fapi")
+        .with_client_signing_key(key)
+        .with_app_url(origin)
+        .with_private_cookie_key(COOKIE_KEY)
+        .with_issuer(op.issuer.clone())
+        .await
+        .expect("discovery against oidc-provider")
+        .build();
+    match built {
+        Err(ConfigError::Invalid { name, reason }) => {
+            assert_eq!(name, "pushed_authorization_requests", "{reason}");
+            assert!(
+                reason.contains("pushed_authorization_request_endpoint"),
+                "{reason}"
+            );
+        }
+        Err(other) => panic!("another error: {other}"),
+        Ok(_) => panic!("FAPI 2.0 built against a provider without PAR"),
     }
+    let stats = op.stats().await;
+    assert_eq!(stats["pushed_authorization_requests"], 0, "{stats}");
+    assert_eq!(stats["access_tokens_issued"], 0, "{stats}");
+}
+
+/// A provider with PAR but without DPoP: the preset builds (DPoP support is not
+/// in the discovery check), the provider ignores the proof and issues a bearer
+/// token, and the login fails at the callback with the configuration page and
+/// `dpop_not_bound` (RFC 9449 section 5: the response must say `token_type` DPoP),
+/// leaving no session.
+#[tokio::test(flavor = "current_thread")]
+async fn the_fapi2_preset_refuses_the_bearer_token_of_a_provider_without_dpop() {
+    if !node_provider::should_run() {
+        return;
+    }
+    let logs = logs::capture();
+    let bound = bind().await;
+    let origin = bound.origin.clone();
+    let key = ec_key();
+    let mut client = fapi_client(&origin, &key);
+    client
+        .as_object_mut()
+        .unwrap()
+        .remove("dpop_bound_access_tokens");
+    let op = NodeProvider::start(json!({ "clients": [client], "dpop": false })).await;
+    let cfg = fapi_config(&op, &origin, key).await;
+    let store = memory();
+    let _server = serve(bound, layer(cfg, store.clone()));
+    let browser = Browser::new(&origin);
+
+    let auth_url = browser.start_login("/me").await;
+    let back = op.authorize(&auth_url, "dave").await;
+    let done = browser.finish_login(&back).await;
+    let status = done.status();
+    let cookies = set_cookies(&done);
+    assert_eq!(
+        status,
+        StatusCode::INTERNAL_SERVER_ERROR,
+        "the configuration page: {}",
+        done.text().await.unwrap_or_default()
+    );
+    assert!(
+        cookies.iter().all(|c| !c.starts_with("axum_oidc_session=")),
+        "{cookies:?}"
+    );
+    let lines = logs.library_lines_with("dpop_not_bound");
+    assert_eq!(lines.len(), 1, "logged once: {:#?}", logs.lines());
+
+    let stats = op.stats().await;
+    assert_eq!(stats["pushed_authorization_requests"], 1, "{stats}");
+    assert_eq!(stats["access_tokens_issued"], 1, "{stats}");
+    assert_eq!(
+        stats["dpop_bound_access_tokens"], 0,
+        "a bearer token: {stats}"
+    );
+    assert!(op.logs().contains("NOT DPoP-bound (Bearer)"));
+    assert_eq!(browser.get("/me").await.status(), StatusCode::UNAUTHORIZED);
+    assert!(
+        store
+            .sessions_of(&op.issuer, "dave")
+            .await
+            .unwrap()
+            .is_empty()
+    );
 }

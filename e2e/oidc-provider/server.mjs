@@ -120,41 +120,27 @@ for (const key of Object.keys(typeof dpop === 'object' ? dpop : {})) {
 const dpopEnabled = dpop !== false;
 const dpopNonce = typeof dpop === 'object' && dpop.nonce === true;
 
-// FAPI 2.0 Security Profile (https://openid.net/specs/fapi-security-profile-2_0-final.html).
-//
-// `fapi: "2.0"` sets oidc-provider's `features.fapi` to profile '2.0'. What
-// oidc-provider 9 then enforces by itself (lib/helpers/defaults.js,
-// lib/actions/authorization/*):
-//   * PKCE for every authorization request (FAPI 2.0 SP 5.3.2.2-5; S256 is the
-//     only method oidc-provider implements). This harness requires PKCE anyway.
-//   * private_key_jwt client assertions must have `aud` equal to the issuer
-//     identifier exactly, not the token endpoint (5.3.2.1-8).
-//   * `redirect_uri` must be sent even when the client registered only one
-//     (5.3.2.2-4).
-//   * request objects (JAR) need `exp`, `nbf` and `aud`, with exp - nbf <= 60 min.
-//   * access tokens are not accepted in the query string.
-// What it does NOT enforce by itself, only through configuration, and so this
-// harness configures when fapi is "2.0":
-//   * PAR (5.3.2.2-1): requirePushedAuthorizationRequests is forced on
-//     (an explicit `requirePushedAuthorizationRequests: false` is refused).
-//   * sender-constrained access tokens (5.3.2.1-4/5): DPoP must be on (mTLS
-//     needs TLS, which this harness does not serve), and every client defaults
-//     to `dpop_bound_access_tokens: true` (a client registering `false` is
-//     refused), so the token endpoint refuses a request without a DPoP proof.
-//   * confidential clients only, authenticated with private_key_jwt
-//     (5.3.2.1-3/6; tls_client_auth would need TLS): `clientAuthMethods` is
-//     `["private_key_jwt"]`, so a client registered with another method makes
-//     the start fail.
-//   * algorithms (5.4.1): PS256, ES256 and EdDSA (Ed25519) only, for client
-//     assertions, ID tokens, request objects, userinfo and DPoP proofs;
-//     clients default to `id_token_signed_response_alg: "ES256"` and JWT access
-//     tokens (`jwtAccessTokens`) default to ES256.
-//   * refresh token rotation is off by default (5.3.2.1-11: "shall not use
-//     refresh token rotation except in extraordinary circumstances"); an
-//     explicit `rotateRefreshToken` still wins.
-// Always on in oidc-provider 9, FAPI or not: `iss` in the authorization
-// response (RFC 9207, 5.3.2.2-7), authorization codes living at most 60 s here
-// (5.3.2.2-6: at most 60 s recommended).
+// FAPI 2.0 Security Profile (https://openid.net/specs/fapi-security-profile-2_0-final.html,
+// section 5.3.1: authorization servers; 5.4: cryptography). `fapi: "2.0"` sets
+// oidc-provider's `features.fapi` profile '2.0', which by itself only enforces:
+// PKCE on every authorization request (S256 being the only method it has);
+// `aud` of a private_key_jwt assertion equal to the issuer identifier, not the
+// token endpoint; `redirect_uri` sent even when only one is registered;
+// `exp`/`nbf`/`aud` in request objects; no access token in a query string.
+// Everything else the profile asks of a server is configuration, which this
+// harness adds with fapi "2.0":
+//   * PAR required (an explicit `requirePushedAuthorizationRequests: false` or
+//     `pushedAuthorizationRequests: false` is refused);
+//   * sender-constrained access tokens: DPoP stays on (mTLS needs TLS, not
+//     served here) and clients default to `dpop_bound_access_tokens: true`
+//     (`false` is refused), so a token request without a DPoP proof fails;
+//   * confidential clients with private_key_jwt only (`clientAuthMethods`);
+//   * PS256, ES256, EdDSA only (client assertions, ID tokens, request objects,
+//     userinfo, DPoP proofs); ID tokens and JWT access tokens default to ES256;
+//   * no refresh token rotation unless `rotateRefreshToken` says so (the profile:
+//     "shall not use refresh token rotation except in extraordinary circumstances").
+// Always on in oidc-provider 9: `iss` in the authorization response (RFC 9207);
+// authorization codes live 60 s here (the profile's maximum).
 const fapi = config.fapi ?? null;
 if (fapi !== null && fapi !== '2.0') {
   throw new TypeError('OP_CONFIG.fapi must be "2.0" (the FAPI 2.0 Security Profile)');
@@ -541,11 +527,15 @@ provider.on('grant.error', (ctx, err) => {
     error_detail: err.error_detail ?? null,
   });
 });
+// Log line numbers count since the start (stats resets do not restart them).
+let pushedSinceStart = 0;
+let accessTokensSinceStart = 0;
 provider.on('pushed_authorization_request.success', (ctx, client) => {
   stats.pushed_authorization_requests += 1;
+  pushedSinceStart += 1;
   const jkt = ctx.oidc?.entities?.PushedAuthorizationRequest?.dpopJkt ?? null;
   stats.pushed_dpop_jkts.push(jkt);
-  console.error(`[server.mjs] pushed authorization request #${stats.pushed_authorization_requests} `
+  console.error(`[server.mjs] pushed authorization request #${pushedSinceStart} `
     + `client=${client.clientId} ${jkt ? `dpop_jkt=${jkt}` : 'no dpop_jkt'}`);
 });
 // An access token is `saved` when opaque (stored), `issued` when a JWT (not
@@ -553,13 +543,17 @@ provider.on('pushed_authorization_request.success', (ctx, client) => {
 // never its value.
 function accessTokenIssued(token) {
   stats.access_tokens_issued += 1;
+  accessTokensSinceStart += 1;
   const jkt = token.jkt ?? null;
   if (jkt) {
     stats.dpop_bound_access_tokens += 1;
     stats.dpop_jkts.push(jkt);
   }
-  console.error(`[server.mjs] access token #${stats.access_tokens_issued} issued `
-    + `client=${token.clientId} grant=${token.gty ?? '?'} `
+  // `gty` lists the grant's history ("authorization_code refresh_token" after a
+  // refresh); the last one is the grant that issued this token
+  const grant = token.gty?.split(' ').at(-1) ?? '?';
+  console.error(`[server.mjs] access token #${accessTokensSinceStart} issued `
+    + `client=${token.clientId} grant=${grant} `
     + `${jkt ? `DPoP-bound jkt=${jkt}` : 'NOT DPoP-bound (Bearer)'}`);
 }
 provider.on('access_token.saved', accessTokenIssued);
