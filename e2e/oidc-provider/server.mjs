@@ -62,7 +62,7 @@ const config = readConfig();
 const KNOWN_KEYS = new Set([
   'port', 'clients', 'accessTokenTtl', 'idTokenTtl', 'refreshTokenTtl', 'sessionTtl',
   'rotateRefreshToken', 'refreshTokenPolicy', 'jwtAccessTokens', 'claims',
-  'requirePushedAuthorizationRequests',
+  'requirePushedAuthorizationRequests', 'pushedAuthorizationRequests', 'dpop', 'fapi',
 ]);
 for (const key of Object.keys(config)) {
   if (!KNOWN_KEYS.has(key)) {
@@ -84,7 +84,7 @@ const accessTokenTtl = seconds('accessTokenTtl', 3600);
 const idTokenTtl = seconds('idTokenTtl', 3600);
 const refreshTokenTtl = seconds('refreshTokenTtl', 24 * 3600);
 const sessionTtl = seconds('sessionTtl', 24 * 3600);
-const rotateRefreshToken = config.rotateRefreshToken ?? true;
+const rotateRefreshToken = config.rotateRefreshToken ?? (config.fapi !== '2.0');
 // 'always': any client allowed the refresh_token grant gets a refresh token
 //           from the authorization_code grant, with or without offline_access.
 // 'offline_access': stock oidc-provider behaviour, a refresh token only when
@@ -92,6 +92,71 @@ const rotateRefreshToken = config.rotateRefreshToken ?? true;
 const refreshTokenPolicy = config.refreshTokenPolicy ?? 'always';
 if (!['always', 'offline_access'].includes(refreshTokenPolicy)) {
   throw new TypeError('OP_CONFIG.refreshTokenPolicy must be "always" or "offline_access"');
+}
+
+// RFC 9126. `pushedAuthorizationRequests: false` turns the PAR endpoint off
+// (discovery then has no pushed_authorization_request_endpoint), for tests of a
+// client that needs PAR against a provider without it.
+const parEnabled = config.pushedAuthorizationRequests ?? true;
+if (typeof parEnabled !== 'boolean') {
+  throw new TypeError('OP_CONFIG.pushedAuthorizationRequests must be a boolean');
+}
+
+// RFC 9449 (DPoP).
+//   absent          oidc-provider's default: DPoP on, no nonce.
+//   true            DPoP on, no nonce (the same, said explicitly).
+//   {nonce: true}   DPoP on, and every proof must carry a server nonce
+//                   (RFC 9449 section 8): a proof without one is answered with
+//                   `400 use_dpop_nonce` and a `DPoP-Nonce` header.
+//   false           DPoP off: discovery has no dpop_signing_alg_values_supported
+//                   and a DPoP header is ignored.
+const dpop = config.dpop ?? true;
+if (!(typeof dpop === 'boolean' || (dpop !== null && typeof dpop === 'object' && !Array.isArray(dpop)))) {
+  throw new TypeError('OP_CONFIG.dpop must be true, false or {"nonce": true}');
+}
+for (const key of Object.keys(typeof dpop === 'object' ? dpop : {})) {
+  if (key !== 'nonce') throw new TypeError(`unknown OP_CONFIG.dpop key ${JSON.stringify(key)}; known keys: nonce`);
+}
+const dpopEnabled = dpop !== false;
+const dpopNonce = typeof dpop === 'object' && dpop.nonce === true;
+
+// FAPI 2.0 Security Profile (https://openid.net/specs/fapi-security-profile-2_0-final.html,
+// section 5.3.1: authorization servers; 5.4: cryptography). `fapi: "2.0"` sets
+// oidc-provider's `features.fapi` profile '2.0', which by itself only enforces:
+// PKCE on every authorization request (S256 being the only method it has);
+// `aud` of a private_key_jwt assertion equal to the issuer identifier, not the
+// token endpoint; `redirect_uri` sent even when only one is registered;
+// `exp`/`nbf`/`aud` in request objects; no access token in a query string.
+// Everything else the profile asks of a server is configuration, which this
+// harness adds with fapi "2.0":
+//   * PAR required (an explicit `requirePushedAuthorizationRequests: false` or
+//     `pushedAuthorizationRequests: false` is refused);
+//   * sender-constrained access tokens: DPoP stays on (mTLS needs TLS, not
+//     served here) and clients default to `dpop_bound_access_tokens: true`
+//     (`false` is refused), so a token request without a DPoP proof fails;
+//   * confidential clients with private_key_jwt only (`clientAuthMethods`);
+//   * PS256, ES256, EdDSA only (client assertions, ID tokens, request objects,
+//     userinfo, DPoP proofs); ID tokens and JWT access tokens default to ES256;
+//   * no refresh token rotation unless `rotateRefreshToken` says so (the profile:
+//     "shall not use refresh token rotation except in extraordinary circumstances").
+// Always on in oidc-provider 9: `iss` in the authorization response (RFC 9207);
+// authorization codes live 60 s here (the profile's maximum).
+const fapi = config.fapi ?? null;
+if (fapi !== null && fapi !== '2.0') {
+  throw new TypeError('OP_CONFIG.fapi must be "2.0" (the FAPI 2.0 Security Profile)');
+}
+const FAPI2_ALGS = ['PS256', 'ES256', 'Ed25519', 'EdDSA'];
+if (fapi) {
+  if (!dpopEnabled) {
+    throw new TypeError('OP_CONFIG.fapi "2.0" needs a sender constraint: leave dpop on');
+  }
+  if (!parEnabled || config.requirePushedAuthorizationRequests === false) {
+    throw new TypeError('OP_CONFIG.fapi "2.0" requires pushed authorization requests');
+  }
+}
+const requirePar = fapi ? true : config.requirePushedAuthorizationRequests === true;
+if (requirePar && !parEnabled) {
+  throw new TypeError('OP_CONFIG.requirePushedAuthorizationRequests needs pushedAuthorizationRequests on');
 }
 
 const DEFAULT_CLIENTS = [{
@@ -104,6 +169,13 @@ const clients = config.clients ?? DEFAULT_CLIENTS;
 if (!Array.isArray(clients)) {
   throw new TypeError('OP_CONFIG.clients must be an array of client metadata objects');
 }
+if (fapi) {
+  for (const client of clients) {
+    if (client?.dpop_bound_access_tokens === false) {
+      throw new TypeError(`OP_CONFIG.fapi "2.0": client ${JSON.stringify(client.client_id)} must not set dpop_bound_access_tokens: false`);
+    }
+  }
+}
 
 let resourceServer;
 if (config.jwtAccessTokens) {
@@ -115,7 +187,7 @@ if (config.jwtAccessTokens) {
     resource: jat.resource,
     audience: jat.audience ?? jat.resource,
     scope: jat.scope ?? 'api:read api:write',
-    alg: jat.alg ?? 'RS256',
+    alg: jat.alg ?? (fapi ? 'ES256' : 'RS256'),
     // apply the resource even when the client does not send `resource=`
     byDefault: jat.default ?? true,
   };
@@ -241,6 +313,18 @@ function freshStats() {
     backchannel_logouts: [],
     backchannel_errors: [],
     pushed_authorization_requests: 0,
+    // RFC 9449 section 10: the dpop_jkt each pushed request was bound to (the
+    // thumbprint of the DPoP proof sent to the PAR endpoint), null if none.
+    pushed_dpop_jkts: [],
+    // every access token issued (any grant), and those bound to a DPoP key
+    // (`cnf.jkt`, token_type DPoP) with their jkt values in issue order
+    access_tokens_issued: 0,
+    dpop_bound_access_tokens: 0,
+    dpop_jkts: [],
+    // error answers that carried a DPoP-Nonce header (RFC 9449 sections 8, 9):
+    // [{endpoint, status}], endpoint being oidc-provider's route name
+    // ("token", "pushed_authorization_request", "userinfo", ...)
+    dpop_nonce_challenges: [],
   };
 }
 let stats = freshStats();
@@ -267,9 +351,20 @@ const provider = new Provider(issuer, {
   clientDefaults: {
     grant_types: ['authorization_code', 'refresh_token'],
     response_types: ['code'],
-    token_endpoint_auth_method: 'client_secret_basic',
-    id_token_signed_response_alg: 'RS256',
+    token_endpoint_auth_method: fapi ? 'private_key_jwt' : 'client_secret_basic',
+    id_token_signed_response_alg: fapi ? 'ES256' : 'RS256',
+    ...(fapi ? { dpop_bound_access_tokens: true } : {}),
   },
+  ...(fapi ? {
+    clientAuthMethods: ['private_key_jwt'],
+    enabledJWA: {
+      clientAuthSigningAlgValues: FAPI2_ALGS,
+      idTokenSigningAlgValues: FAPI2_ALGS,
+      requestObjectSigningAlgValues: FAPI2_ALGS,
+      userinfoSigningAlgValues: FAPI2_ALGS,
+      dPoPSigningAlgValues: FAPI2_ALGS,
+    },
+  } : {}),
   jwks,
   cookies: {
     keys: [crypto.randomBytes(32).toString('base64url')],
@@ -308,9 +403,19 @@ const provider = new Provider(issuer, {
     devInteractions: { enabled: true },
     // RFC 9126; OP_CONFIG.requirePushedAuthorizationRequests refuses the front channel.
     pushedAuthorizationRequests: {
-      enabled: true,
-      requirePushedAuthorizationRequests: config.requirePushedAuthorizationRequests === true,
+      enabled: parEnabled,
+      requirePushedAuthorizationRequests: requirePar,
     },
+    // RFC 9449; see OP_CONFIG.dpop above
+    dPoP: {
+      enabled: dpopEnabled,
+      ...(dpopNonce ? {
+        nonceSecret: crypto.randomBytes(32),
+        requireNonce: () => true,
+      } : {}),
+    },
+    // FAPI 2.0 Security Profile; see OP_CONFIG.fapi above
+    fapi: fapi ? { enabled: true, profile: '2.0' } : { enabled: false },
     rpInitiatedLogout: {
       enabled: true,
       // Bare-bones pages (the stock ones print a notice on every use). The
@@ -422,9 +527,37 @@ provider.on('grant.error', (ctx, err) => {
     error_detail: err.error_detail ?? null,
   });
 });
-provider.on('pushed_authorization_request.success', () => {
+// Log line numbers count since the start (stats resets do not restart them).
+let pushedSinceStart = 0;
+let accessTokensSinceStart = 0;
+provider.on('pushed_authorization_request.success', (ctx, client) => {
   stats.pushed_authorization_requests += 1;
+  pushedSinceStart += 1;
+  const jkt = ctx.oidc?.entities?.PushedAuthorizationRequest?.dpopJkt ?? null;
+  stats.pushed_dpop_jkts.push(jkt);
+  console.error(`[server.mjs] pushed authorization request #${pushedSinceStart} `
+    + `client=${client.clientId} ${jkt ? `dpop_jkt=${jkt}` : 'no dpop_jkt'}`);
 });
+// An access token is `saved` when opaque (stored), `issued` when a JWT (not
+// stored). Only its jkt (a public key thumbprint) and metadata are logged,
+// never its value.
+function accessTokenIssued(token) {
+  stats.access_tokens_issued += 1;
+  accessTokensSinceStart += 1;
+  const jkt = token.jkt ?? null;
+  if (jkt) {
+    stats.dpop_bound_access_tokens += 1;
+    stats.dpop_jkts.push(jkt);
+  }
+  // `gty` lists the grant's history ("authorization_code refresh_token" after a
+  // refresh); the last one is the grant that issued this token
+  const grant = token.gty?.split(' ').at(-1) ?? '?';
+  console.error(`[server.mjs] access token #${accessTokensSinceStart} issued `
+    + `client=${token.clientId} grant=${grant} `
+    + `${jkt ? `DPoP-bound jkt=${jkt}` : 'NOT DPoP-bound (Bearer)'}`);
+}
+provider.on('access_token.saved', accessTokenIssued);
+provider.on('access_token.issued', accessTokenIssued);
 provider.on('refresh_token.consumed', () => { stats.refresh_tokens_consumed += 1; });
 provider.on('grant.revoked', () => { stats.grants_revoked += 1; });
 provider.on('end_session.success', () => { stats.end_sessions += 1; });
@@ -493,6 +626,9 @@ async function logoutSubject(sub, revokeOffline) {
 provider.use(async (ctx, next) => {
   if (!ctx.path.startsWith('/__')) {
     await next();
+    if (ctx.status >= 400 && ctx.response.get('DPoP-Nonce')) {
+      stats.dpop_nonce_challenges.push({ endpoint: ctx.oidc?.route ?? ctx.path, status: ctx.status });
+    }
     if (ctx.method === 'POST' && ctx.path === '/token/revocation' && ctx.status === 200) {
       stats.revocations += 1;
     }
