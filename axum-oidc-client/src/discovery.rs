@@ -159,6 +159,9 @@ pub struct ProviderMetadata {
     /// `require_pushed_authorization_requests` (RFC 9126 section 5).
     #[serde(default)]
     pub require_pushed_authorization_requests: bool,
+    /// `dpop_signing_alg_values_supported` (RFC 9449 section 5.1); absent: no DPoP.
+    #[serde(default)]
+    pub dpop_signing_alg_values_supported: Option<Vec<String>>,
 }
 
 /// The discovery document URL for an issuer (OIDC Discovery 4.1): any trailing `/`

@@ -207,6 +207,11 @@ impl ProviderInputs {
             meta.and_then(|m| m.pushed_authorization_request_endpoint.as_ref()),
             meta.is_some_and(|m| m.require_pushed_authorization_requests),
         )?;
+        if self.dpop
+            && let Some(meta) = meta
+        {
+            check_dpop_support(meta.dpop_signing_alg_values_supported.as_deref())?;
+        }
         Ok(ProviderConfig {
             par_endpoint,
             client_id: self.client_id.clone(),
@@ -236,6 +241,29 @@ impl ProviderInputs {
             identity: self.identity.clone(),
             fetch_userinfo: self.fetch_userinfo,
         })
+    }
+}
+
+/// A DPoP client (RFC 9449) needs a provider that takes ES256 proofs: its metadata's
+/// `dpop_signing_alg_values_supported` (section 5.1) lists ES256. One that does not
+/// would issue bearer tokens to every login, so it is refused when discovered rather
+/// than at each login.
+fn check_dpop_support(algs: Option<&[String]>) -> Result<(), ConfigError> {
+    match algs {
+        Some(algs) if algs.iter().any(|a| a == "ES256") => Ok(()),
+        Some(_) => Err(ConfigError::Invalid {
+            name: "dpop",
+            reason: "the provider's dpop_signing_alg_values_supported does not list ES256, \
+                     the algorithm of the sessions' DPoP keys (RFC 9449 section 5.1)"
+                .into(),
+        }),
+        None => Err(ConfigError::Invalid {
+            name: "dpop",
+            reason: "DPoP is on (with_dpop, OIDC_DPOP, OIDC_PROFILE=fapi2) but the \
+                     provider's metadata has no dpop_signing_alg_values_supported: it does \
+                     not support DPoP (RFC 9449 section 5.1)"
+                .into(),
+        }),
     }
 }
 
