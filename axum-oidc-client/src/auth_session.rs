@@ -231,18 +231,13 @@ impl AuthSession {
         url: &str,
         nonce: Option<&str>,
     ) -> Result<Option<String>, crate::dpop::DpopError> {
-        let Some(stored) = &self.dpop_key else {
-            return Ok(None);
-        };
-        let key = crate::dpop::DpopKey::from_stored(stored)?;
-        key.proof(
+        crate::dpop::resource_proof(
+            self.dpop_key.as_ref(),
             method,
             url,
-            chrono::Utc::now().timestamp(),
             nonce,
-            Some(&self.access_token),
+            &self.access_token,
         )
-        .map(Some)
     }
 }
 

@@ -332,22 +332,14 @@ async fn send(
         host: parts.headers.get(http::header::HOST),
     };
     let access_token = record.tokens.access_token.secret();
-    let dpop_proof = match &record.tokens.dpop_key {
-        Some(stored) => Some(
-            crate::dpop::DpopKey::from_stored(stored)
-                .and_then(|key| {
-                    key.proof(
-                        &parts.method,
-                        target.as_str(),
-                        chrono::Utc::now().timestamp(),
-                        proxy.dpop_nonce.get().as_deref(),
-                        Some(access_token),
-                    )
-                })
-                .map_err(|_| Fault::Unsendable)?,
-        ),
-        None => None,
-    };
+    let dpop_proof = crate::dpop::resource_proof(
+        record.tokens.dpop_key.as_ref(),
+        &parts.method,
+        target.as_str(),
+        proxy.dpop_nonce.get().as_deref(),
+        access_token,
+    )
+    .map_err(|_| Fault::Unsendable)?;
     let credentials = Credentials {
         access_token,
         dpop_proof,

@@ -10,7 +10,7 @@ use super::DpopKey;
 
 /// The longest `DPoP-Nonce` kept, in bytes. Nonces are opaque and short; a longer
 /// value is ignored rather than echoed in every proof.
-pub(crate) const MAX_NONCE_LEN: usize = 512;
+pub const MAX_NONCE_LEN: usize = 512;
 
 /// The last `DPoP-Nonce` a server sent (RFC 9449 section 8): the next proof to it
 /// carries it, so that only the first request after a nonce rotation is challenged.
@@ -58,6 +58,29 @@ pub fn server_nonce(headers: &http::HeaderMap) -> Option<String> {
             .bytes()
             .all(|b| matches!(b, 0x21 | 0x23..=0x5B | 0x5D..=0x7E));
     valid.then(|| value.to_owned())
+}
+
+/// A session's DPoP key from its stored form; `None` for a session of bearer tokens.
+pub(crate) fn stored_key(
+    stored: Option<&crate::secret::DpopPrivateKey>,
+) -> Result<Option<DpopKey>, super::DpopError> {
+    stored.map(DpopKey::from_stored).transpose()
+}
+
+/// A proof of a session's stored key for a `method` call to `url` with its access
+/// token (RFC 9449 section 7.1: `ath`), issued now with the server's last nonce;
+/// `None` for a session of bearer tokens.
+pub(crate) fn resource_proof(
+    stored: Option<&crate::secret::DpopPrivateKey>,
+    method: &http::Method,
+    url: &str,
+    nonce: Option<&str>,
+    access_token: &str,
+) -> Result<Option<String>, super::DpopError> {
+    let now = chrono::Utc::now().timestamp();
+    stored_key(stored)?
+        .map(|key| key.proof(method, url, now, nonce, Some(access_token)))
+        .transpose()
 }
 
 #[derive(Deserialize)]

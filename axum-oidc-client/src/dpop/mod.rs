@@ -44,13 +44,13 @@ mod verify;
 mod verify_tests;
 
 pub use client::{
-    BindingError, check_binding, is_resource_nonce_challenge, is_token_nonce_challenge,
-    server_nonce,
+    BindingError, MAX_NONCE_LEN, check_binding, is_resource_nonce_challenge,
+    is_token_nonce_challenge, server_nonce,
 };
 pub use error::DpopError;
 pub use key::{DpopKey, access_token_hash};
 
-pub(crate) use client::NonceCell;
+pub(crate) use client::{NonceCell, resource_proof, stored_key};
 pub(crate) use htu::request_htu;
 pub(crate) use key::canonical_hash;
 pub(crate) use replay::remember_jti;

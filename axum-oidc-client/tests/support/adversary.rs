@@ -471,19 +471,7 @@ async fn token(
             authorization_header: headers.contains_key(header::AUTHORIZATION),
             dpop: proof.clone(),
         });
-        let current = format!("adv-nonce-{}", case.dpop_nonces);
-        let nonce_ok = proof.as_ref().and_then(|p| p.nonce.as_deref()) == Some(current.as_str());
-        challenge = match case.behavior.dpop {
-            Some(DpopReply::NonceRequired) if !nonce_ok => {
-                case.dpop_nonces += 1;
-                Some(format!("adv-nonce-{}", case.dpop_nonces))
-            }
-            Some(DpopReply::NonceEveryTime) => {
-                case.dpop_nonces += 1;
-                Some(format!("adv-nonce-{}", case.dpop_nonces))
-            }
-            _ => None,
-        };
+        challenge = dpop::challenge(case.behavior.dpop, proof.as_ref(), &mut case.dpop_nonces);
         match grant_type.as_str() {
             "authorization_code" => case.behavior.token,
             _ => case.behavior.refresh,
@@ -563,15 +551,11 @@ fn issue(
         }
         _ => return oauth_error(StatusCode::BAD_REQUEST, "unsupported_grant_type"),
     };
-    let (access_token, token_type) = match (case.behavior.dpop, proof) {
-        (None | Some(DpopReply::Unbound), _) => (unique("at"), case.behavior.token_type),
-        (Some(DpopReply::BoundElsewhere), Some(_)) => (
-            dpop::bound_access_token(&unique("at"), "0ZcOCORZNYy-DWpqq30jZyJGHTN0d2HglBV3uiguA4I"),
-            "DPoP",
-        ),
-        (Some(_), Some(p)) => (dpop::bound_access_token(&unique("at"), &p.jkt), "DPoP"),
-        (Some(_), None) => return oauth_error(StatusCode::BAD_REQUEST, "invalid_dpop_proof"),
-    };
+    let (access_token, token_type) =
+        match dpop::issued(case.behavior.dpop, proof, case.behavior.token_type) {
+            Ok(issued) => issued,
+            Err(error) => return oauth_error(StatusCode::BAD_REQUEST, error),
+        };
     let refresh_token = unique("rt");
     case.access_tokens
         .insert(access_token.clone(), grant.sub.clone());

@@ -74,3 +74,42 @@ pub fn bound_access_token(id: &str, jkt: &str) -> String {
         URL_SAFE_NO_PAD.encode(payload.as_bytes())
     )
 }
+
+/// The nonce challenge (RFC 9449 section 8) a token request gets, if any: a new nonce
+/// when `reply` requires one the proof lacks, or always for
+/// [`DpopReply::NonceEveryTime`]. `nonces` counts the nonces handed out; the last is
+/// current.
+pub fn challenge(
+    reply: Option<DpopReply>,
+    proof: Option<&ProofSeen>,
+    nonces: &mut u64,
+) -> Option<String> {
+    let current = format!("adv-nonce-{nonces}");
+    let nonce_ok = proof.and_then(|p| p.nonce.as_deref()) == Some(current.as_str());
+    match reply {
+        Some(DpopReply::NonceRequired) if !nonce_ok => {}
+        Some(DpopReply::NonceEveryTime) => {}
+        _ => return None,
+    }
+    *nonces += 1;
+    Some(format!("adv-nonce-{nonces}"))
+}
+
+/// The access token and `token_type` issued for a request with `proof`, or the
+/// OAuth error when a DPoP provider got no proof.
+pub fn issued(
+    reply: Option<DpopReply>,
+    proof: Option<&ProofSeen>,
+    bearer_type: &'static str,
+) -> Result<(String, &'static str), &'static str> {
+    let id = super::unique("at");
+    match (reply, proof) {
+        (None | Some(DpopReply::Unbound), _) => Ok((id, bearer_type)),
+        (Some(DpopReply::BoundElsewhere), Some(_)) => Ok((
+            bound_access_token(&id, "0ZcOCORZNYy-DWpqq30jZyJGHTN0d2HglBV3uiguA4I"),
+            "DPoP",
+        )),
+        (Some(_), Some(p)) => Ok((bound_access_token(&id, &p.jkt), "DPoP")),
+        (Some(_), None) => Err("invalid_dpop_proof"),
+    }
+}
