@@ -27,6 +27,8 @@ const RESERVED: &[&str] = &[
     "request",
     "request_uri",
     "response_mode",
+    // RFC 9449 section 10: the session's DPoP key, set by the library.
+    "dpop_jkt",
 ];
 
 /// A started login: where to send the browser, and the cookie to set.
@@ -46,6 +48,8 @@ pub(crate) struct PreparedLogin {
     pub params: Vec<(String, String)>,
     /// The `Set-Cookie` value of the login cookie.
     pub set_cookie: String,
+    /// The session-to-be's DPoP key, which proves itself at the PAR endpoint.
+    pub dpop: Option<crate::dpop::DpopKey>,
 }
 
 /// Prepares a login that returns to `next` (already checked by
@@ -59,6 +63,10 @@ pub(crate) struct PreparedLogin {
 ///
 /// `provider_name` (a named provider's, RFC 9700 section 4.4) is kept in the login
 /// cookie too, so the callback refuses a response at another provider's redirect URI.
+///
+/// With DPoP, the session's key is made here and kept in the login cookie; the
+/// request carries its thumbprint as `dpop_jkt` (RFC 9449 section 10), which binds the
+/// authorization code to it.
 #[allow(clippy::too_many_arguments)]
 pub(crate) fn prepare_login(
     provider: &ProviderConfig,
@@ -100,6 +108,15 @@ pub(crate) fn prepare_login(
     for (k, v) in asked {
         params.push((k.to_owned(), v));
     }
+    // A key that cannot be made here (never seen) is made at the callback instead,
+    // with an unbound code.
+    let dpop = provider
+        .dpop
+        .then(crate::dpop::DpopKey::generate)
+        .and_then(Result::ok);
+    if let Some(key) = &dpop {
+        params.push(("dpop_jkt".into(), key.thumbprint().into()));
+    }
     let login = LoginState {
         state,
         nonce,
@@ -108,9 +125,14 @@ pub(crate) fn prepare_login(
         started_at: now,
         step_up,
         provider: provider_name.map(str::to_owned),
+        dpop_key: dpop.as_ref().map(crate::dpop::DpopKey::to_stored),
     };
     let set_cookie = login_cookie(key, cookies, &login);
-    PreparedLogin { params, set_cookie }
+    PreparedLogin {
+        params,
+        set_cookie,
+        dpop,
+    }
 }
 
 /// The front-channel authorization request (OIDC Core 3.1.2.1): `params` in the
@@ -174,7 +196,9 @@ pub(crate) async fn begin_login(
     let authorization_url = match &provider.par_endpoint {
         None => front_channel_url(&provider.authorization_endpoint, &prepared.params),
         Some(endpoint) => {
-            let pushed = crate::par::push(provider, endpoint, &prepared.params).await?;
+            let pushed =
+                crate::par::push(provider, endpoint, &prepared.params, prepared.dpop.as_ref())
+                    .await?;
             crate::par::redirect_url(
                 &provider.authorization_endpoint,
                 &provider.client_id,

@@ -99,17 +99,20 @@ pub fn redirect_url(authorization_endpoint: &Url, client_id: &str, request_uri: 
 }
 
 /// Pushes `params` (every parameter of the front-channel request) to `endpoint`,
-/// authenticated as at the token endpoint (OIDC Core 9).
+/// authenticated as at the token endpoint (OIDC Core 9). With the session's DPoP key,
+/// the request carries a proof of it too (RFC 9449 section 10.1), for providers that
+/// bind the code through the PAR request's proof.
 pub(crate) async fn push(
     provider: &ProviderConfig,
     endpoint: &Url,
     params: &[(String, String)],
+    dpop: Option<&crate::dpop::DpopKey>,
 ) -> Result<ParResponse, ParError> {
     let form: Vec<(&str, &str)> = params
         .iter()
         .map(|(k, v)| (k.as_str(), v.as_str()))
         .collect();
-    let (status, body) = crate::token::post_form(provider, endpoint, form, None)
+    let (status, body) = crate::token::post_form(provider, endpoint, form, dpop)
         .await
         .map_err(|e| match e {
             TokenError::Http(e) => ParError::Http(e),

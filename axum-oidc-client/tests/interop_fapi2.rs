@@ -212,6 +212,9 @@ async fn fapi2_login_me_refresh_logout_at_oidc_provider() {
         "{login}"
     );
     assert_eq!(login["authorization_code_grants"], 1, "{login}");
+    // RFC 9449 section 10: the pushed request bound the code to the session's key.
+    assert_eq!(login["pushed_dpop_jkts"], json!([thumbprint]), "{login}");
+    assert!(op.logs().contains(&format!("dpop_jkt={thumbprint}")));
     let login_jkts = all_bound(&login, 1);
     assert!(
         login_jkts.iter().all(|j| *j == thumbprint),

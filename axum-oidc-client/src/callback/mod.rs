@@ -346,15 +346,16 @@ pub async fn complete_login(
     let c = &config.inner;
     let (entry, provider) = provider_of(config, login)?;
     let provider = &*provider;
-    // RFC 9449 section 5: the session's own DPoP key, made here so that unfinished
-    // logins cost nothing; its tokens are bound to it for the session's life.
-    let dpop = match provider.dpop {
-        true => Some(
-            crate::dpop::DpopKey::generate()
-                .map_err(|e| CallbackError::Token(TokenError::DpopProof(e)))?,
-        ),
-        false => None,
-    };
+    // RFC 9449 section 5: the session's own DPoP key, made at login start (the code
+    // is bound to it) and kept in the login cookie; its tokens are bound to it for the
+    // session's life.
+    let dpop = match (&login.dpop_key, provider.dpop) {
+        (Some(stored), _) => Some(crate::dpop::DpopKey::from_stored(stored)),
+        (None, true) => Some(crate::dpop::DpopKey::generate()),
+        (None, false) => None,
+    }
+    .transpose()
+    .map_err(|e| CallbackError::Token(TokenError::DpopProof(e)))?;
     let response = crate::token::exchange_code(
         provider,
         c.routes

@@ -82,6 +82,41 @@ async fn login_and_refresh_prove_the_sessions_own_key() {
         jkt,
         "the refreshed session keeps its key"
     );
+    // RFC 9449 section 10: the code was bound to that key from the start.
+    assert_eq!(
+        seen.authorize[0].get("dpop_jkt").map(String::as_str),
+        Some(jkt.as_str())
+    );
+}
+
+/// With PAR, the pushed request proves the key (RFC 9449 section 10.1: `htu` the PAR
+/// endpoint) and names it in `dpop_jkt`; the browser carries neither.
+#[tokio::test]
+async fn a_pushed_request_proves_the_key_the_session_then_keeps() {
+    let t = Trial::with(
+        Behavior {
+            par: Some(crate::adversary::ParReply::Normal),
+            require_par: true,
+            ..dpop(DpopReply::Bound)
+        },
+        |b| b.with_dpop(true),
+    )
+    .await;
+    t.login_ok().await;
+    let jkt = stored_jkt(&t).await;
+    let seen = t.seen();
+    assert_eq!(seen.pushed.len(), 1);
+    let pushed = &seen.pushed[0];
+    let proof = pushed.dpop.as_ref().expect("a proof at the PAR endpoint");
+    assert_eq!(proof.jkt, jkt);
+    assert_eq!(proof.htm, "POST");
+    assert!(proof.htu.ends_with("/case/par"), "{}", proof.htu);
+    assert_eq!(pushed.form.get("dpop_jkt"), Some(&jkt));
+    assert!(
+        !seen.authorize[0].contains_key("dpop_jkt"),
+        "request_uri only"
+    );
+    assert_eq!(seen.token[0].dpop.as_ref().unwrap().jkt, jkt);
 }
 
 /// Two sessions never share a key.
@@ -186,10 +221,27 @@ async fn userinfo_gets_the_dpop_scheme_and_a_proof_of_the_sessions_key() {
     );
 }
 
-/// Without `with_dpop`, no proof is sent and bearer tokens are expected.
+/// Without `with_dpop`, no proof and no `dpop_jkt` are sent and bearer tokens are
+/// expected.
 #[tokio::test]
 async fn without_dpop_no_proof_is_sent() {
     let t = Trial::new(Behavior::default()).await;
     t.login_ok().await;
-    assert!(t.seen().token.iter().all(|c| c.dpop.is_none()));
+    let seen = t.seen();
+    assert!(seen.token.iter().all(|c| c.dpop.is_none()));
+    assert!(!seen.authorize[0].contains_key("dpop_jkt"));
+}
+
+/// An application's `dpop_jkt` extra parameter cannot replace the library's.
+#[tokio::test]
+async fn a_configured_dpop_jkt_is_ignored() {
+    let t = Trial::with(dpop(DpopReply::Bound), |b| {
+        b.with_dpop(true)
+            .with_auth_param("dpop_jkt", "attacker-chosen")
+    })
+    .await;
+    t.login_ok().await;
+    let seen = t.seen();
+    let jkt = &seen.token[0].dpop.as_ref().unwrap().jkt;
+    assert_eq!(seen.authorize[0].get("dpop_jkt"), Some(jkt));
 }

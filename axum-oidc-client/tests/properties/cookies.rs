@@ -149,6 +149,7 @@ proptest! {
             started_at,
             step_up: None,
             provider: None,
+            dpop_key: None,
         };
         let pair = pair_of(&login_cookie(&key, &settings, &login));
         let mut headers = noise.clone();

@@ -154,6 +154,12 @@ pub struct LoginState {
     /// (RFC 9700 section 4.4, mix-up).
     #[serde(rename = "p", default, skip_serializing_if = "Option::is_none")]
     pub provider: Option<String>,
+    /// The session-to-be's DPoP key (RFC 9449), made at login start so that the
+    /// authorization code is bound to it (section 10: `dpop_jkt`, or a proof at the
+    /// PAR endpoint); sealed in the cookie like the PKCE verifier, and moved to the
+    /// session at the callback.
+    #[serde(rename = "k", default, skip_serializing_if = "Option::is_none")]
+    pub dpop_key: Option<crate::secret::DpopPrivateKey>,
 }
 
 /// Longest `Set-Cookie` value the library sends: browsers must keep cookies of at least
@@ -405,6 +411,7 @@ mod tests {
             started_at: 5,
             step_up: None,
             provider: None,
+            dpop_key: None,
         };
         let set = login_cookie(&key, &settings(), &login);
         assert!(!set.contains("ver-1") && !set.contains("no-1"));
@@ -443,6 +450,7 @@ mod tests {
                 started_at: i64::MAX,
                 step_up: None,
                 provider: None,
+                dpop_key: None,
             };
             let set = login_cookie(&key, &settings, &login);
             assert!(
@@ -465,6 +473,7 @@ mod tests {
             started_at: 1,
             step_up: None,
             provider: None,
+            dpop_key: None,
         };
         let set = login_cookie(&key, &settings, &login);
         assert!(set.len() <= MAX_SET_COOKIE_LEN);
