@@ -5,6 +5,7 @@ use std::time::Duration;
 
 use serde::Deserialize;
 
+use crate::issuer::{IssuerExpectation, issuer_matches};
 use crate::jose::time::{TimeError, TimeRules};
 use crate::jose::{
     Audience, JoseError, JwksCache, SignatureError, SigningAlgorithm, UnverifiedJws,
@@ -77,6 +78,9 @@ struct LogoutClaims {
     sid: Option<String>,
     #[serde(default)]
     sub: Option<String>,
+    /// The tenant, for a provider configured with an issuer template.
+    #[serde(default)]
+    tid: Option<serde_json::Value>,
 }
 
 /// Marks a member as present whatever its value, `null` included.
@@ -120,17 +124,19 @@ pub struct ValidLogoutToken {
 }
 
 /// Applies the claim checks of section 2.6 steps 3-7 (the signature is step 2).
-pub fn validate_logout_claims(
+/// `issuer` is the provider's issuer, or its multi-tenant template (step 3 "as for ID
+/// tokens": `iss` is the template filled with the token's own `tid`, see
+/// [`crate::issuer`]).
+pub fn validate_logout_claims<'a>(
     payload: &[u8],
-    issuer: &str,
+    issuer: impl Into<IssuerExpectation<'a>>,
     client_id: &str,
     leeway: Duration,
     now: i64,
 ) -> Result<ValidLogoutToken, LogoutTokenError> {
     let c: LogoutClaims = from_json_object(payload).ok_or(LogoutTokenError::MalformedClaims)?;
-    if c.iss != issuer {
-        return Err(LogoutTokenError::WrongIssuer);
-    }
+    let tid = c.tid.as_ref().and_then(serde_json::Value::as_str);
+    issuer_matches(issuer.into(), &c.iss, tid).map_err(|_| LogoutTokenError::WrongIssuer)?;
     if !c.aud.contains(client_id) {
         return Err(LogoutTokenError::WrongAudience);
     }
@@ -176,11 +182,11 @@ pub fn validate_logout_claims(
 
 /// Verifies a logout token: JWS with the provider's keys (same algorithms as ID tokens,
 /// never `none`), explicit `typ` when present, then the claims.
-pub async fn verify_logout_token(
+pub async fn verify_logout_token<'a>(
     token: &str,
     keys: &JwksCache,
     allowed: &[SigningAlgorithm],
-    issuer: &str,
+    issuer: impl Into<IssuerExpectation<'a>>,
     client_id: &str,
     leeway: Duration,
     now: i64,

@@ -244,3 +244,40 @@ proptest::proptest! {
         proptest::prop_assert_eq!(peek_issuer(&unsigned, &SigningAlgorithm::ALL), None);
     }
 }
+
+/// Section 2.6 step 3 under a multi-tenant template: `iss` is the template filled
+/// with the token's own `tid`, inside the allow-list.
+#[test]
+fn a_template_providers_logout_token_names_its_tenant() {
+    let template = crate::issuer::IssuerTemplate::new("https://op/{tenantid}/v2.0", false)
+        .unwrap()
+        .with_allowed_tenants(["t1"])
+        .unwrap();
+    let check = |iss: &str, tid: Option<&str>| {
+        let mut c = claims();
+        c["iss"] = iss.into();
+        if let Some(tid) = tid {
+            c["tid"] = tid.into();
+        }
+        validate_logout_claims(
+            &serde_json::to_vec(&c).unwrap(),
+            IssuerExpectation::Template(&template),
+            "c",
+            Duration::from_secs(30),
+            NOW,
+        )
+    };
+    let valid = check("https://op/t1/v2.0", Some("t1")).unwrap();
+    assert_eq!(valid.iss, "https://op/t1/v2.0");
+    for (iss, tid) in [
+        ("https://op/t1/v2.0", None),
+        ("https://op/t1/v2.0", Some("t2")),
+        ("https://op/t2/v2.0", Some("t2")),
+        ("https://op/{tenantid}/v2.0", Some("t1")),
+    ] {
+        assert!(
+            matches!(check(iss, tid), Err(LogoutTokenError::WrongIssuer)),
+            "{iss} {tid:?}"
+        );
+    }
+}

@@ -109,6 +109,44 @@ async fn users_of_two_tenants_both_log_in_with_their_tenants_issuer() {
     assert_eq!(rp.sessions().await, 2);
 }
 
+/// Back-Channel Logout 1.0 section 2.6 step 3 under a template: a logout token with
+/// the user's tenant in `iss` and `tid` ends the session; one whose `iss` names another
+/// tenant than its `tid`, or a tenant outside the allow-list, ends nothing.
+#[tokio::test]
+async fn a_backchannel_logout_token_of_the_users_tenant_ends_the_session() {
+    let adv = Adversary::start().await;
+    let rp = relying_party(&adv, Some(&[TENANT_A, TENANT_B])).await;
+    sign_in_at(&adv, TENANT_A, TENANT_A);
+    let browser = rp.browser();
+    login_ok(&browser).await;
+    let sid = adv.seen("common").sids[0].clone();
+    let post = |token: String| {
+        let url = format!("{}/auth/backchannel-logout", rp.origin);
+        async move {
+            reqwest::Client::new()
+                .post(url)
+                .form(&[("logout_token", token)])
+                .send()
+                .await
+                .unwrap()
+                .status()
+        }
+    };
+    let token = |tenant: &str, tid: &str| {
+        adv.logout_token(
+            "common",
+            &Sig::By(Key::Rsa1),
+            json!({ "sid": sid, "iss": tenant_issuer(&adv, tenant), "tid": tid }),
+        )
+    };
+    for (tenant, tid) in [(TENANT_B, TENANT_A), (TENANT_C, TENANT_C)] {
+        assert_eq!(post(token(tenant, tid)).await, StatusCode::BAD_REQUEST);
+        assert_eq!(me(&browser).await, StatusCode::OK, "{tenant} {tid}");
+    }
+    assert_eq!(post(token(TENANT_A, TENANT_A)).await, StatusCode::OK);
+    assert_eq!(me(&browser).await, StatusCode::UNAUTHORIZED);
+}
+
 #[tokio::test]
 async fn every_tenant_logs_in_without_an_allow_list() {
     let adv = Adversary::start().await;

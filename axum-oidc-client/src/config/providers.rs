@@ -93,6 +93,21 @@ impl Providers {
             .collect()
     }
 
+    /// The providers whose tokens may carry `iss`: those with that issuer, and those
+    /// with a multi-tenant template that `iss` fills with a plain tenant (the token's
+    /// `tid` and the allow-list are checked when it is verified).
+    pub fn by_token_issuer(&self, iss: &str) -> Vec<&ProviderEntry> {
+        self.entries
+            .iter()
+            .filter(|e| {
+                e.cell.issuer() == Some(iss)
+                    || e.cell
+                        .issuer_template()
+                        .is_some_and(|t| t.tenant_of(iss).is_some())
+            })
+            .collect()
+    }
+
     /// The provider of a stored session: the one it names, else (a record from before
     /// records named their provider) the first one with its issuer, else the first.
     /// `None` when it names a provider no longer configured.

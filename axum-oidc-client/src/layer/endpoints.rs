@@ -495,7 +495,7 @@ async fn backchannel(state: &AuthState, req: &Parts, body: Body) -> Response {
             tracing::debug!("logout token rejected: no readable iss");
             return backchannel_error(StatusCode::BAD_REQUEST, "invalid_request");
         };
-        providers.by_issuer(&iss)
+        providers.by_token_issuer(&iss)
     } else {
         vec![providers.first()]
     };
@@ -509,7 +509,7 @@ async fn backchannel(state: &AuthState, req: &Parts, body: Body) -> Response {
         let Some(provider) = entry.cell.ready().await else {
             return backchannel_error(StatusCode::SERVICE_UNAVAILABLE, "temporarily_unavailable");
         };
-        let (Some(jwks), Some(issuer)) = (&provider.jwks, &provider.issuer) else {
+        let (Some(jwks), Some(issuer)) = (&provider.jwks, provider.id_token_issuer()) else {
             continue;
         };
         let verified = verify_logout_token(
