@@ -147,6 +147,12 @@ async fn run(settings: Settings) -> Result<(), BoxError> {
                 settings.client_auth.as_deref(),
                 settings.client_key_file.as_deref(),
             )?;
+            if let Some(template) = &settings.issuer_template {
+                b = b.with_issuer_template(template.clone());
+            }
+            if !settings.allowed_tenants.is_empty() {
+                b = b.with_allowed_tenants(settings.allowed_tenants.iter().map(|t| t.trim()));
+            }
             // A provider that cannot be reached does not stop the start: logins answer
             // 503 until it is discovered in the background (see /readyz).
             b.with_issuer_or_retry_in_background(issuer.clone()).await?

@@ -124,6 +124,20 @@ pub struct Settings {
         value_parser = clap::builder::BoolishValueParser::new()
     )]
     pub par: bool,
+    /// A multi-tenant issuer template (with OIDC_ISSUER at the provider's common
+    /// endpoint), e.g. `https://login.microsoftonline.com/{tenantid}/v2.0`: each
+    /// token's `iss` must be the template filled with its own `tid`.
+    #[arg(long, env = "OIDC_ISSUER_TEMPLATE", value_name = "TEMPLATE")]
+    pub issuer_template: Option<String>,
+    /// Comma-separated tenant ids allowed under OIDC_ISSUER_TEMPLATE (default: every
+    /// tenant).
+    #[arg(
+        long,
+        env = "OIDC_ALLOWED_TENANTS",
+        value_name = "IDS",
+        value_delimiter = ','
+    )]
+    pub allowed_tenants: Vec<String>,
     /// Bind every session's tokens to a DPoP key of its own (RFC 9449): OIDC_DPOP=1.
     /// The provider must support DPoP (the embedded one does not).
     #[arg(
@@ -448,6 +462,33 @@ mod tests {
         );
         assert_eq!(store_for_logs("memory"), "memory");
         assert_eq!(store_for_logs("sqlite:/var/lib/demo.db"), "sqlite");
+    }
+
+    #[test]
+    fn the_issuer_template_and_its_tenants_are_read() {
+        let s = Settings::parse_from([
+            "oidc-demo",
+            "--issuer-template",
+            "https://login.example/{tenantid}/v2.0",
+            "--allowed-tenants",
+            "t1,t2",
+        ]);
+        assert_eq!(
+            s.issuer_template.as_deref(),
+            Some("https://login.example/{tenantid}/v2.0")
+        );
+        assert_eq!(s.allowed_tenants, ["t1", "t2"]);
+        let command = Settings::command();
+        for (id, env) in [
+            ("issuer_template", "OIDC_ISSUER_TEMPLATE"),
+            ("allowed_tenants", "OIDC_ALLOWED_TENANTS"),
+        ] {
+            let arg = command.get_arguments().find(|a| a.get_id() == id);
+            assert_eq!(
+                arg.and_then(|a| a.get_env()),
+                Some(std::ffi::OsStr::new(env))
+            );
+        }
     }
 
     #[test]
