@@ -10,7 +10,9 @@
 //! - `router/*`: one request through a `Router` with `tower::ServiceExt::oneshot`,
 //!   outside the layer, behind it without a cookie, with a warm session through
 //!   `AccessToken` and `AuthSession`, and with a forged cookie;
-//! - `jws/*`: parsing and checking the signature of an ID token (RS256, ES256).
+//! - `jws/*`: parsing and checking the signature of an ID token (RS256, ES256);
+//! - `dpop/*`: a session's DPoP key (made at each login start with DPoP) and a proof
+//!   of it from its stored form (each call with a DPoP-bound token).
 //!
 //! Nothing here touches the network: the configuration names endpoints on
 //! 127.0.0.1:9 that are never called, and sessions are written to the store directly.
@@ -329,12 +331,48 @@ fn jws_benches(c: &mut Criterion) {
     g.finish();
 }
 
+/// What DPoP adds: a session key made at each login start, and a proof signed for
+/// each call made with a DPoP-bound token (the BFF proxy, `AuthSession::dpop_proof`),
+/// from the key as the session stores it.
+fn dpop_benches(c: &mut Criterion) {
+    use axum_oidc_client::dpop::DpopKey;
+    let key = DpopKey::generate().expect("key");
+    let stored = key.to_stored();
+    let mut g = c.benchmark_group("dpop");
+    g.bench_function("key_generate", |b| b.iter(DpopKey::generate));
+    g.bench_function("proof", |b| {
+        b.iter(|| {
+            key.proof(
+                &http::Method::GET,
+                black_box("https://api.example/orders"),
+                1_900_000_000,
+                None,
+                Some("at"),
+            )
+        })
+    });
+    g.bench_function("stored_key_and_proof", |b| {
+        b.iter(|| {
+            DpopKey::from_stored(black_box(&stored)).and_then(|k| {
+                k.proof(
+                    &http::Method::GET,
+                    "https://api.example/orders",
+                    1_900_000_000,
+                    None,
+                    Some("at"),
+                )
+            })
+        })
+    });
+    g.finish();
+}
+
 criterion_group!(
     name = benches;
     config = Criterion::default()
         .warm_up_time(Duration::from_millis(500))
         .measurement_time(Duration::from_secs(2))
         .sample_size(30);
-    targets = cookie_benches, store_benches, router_benches, jws_benches
+    targets = cookie_benches, store_benches, router_benches, jws_benches, dpop_benches
 );
 criterion_main!(benches);

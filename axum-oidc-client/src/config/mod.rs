@@ -261,6 +261,9 @@ fn setting(name: &str) -> String {
         "allowed_algorithms" => (None, "with_allowed_algorithms"),
         "idle_timeout" => (None, "with_idle_timeout"),
         "session_cookie_name" => (None, "with_session_cookie_name"),
+        "security_profile" => (None, "with_security_profile"),
+        "dpop" => (None, "with_dpop"),
+        "pushed_authorization_requests" => (None, "with_pushed_authorization_requests"),
         _ => return name.to_owned(),
     };
     format!("{} ({method})", env.unwrap_or(name))

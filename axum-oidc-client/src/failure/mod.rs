@@ -202,6 +202,12 @@ impl Failure {
                  issuer or client. Starting again will not help: the site's operator must \
                  check the issuer and client settings.",
             ),
+            (FailureClass::Configuration, "dpop_not_bound" | "dpop_binding_mismatch") => (
+                "Sign-in is misconfigured",
+                "The identity provider did not bind this site's tokens to its key (DPoP). \
+                 Starting again will not help: the site's operator must register the \
+                 client for DPoP-bound tokens at the provider, or turn DPoP off.",
+            ),
             (FailureClass::Configuration, "id_token_clock_skew") => (
                 "Sign-in is misconfigured",
                 "This server's clock and the identity provider's disagree. Starting again \
@@ -359,7 +365,12 @@ mod tests {
 
     #[test]
     fn a_configuration_page_never_says_start_again() {
-        for reason in ["invalid_client", "redirect_uri_mismatch", "anything"] {
+        for reason in [
+            "invalid_client",
+            "redirect_uri_mismatch",
+            "dpop_not_bound",
+            "anything",
+        ] {
             let (_, message) = Failure::configuration(reason).text();
             assert!(message.contains("operator"), "{reason}: {message}");
             assert!(!message.contains("Please sign in again"), "{reason}");
@@ -382,6 +393,14 @@ mod tests {
         let outage = ErrorPage::of(Failure::provider_outage("x"), link());
         assert!(outage.retry.is_none());
         assert_eq!(outage.retry_after, Some(OUTAGE_RETRY_AFTER));
+    }
+
+    #[test]
+    fn an_unbound_dpop_answer_names_dpop_on_the_page() {
+        for reason in ["dpop_not_bound", "dpop_binding_mismatch"] {
+            let (_, message) = Failure::configuration(reason).text();
+            assert!(message.contains("DPoP"), "{reason}: {message}");
+        }
     }
 
     #[test]
