@@ -350,9 +350,10 @@ pub async fn complete_login(
     // is bound to it) and kept in the login cookie; its tokens are bound to it for the
     // session's life.
     let dpop = match (&login.dpop_key, provider.dpop) {
-        (Some(stored), _) => Some(crate::dpop::DpopKey::from_stored(stored)),
+        (Some(stored), true) => Some(crate::dpop::DpopKey::from_stored(stored)),
         (None, true) => Some(crate::dpop::DpopKey::generate()),
-        (None, false) => None,
+        // DPoP turned off while this login was under way: its key goes unused.
+        (_, false) => None,
     }
     .transpose()
     .map_err(|e| CallbackError::Token(TokenError::DpopProof(e)))?;
