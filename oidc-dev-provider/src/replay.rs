@@ -10,9 +10,19 @@ use std::time::SystemTime;
 /// development provider fails closed.
 pub(crate) const MAX_REMEMBERED: usize = 100_000;
 
-/// `jti`s with the time until which they must be remembered.
-#[derive(Default, Debug)]
-pub(crate) struct ReplaySet(HashMap<String, SystemTime>);
+/// `jti`s with the time until which they must be remembered, at most
+/// `capacity` of them.
+#[derive(Debug)]
+pub(crate) struct ReplaySet {
+    seen: HashMap<String, SystemTime>,
+    capacity: usize,
+}
+
+impl Default for ReplaySet {
+    fn default() -> Self {
+        Self::with_capacity(MAX_REMEMBERED)
+    }
+}
 
 /// Why a `jti` was not accepted.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -24,6 +34,14 @@ pub(crate) enum Replay {
 }
 
 impl ReplaySet {
+    /// An empty set remembering at most `capacity` values.
+    pub(crate) fn with_capacity(capacity: usize) -> Self {
+        Self {
+            seen: HashMap::new(),
+            capacity,
+        }
+    }
+
     /// Remembers `key` until `until`; fails if it is already remembered or
     /// the set is full.
     pub(crate) fn insert(
@@ -32,22 +50,22 @@ impl ReplaySet {
         until: SystemTime,
         now: SystemTime,
     ) -> Result<(), Replay> {
-        if self.0.get(&key).is_some_and(|t| *t > now) {
+        if self.seen.get(&key).is_some_and(|t| *t > now) {
             return Err(Replay::Seen);
         }
-        if self.0.len() >= MAX_REMEMBERED {
+        if self.seen.len() >= self.capacity {
             self.purge(now);
-            if self.0.len() >= MAX_REMEMBERED {
+            if self.seen.len() >= self.capacity {
                 return Err(Replay::Full);
             }
         }
-        self.0.insert(key, until);
+        self.seen.insert(key, until);
         Ok(())
     }
 
     /// Forgets what need not be remembered any more.
     pub(crate) fn purge(&mut self, now: SystemTime) {
-        self.0.retain(|_, t| *t > now);
+        self.seen.retain(|_, t| *t > now);
     }
 }
 
@@ -66,5 +84,17 @@ mod tests {
         assert_eq!(set.insert("b".into(), until, now), Ok(()));
         let later = until + Duration::from_secs(1);
         assert_eq!(set.insert("a".into(), later, later), Ok(()));
+    }
+
+    #[test]
+    fn a_full_set_refuses_new_values_until_old_ones_expire() {
+        let now = SystemTime::now();
+        let soon = now + Duration::from_secs(1);
+        let mut set = ReplaySet::with_capacity(2);
+        assert_eq!(set.insert("a".into(), soon, now), Ok(()));
+        assert_eq!(set.insert("b".into(), soon, now), Ok(()));
+        assert_eq!(set.insert("c".into(), soon, now), Err(Replay::Full));
+        let later = soon + Duration::from_secs(1);
+        assert_eq!(set.insert("c".into(), later, later), Ok(()));
     }
 }

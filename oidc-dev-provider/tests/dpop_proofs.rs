@@ -262,3 +262,33 @@ async fn with_nonces_on_a_proof_needs_the_providers_nonce() {
     );
     assert_eq!(r.json::<Value>().await.unwrap()["token_type"], "DPoP");
 }
+
+#[tokio::test]
+async fn an_eddsa_proof_is_accepted_and_bound_to_its_thumbprint() {
+    use aws_lc_rs::signature::{Ed25519KeyPair, KeyPair};
+    use base64::Engine;
+    use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+    use sha2::{Digest, Sha256};
+
+    let pkcs8 = Ed25519KeyPair::generate_pkcs8(&aws_lc_rs::rand::SystemRandom::new()).unwrap();
+    let pair = Ed25519KeyPair::from_pkcs8(pkcs8.as_ref()).unwrap();
+    let x = URL_SAFE_NO_PAD.encode(pair.public_key().as_ref());
+    let thumbprint = URL_SAFE_NO_PAD.encode(Sha256::digest(
+        format!(r#"{{"crv":"Ed25519","kty":"OKP","x":"{x}"}}"#).as_bytes(),
+    ));
+    let (status, body) = exchange_proved(|_, htu| {
+        let header = json!({"typ": "dpop+jwt", "alg": "EdDSA",
+            "jwk": {"kty": "OKP", "crv": "Ed25519", "x": x}});
+        let input = format!(
+            "{}.{}",
+            URL_SAFE_NO_PAD.encode(header.to_string()),
+            URL_SAFE_NO_PAD.encode(proof_claims("POST", htu).to_string())
+        );
+        let signature = URL_SAFE_NO_PAD.encode(pair.sign(input.as_bytes()).as_ref());
+        vec![format!("{input}.{signature}")]
+    })
+    .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let access = jwt_claims(body["access_token"].as_str().unwrap());
+    assert_eq!(access["cnf"]["jkt"], thumbprint);
+}
