@@ -16,10 +16,14 @@ use std::io::IsTerminal as _;
 use std::net::SocketAddr;
 use std::time::Duration;
 
+use axum_oidc_client::client_auth::ClientSigningKey;
 use axum_oidc_client::{
     AuthenticationLayer, OAuthConfigurationBuilder, OidcLogoutHandler, ProviderSettings,
+    SecurityProfile,
 };
-use oidc_dev_provider::{ClientRegistration, DevProvider, DevProviderConfig, RunningProvider};
+use oidc_dev_provider::{
+    ClientRegistration, DevProvider, DevProviderConfig, RunningProvider, SigningAlg,
+};
 use tokio::signal::unix::{SignalKind, signal};
 use tracing_subscriber::EnvFilter;
 
@@ -106,16 +110,6 @@ async fn run(settings: Settings) -> Result<(), BoxError> {
                 .into(),
         );
     }
-    if settings.issuer.is_none()
-        && named.is_empty()
-        && (settings.dpop || settings.profile.is_some())
-    {
-        return Err(
-            "OIDC_DPOP and OIDC_PROFILE need OIDC_ISSUER: the embedded development \
-                    provider issues bearer tokens only"
-                .into(),
-        );
-    }
     let builder = match &settings.issuer {
         // OIDC_PROVIDERS: every provider discovered in the background, so that one
         // that is down stops neither the start nor the others (see /readyz).
@@ -158,10 +152,14 @@ async fn run(settings: Settings) -> Result<(), BoxError> {
             b.with_issuer_or_retry_in_background(issuer.clone()).await?
         }
         None => {
-            let provider = start_dev_provider(&settings, listen).await?;
-            let b = base_builder(&settings)
+            let (provider, client_key) = start_dev_provider(&settings, listen).await?;
+            let b = match client_key {
+                // OIDC_PROFILE=fapi2: private_key_jwt with the key the provider knows.
+                Some(key) => base_builder(&settings).with_client_signing_key(key),
+                None => base_builder(&settings).with_client_secret(DEV_CLIENT_SECRET),
+            };
+            let b = b
                 .with_client_id(DEV_CLIENT_ID)
-                .with_client_secret(DEV_CLIENT_SECRET)
                 .with_issuer(provider.issuer().to_owned())
                 .await?;
             tracing::info!(
@@ -340,7 +338,17 @@ fn base_builder(s: &Settings) -> OAuthConfigurationBuilder {
 
 /// The embedded provider listens next to the app (the listen IP, the next port or
 /// DEV_PROVIDER_PORT); its issuer uses APP_URL's host.
-async fn start_dev_provider(s: &Settings, listen: SocketAddr) -> Result<RunningProvider, BoxError> {
+///
+/// Its client `oidc-demo` follows the demo's settings: with OIDC_DPOP it is registered
+/// for DPoP-bound tokens only (RFC 9449 section 5.2). With OIDC_PROFILE=fapi2 it
+/// authenticates with `private_key_jwt` (RFC 7523 section 2.2) with an ephemeral P-256
+/// key made here, returned for the library (no secret), must push its authorization
+/// requests (RFC 9126 section 6) and get DPoP-bound tokens, and the provider signs ID
+/// tokens with ES256 (FAPI 2.0 Security Profile section 5.4.1 refuses RS256).
+async fn start_dev_provider(
+    s: &Settings,
+    listen: SocketAddr,
+) -> Result<(RunningProvider, Option<ClientSigningKey>), BoxError> {
     let app = s.app_origin();
     if !is_local(&s.app_url) {
         // The embedded provider speaks plain http, which the library accepts from this
@@ -359,25 +367,58 @@ async fn start_dev_provider(s: &Settings, listen: SocketAddr) -> Result<RunningP
         .as_deref()
         .unwrap_or("/auth")
         .trim_end_matches('/');
-    let client = ClientRegistration::confidential(
-        DEV_CLIENT_ID,
-        DEV_CLIENT_SECRET,
-        format!("{app}{base}/callback"),
-    )
-    .with_post_logout_redirect_uri(format!("{app}{base}/logout/callback"))
-    .with_backchannel_logout_uri(format!("{app}{base}/backchannel-logout"));
+    let redirect_uri = format!("{app}{base}/callback");
+    let fapi2 = s.profile == Some(SecurityProfile::Fapi2);
+    let (client, client_key) = if fapi2 {
+        let key = ephemeral_client_key()?;
+        let client =
+            ClientRegistration::private_key_jwt(DEV_CLIENT_ID, key.public_jwk(), redirect_uri)
+                .with_require_pushed_authorization_requests(true);
+        (client, Some(key))
+    } else {
+        let client =
+            ClientRegistration::confidential(DEV_CLIENT_ID, DEV_CLIENT_SECRET, redirect_uri);
+        (client, None)
+    };
+    let client = client
+        .with_post_logout_redirect_uri(format!("{app}{base}/logout/callback"))
+        .with_backchannel_logout_uri(format!("{app}{base}/backchannel-logout"))
+        .with_dpop_bound_access_tokens(s.dpop || fapi2);
     let host = s.app_url.host_str().unwrap_or("127.0.0.1").to_owned();
     let port = s
         .dev_provider_port
         .unwrap_or(listen.port().saturating_add(1));
     let bind = SocketAddr::new(listen.ip(), port);
-    let config = DevProviderConfig::default()
+    let mut config = DevProviderConfig::default()
         .with_bind(bind)
         .with_issuer(format!("http://{host}:{port}"))
         .with_client(client);
-    Ok(DevProvider::start(config).await.map_err(|e| {
+    if fapi2 {
+        config = config.with_signing_alg(SigningAlg::ES256);
+    }
+    let provider = DevProvider::start(config).await.map_err(|e| {
         format!("cannot start the embedded provider on {bind} (set DEV_PROVIDER_PORT): {e}")
-    })?)
+    })?;
+    if let Some(key) = &client_key {
+        tracing::info!(
+            kid = key.kid(),
+            "OIDC_PROFILE=fapi2: the embedded provider knows client {DEV_CLIENT_ID} by an \
+             ephemeral ES256 key (private_key_jwt, no secret), requires PAR and DPoP, and \
+             signs ID tokens with ES256"
+        );
+    } else if s.dpop {
+        tracing::info!(
+            "OIDC_DPOP=1: the embedded provider issues client {DEV_CLIENT_ID} DPoP-bound tokens only"
+        );
+    }
+    Ok((provider, client_key))
+}
+
+/// A fresh P-256 key for `private_key_jwt`, for the life of the process (the
+/// embedded provider forgets its registration at exit too).
+fn ephemeral_client_key() -> Result<ClientSigningKey, BoxError> {
+    let pair = axum_oidc_client::dpop::DpopKey::generate()?;
+    Ok(ClientSigningKey::from_pkcs8_der(pair.to_pkcs8_der(), None)?)
 }
 
 /// Whether `url` names this machine: `localhost` or a loopback address.

@@ -24,7 +24,7 @@ pub(crate) const SUPPORTED_SCOPES: [&str; 4] = ["openid", "profile", "email", "o
 const PENDING_TTL: Duration = Duration::from_secs(15 * 60);
 
 /// Parameters interpreted by this endpoint; all others are kept as extras.
-const KNOWN: [&str; 9] = [
+const KNOWN: [&str; 10] = [
     "client_id",
     "redirect_uri",
     "response_type",
@@ -34,6 +34,7 @@ const KNOWN: [&str; 9] = [
     "code_challenge",
     "code_challenge_method",
     "login_hint",
+    "dpop_jkt",
 ];
 
 /// `GET /authorize` (OIDC Core 3.1.2.1).
@@ -58,7 +59,8 @@ pub(crate) async fn authorize_post(
 }
 
 /// Whether `challenge` looks like a base64url SHA-256 output: 43 characters
-/// from the unreserved set of RFC 7636 4.2.
+/// from the unreserved set of RFC 7636 4.2 (also the form of a `dpop_jkt`,
+/// RFC 9449 section 10).
 fn valid_s256_challenge(challenge: &str) -> bool {
     challenge.len() == 43
         && (challenge.bytes()).all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
@@ -69,8 +71,8 @@ fn handle(
     headers: &HeaderMap,
     params: Result<Params, OAuthError>,
 ) -> Response {
-    let params = match params.and_then(|p| crate::par::resolve(state, p)) {
-        Ok(params) => params,
+    let (params, pushed) = match params.and_then(|p| crate::par::resolve(state, p)) {
+        Ok(resolved) => resolved,
         Err(error) => return browser_error(headers, error),
     };
     // OIDC Core 3.1.2.6: without a trusted client and redirect URI the error
@@ -93,6 +95,21 @@ fn handle(
         authorization_error(state, redirect_uri, error, description, rp_state)
     };
 
+    if client.require_pushed_authorization_requests && !pushed {
+        // RFC 9126 section 6: this client's requests must be pushed first.
+        return fail(
+            "invalid_request",
+            "this client must use pushed authorization requests",
+        );
+    }
+    // RFC 9449 section 10: `dpop_jkt` binds the code to a DPoP key.
+    let dpop_jkt = params.get("dpop_jkt");
+    if dpop_jkt.is_some_and(|jkt| !valid_s256_challenge(jkt)) {
+        return fail(
+            "invalid_request",
+            "dpop_jkt is not a base64url SHA-256 thumbprint",
+        );
+    }
     if params.get("request").is_some() {
         return fail("request_not_supported", "request objects are not supported");
     }
@@ -156,6 +173,7 @@ fn handle(
         state: rp_state.map(str::to_owned),
         nonce: params.get("nonce").map(str::to_owned),
         code_challenge: code_challenge.to_owned(),
+        dpop_jkt: dpop_jkt.map(str::to_owned),
         login_hint: params.get("login_hint").map(str::to_owned),
         extra: params.others(&KNOWN),
         expires_at: add_ttl(SystemTime::now(), PENDING_TTL),

@@ -53,7 +53,8 @@ pub(crate) struct Minted {
 /// Signs an access token and an ID token for `grant` and records the access
 /// token's `jti` in the store. `nonce` is only passed for the code exchange;
 /// ID tokens from a refresh carry none (OIDC Core 12.2). `scope` may be
-/// narrower than the grant's (RFC 6749 6).
+/// narrower than the grant's (RFC 6749 6). With `jkt`, the access token is
+/// bound to that DPoP key: `cnf.jkt` (RFC 9449 section 6.1).
 pub(crate) fn mint(
     state: &ProviderState,
     store: &mut Store,
@@ -61,6 +62,7 @@ pub(crate) fn mint(
     grant: &Grant,
     scope: &str,
     nonce: Option<&str>,
+    jkt: Option<&str>,
 ) -> Option<Minted> {
     let now = SystemTime::now();
     let iat = unix_secs(now);
@@ -88,6 +90,9 @@ pub(crate) fn mint(
         && scope.split(' ').any(|s| s == "profile")
     {
         access_claims["name"] = u.name.clone().into();
+    }
+    if let Some(jkt) = jkt {
+        access_claims["cnf"] = json!({ "jkt": jkt });
     }
     // RFC 9068 2.1: the header type is "at+jwt".
     let access_token = state.keys().sign("at+jwt", &access_claims)?;

@@ -20,6 +20,9 @@ pub enum ClientAuthMethod {
     /// `none`: a public client that only sends `client_id` and proves
     /// possession of the authorization code with PKCE (RFC 7636).
     None,
+    /// `private_key_jwt`: a JWT assertion signed with one of the client's
+    /// registered keys (RFC 7523 sections 2.2 and 3, OIDC Core 9).
+    PrivateKeyJwt,
 }
 
 impl ClientAuthMethod {
@@ -30,6 +33,7 @@ impl ClientAuthMethod {
             Self::ClientSecretBasic => "client_secret_basic",
             Self::ClientSecretPost => "client_secret_post",
             Self::None => "none",
+            Self::PrivateKeyJwt => "private_key_jwt",
         }
     }
 }
@@ -74,8 +78,19 @@ pub struct ClientRegistration {
     /// section 2.2).
     pub backchannel_logout_uri: Option<String>,
     /// Registered client authentication method. Ignored (treated as `None`)
-    /// when `client_secret` is `None`.
+    /// when `client_secret` is `None`, except `PrivateKeyJwt`, which needs no
+    /// secret but [`jwks`](Self::jwks).
     pub auth_method: ClientAuthMethod,
+    /// The client's public keys for `private_key_jwt` (the `jwks` client
+    /// metadata of OpenID Connect Dynamic Client Registration 1.0 section 2):
+    /// public JWKs (RFC 7517) of type RSA, EC P-256 or OKP Ed25519.
+    pub jwks: Vec<serde_json::Value>,
+    /// The `dpop_bound_access_tokens` client metadata (RFC 9449 section 5.2):
+    /// token requests without a DPoP proof are refused.
+    pub dpop_bound_access_tokens: bool,
+    /// The `require_pushed_authorization_requests` client metadata (RFC 9126
+    /// section 6): authorization requests must come through the PAR endpoint.
+    pub require_pushed_authorization_requests: bool,
 }
 
 /// Redacts the secret so that logging a configuration never leaks it.
@@ -91,6 +106,12 @@ impl std::fmt::Debug for ClientRegistration {
             .field("post_logout_redirect_uris", &self.post_logout_redirect_uris)
             .field("backchannel_logout_uri", &self.backchannel_logout_uri)
             .field("auth_method", &self.auth_method)
+            .field("jwks", &self.jwks)
+            .field("dpop_bound_access_tokens", &self.dpop_bound_access_tokens)
+            .field(
+                "require_pushed_authorization_requests",
+                &self.require_pushed_authorization_requests,
+            )
             .finish()
     }
 }
@@ -120,6 +141,51 @@ impl ClientRegistration {
         }
     }
 
+    /// A client authenticating with `private_key_jwt` (RFC 7523 section 2.2)
+    /// with the public JWK `jwk`, and no secret.
+    ///
+    /// ```
+    /// use oidc_dev_provider::{ClientAuthMethod, ClientRegistration};
+    ///
+    /// let jwk = serde_json::json!({"kty": "OKP", "crv": "Ed25519",
+    ///     "x": "11qYAYKxCrfVS_7TyWQHOg7hcvPapiMlrwIaaPcHURo"});
+    /// let client = ClientRegistration::private_key_jwt("app", jwk, "http://localhost/cb");
+    /// assert_eq!(client.effective_auth_method(), ClientAuthMethod::PrivateKeyJwt);
+    /// ```
+    pub fn private_key_jwt(
+        client_id: impl Into<String>,
+        jwk: serde_json::Value,
+        redirect_uri: impl Into<String>,
+    ) -> Self {
+        Self {
+            client_id: client_id.into(),
+            redirect_uris: vec![redirect_uri.into()],
+            auth_method: ClientAuthMethod::PrivateKeyJwt,
+            jwks: vec![jwk],
+            ..Self::default()
+        }
+    }
+
+    /// Registers another public JWK for `private_key_jwt`.
+    pub fn with_jwk(mut self, jwk: serde_json::Value) -> Self {
+        self.jwks.push(jwk);
+        self
+    }
+
+    /// Requires a DPoP proof on every token request of this client
+    /// (RFC 9449 section 5.2, `dpop_bound_access_tokens`).
+    pub fn with_dpop_bound_access_tokens(mut self, required: bool) -> Self {
+        self.dpop_bound_access_tokens = required;
+        self
+    }
+
+    /// Requires pushed authorization requests from this client (RFC 9126
+    /// section 6, `require_pushed_authorization_requests`).
+    pub fn with_require_pushed_authorization_requests(mut self, required: bool) -> Self {
+        self.require_pushed_authorization_requests = required;
+        self
+    }
+
     /// Adds another allowed redirect URI.
     pub fn with_redirect_uri(mut self, uri: impl Into<String>) -> Self {
         self.redirect_uris.push(uri.into());
@@ -144,13 +210,21 @@ impl ClientRegistration {
         self
     }
 
-    /// The method this client actually has to use: `None` for clients
-    /// without a secret, the registered one otherwise.
+    /// The method this client actually has to use: `PrivateKeyJwt` when
+    /// registered so, else `None` for clients without a secret, the registered
+    /// one otherwise.
     pub fn effective_auth_method(&self) -> ClientAuthMethod {
-        match self.client_secret {
-            None => ClientAuthMethod::None,
-            Some(_) => self.auth_method,
+        match (&self.client_secret, self.auth_method) {
+            (_, ClientAuthMethod::PrivateKeyJwt) => ClientAuthMethod::PrivateKeyJwt,
+            (None, _) => ClientAuthMethod::None,
+            (Some(_), method) => method,
         }
+    }
+
+    /// Whether this client cannot keep a secret (RFC 6749 2.1): it
+    /// authenticates with `none`.
+    pub(crate) fn is_public(&self) -> bool {
+        self.effective_auth_method() == ClientAuthMethod::None
     }
 }
 
@@ -269,6 +343,9 @@ pub struct DevProviderConfig {
     pub advertise_iss_parameter: bool,
     /// Algorithm for all JWTs the provider signs. Default RS256.
     pub signing_alg: SigningAlg,
+    /// Require a server-provided nonce in DPoP proofs at the token and PAR
+    /// endpoints (RFC 9449 section 8). Default `false`.
+    pub dpop_nonce: bool,
 }
 
 impl Default for DevProviderConfig {
@@ -285,6 +362,7 @@ impl Default for DevProviderConfig {
             rotate_refresh_tokens: true,
             advertise_iss_parameter: true,
             signing_alg: SigningAlg::RS256,
+            dpop_nonce: false,
         }
     }
 }
@@ -356,6 +434,12 @@ impl DevProviderConfig {
         self
     }
 
+    /// Turns the DPoP nonce requirement (RFC 9449 section 8) on or off.
+    pub fn with_dpop_nonce(mut self, required: bool) -> Self {
+        self.dpop_nonce = required;
+        self
+    }
+
     /// Checks the registrations for mistakes that would otherwise surface as
     /// confusing protocol errors.
     pub(crate) fn validate(&self) -> Result<(), DevProviderError> {
@@ -377,6 +461,7 @@ impl DevProviderConfig {
                     client.client_id
                 ));
             }
+            check_jwks(client)?;
             // RFC 6749 3.1.2: absolute URI without a fragment.
             let uris = client
                 .redirect_uris
@@ -402,4 +487,30 @@ impl DevProviderConfig {
         }
         Ok(())
     }
+}
+
+/// A `private_key_jwt` client has a secret of none and at least one usable
+/// public key; its keys have no private members (RFC 7518 section 6).
+fn check_jwks(client: &ClientRegistration) -> Result<(), DevProviderError> {
+    let invalid = |msg: &str| {
+        Err(DevProviderError::InvalidConfig(format!(
+            "client {}: {msg}",
+            client.client_id
+        )))
+    };
+    if client.auth_method != ClientAuthMethod::PrivateKeyJwt {
+        return Ok(());
+    }
+    if client.client_secret.is_some() {
+        return invalid("a private_key_jwt client has no secret");
+    }
+    if client.jwks.is_empty() {
+        return invalid("private_key_jwt needs at least one public JWK");
+    }
+    for jwk in &client.jwks {
+        if let Err(e) = crate::jws::registered_key(jwk) {
+            return invalid(&format!("unusable JWK: {e}"));
+        }
+    }
+    Ok(())
 }

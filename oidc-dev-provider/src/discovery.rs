@@ -11,6 +11,17 @@ use crate::authorize::SUPPORTED_SCOPES;
 use crate::config::SigningAlg;
 use crate::state::ProviderState;
 
+/// Client authentication methods (OIDC Core 9, RFC 7523 section 2.2).
+const AUTH_METHODS: [&str; 4] = [
+    "client_secret_basic",
+    "client_secret_post",
+    "private_key_jwt",
+    "none",
+];
+
+/// Algorithms accepted for `private_key_jwt` assertions.
+const ASSERTION_ALGS: [&str; 4] = ["RS256", "PS256", "ES256", "EdDSA"];
+
 /// Builds the discovery document. `id_token_signing_alg_values_supported`
 /// always contains RS256 (Discovery 1.0 section 3); ES256 is listed too
 /// because both keys are published, and the algorithm in use comes first.
@@ -34,10 +45,12 @@ pub(crate) fn metadata(state: &ProviderState) -> Value {
         "grant_types_supported": ["authorization_code", "refresh_token"],
         "code_challenge_methods_supported": ["S256"],
         "id_token_signing_alg_values_supported": algs,
-        "token_endpoint_auth_methods_supported":
-            ["client_secret_basic", "client_secret_post", "none"],
-        "revocation_endpoint_auth_methods_supported":
-            ["client_secret_basic", "client_secret_post", "none"],
+        "token_endpoint_auth_methods_supported": AUTH_METHODS,
+        "token_endpoint_auth_signing_alg_values_supported": ASSERTION_ALGS,
+        "revocation_endpoint_auth_methods_supported": AUTH_METHODS,
+        "revocation_endpoint_auth_signing_alg_values_supported": ASSERTION_ALGS,
+        // RFC 9449 section 5.1.
+        "dpop_signing_alg_values_supported": crate::dpop::SUPPORTED_ALGS,
         "subject_types_supported": ["public"],
         "claims_supported": [
             "iss", "sub", "aud", "exp", "iat", "auth_time", "acr", "nonce", "sid", "azp",

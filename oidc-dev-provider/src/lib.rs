@@ -3,7 +3,9 @@
 //! It implements the authorization code flow with mandatory PKCE
 //! (OIDC Core 3.1, RFC 7636), refresh tokens with rotation and reuse
 //! detection, UserInfo (OIDC Core 5.3), discovery (OpenID Connect Discovery
-//! 1.0), token revocation (RFC 7009), RP-Initiated Logout 1.0 and
+//! 1.0), token revocation (RFC 7009), pushed authorization requests (RFC 9126),
+//! DPoP-bound tokens (RFC 9449), `private_key_jwt` client authentication
+//! (RFC 7523), RP-Initiated Logout 1.0 and
 //! Back-Channel Logout 1.0, with freshly generated keys and all data in
 //! memory. It is **not** meant for production: the users are hard-coded
 //! demo accounts and nothing survives a restart.
@@ -54,16 +56,31 @@
 //! [`ACR_MFA`] when the request's `acr_values` list it (a stand-in for a second
 //! factor, so that step-up flows can be run locally).
 
+//! # DPoP and `private_key_jwt`
+//!
+//! A token request with a `DPoP` proof (RFC 9449 section 4) gets
+//! `token_type: DPoP` and an access token with `cnf.jkt`; UserInfo then wants
+//! `Authorization: DPoP` and a proof with `ath`. A proof on a pushed request,
+//! or `dpop_jkt` on the authorization request, binds the code (section 10).
+//! [`ClientRegistration::with_dpop_bound_access_tokens`] refuses token
+//! requests without a proof, [`DevProviderConfig::with_dpop_nonce`] asks for
+//! server nonces (section 8). [`ClientRegistration::private_key_jwt`]
+//! registers a client that signs assertions with its own key (RFC 7523
+//! section 2.2) at the token, PAR and revocation endpoints.
+
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
+mod assertion;
 mod authorize;
 mod backchannel;
 mod claims;
 mod client_auth;
 mod config;
 mod discovery;
+mod dpop;
 mod error;
+mod jws;
 mod keys;
 mod login;
 mod logout;
@@ -71,6 +88,7 @@ mod pages;
 mod par;
 mod params;
 mod redirect;
+mod replay;
 mod revoke;
 mod server;
 mod state;

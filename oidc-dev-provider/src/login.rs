@@ -51,6 +51,7 @@ pub(crate) fn complete_login(
         grant_id: random_token(),
         expires_at: add_ttl(now, state.config().code_ttl),
         used: false,
+        dpop_jkt: pending.dpop_jkt,
     };
     {
         let mut store = state.store();

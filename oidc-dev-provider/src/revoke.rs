@@ -34,7 +34,7 @@ pub(crate) async fn revoke(
 
 fn handle(state: &ProviderState, headers: &HeaderMap, body: &[u8]) -> Result<(), OAuthError> {
     let params = Params::from_form(headers, body)?;
-    let client = authenticate(state, headers, &params)?;
+    let client = authenticate(state, headers, &params, "/revoke")?;
     let token = params.require("token")?;
     // The token_type_hint (RFC 7009 2.1) is optional; both kinds are tried.
     let access_jti = (state.keys().verify::<AccessClaims>(token, state.issuer())).map(|c| c.jti);

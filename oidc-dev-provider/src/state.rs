@@ -57,6 +57,9 @@ pub(crate) struct Inner {
     pub store: Mutex<Store>,
     pub counters: Counters,
     pub http: reqwest::Client,
+    /// The DPoP nonce proofs must carry when the configuration asks for one
+    /// (RFC 9449 section 8); fixed for the life of the provider.
+    pub dpop_nonce: String,
 }
 
 /// Cheaply clonable handle to everything a running provider knows.
@@ -108,6 +111,7 @@ impl ProviderState {
             store: Mutex::new(Store::default()),
             counters: Counters::default(),
             http,
+            dpop_nonce: random_token(),
         };
         Ok(Self {
             inner: Arc::new(inner),
@@ -179,6 +183,15 @@ impl ProviderState {
     /// The configuration the provider was started with.
     pub(crate) fn config(&self) -> &DevProviderConfig {
         &self.inner.config
+    }
+
+    /// The DPoP nonce proofs must carry, when nonces are required
+    /// ([`DevProviderConfig::dpop_nonce`]).
+    pub(crate) fn dpop_nonce(&self) -> Option<&str> {
+        self.inner
+            .config
+            .dpop_nonce
+            .then_some(self.inner.dpop_nonce.as_str())
     }
 
     /// The signing keys.

@@ -20,6 +20,9 @@ pub(crate) struct PendingAuthorization {
     pub state: Option<String>,
     pub nonce: Option<String>,
     pub code_challenge: String,
+    /// The RFC 7638 thumbprint the code is bound to (RFC 9449 section 10):
+    /// `dpop_jkt`, or the key of the pushed request's DPoP proof.
+    pub dpop_jkt: Option<String>,
     pub login_hint: Option<String>,
     /// Parameters the provider does not interpret, kept for display.
     pub extra: BTreeMap<String, String>,
@@ -56,6 +59,8 @@ pub(crate) struct AuthCode {
     pub grant_id: String,
     pub expires_at: SystemTime,
     pub used: bool,
+    /// The DPoP key the code is bound to (RFC 9449 section 10).
+    pub dpop_jkt: Option<String>,
 }
 
 /// Everything the token endpoint needs to mint tokens for a grant.
@@ -75,6 +80,9 @@ pub(crate) struct RefreshRecord {
     pub grant_id: String,
     pub expires_at: SystemTime,
     pub rotated: bool,
+    /// The DPoP key a public client's refresh token is bound to
+    /// (RFC 9449 section 5).
+    pub jkt: Option<String>,
 }
 
 /// An issued access token, by `jti`.
@@ -95,6 +103,11 @@ pub(crate) struct Store {
     pub access: HashMap<String, AccessRecord>,
     /// Pushed authorization requests by `request_uri` (RFC 9126).
     pub pushed: HashMap<String, PushedRequest>,
+    /// `jti`s of DPoP proofs seen recently (RFC 9449 section 11.1).
+    pub proof_jtis: crate::replay::ReplaySet,
+    /// `jti`s of client assertions seen before they expire (RFC 7523
+    /// section 3 point 7).
+    pub assertion_jtis: crate::replay::ReplaySet,
 }
 
 impl Store {
@@ -105,6 +118,8 @@ impl Store {
         self.refresh.retain(|_, r| r.expires_at > now);
         self.access.retain(|_, a| a.expires_at > now);
         self.pushed.retain(|_, p| p.expires_at > now);
+        self.proof_jtis.purge(now);
+        self.assertion_jtis.purge(now);
         let live: HashSet<&String> = (self.codes.values().map(|c| &c.grant_id))
             .chain(self.refresh.values().map(|r| &r.grant_id))
             .chain(self.access.values().map(|a| &a.grant_id))

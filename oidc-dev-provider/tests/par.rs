@@ -28,7 +28,7 @@ async fn push(
         .expect("push")
 }
 
-fn front(issuer: &str, request_uri: &str, client_id: &str) -> String {
+fn front_url(issuer: &str, request_uri: &str, client_id: &str) -> String {
     let mut url = url::Url::parse(&format!("{issuer}/authorize")).unwrap();
     url.query_pairs_mut()
         .append_pair("client_id", client_id)
@@ -63,7 +63,7 @@ async fn a_pushed_request_completes_the_code_flow_once() {
     assert!(request_uri.starts_with("urn:ietf:params:oauth:request_uri:"));
     assert!(body["expires_in"].as_u64().unwrap() > 0);
 
-    let url = front(provider.issuer(), &request_uri, CLIENT_ID);
+    let url = front_url(provider.issuer(), &request_uri, CLIENT_ID);
     let r = http().get(&url).send().await.unwrap();
     assert_eq!(r.status(), StatusCode::FOUND);
     let redirect = location(&r);
@@ -93,13 +93,13 @@ async fn a_push_needs_client_authentication_and_a_request_uri_its_client() {
         .unwrap();
     let request_uri = body["request_uri"].as_str().unwrap();
     let r = http()
-        .get(front(provider.issuer(), request_uri, "another-client"))
+        .get(front_url(provider.issuer(), request_uri, "another-client"))
         .send()
         .await
         .unwrap();
     assert_eq!(r.status(), StatusCode::BAD_REQUEST);
     let r = http()
-        .get(front(
+        .get(front_url(
             provider.issuer(),
             "urn:ietf:params:oauth:request_uri:nope",
             CLIENT_ID,
@@ -108,4 +108,39 @@ async fn a_push_needs_client_authentication_and_a_request_uri_its_client() {
         .await
         .unwrap();
     assert_eq!(r.status(), StatusCode::BAD_REQUEST);
+}
+
+#[tokio::test]
+async fn a_client_that_must_push_cannot_authorize_through_the_front_channel() {
+    let client = test_client().with_require_pushed_authorization_requests(true);
+    let provider =
+        start_with(oidc_dev_provider::DevProviderConfig::default().with_client(client)).await;
+    let pkce = Pkce::new();
+    let front = authorize_url(
+        provider.issuer(),
+        &pkce,
+        "openid",
+        &[("login_hint", "alice")],
+    );
+    let r = http().get(front).send().await.unwrap();
+    assert_eq!(r.status(), StatusCode::FOUND);
+    let redirect = location(&r);
+    assert_eq!(
+        query_param(&redirect, "error").as_deref(),
+        Some("invalid_request")
+    );
+    assert!(query_param(&redirect, "code").is_none());
+
+    let body: Value = push(&provider, &pkce, CLIENT_SECRET)
+        .await
+        .json()
+        .await
+        .unwrap();
+    let request_uri = body["request_uri"].as_str().unwrap();
+    let r = http()
+        .get(front_url(provider.issuer(), request_uri, CLIENT_ID))
+        .send()
+        .await
+        .unwrap();
+    assert!(query_param(&location(&r), "code").is_some());
 }

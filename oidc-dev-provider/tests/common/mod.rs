@@ -3,6 +3,8 @@
 // Each test binary uses a different subset of these helpers.
 #![allow(dead_code)]
 
+pub mod jose;
+
 use std::sync::{Arc, Mutex};
 
 use axum::extract::State;
