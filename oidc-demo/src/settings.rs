@@ -139,7 +139,7 @@ pub struct Settings {
     )]
     pub allowed_tenants: Vec<String>,
     /// Bind every session's tokens to a DPoP key of its own (RFC 9449): OIDC_DPOP=1.
-    /// The provider must support DPoP (the embedded one does not).
+    /// The provider must support DPoP (the embedded one does).
     #[arg(
         long = "dpop",
         env = "OIDC_DPOP",

@@ -122,6 +122,8 @@ async fn fapi2_logs_in_at_the_embedded_provider_with_par_private_key_jwt_and_dpo
 
     let pushed = logs.wait_for("dev provider accepted a pushed").await;
     assert_eq!(pushed["client_auth"], "private_key_jwt", "{pushed}");
+    // RFC 9449 section 10: the pushed request bound the code to the session's key.
+    assert_eq!(pushed["dpop_bound"], true, "{pushed}");
     let issued = logs.wait_for("dev provider issued tokens").await;
     assert_eq!(issued["grant_type"], "authorization_code", "{issued}");
     assert_eq!(issued["token_type"], "DPoP", "{issued}");
