@@ -126,7 +126,7 @@ pub struct ValidLogoutToken {
 /// Applies the claim checks of section 2.6 steps 3-7 (the signature is step 2).
 /// `issuer` is the provider's issuer, or its multi-tenant template (step 3 "as for ID
 /// tokens": `iss` is the template filled with the token's own `tid`, see
-/// [`crate::issuer`]).
+/// `OAuthConfigurationBuilder::with_issuer_template`).
 pub fn validate_logout_claims<'a>(
     payload: &[u8],
     issuer: impl Into<IssuerExpectation<'a>>,
