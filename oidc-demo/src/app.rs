@@ -8,7 +8,7 @@ use axum::response::{Html, IntoResponse, Redirect};
 use axum::routing::{get, post};
 use axum::{Extension, Form, Json, Router};
 use axum_oidc_client::auth_session::AuthSession;
-use axum_oidc_client::bearer::{JwtClaims, JwtConfiguration, JwtLayer};
+use axum_oidc_client::bearer::{DpopPolicy, JwtClaims, JwtConfiguration, JwtLayer};
 use axum_oidc_client::store::InvalidationHealth;
 use axum_oidc_client::{
     AuthRejection, AuthenticationLayer, DiscoveryHealth, OAuthConfiguration, OptionalAuthSession,
@@ -24,10 +24,14 @@ pub struct Api(Option<Router>);
 
 /// `GET /api/me` behind the bearer layer, sharing the login side's issuer and keys.
 /// Tokens must carry `API_AUDIENCE` in `aud` (default: the client id, which is what
-/// the embedded provider puts in its access tokens).
+/// the embedded provider puts in its access tokens). DPoP-bound tokens (OIDC_DPOP,
+/// OIDC_PROFILE=fapi2, or a client's own) come with the `DPoP` scheme and a proof for
+/// `{APP_URL}/api/me`, whose `jti` is remembered in the session store (RFC 9449); plain
+/// bearer tokens are accepted too.
 pub async fn api_layer(
     settings: &Settings,
     config: &OAuthConfiguration,
+    store: axum_oidc_client::store::SharedStore,
 ) -> Result<Api, Box<dyn std::error::Error + Send + Sync>> {
     if config.issuer().is_none() {
         return Ok(Api(None));
@@ -39,6 +43,8 @@ pub async fn api_layer(
     let jwt = JwtConfiguration::builder()
         .with_oauth_configuration(config)
         .with_audience(audience)
+        .with_dpop(DpopPolicy::allowed(store))
+        .with_dpop_origin(settings.app_origin())
         .build()?;
     // route_layer: the bearer layer must not take over the fallback, which the
     // authentication layer uses to answer its own routes.

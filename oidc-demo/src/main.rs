@@ -221,9 +221,9 @@ async fn run(settings: Settings) -> Result<(), BoxError> {
         }
     }
     .map_err(|e| store_error(&settings, e))?;
-    let layer =
-        AuthenticationLayer::with_store(config, store).with_logout_handler(OidcLogoutHandler);
-    let api = app::api_layer(&settings, layer.config()).await?;
+    let layer = AuthenticationLayer::with_store(config, store.clone())
+        .with_logout_handler(OidcLogoutHandler);
+    let api = app::api_layer(&settings, layer.config(), store).await?;
     let router = app::router(layer, api, settings.step_up_max_age());
     tracing::info!(
         issuer,

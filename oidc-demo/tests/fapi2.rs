@@ -96,6 +96,19 @@ async fn login(origin: &str) -> (reqwest::Client, String) {
     (http, authorization_url)
 }
 
+/// `/bff/api/me`: the BFF proxy presents the session's DPoP-bound token, with a proof
+/// for `{APP_URL}/api/me`, to the demo's own bearer API, which checks it.
+async fn api_me_through_the_proxy(http: &reqwest::Client, origin: &str) -> Value {
+    let r = http
+        .get(format!("{origin}/bff/api/me"))
+        .header("x-csrf", "1")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::OK);
+    r.json().await.unwrap()
+}
+
 async fn me(http: &reqwest::Client, origin: &str) -> Value {
     let r = http.get(format!("{origin}/me")).send().await.unwrap();
     assert_eq!(r.status(), StatusCode::OK);
@@ -128,6 +141,11 @@ async fn fapi2_logs_in_at_the_embedded_provider_with_par_private_key_jwt_and_dpo
     assert_eq!(issued["grant_type"], "authorization_code", "{issued}");
     assert_eq!(issued["token_type"], "DPoP", "{issued}");
     assert_eq!(issued["client_auth"], "private_key_jwt", "{issued}");
+    let claims = api_me_through_the_proxy(&http, &origin).await;
+    assert!(
+        claims["cnf"]["jkt"].is_string(),
+        "a DPoP-bound token: {claims}"
+    );
 }
 
 #[tokio::test]
@@ -140,4 +158,9 @@ async fn oidc_dpop_logs_in_at_the_embedded_provider_with_dpop_bound_tokens() {
     assert_eq!(issued["token_type"], "DPoP", "{issued}");
     assert_eq!(issued["client_auth"], "client_secret_basic", "{issued}");
     assert!(logs.find("dev provider accepted a pushed").is_none());
+    let claims = api_me_through_the_proxy(&http, &origin).await;
+    assert!(
+        claims["cnf"]["jkt"].is_string(),
+        "a DPoP-bound token: {claims}"
+    );
 }

@@ -122,8 +122,8 @@ pub fn is_resource_nonce_challenge(status: u16, headers: &http::HeaderMap) -> bo
             .filter_map(|v| v.to_str().ok())
             .any(|v| {
                 let v = v.trim_start();
-                v.len() > 4
-                    && v[..4].eq_ignore_ascii_case("dpop")
+                v.get(..5)
+                    .is_some_and(|scheme| scheme.eq_ignore_ascii_case("dpop "))
                     && v.contains("error=\"use_dpop_nonce\"")
             })
 }
