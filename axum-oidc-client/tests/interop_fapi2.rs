@@ -69,7 +69,12 @@ fn fapi_client(origin: &str, key: &ClientSigningKey) -> Value {
     })
 }
 
-async fn fapi_config(op: &NodeProvider, origin: &str, key: ClientSigningKey) -> OAuthConfiguration {
+/// The FAPI 2.0 configuration of client `fapi` at `op`, built.
+async fn fapi_build(
+    op: &NodeProvider,
+    origin: &str,
+    key: ClientSigningKey,
+) -> Result<OAuthConfiguration, ConfigError> {
     OAuthConfigurationBuilder::default()
         .with_security_profile(SecurityProfile::Fapi2)
         .with_client_id("fapi")
@@ -81,7 +86,31 @@ async fn fapi_config(op: &NodeProvider, origin: &str, key: ClientSigningKey) -> 
         .await
         .expect("discovery against oidc-provider")
         .build()
-        .expect("FAPI 2.0 config")
+}
+
+async fn fapi_config(op: &NodeProvider, origin: &str, key: ClientSigningKey) -> OAuthConfiguration {
+    fapi_build(op, origin, key).await.expect("FAPI 2.0 config")
+}
+
+/// Asserts that the preset was refused for setting `name` with a reason naming
+/// `metadata`, and that the provider saw no request.
+async fn refused_at_build(
+    built: Result<OAuthConfiguration, ConfigError>,
+    name: &str,
+    metadata: &str,
+    op: &NodeProvider,
+) {
+    match built {
+        Err(ConfigError::Invalid { name: n, reason }) => {
+            assert_eq!(n, name, "{reason}");
+            assert!(reason.contains(metadata), "{reason}");
+        }
+        Err(other) => panic!("another error: {other}"),
+        Ok(_) => panic!("FAPI 2.0 built against a provider without {metadata}"),
+    }
+    let stats = op.stats().await;
+    assert_eq!(stats["pushed_authorization_requests"], 0, "{stats}");
+    assert_eq!(stats["access_tokens_issued"], 0, "{stats}");
 }
 
 async fn log_in(op: &NodeProvider, browser: &Browser, sub: &str) {
@@ -439,30 +468,14 @@ async fn the_fapi2_preset_does_not_build_against_a_provider_without_par_or_dpop(
         .unwrap();
     assert!(discovery["pushed_authorization_request_endpoint"].is_null());
     assert!(discovery["dpop_signing_alg_values_supported"].is_null());
-    let built = OAuthConfigurationBuilder::default()
-        .with_security_profile(SecurityProfile::Fapi2)
-        .with_client_id("fapi")
-        .with_client_signing_key(key)
-        .with_app_url(origin)
-        .with_private_cookie_key(COOKIE_KEY)
-        .with_issuer(op.issuer.clone())
-        .await
-        .expect("discovery against oidc-provider")
-        .build();
-    match built {
-        Err(ConfigError::Invalid { name, reason }) => {
-            assert_eq!(name, "pushed_authorization_requests", "{reason}");
-            assert!(
-                reason.contains("pushed_authorization_request_endpoint"),
-                "{reason}"
-            );
-        }
-        Err(other) => panic!("another error: {other}"),
-        Ok(_) => panic!("FAPI 2.0 built against a provider without PAR"),
-    }
-    let stats = op.stats().await;
-    assert_eq!(stats["pushed_authorization_requests"], 0, "{stats}");
-    assert_eq!(stats["access_tokens_issued"], 0, "{stats}");
+    let built = fapi_build(&op, &origin, key).await;
+    refused_at_build(
+        built,
+        "pushed_authorization_requests",
+        "pushed_authorization_request_endpoint",
+        &op,
+    )
+    .await;
 }
 
 /// A provider with PAR but without DPoP (no `dpop_signing_alg_values_supported`,
@@ -484,28 +497,6 @@ async fn the_fapi2_preset_is_refused_against_a_provider_without_dpop() {
         .unwrap()
         .remove("dpop_bound_access_tokens");
     let op = NodeProvider::start(json!({ "clients": [client], "dpop": false })).await;
-    let built = OAuthConfigurationBuilder::default()
-        .with_security_profile(SecurityProfile::Fapi2)
-        .with_client_id("fapi")
-        .with_client_signing_key(key)
-        .with_app_url(origin)
-        .with_private_cookie_key(COOKIE_KEY)
-        .with_issuer(op.issuer.clone())
-        .await
-        .expect("discovery against oidc-provider")
-        .build();
-    match built {
-        Err(ConfigError::Invalid { name, reason }) => {
-            assert_eq!(name, "dpop", "{reason}");
-            assert!(
-                reason.contains("dpop_signing_alg_values_supported"),
-                "{reason}"
-            );
-        }
-        Err(other) => panic!("another error: {other}"),
-        Ok(_) => panic!("FAPI 2.0 built against a provider without DPoP"),
-    }
-    let stats = op.stats().await;
-    assert_eq!(stats["pushed_authorization_requests"], 0, "{stats}");
-    assert_eq!(stats["access_tokens_issued"], 0, "{stats}");
+    let built = fapi_build(&op, &origin, key).await;
+    refused_at_build(built, "dpop", "dpop_signing_alg_values_supported", &op).await;
 }
