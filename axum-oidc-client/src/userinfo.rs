@@ -84,11 +84,13 @@ async fn fetch_json(
                         Some(token.access_token),
                     )
                     .map_err(|_| UserInfoError::Invalid)?;
-                req.header(
-                    http::header::AUTHORIZATION,
-                    format!("DPoP {}", token.access_token),
-                )
-                .header("DPoP", proof)
+                let mut authorization =
+                    http::HeaderValue::try_from(format!("DPoP {}", token.access_token))
+                        .map_err(|_| UserInfoError::Invalid)?;
+                // Like `bearer_auth`: kept out of any debug output of the request.
+                authorization.set_sensitive(true);
+                req.header(http::header::AUTHORIZATION, authorization)
+                    .header("DPoP", proof)
             }
             None => req.bearer_auth(token.access_token),
         };

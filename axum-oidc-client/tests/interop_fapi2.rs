@@ -468,7 +468,7 @@ async fn the_fapi2_preset_does_not_build_against_a_provider_without_par_or_dpop(
         .unwrap();
     assert!(discovery["pushed_authorization_request_endpoint"].is_null());
     assert!(discovery["dpop_signing_alg_values_supported"].is_null());
-    let built = fapi_build(&op, &origin, key).await;
+    let built = fapi_build(&op, origin, key).await;
     refused_at_build(
         built,
         "pushed_authorization_requests",
