@@ -292,19 +292,7 @@ async fn fapi2_login_me_refresh_logout_at_oidc_provider() {
     assert!(!logs.contains("NOT DPoP-bound"), "{logs}");
 
     assert_eq!(browser.logout().await.status(), StatusCode::SEE_OTHER);
-    let mut revoked = 0;
-    for _ in 0..100 {
-        revoked = op.stats().await["revocations"].as_u64().unwrap_or(0);
-        if revoked >= 1 {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-    assert!(
-        revoked >= 1,
-        "the provider accepted a revocation: {}",
-        op.stats().await
-    );
+    op.assert_revoked().await;
     assert_eq!(browser.get("/me").await.status(), StatusCode::UNAUTHORIZED);
     assert!(
         store

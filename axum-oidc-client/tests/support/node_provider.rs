@@ -326,6 +326,21 @@ impl NodeProvider {
         self.admin_json(reqwest::Method::GET, "/__stats").await
     }
 
+    /// Waits up to 5 s for the provider to have accepted a token revocation (a
+    /// logout revokes in the background), and asserts that it did.
+    pub async fn assert_revoked(&self) {
+        for _ in 0..100 {
+            if self.stats().await["revocations"].as_u64().unwrap_or(0) >= 1 {
+                return;
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        panic!(
+            "the provider accepted no revocation: {}",
+            self.stats().await
+        );
+    }
+
     /// `POST /__stats/reset`: zero all counters.
     pub async fn reset_stats(&self) -> serde_json::Value {
         self.admin_json(reqwest::Method::POST, "/__stats/reset")
